@@ -1,0 +1,39 @@
+// Bundles runtime/main.ts into one file, dist/satellite.mjs, for Node 20+ and Deno 2+.
+import { build } from "esbuild";
+import { readFileSync, statSync } from "node:fs";
+
+const budgetBytes = 300 * 1024;
+const pkg = JSON.parse(readFileSync(new URL("./package.json", import.meta.url), "utf8"));
+const outfile = "dist/satellite.mjs";
+
+const result = await build({
+  entryPoints: ["runtime/main.ts"],
+  outfile,
+  bundle: true,
+  minify: true,
+  platform: "node",
+  format: "esm",
+  target: ["node20", "deno2"],
+  metafile: true,
+  legalComments: "none",
+  define: { SATELLITE_VERSION: JSON.stringify(pkg.version) },
+  // Bundled CommonJS dependencies call require("net") etc.; ESM has no require of its own.
+  banner: { js: `#!/usr/bin/env node\nimport { createRequire as __satelliteRequire } from "node:module";\nconst require = __satelliteRequire(import.meta.url);` },
+  logLevel: "warning",
+});
+
+const size = statSync(outfile).size;
+const byPackage = new Map();
+for (const [path, info] of Object.entries(result.metafile.outputs[outfile].inputs)) {
+  const m = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(path);
+  const key = m ? m[1] : path.split("/").slice(0, 1)[0] + "/";
+  byPackage.set(key, (byPackage.get(key) ?? 0) + info.bytesInOutput);
+}
+const top = [...byPackage.entries()].sort((a, b) => b[1] - a[1]).slice(0, 8);
+const kb = (n) => `${(n / 1024).toFixed(1)} KB`;
+console.log(`${outfile}: ${kb(size)} (budget ${kb(budgetBytes)})`);
+for (const [name, bytes] of top) console.log(`  ${kb(bytes).padStart(9)}  ${name}`);
+if (size > budgetBytes) {
+  console.error(`${outfile} is over its budget of ${kb(budgetBytes)}: see the contributors above`);
+  process.exit(1);
+}

@@ -1,0 +1,48 @@
+import type { ConfigMap, Target } from "../types.ts";
+
+/** The content of routes.json, included by nats.conf inside `cluster {}`. */
+export interface RoutesConfig {
+  name?: string;
+  routes: string[];
+  /** Other cluster-block keys an operator wrote by hand: kept as they are. */
+  rest: Record<string, unknown>;
+}
+
+export type Loaded = { config: RoutesConfig; revision: string } | { error: { code: number; message: string } };
+
+/** Reads the config out of the ConfigMap, or says precisely what is missing or broken. */
+export function loadRoutesConfig(target: Target, cm: ConfigMap | null): Loaded {
+  const where = `configmap "${target.configMap}" in namespace "${target.namespace}"`;
+  if (!cm) return { error: { code: 404, message: `${where} not found: create it, or pass -cm with the right name` } };
+  const revision = cm.metadata?.resourceVersion ?? "";
+  const text = cm.data?.[target.key];
+  if (text === undefined) {
+    const keys = Object.keys(cm.data ?? {});
+    const has = keys.length ? `it has ${keys.map((k) => `"${k}"`).join(", ")}` : "it has no data";
+    return { error: { code: 404, message: `${where} has no key "${target.key}" (${has}): write one with config.put, or pass -key` } };
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (e) {
+    return { error: { code: 500, message: `${where} key "${target.key}" is not valid JSON (${(e as Error).message}): fix it, or overwrite it with config.put` } };
+  }
+  if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) {
+    return { error: { code: 500, message: `${where} key "${target.key}" is not a JSON object: overwrite it with config.put` } };
+  }
+  const { name, routes, ...rest } = parsed as Record<string, unknown>;
+  if (name !== undefined && typeof name !== "string") {
+    return { error: { code: 500, message: `${where} key "${target.key}": "name" is not a string: overwrite it with config.put` } };
+  }
+  if (routes !== undefined && (!Array.isArray(routes) || routes.some((r) => typeof r !== "string"))) {
+    return { error: { code: 500, message: `${where} key "${target.key}": "routes" is not a list of strings: overwrite it with config.put` } };
+  }
+  return { config: { name, routes: (routes as string[] | undefined) ?? [], rest }, revision };
+}
+
+export function renderRoutesConfig(c: RoutesConfig): string {
+  const ordered: Record<string, unknown> = {};
+  if (c.name !== undefined) ordered.name = c.name;
+  ordered.routes = c.routes;
+  return JSON.stringify({ ...ordered, ...c.rest }, null, 2) + "\n";
+}

@@ -1,0 +1,46 @@
+import { configGet } from "./config.get.ts";
+import { configPut } from "./config.put.ts";
+import { discover } from "./discover.ts";
+import { status, type Instance } from "./status.ts";
+import type { ConfigMap, Pod, Request, Result, Target } from "./types.ts";
+
+/** What the runtime loads before calling a config-API handler (only what the route `needs`). */
+export interface ApiView {
+  target: Target;
+  instance: Instance;
+  podSelector: string;
+  configMap: ConfigMap | null;
+  pods: Pod[];
+}
+
+export interface NatsRoute {
+  /** Endpoint name in the NATS services protocol. */
+  name: string;
+  subject(cluster: string): string;
+  /** Shared by replicas through a queue group (false: every instance answers). */
+  queued: boolean;
+  /** Requests that write are run one at a time per cluster. */
+  writes: boolean;
+  needs: { configMap?: boolean; pods?: boolean };
+  handle(req: Request, view: ApiView): Result;
+}
+
+/** The routing table: every NATS subject the controller answers, and the handler behind it. */
+export const natsRoutes: NatsRoute[] = [
+  {
+    name: "config-get", subject: (c) => `_SAT.${c}.config.get`, queued: true, writes: false,
+    needs: { configMap: true }, handle: (_req, view) => configGet(view),
+  },
+  {
+    name: "config-put", subject: (c) => `_SAT.${c}.config.put`, queued: true, writes: true,
+    needs: { configMap: true }, handle: (req, view) => configPut(req, view),
+  },
+  {
+    name: "status", subject: (c) => `_SAT.${c}.status`, queued: true, writes: false,
+    needs: { configMap: true, pods: true }, handle: (_req, view) => status(view),
+  },
+  {
+    name: "discover", subject: () => "_SAT.discover", queued: false, writes: false,
+    needs: {}, handle: (_req, view) => discover(view),
+  },
+];

@@ -1,0 +1,48 @@
+import { where } from "./config.get.ts";
+import { loadRoutesConfig } from "./config/routes-file.ts";
+import { ok, type ConfigMap, type Pod, type Result, type Target } from "./types.ts";
+
+export interface Instance {
+  id: string;
+  version: string;
+  startedAt: string;
+}
+
+export interface StatusView {
+  target: Target;
+  instance: Instance;
+  configMap: ConfigMap | null;
+  pods: Pod[];
+  podSelector: string;
+}
+
+/** `_SAT.<cluster>.status`: the config's revision and health, and every server pod with its readiness. */
+export function status(view: StatusView): Result {
+  const loaded = loadRoutesConfig(view.target, view.configMap);
+  const servers = view.pods
+    .map((p) => {
+      const ready = p.status?.conditions?.find((c) => c.type === "Ready")?.status === "True";
+      const restarts = (p.status?.containerStatuses ?? []).reduce((n, c) => n + (c.restartCount ?? 0), 0);
+      return {
+        name: p.metadata?.name ?? "",
+        phase: p.status?.phase ?? "Unknown",
+        ready,
+        ip: p.status?.podIP ?? null,
+        node: p.spec?.nodeName ?? null,
+        restarts,
+        deleting: Boolean(p.metadata?.deletionTimestamp),
+      };
+    })
+    .sort((a, b) => a.name.localeCompare(b.name, "en", { numeric: true }));
+  return ok({
+    ...where(view.target),
+    instance: view.instance,
+    revision: view.configMap?.metadata?.resourceVersion ?? null,
+    config: "config" in loaded ? { name: loaded.config.name ?? null, routes: loaded.config.routes } : null,
+    configError: "error" in loaded ? loaded.error.message : null,
+    podSelector: view.podSelector,
+    servers,
+    ready: servers.filter((s) => s.ready).length,
+    total: servers.length,
+  });
+}

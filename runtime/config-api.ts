@@ -1,0 +1,115 @@
+import type { NatsConnection } from "@nats-io/nats-core";
+import { Svcm, type Service, type ServiceMsg } from "@nats-io/services";
+import { natsRoutes, type ApiView, type NatsRoute } from "../handlers/index.ts";
+import type { Instance } from "../handlers/status.ts";
+import type { Reply, Result, Target } from "../handlers/types.ts";
+import { applyChanges } from "./effects.ts";
+import type { KubeClient } from "./kube/client.ts";
+import { KubeError, isConflict, isNotFound } from "./kube/errors.ts";
+import { configMaps, pods } from "./kube/resources.ts";
+import { keyedLock } from "./keyed-lock.ts";
+import type { Logger } from "./log.ts";
+
+export interface ConfigApiDeps {
+  nc: NatsConnection;
+  kube: KubeClient;
+  target: Target;
+  podSelector: string;
+  instance: Instance;
+  log: Logger;
+  /** Queue group shared by replicas. */
+  queue?: string;
+}
+
+const maxConflictRetries = 20;
+
+/** Registers the routing table's endpoints as a NATS service (visible to `nats micro ls`). */
+export async function startConfigApi(d: ConfigApiDeps): Promise<Service> {
+  const svc = await new Svcm(d.nc).add({
+    name: "satellite",
+    version: d.instance.version,
+    description: `satellite config API for NATS cluster ${d.target.cluster} in namespace ${d.target.namespace}`,
+    queue: d.queue ?? "q",
+    metadata: { cluster: d.target.cluster, namespace: d.target.namespace, configMap: d.target.configMap },
+  });
+  const withLock = keyedLock();
+  for (const route of natsRoutes) {
+    svc.addEndpoint(route.name, {
+      subject: route.subject(d.target.cluster),
+      queue: route.queued ? undefined : "",
+      metadata: { cluster: d.target.cluster },
+      handler: (err, msg) => {
+        if (err) {
+          d.log.error("endpoint stopped", { endpoint: route.name, error: err.message });
+          return;
+        }
+        const serve = () => serveRequest(d, route, msg);
+        void (route.writes ? withLock(d.target.cluster, serve) : serve());
+      },
+    });
+  }
+  return svc;
+}
+
+async function serveRequest(d: ConfigApiDeps, route: NatsRoute, msg: ServiceMsg): Promise<void> {
+  const started = performance.now();
+  let attempts = 0;
+  let reply: Reply;
+  try {
+    reply = await runWithRetries(d, route, msg, () => attempts++);
+  } catch (e) {
+    reply = { error: infrastructureError(e, d.target) };
+  }
+  const fields: Record<string, unknown> = {
+    subject: msg.subject,
+    ms: Math.round((performance.now() - started) * 100) / 100,
+    attempts,
+  };
+  if (reply.error) {
+    msg.respondError(reply.error.code, reply.error.message, JSON.stringify(reply));
+    d.log.warn("request failed", { ...fields, code: reply.error.code, error: reply.error.message });
+  } else {
+    msg.respond(JSON.stringify(reply));
+    d.log.info("request served", { ...fields, revision: reply.revision, changed: reply.changed });
+  }
+}
+
+async function runWithRetries(d: ConfigApiDeps, route: NatsRoute, msg: ServiceMsg, count: () => void): Promise<Reply> {
+  for (let attempt = 0; ; attempt++) {
+    count();
+    const view = await loadView(d, route);
+    const result: Result = route.handle({ subject: msg.subject, data: msg.data }, view);
+    if (!result.changes.length || result.reply.error) return result.reply;
+    try {
+      const written = await applyChanges(d.kube, result.changes);
+      return { ...result.reply, revision: written.at(-1)?.metadata?.resourceVersion } as Reply;
+    } catch (e) {
+      if (!isConflict(e)) throw e;
+      if (attempt >= maxConflictRetries) {
+        return { error: { code: 409, message: `the config kept changing under this request (${attempt + 1} conflicting writes): try again` } };
+      }
+      d.log.debug("write conflict; retrying on fresh state", { subject: msg.subject, attempt });
+      await new Promise((r) => setTimeout(r, Math.random() * 5 * (attempt + 1)));
+    }
+  }
+}
+
+async function loadView(d: ConfigApiDeps, route: NatsRoute): Promise<ApiView> {
+  const { namespace, configMap } = d.target;
+  const [cm, podList] = await Promise.all([
+    route.needs.configMap ? d.kube.get(configMaps, { namespace, name: configMap }).catch((e) => (isNotFound(e) ? null : Promise.reject(e))) : null,
+    route.needs.pods ? d.kube.list(pods, namespace, { labelSelector: d.podSelector }) : { items: [] },
+  ]);
+  return { target: d.target, instance: d.instance, podSelector: d.podSelector, configMap: cm, pods: podList.items };
+}
+
+function infrastructureError(e: unknown, t: Target): { code: number; message: string } {
+  if (e instanceof KubeError) {
+    if (e.status === 403) {
+      return { code: 500, message: `the controller is not allowed to do this in namespace "${t.namespace}" (${e.message}): grant it with the Role in manifests/` };
+    }
+    if (e.status === 429 || e.status >= 500) return { code: 503, message: `the Kubernetes API is busy or failing (${e.message}): try again` };
+    return { code: 500, message: `the Kubernetes API refused the request: ${e.message}` };
+  }
+  return { code: 503, message: `the Kubernetes API cannot be reached: ${(e as Error).message}` };
+}

@@ -1,0 +1,38 @@
+import { createServer, type Server } from "node:http";
+import type { Logger } from "./log.ts";
+
+export interface HealthChecks {
+  /** Alive: the process can still do its job (false makes the kubelet restart it). */
+  live(): boolean;
+  /** Ready: connected and serving. */
+  ready(): { ok: boolean; reason?: string };
+}
+
+/** `/healthz` and `/readyz` for the kubelet's probes. */
+export function serveHealth(addr: string, checks: HealthChecks, log: Logger): Promise<Server> {
+  const i = addr.lastIndexOf(":");
+  const host = addr.slice(0, i).replace(/^\[|\]$/g, "") || "0.0.0.0";
+  const port = Number(addr.slice(i + 1));
+  if (i < 0 || !Number.isInteger(port) || port < 0 || port > 65535) {
+    return Promise.reject(new Error(`-health ${JSON.stringify(addr)} is not an address: use host:port or :port, e.g. :8081`));
+  }
+  const server = createServer((req, res) => {
+    const path = (req.url ?? "").split("?")[0];
+    if (path === "/healthz" || path === "/livez") {
+      const ok = checks.live();
+      res.writeHead(ok ? 200 : 503, { "content-type": "text/plain" }).end(ok ? "ok\n" : "not alive\n");
+    } else if (path === "/readyz") {
+      const r = checks.ready();
+      res.writeHead(r.ok ? 200 : 503, { "content-type": "text/plain" }).end(r.ok ? "ok\n" : `not ready: ${r.reason}\n`);
+    } else {
+      res.writeHead(404, { "content-type": "text/plain" }).end("try /healthz or /readyz\n");
+    }
+  });
+  return new Promise((resolve, reject) => {
+    server.once("error", (e) => reject(new Error(`-health ${addr}: cannot listen (${e.message})`)));
+    server.listen(port, host, () => {
+      log.info("health endpoints listening", { addr: server.address() });
+      resolve(server);
+    });
+  });
+}

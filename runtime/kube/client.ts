@@ -1,0 +1,217 @@
+import * as http from "node:http";
+import * as https from "node:https";
+import { KubeError } from "./errors.ts";
+import { credentialSource, type CredentialSource, type Credentials } from "./credentials.ts";
+import type { KubeTarget } from "./kubeconfig.ts";
+import { resourcePath, type ObjectRef, type ResourceType } from "./resources.ts";
+
+export type Query = Record<string, string | number | boolean | undefined>;
+
+export interface RequestOptions {
+  query?: Query;
+  body?: unknown;
+  contentType?: string;
+  signal?: AbortSignal;
+}
+
+export interface WatchEvent<T = any> {
+  type: "ADDED" | "MODIFIED" | "DELETED" | "BOOKMARK" | "ERROR";
+  object: T;
+}
+
+export interface ListOptions {
+  labelSelector?: string;
+  fieldSelector?: string;
+  resourceVersion?: string;
+}
+
+export type PatchType = "merge" | "strategic" | "json" | "apply";
+const patchContentTypes: Record<PatchType, string> = {
+  merge: "application/merge-patch+json",
+  strategic: "application/strategic-merge-patch+json",
+  json: "application/json-patch+json",
+  apply: "application/apply-patch+yaml",
+};
+
+export interface KubeClient {
+  readonly target: KubeTarget;
+  request<T = any>(method: string, path: string, opts?: RequestOptions): Promise<T>;
+  stream(path: string, opts?: RequestOptions): AsyncGenerator<WatchEvent>;
+  get<T = any>(type: ResourceType, ref: ObjectRef): Promise<T>;
+  list<T = any>(type: ResourceType, namespace: string | undefined, opts?: ListOptions): Promise<{ metadata: { resourceVersion: string }; items: T[] }>;
+  create<T = any>(type: ResourceType, obj: unknown, opts?: { dryRun?: boolean; namespace?: string }): Promise<T>;
+  replace<T = any>(type: ResourceType, obj: unknown, opts?: { subresource?: string }): Promise<T>;
+  patch<T = any>(type: ResourceType, ref: ObjectRef, patch: unknown, patchType?: PatchType, query?: Query): Promise<T>;
+  remove(type: ResourceType, ref: ObjectRef, query?: Query): Promise<unknown>;
+  watch(type: ResourceType, namespace: string | undefined, opts: ListOptions & { timeoutSeconds?: number; signal?: AbortSignal }): AsyncGenerator<WatchEvent>;
+  close(): void;
+}
+
+export const defaultRequestTimeoutMs = 30_000;
+
+/** A small REST client over node:https; runs unchanged on Node and Deno. */
+export function createKubeClient(target: KubeTarget, opts: { timeoutMs?: number; userAgent?: string } = {}): KubeClient {
+  const creds: CredentialSource = credentialSource(target);
+  const url = new URL(target.server);
+  const secure = url.protocol === "https:";
+  const agents = new Map<string, http.Agent>();
+  const timeoutMs = opts.timeoutMs ?? defaultRequestTimeoutMs;
+  const userAgent = opts.userAgent ?? "satellite";
+
+  function agentFor(c: Credentials): http.Agent {
+    const key = c.cert ? String(c.cert).slice(-64) : "";
+    let agent = agents.get(key);
+    if (!agent) {
+      agent = secure
+        ? new https.Agent({
+            keepAlive: true,
+            ca: target.ca,
+            cert: c.cert ?? target.cert,
+            key: c.key ?? target.key,
+            rejectUnauthorized: !target.insecureSkipTLSVerify,
+          })
+        : new http.Agent({ keepAlive: true });
+      agents.set(key, agent);
+    }
+    return agent;
+  }
+
+  async function open(method: string, path: string, o: RequestOptions, streaming: boolean): Promise<http.IncomingMessage> {
+    for (let attempt = 0; ; attempt++) {
+      const c = await creds.get();
+      const res = await send(method, path, o, c, streaming);
+      if (res.statusCode === 401 && attempt === 0) {
+        res.resume();
+        creds.refresh();
+        continue;
+      }
+      if ((res.statusCode ?? 0) >= 400) throw await errorFrom(res, method, path);
+      return res;
+    }
+  }
+
+  function send(method: string, path: string, o: RequestOptions, c: Credentials, streaming: boolean): Promise<http.IncomingMessage> {
+    const headers: http.OutgoingHttpHeaders = { Accept: "application/json", "User-Agent": userAgent };
+    if (c.authorization) headers.Authorization = c.authorization;
+    let payload: Buffer | undefined;
+    if (o.body !== undefined) {
+      payload = Buffer.from(typeof o.body === "string" ? o.body : JSON.stringify(o.body));
+      headers["Content-Type"] = o.contentType ?? "application/json";
+      headers["Content-Length"] = payload.length;
+    }
+    const mod = secure ? https : http;
+    return new Promise((resolve, reject) => {
+      const req = mod.request(
+        {
+          protocol: url.protocol,
+          hostname: url.hostname.replace(/^\[|\]$/g, ""),
+          port: url.port || (secure ? 443 : 80),
+          method,
+          path: url.pathname.replace(/\/$/, "") + path + queryString(o.query),
+          headers,
+          agent: agentFor(c),
+          signal: o.signal,
+        },
+        resolve,
+      );
+      req.on("error", (e) => reject(new Error(`${method} ${path}: cannot reach the API server at ${target.server}: ${e.message}`)));
+      if (!streaming) {
+        req.setTimeout(timeoutMs, () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
+      }
+      req.end(payload);
+    });
+  }
+
+  async function request<T>(method: string, path: string, o: RequestOptions = {}): Promise<T> {
+    const res = await open(method, path, o, false);
+    const text = await readBody(res);
+    if (!text) return undefined as T;
+    return (String(res.headers["content-type"]).includes("json") ? JSON.parse(text) : text) as T;
+  }
+
+  async function* stream(path: string, o: RequestOptions = {}): AsyncGenerator<WatchEvent> {
+    const res = await open("GET", path, o, true);
+    let buffered = "";
+    try {
+      for await (const chunk of res) {
+        buffered += chunk.toString();
+        let nl: number;
+        while ((nl = buffered.indexOf("\n")) >= 0) {
+          const line = buffered.slice(0, nl).trim();
+          buffered = buffered.slice(nl + 1);
+          if (line) yield JSON.parse(line) as WatchEvent;
+        }
+      }
+    } finally {
+      res.destroy();
+    }
+  }
+
+  const nsOf = (type: ResourceType, obj: any, ns?: string) => (type.namespaced ? (ns ?? obj?.metadata?.namespace) : undefined);
+
+  return {
+    target,
+    request,
+    stream,
+    get: (type, ref) => request("GET", resourcePath(type, ref)),
+    list: (type, namespace, lo = {}) => request("GET", resourcePath(type, { namespace }), { query: { ...lo } }),
+    create: (type, obj: any, co = {}) =>
+      request("POST", resourcePath(type, { namespace: nsOf(type, obj, co.namespace) }), {
+        body: obj,
+        query: co.dryRun ? { dryRun: "All" } : undefined,
+      }),
+    replace: (type, obj: any, ro = {}) =>
+      request("PUT", resourcePath(type, { namespace: nsOf(type, obj), name: obj.metadata.name, subresource: ro.subresource }), { body: obj }),
+    patch: (type, ref, body, patchType = "merge", query) =>
+      request("PATCH", resourcePath(type, ref), { body, contentType: patchContentTypes[patchType], query }),
+    remove: (type, ref, query) => request("DELETE", resourcePath(type, ref), { query }),
+    watch: (type, namespace, wo) =>
+      stream(resourcePath(type, { namespace }), {
+        signal: wo.signal,
+        query: {
+          watch: 1,
+          allowWatchBookmarks: true,
+          resourceVersion: wo.resourceVersion,
+          labelSelector: wo.labelSelector,
+          fieldSelector: wo.fieldSelector,
+          timeoutSeconds: wo.timeoutSeconds,
+        },
+      }),
+    close() {
+      for (const a of agents.values()) a.destroy();
+      agents.clear();
+    },
+  };
+}
+
+function queryString(q: Query | undefined): string {
+  if (!q) return "";
+  const parts = Object.entries(q)
+    .filter(([, v]) => v !== undefined && v !== "")
+    .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(String(v))}`);
+  return parts.length ? `?${parts.join("&")}` : "";
+}
+
+async function readBody(res: http.IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of res) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+async function errorFrom(res: http.IncomingMessage, method: string, path: string): Promise<KubeError> {
+  const text = await readBody(res).catch(() => "");
+  let status: { reason?: string; message?: string } = {};
+  try {
+    status = JSON.parse(text);
+  } catch {
+    status = { message: text.trim().slice(0, 300) };
+  }
+  const code = res.statusCode ?? 0;
+  const retryAfter = Number(res.headers["retry-after"]);
+  return new KubeError(
+    code,
+    status.reason ?? String(code),
+    `${method} ${path}: ${status.message || res.statusMessage || `HTTP ${code}`}`,
+    Number.isFinite(retryAfter) ? retryAfter : undefined,
+  );
+}

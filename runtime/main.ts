@@ -1,0 +1,41 @@
+import { run, runUsage } from "./commands/run.ts";
+import { UsageError } from "./flags.ts";
+import { version } from "./version.ts";
+
+const usage = `satellite ${version}: run and remote-control NATS clusters on Kubernetes
+
+Usage:
+  satellite run -name CLUSTER [flags]   serve the config API of a NATS cluster over NATS
+  satellite version                      print the version
+  satellite help [COMMAND]               show help
+
+Flags given without a command mean "run" (compatible with the leaf-controller).
+Run "satellite run --help" for its flags.
+`;
+
+async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  if (cmd === undefined || cmd === "help" || cmd === "--help" || cmd === "-h") {
+    process.stdout.write(cmd === "help" && rest[0] === "run" ? runUsage : usage);
+    return 0;
+  }
+  if (cmd === "version" || cmd === "-v" || cmd === "--version" || cmd === "-version") {
+    process.stdout.write(`satellite ${version}\n`);
+    return 0;
+  }
+  if (cmd === "run") return run(rest, process.env);
+  if (cmd.startsWith("-")) return run(argv, process.env);
+  throw new UsageError(`unknown command ${JSON.stringify(cmd)}: use run or version (see satellite help)`);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    if (e instanceof UsageError) {
+      process.stderr.write(`satellite: ${e.message}\n`);
+      process.exit(2);
+    }
+    process.stderr.write(`satellite: ${(e as Error).message}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,67 @@
+import { readFileSync } from "node:fs";
+import { connect } from "@nats-io/transport-node";
+import { credsAuthenticator, nkeyAuthenticator, type ConnectionOptions, type NatsConnection } from "@nats-io/nats-core";
+import type { Logger } from "../log.ts";
+
+export interface NatsAuthOptions {
+  servers: string[];
+  name: string;
+  creds?: string;
+  nkey?: string;
+  user?: string;
+  password?: string;
+  token?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  tlsCa?: string;
+}
+
+/** Connection options for a long-running controller: retry the first connect, reconnect forever. */
+export function connectionOptions(o: NatsAuthOptions): ConnectionOptions {
+  const opts: ConnectionOptions = {
+    servers: o.servers,
+    name: o.name,
+    maxReconnectAttempts: -1,
+    waitOnFirstConnect: true,
+    reconnectTimeWait: 1_000,
+    pingInterval: 20_000,
+  };
+  const authenticators = [];
+  if (o.creds) authenticators.push(credsAuthenticator(readOrExplain(o.creds, "-creds")));
+  if (o.nkey) authenticators.push(nkeyAuthenticator(new TextEncoder().encode(String(readOrExplain(o.nkey, "-nkey", "utf8")).trim())));
+  if (authenticators.length) opts.authenticator = authenticators;
+  if (o.user) {
+    opts.user = o.user;
+    opts.pass = o.password;
+  }
+  if (o.token) opts.token = o.token;
+  if (o.tlsCert || o.tlsKey || o.tlsCa) {
+    if (Boolean(o.tlsCert) !== Boolean(o.tlsKey)) throw new Error("-tlscert and -tlskey go together: give both, or neither");
+    for (const [f, flag] of [[o.tlsCert, "-tlscert"], [o.tlsKey, "-tlskey"], [o.tlsCa, "-tlsca"]] as const) if (f) readOrExplain(f, flag);
+    opts.tls = { certFile: o.tlsCert, keyFile: o.tlsKey, caFile: o.tlsCa };
+  }
+  return opts;
+}
+
+function readOrExplain(path: string, flag: string, enc?: "utf8"): Uint8Array {
+  try {
+    return enc ? new TextEncoder().encode(readFileSync(path, enc)) : new Uint8Array(readFileSync(path));
+  } catch (e) {
+    throw new Error(`${flag} ${path}: cannot read it (${(e as Error).message})`);
+  }
+}
+
+export async function connectNats(o: NatsAuthOptions, log: Logger): Promise<NatsConnection> {
+  const nc = await connect(connectionOptions(o));
+  log.info("connected to NATS", { server: nc.getServer() });
+  void (async () => {
+    for await (const s of nc.status()) {
+      if (s.type === "disconnect") log.warn("NATS disconnected; reconnecting", { server: s.server });
+      else if (s.type === "reconnect") log.info("NATS reconnected", { server: s.server });
+      else if (s.type === "error") log.error("NATS error", { error: String(s.error) });
+      else if (s.type === "ldm") log.warn("NATS server entered lame duck mode", { server: s.server });
+      else log.debug("NATS status", { type: s.type });
+    }
+  })();
+  return nc;
+}

@@ -1,0 +1,97 @@
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { parseAllDocuments } from "yaml";
+import { createKubeClient, type KubeClient } from "../../runtime/kube/client.ts";
+import { loadKubeconfig } from "../../runtime/kube/kubeconfig.ts";
+import { namespaces, resourcePath, serviceAccounts, type ResourceType } from "../../runtime/kube/resources.ts";
+import { kubeconfigYaml, type ControlPlaneInfo } from "./control-plane.ts";
+import { waitFor } from "./ports.ts";
+
+export interface TestKube {
+  info: ControlPlaneInfo;
+  admin: KubeClient;
+  /** A fresh namespace (namespaces never finish deleting without a controller-manager). */
+  createNamespace(prefix: string): Promise<string>;
+  /** Server-side apply of every document; `dryRun` asks the API server to validate only. */
+  apply(docs: string | object[], opts?: { namespace?: string; dryRun?: boolean }): Promise<any[]>;
+  resourceFor(apiVersion: string, kind: string): Promise<ResourceType>;
+  /** A TokenRequest token for a ServiceAccount, created if missing. */
+  tokenFor(namespace: string, serviceAccount: string, seconds?: number): Promise<string>;
+  /** A kubeconfig file that authenticates with `token`, defaulting to `namespace`. */
+  kubeconfigFor(token: string, namespace: string, name: string): string;
+  close(): void;
+}
+
+let counter = 0;
+
+export function testKube(info: ControlPlaneInfo): TestKube {
+  const admin = createKubeClient(loadKubeconfig(info.kubeconfig));
+  const discovered = new Map<string, ResourceType[]>();
+
+  async function resourceFor(apiVersion: string, kind: string): Promise<ResourceType> {
+    const [group, version] = apiVersion.includes("/") ? apiVersion.split("/") as [string, string] : ["", apiVersion];
+    const find = async () => {
+      let list = discovered.get(apiVersion);
+      if (!list?.some((r) => r.resource && kindOf.get(r) === kind)) {
+        const path = group ? `/apis/${group}/${version}` : `/api/${version}`;
+        const res = await admin.request<{ resources: { name: string; kind: string; namespaced: boolean }[] }>("GET", path);
+        list = res.resources
+          .filter((r) => !r.name.includes("/"))
+          .map((r) => {
+            const t: ResourceType = { group, version, resource: r.name, namespaced: r.namespaced };
+            kindOf.set(t, r.kind);
+            return t;
+          });
+        discovered.set(apiVersion, list);
+      }
+      return list.find((r) => kindOf.get(r) === kind);
+    };
+    return waitFor(`API discovery of ${kind} in ${apiVersion}`, find, 10_000, 200);
+  }
+  const kindOf = new WeakMap<ResourceType, string>();
+
+  return {
+    info,
+    admin,
+    resourceFor,
+    async createNamespace(prefix) {
+      const name = `${prefix}-${process.pid}-${Date.now().toString(36)}-${counter++}`.slice(0, 63).replace(/-$/, "");
+      await admin.create(namespaces, { apiVersion: "v1", kind: "Namespace", metadata: { name } });
+      return name;
+    },
+    async apply(docs, opts = {}) {
+      const objects = typeof docs === "string"
+        ? parseAllDocuments(docs).map((d) => d.toJS()).filter((o) => o && typeof o === "object")
+        : docs;
+      const applied = [];
+      for (const obj of objects as any[]) {
+        const type = await resourceFor(obj.apiVersion, obj.kind);
+        const namespace = type.namespaced ? obj.metadata.namespace ?? opts.namespace ?? "default" : undefined;
+        const body = type.namespaced ? { ...obj, metadata: { ...obj.metadata, namespace } } : obj;
+        applied.push(await admin.request("PATCH", resourcePath(type, { namespace, name: obj.metadata.name }), {
+          body,
+          contentType: "application/apply-patch+yaml",
+          query: { fieldManager: "satellite-test", force: true, dryRun: opts.dryRun ? "All" : undefined, fieldValidation: "Strict" },
+        }));
+      }
+      return applied;
+    },
+    async tokenFor(namespace, serviceAccount, seconds = 3600) {
+      try {
+        await admin.create(serviceAccounts, { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: serviceAccount, namespace } });
+      } catch (e) {
+        if ((e as { status?: number }).status !== 409) throw e;
+      }
+      const res = await admin.request("POST", resourcePath(serviceAccounts, { namespace, name: serviceAccount, subresource: "token" }), {
+        body: { apiVersion: "authentication.k8s.io/v1", kind: "TokenRequest", spec: { expirationSeconds: seconds } },
+      });
+      return res.status.token as string;
+    },
+    kubeconfigFor(token, namespace, name) {
+      const path = join(info.dir, `${name}-${process.pid}-${counter++}.kubeconfig`);
+      writeFileSync(path, kubeconfigYaml(info.server, info.caFile, { token }, namespace));
+      return path;
+    },
+    close: () => admin.close(),
+  };
+}

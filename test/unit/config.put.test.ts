@@ -1,0 +1,76 @@
+import { describe, expect, it } from "vitest";
+import { configPut } from "../../handlers/config.put.ts";
+import { configMap, req, routesJson, target } from "./fixtures.ts";
+
+const three = ["nats://nats-0.nats.default.svc:6222", "nats://nats-1.nats.default.svc:6222", "nats://nats-2.nats.default.svc:6222"];
+
+describe("config.put", () => {
+  it("replaces name and routes, based on the revision it read, and says what changed", () => {
+    const cm = configMap(routesJson("A", three.slice(0, 2)), "41");
+    const r = configPut(req({ name: "CLUSTER_A", routes: [...three, "nats://another-route:6222"] }), { target, configMap: cm });
+    expect(r.reply).toMatchObject({
+      ok: true, cluster: "nats", namespace: "edge-1", configMap: "nats-config", changed: true, previousRevision: "41",
+      name: "CLUSTER_A",
+      changes: { name: { from: "A", to: "CLUSTER_A" }, routesAdded: [three[2], "nats://another-route:6222"], routesRemoved: [] },
+    });
+    expect(r.changes).toHaveLength(1);
+    const written = r.changes[0]!;
+    expect(written.op).toBe("replace");
+    expect(written.object.metadata?.resourceVersion).toBe("41");
+    expect(JSON.parse(written.object.data!["routes.json"]!)).toEqual({ name: "CLUSTER_A", routes: [...three, "nats://another-route:6222"] });
+    expect(written.object.data!["nats.conf"]).toBe("port: 4222");
+  });
+
+  it("writes nothing when the config is already as asked", () => {
+    const cm = configMap(routesJson("A", three), "7");
+    const r = configPut(req({ name: "A", routes: three }), { target, configMap: cm });
+    expect(r.changes).toEqual([]);
+    expect(r.reply).toMatchObject({ ok: true, changed: false, revision: "7", changes: { routesAdded: [], routesRemoved: [] } });
+  });
+
+  it("keeps the current name when the request has none", () => {
+    const r = configPut(req({ routes: three.slice(0, 1) }), { target, configMap: configMap(routesJson("KEEP", three)) });
+    expect(JSON.parse(r.changes[0]!.object.data!["routes.json"]!)).toEqual({ name: "KEEP", routes: three.slice(0, 1) });
+    expect(r.reply).toMatchObject({ changes: { routesRemoved: three.slice(1) } });
+  });
+
+  it("keeps other cluster-block keys written by hand", () => {
+    const cm = configMap(JSON.stringify({ name: "A", routes: [], pool_size: 3 }));
+    const r = configPut(req({ routes: three }), { target, configMap: cm });
+    expect(JSON.parse(r.changes[0]!.object.data!["routes.json"]!)).toEqual({ name: "A", routes: three, pool_size: 3 });
+  });
+
+  it("is a compare-and-swap when given a revision", () => {
+    const cm = configMap(routesJson("A", []), "50");
+    const stale = configPut(req({ routes: three, revision: "49" }), { target, configMap: cm });
+    expect(stale.changes).toEqual([]);
+    expect(stale.reply.error).toMatchObject({ code: 409 });
+    expect(stale.reply.error!.message).toContain("revision 49 is stale");
+    const fresh = configPut(req({ routes: three, revision: 50 }), { target, configMap: cm });
+    expect(fresh.changes).toHaveLength(1);
+  });
+
+  it("adds the key to a ConfigMap that has no data", () => {
+    const cm = configMap(undefined);
+    delete cm.data;
+    const r = configPut(req({ name: "A", routes: three }), { target, configMap: cm });
+    expect(r.changes[0]!.object.data).toEqual({ "routes.json": routesJson("A", three) });
+  });
+
+  it("refuses to guess a name over a broken routes file", () => {
+    const r = configPut(req({ routes: three }), { target, configMap: configMap("{not json") });
+    expect(r.changes).toEqual([]);
+    expect(r.reply.error!.message).toMatch(/not valid JSON.*send "name" too/);
+    expect(configPut(req({ name: "A", routes: three }), { target, configMap: configMap("{not json") }).changes).toHaveLength(1);
+  });
+
+  it("answers 404 with a way out when the ConfigMap is missing", () => {
+    const r = configPut(req({ routes: three }), { target, configMap: null });
+    expect(r).toEqual({ changes: [], reply: { error: { code: 404, message: 'configmap "nats-config" not found in namespace "edge-1": create it, or pass -cm' } } });
+  });
+
+  it("rejects bad input before looking at the ConfigMap", () => {
+    const r = configPut(req("nope"), { target, configMap: null });
+    expect(r.reply.error!.code).toBe(400);
+  });
+});

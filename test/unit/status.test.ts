@@ -1,0 +1,33 @@
+import { describe, expect, it } from "vitest";
+import { status } from "../../handlers/status.ts";
+import { discover } from "../../handlers/discover.ts";
+import { configMap, instance, pod, routesJson, target } from "./fixtures.ts";
+
+describe("status", () => {
+  it("reports the config revision and every server's readiness, in pod order", () => {
+    const pods = [pod("nats-10", { ready: true, ip: "10.0.0.10" }), pod("nats-2", { ready: false, restarts: 3 }), pod("nats-1", { ready: true, ip: "10.0.0.1" })];
+    const r = status({ target, instance, podSelector: "app=nats", configMap: configMap(routesJson("A", ["nats://a:6222"]), "77"), pods });
+    expect(r.reply).toMatchObject({
+      ok: true, cluster: "nats", namespace: "edge-1", revision: "77", instance,
+      config: { name: "A", routes: ["nats://a:6222"] }, configError: null, ready: 2, total: 3,
+    });
+    expect((r.reply.servers as any[]).map((s) => [s.name, s.ready, s.ip, s.restarts])).toEqual([
+      ["nats-1", true, "10.0.0.1", 0], ["nats-2", false, null, 3], ["nats-10", true, "10.0.0.10", 0],
+    ]);
+  });
+
+  it("still answers when the config is missing, and says why", () => {
+    const r = status({ target, instance, podSelector: "app=nats", configMap: null, pods: [] });
+    expect(r.reply).toMatchObject({ ok: true, revision: null, config: null, total: 0, ready: 0 });
+    expect(r.reply.configError).toMatch(/not found/);
+  });
+});
+
+describe("discover", () => {
+  it("names the cluster, the instance and the subjects to use", () => {
+    expect(discover({ target, instance }).reply).toEqual({
+      ok: true, cluster: "nats", namespace: "edge-1", ...instance,
+      subjects: { get: "_SAT.nats.config.get", put: "_SAT.nats.config.put", status: "_SAT.nats.status" },
+    });
+  });
+});
