@@ -29,14 +29,15 @@ export async function startConfigApi(d: ConfigApiDeps): Promise<Service> {
     name: "satellite",
     version: d.instance.version,
     description: `satellite config API for NATS cluster ${d.target.cluster} in namespace ${d.target.namespace}`,
-    queue: d.queue ?? "q",
+    // No service-wide queue: the library would put discover in it too (it ignores an endpoint's "").
+    queue: "",
     metadata: { cluster: d.target.cluster, namespace: d.target.namespace, configMap: d.target.configMap },
   });
   const withLock = keyedLock();
   for (const route of natsRoutes) {
     svc.addEndpoint(route.name, {
       subject: route.subject(d.target.cluster),
-      queue: route.queued ? undefined : "",
+      queue: route.queued ? d.queue ?? "q" : "",
       metadata: { cluster: d.target.cluster },
       handler: (err, msg) => {
         if (err) {

@@ -1,4 +1,5 @@
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { join } from "node:path";
 import { parseAllDocuments } from "yaml";
 import { createKubeClient, type KubeClient } from "../../runtime/kube/client.ts";
@@ -6,6 +7,8 @@ import { loadKubeconfig } from "../../runtime/kube/kubeconfig.ts";
 import { namespaces, resourcePath, serviceAccounts, type ResourceType } from "../../runtime/kube/resources.ts";
 import { kubeconfigYaml, type ControlPlaneInfo } from "./control-plane.ts";
 import { waitFor } from "./ports.ts";
+
+export const manifest = (name: string) => readFileSync(fileURLToPath(new URL(`../../manifests/${name}`, import.meta.url)), "utf8");
 
 export interface TestKube {
   info: ControlPlaneInfo;
@@ -27,6 +30,7 @@ let counter = 0;
 export function testKube(info: ControlPlaneInfo): TestKube {
   const admin = createKubeClient(loadKubeconfig(info.kubeconfig));
   const discovered = new Map<string, ResourceType[]>();
+  const kindOf = new WeakMap<ResourceType, string>();
 
   async function resourceFor(apiVersion: string, kind: string): Promise<ResourceType> {
     const [group, version] = apiVersion.includes("/") ? apiVersion.split("/") as [string, string] : ["", apiVersion];
@@ -48,7 +52,6 @@ export function testKube(info: ControlPlaneInfo): TestKube {
     };
     return waitFor(`API discovery of ${kind} in ${apiVersion}`, find, 10_000, 200);
   }
-  const kindOf = new WeakMap<ResourceType, string>();
 
   return {
     info,
@@ -67,7 +70,11 @@ export function testKube(info: ControlPlaneInfo): TestKube {
       for (const obj of objects as any[]) {
         const type = await resourceFor(obj.apiVersion, obj.kind);
         const namespace = type.namespaced ? obj.metadata.namespace ?? opts.namespace ?? "default" : undefined;
-        const body = type.namespaced ? { ...obj, metadata: { ...obj.metadata, namespace } } : obj;
+        const body = type.namespaced ? { ...obj, metadata: { ...obj.metadata, namespace } } : { ...obj };
+        // As kustomize's namespace transformer does: bound ServiceAccounts move with the namespace.
+        if (opts.namespace && obj.kind === "RoleBinding") {
+          body.subjects = obj.subjects?.map((s: any) => (s.kind === "ServiceAccount" ? { ...s, namespace: opts.namespace } : s));
+        }
         applied.push(await admin.request("PATCH", resourcePath(type, { namespace, name: obj.metadata.name }), {
           body,
           contentType: "application/apply-patch+yaml",

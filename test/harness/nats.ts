@@ -35,6 +35,8 @@ export interface NatsServer {
   pid: number;
   monitor<T = any>(endpoint: "varz" | "routez" | "leafz" | "healthz" | "connz" | "subsz"): Promise<T>;
   stop(): Promise<void>;
+  /** Starts the same server again, same ports and config (after stop). */
+  restart(): Promise<void>;
 }
 
 export async function startNatsServer(opts: NatsServerOptions = {}): Promise<NatsServer> {
@@ -56,21 +58,32 @@ export async function startNatsServer(opts: NatsServerOptions = {}): Promise<Nat
   const configPath = join(dir, "nats.conf");
   writeFileSync(configPath, lines.join("\n") + "\n");
   const bin = opts.bin ?? binaries().NATS_SERVER_BIN;
-  const proc = startProcess(`nats-server ${name}`, bin, ["-c", configPath], join(dir, "nats.log"));
   const monitor = async (endpoint: string): Promise<any> => {
     const res = await fetch(`http://${host}:${monitorPort}/${endpoint}`);
     if (!res.ok) throw new Error(`/${endpoint}: HTTP ${res.status}`);
     return res.json();
   };
-  await waitFor(`nats-server ${name} /healthz`, async () => {
-    if (!proc.running()) throw new Error(`nats-server exited:\n${proc.tail(10)}`);
-    return (await monitor("healthz")).status === "ok";
-  });
-  return {
-    name, url: `nats://${host}:${port}`, host, port, monitorPort, clusterPort, leafPort: leafPort!, configPath, dir, proc, pid: proc.pid,
-    monitor: monitor as NatsServer["monitor"],
-    stop: () => proc.stop(),
+  const launch = async () => {
+    const proc = startProcess(`nats-server ${name}`, bin, ["-c", configPath], join(dir, "nats.log"));
+    await waitFor(`nats-server ${name} /healthz`, async () => {
+      if (!proc.running()) throw new Error(`nats-server exited:\n${proc.tail(10)}`);
+      return (await monitor("healthz")).status === "ok";
+    });
+    return proc;
   };
+  const server: NatsServer = {
+    name, url: `nats://${host}:${port}`, host, port, monitorPort, clusterPort, leafPort, configPath, dir,
+    proc: await launch(), pid: 0,
+    monitor: monitor as NatsServer["monitor"],
+    stop: () => server.proc.stop(),
+    async restart() {
+      await server.proc.stop();
+      server.proc = await launch();
+      server.pid = server.proc.pid;
+    },
+  };
+  server.pid = server.proc.pid;
+  return server;
 }
 
 /** N servers routed to each other; resolves once every server sees N-1 routes. */

@@ -114,7 +114,7 @@ describe.each(versions)("%s", (_label, bin) => {
       // Subscription interest crosses the link asynchronously.
       const reply = await waitFor("a reply across the leafnode", () => requester.request("smoke.echo", "hi", { timeout: 500 }));
       expect(reply.string()).toBe("leaf says hi");
-      expect((await hub.monitor("leafz")).leafs[0].name).toBe("leaf");
+      expect((await hub.monitor("leafz")).leafnodes).toBe(1);
     } finally {
       await responder.close();
       await requester.close();

@@ -11,7 +11,7 @@ describe("status", () => {
       ok: true, cluster: "nats", namespace: "edge-1", revision: "77", instance,
       config: { name: "A", routes: ["nats://a:6222"] }, configError: null, ready: 2, total: 3,
     });
-    expect((r.reply.servers as any[]).map((s) => [s.name, s.ready, s.ip, s.restarts])).toEqual([
+    expect(((r.reply as any).servers as any[]).map((s) => [s.name, s.ready, s.ip, s.restarts])).toEqual([
       ["nats-1", true, "10.0.0.1", 0], ["nats-2", false, null, 3], ["nats-10", true, "10.0.0.10", 0],
     ]);
   });
@@ -19,7 +19,7 @@ describe("status", () => {
   it("still answers when the config is missing, and says why", () => {
     const r = status({ target, instance, podSelector: "app=nats", configMap: null, pods: [] });
     expect(r.reply).toMatchObject({ ok: true, revision: null, config: null, total: 0, ready: 0 });
-    expect(r.reply.configError).toMatch(/not found/);
+    expect((r.reply as any).configError).toMatch(/not found/);
   });
 });
 

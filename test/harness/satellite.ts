@@ -1,0 +1,36 @@
+import { fileURLToPath } from "node:url";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { startProcess, type Proc } from "./process.ts";
+import { waitFor } from "./ports.ts";
+
+export type Runtime = "node" | "deno";
+const bundle = fileURLToPath(new URL("../../dist/satellite.mjs", import.meta.url));
+const denoBin = fileURLToPath(new URL("../../node_modules/.bin/deno", import.meta.url));
+
+/** The narrowest Deno permissions the controller works with (see README). */
+export const denoRunFlags = ["run", "--allow-net", "--allow-env", "--allow-read", "--allow-sys=hostname,osRelease", "--allow-run"];
+
+/** Runs the built bundle (dist/satellite.mjs), as users do, on Node or Deno. */
+export function startSatellite(args: string[], opts: { runtime?: Runtime; env?: NodeJS.ProcessEnv; name?: string } = {}): Proc {
+  const runtime = opts.runtime ?? "node";
+  const dir = mkdtempSync(join(tmpdir(), "satellite-run-"));
+  const [bin, pre] = runtime === "node" ? [process.execPath, []] : [denoBin, denoRunFlags];
+  return startProcess(opts.name ?? `satellite ${args[0]}`, bin, [...pre, bundle, ...args], join(dir, "satellite.log"), {
+    ...process.env,
+    KUBECONFIG: "",
+    KUBERNETES_CONFIG_FILE: "",
+    POD_NAMESPACE: "",
+    ...opts.env,
+  });
+}
+
+export async function waitForLog(p: Proc, text: string | RegExp, timeoutMs = 20_000): Promise<void> {
+  await waitFor(`${p.name} to log ${text}`, async () => {
+    const log = p.log();
+    if (typeof text === "string" ? log.includes(text) : text.test(log)) return true;
+    if (!p.running()) throw new Error(`${p.name} exited:\n${p.tail(20)}`);
+    return false;
+  }, timeoutMs);
+}

@@ -1,0 +1,217 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { connect } from "@nats-io/transport-node";
+import type { NatsConnection } from "@nats-io/nats-core";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { startHubAndLeaf, useKube, waitFor, type NatsServer, type Proc } from "../harness/index.ts";
+import { manifest } from "../harness/kube.ts";
+import { startSatellite, waitForLog } from "../harness/satellite.ts";
+import { kubeconfigYaml } from "../harness/control-plane.ts";
+import { configMaps, pods } from "../../runtime/kube/resources.ts";
+import { hostilePayloads } from "./hostile-payloads.ts";
+
+const kube = useKube();
+let ns: string;
+let hub: NatsServer;
+let leaf: NatsServer;
+let ground: NatsConnection;
+let controller: Proc;
+let kubeconfig: string;
+const started: Proc[] = [];
+
+const dec = new TextDecoder();
+async function ask(subject: string, body: unknown = "", nc = ground) {
+  const m = await nc.request(subject, typeof body === "string" ? body : JSON.stringify(body), { timeout: 5_000 });
+  return { body: JSON.parse(dec.decode(m.data)), headers: m.headers };
+}
+const readConfigMap = () => kube.admin.get(configMaps, { namespace: ns, name: "nats-config" });
+
+beforeAll(async () => {
+  ns = await kube.createNamespace("config-api");
+  await kube.apply(manifest("example-cluster.yaml"), { namespace: ns });
+  await kube.apply(manifest("controller.yaml"), { namespace: ns });
+  ({ hub, leaf } = await startHubAndLeaf());
+  // The controller runs with the manifests' ServiceAccount and RBAC, nothing more.
+  kubeconfig = kube.kubeconfigFor(await kube.tokenFor(ns, "satellite"), ns, "satellite");
+  controller = startSatellite(["run", "-s", leaf.url, "-name", "nats", "-log-format", "json"], { env: { KUBECONFIG: kubeconfig } });
+  started.push(controller);
+  await waitForLog(controller, "serving config API");
+  ground = await connect({ servers: hub.url });
+  await waitFor("the controller to be reachable from the ground", () => ask("_SAT.nats.config.get").then((r) => r.body.ok));
+});
+
+afterAll(async () => {
+  await ground?.close();
+  await Promise.all(started.map((p) => p.stop()));
+  await hub?.stop();
+  await leaf?.stop();
+  kube.close();
+});
+
+describe("config API through a ground server and a leafnode", () => {
+  it("config.get returns the example's name, routes and revision", async () => {
+    const cm = await readConfigMap();
+    const { body } = await ask("_SAT.nats.config.get");
+    expect(body).toEqual({
+      ok: true, cluster: "nats", namespace: ns, configMap: "nats-config", revision: cm.metadata.resourceVersion,
+      name: "nats", routes: ["nats://nats-0.nats:6222", "nats://nats-1.nats:6222", "nats://nats-2.nats:6222"],
+    });
+  });
+
+  it("config.put then config.get round-trips, and the ConfigMap holds what was put", async () => {
+    const routes = ["nats://nats-0.nats:6222", "nats://nats-1.nats:6222", "nats://nats-2.nats:6222", "nats://another-route:6222"];
+    const put = await ask("_SAT.nats.config.put", { name: "CLUSTER_A", routes });
+    expect(put.body).toMatchObject({ ok: true, changed: true, name: "CLUSTER_A", routes, changes: { name: { from: "nats", to: "CLUSTER_A" }, routesAdded: ["nats://another-route:6222"] } });
+    const get = await ask("_SAT.nats.config.get");
+    expect(get.body).toMatchObject({ name: "CLUSTER_A", routes, revision: put.body.revision });
+    const cm = await readConfigMap();
+    expect(cm.metadata.resourceVersion).toBe(put.body.revision);
+    expect(JSON.parse(cm.data["routes.json"])).toEqual({ name: "CLUSTER_A", routes });
+    expect(cm.data["nats.conf"]).toContain('include "routes.json"');
+  });
+
+  it("a put that changes nothing writes nothing", async () => {
+    const before = await ask("_SAT.nats.config.get");
+    const put = await ask("_SAT.nats.config.put", { name: before.body.name, routes: before.body.routes });
+    expect(put.body).toMatchObject({ ok: true, changed: false, revision: before.body.revision });
+    expect((await readConfigMap()).metadata.resourceVersion).toBe(before.body.revision);
+  });
+
+  it("a stale revision is a conflict and changes nothing", async () => {
+    const { body: cur } = await ask("_SAT.nats.config.get");
+    await ask("_SAT.nats.config.put", { routes: ["nats://x:6222"], revision: cur.revision });
+    const before = await readConfigMap();
+    const stale = await ask("_SAT.nats.config.put", { routes: ["nats://y:6222"], revision: cur.revision });
+    expect(stale.body.error.code).toBe(409);
+    expect(stale.headers?.get("Nats-Service-Error-Code")).toBe("409");
+    expect(await readConfigMap()).toEqual(before);
+  });
+
+  it("50 concurrent puts lose no update and every reply is truthful", async () => {
+    const bodies = Array.from({ length: 50 }, (_, i) => ({ name: `C${i}`, routes: [`nats://host-${i}:6222`, "nats://shared:6222"] }));
+    const replies = await Promise.all(bodies.map((b) => ask("_SAT.nats.config.put", b)));
+    for (const [i, r] of replies.entries()) {
+      expect(r.body, `reply ${i}`).toMatchObject({ ok: true, changed: true, name: `C${i}`, routes: bodies[i]!.routes });
+    }
+    const revisions = replies.map((r) => Number(r.body.revision));
+    expect(new Set(revisions).size).toBe(50);
+    // Each write was based on the previous one: previousRevision chains the 50 writes into one line.
+    const byPrev = new Map(replies.map((r) => [r.body.previousRevision, r.body]));
+    let chain = 0;
+    let rv = replies.find((r) => !replies.some((o) => o.body.revision === r.body.previousRevision))!.body.revision;
+    for (; byPrev.has(rv); chain++) rv = byPrev.get(rv)!.revision;
+    expect(chain).toBe(49);
+    const last = replies[revisions.indexOf(Math.max(...revisions))]!.body;
+    const cm = await readConfigMap();
+    expect(cm.metadata.resourceVersion).toBe(last.revision);
+    expect(JSON.parse(cm.data["routes.json"])).toEqual({ name: last.name, routes: last.routes });
+  });
+
+  it("500 malformed or hostile payloads each get an error and leave the ConfigMap byte-identical", async () => {
+    const before = await readConfigMap();
+    const payloads = hostilePayloads(500);
+    expect(payloads).toHaveLength(500);
+    for (const [i, p] of payloads.entries()) {
+      const m = await ground.request("_SAT.nats.config.put", p, { timeout: 5_000 });
+      const body = JSON.parse(dec.decode(m.data));
+      const what = `payload ${i}: ${dec.decode(p).slice(0, 80)}`;
+      expect(body.ok, what).toBeUndefined();
+      expect(body.error?.code, what).toBeGreaterThanOrEqual(400);
+      expect(m.headers?.get("Nats-Service-Error-Code")).toBe(String(body.error.code));
+      expect(typeof body.error.message).toBe("string");
+    }
+    expect(await readConfigMap()).toEqual(before);
+    expect(controller.running()).toBe(true);
+  });
+
+  it("status lists the server pods and their readiness", async () => {
+    for (const i of [0, 1, 2]) {
+      await kube.admin.create(pods, { metadata: { name: `nats-${i}`, namespace: ns, labels: { app: "nats" } }, spec: { containers: [{ name: "nats", image: "nats:2.14.9-alpine" }] } });
+    }
+    // Play the kubelet: nats-0 and nats-2 are running and ready.
+    for (const i of [0, 2]) {
+      await kube.admin.patch(pods, { namespace: ns, name: `nats-${i}`, subresource: "status" }, {
+        status: { phase: "Running", podIP: `10.1.0.${i + 1}`, conditions: [{ type: "Ready", status: "True" }] },
+      });
+    }
+    const { body } = await ask("_SAT.nats.status");
+    expect(body).toMatchObject({ ok: true, cluster: "nats", namespace: ns, ready: 2, total: 3, configError: null });
+    expect(body.servers.map((s: any) => [s.name, s.ready, s.ip])).toEqual([["nats-0", true, "10.1.0.1"], ["nats-1", false, null], ["nats-2", true, "10.1.0.3"]]);
+    expect(body.revision).toBe((await readConfigMap()).metadata.resourceVersion);
+  });
+
+  it("is a NATS service: $SRV.INFO lists the endpoints, discover reaches every instance", async () => {
+    const info = await ask("$SRV.INFO.satellite");
+    expect(info.body.endpoints.map((e: any) => [e.subject, e.queue_group])).toEqual([
+      ["_SAT.nats.config.get", "q"], ["_SAT.nats.config.put", "q"], ["_SAT.nats.status", "q"], ["_SAT.discover", ""],
+    ]);
+    const second = startSatellite(["run", "-s", leaf.url, "-name", "nats"], { env: { KUBECONFIG: kubeconfig } });
+    started.push(second);
+    await waitForLog(second, "serving config API");
+    const answers = await waitFor("two discover answers", async () => {
+      const got = [];
+      for await (const m of await ground.requestMany("_SAT.discover", "", { maxWait: 1_000 })) got.push(JSON.parse(dec.decode(m.data)));
+      return got.length >= 2 ? got : undefined;
+    });
+    expect(new Set(answers.map((a) => a.id)).size).toBe(2);
+    for (const a of answers) expect(a).toMatchObject({ ok: true, cluster: "nats", namespace: ns, subjects: { put: "_SAT.nats.config.put" } });
+    await second.stop();
+    expect(await second.exited).toBe(0);
+  });
+
+  it("serves again after its NATS server restarts", async () => {
+    await leaf.restart();
+    await waitFor("the controller back behind the restarted leaf", () => ask("_SAT.nats.config.get").then((r) => r.body.ok).catch(() => false), 30_000, 250);
+    expect(controller.running()).toBe(true);
+  });
+});
+
+describe("config API failures", () => {
+  it("a missing ConfigMap or key gets a clear error, and the controller keeps serving", async () => {
+    const p = startSatellite(["run", "-s", leaf.url, "-name", "ghost", "-n", ns], { env: { KUBECONFIG: kube.info.kubeconfig } });
+    started.push(p);
+    await waitForLog(p, "serving config API");
+    const got = await waitFor("a reply from ghost", () => ask("_SAT.ghost.config.get").catch(() => undefined));
+    expect(got.body).toEqual({ error: { code: 404, message: `configmap "ghost-config" in namespace "${ns}" not found: create it, or pass -cm with the right name` } });
+    await kube.admin.create(configMaps, { metadata: { name: "ghost-config", namespace: ns } });
+    expect((await ask("_SAT.ghost.config.get")).body.error.message).toContain('has no key "routes.json" (it has no data)');
+    const put = await ask("_SAT.ghost.config.put", { name: "ghost", routes: [] });
+    expect(put.body).toMatchObject({ ok: true, changed: true });
+    expect((await ask("_SAT.ghost.config.get")).body).toMatchObject({ ok: true, name: "ghost", routes: [] });
+    expect(p.running()).toBe(true);
+    await p.stop();
+  });
+
+  it("an unreachable API server is a 503 with the reason, not a crash", async () => {
+    const dead = join(kube.info.dir, `dead-${process.pid}.kubeconfig`);
+    writeFileSync(dead, kubeconfigYaml("https://127.0.0.1:1", kube.info.caFile, { token: "x" }, ns));
+    const p = startSatellite(["run", "-s", leaf.url, "-name", "dead"], { env: { KUBECONFIG: dead } });
+    started.push(p);
+    await waitForLog(p, "serving config API");
+    const got = await waitFor("a reply from dead", () => ask("_SAT.dead.config.put", { routes: [] }).catch(() => undefined));
+    expect(got.body.error.code).toBe(503);
+    expect(got.body.error.message).toMatch(/cannot be reached.*127\.0\.0\.1:1/);
+    expect(p.running()).toBe(true);
+    await p.stop();
+  });
+
+  it("a permission the Role does not grant is refused by the API server", async () => {
+    const client = (await import("../../runtime/kube/client.ts")).createKubeClient((await import("../../runtime/kube/kubeconfig.ts")).loadKubeconfig(kubeconfig));
+    try {
+      expect((await client.list(configMaps, ns).catch((e) => e)).status).toBe(403);
+      expect((await client.get(configMaps, { namespace: ns, name: "other" }).catch((e) => e)).status).toBe(403);
+      expect((await client.list(pods, ns)).items.length).toBeGreaterThan(0);
+    } finally {
+      client.close();
+    }
+  });
+
+  it("usage errors exit 2 with one sentence", async () => {
+    const p = startSatellite(["run", "-s", leaf.url]);
+    expect(await p.exited).toBe(2);
+    expect(p.log().trim()).toBe("satellite: missing -name: the NATS cluster to serve, e.g. satellite run -name nats");
+    const q = startSatellite(["run", "-name", "x", "-bogus"]);
+    expect(await q.exited).toBe(2);
+    expect(q.log().trim()).toBe("satellite: unknown flag -bogus: see --help");
+  });
+});
