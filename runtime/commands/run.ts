@@ -38,6 +38,8 @@ Flags:
 ${flagHelp(runFlags)}
 `;
 
+const drainTimeoutMs = 5_000;
+
 export async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
   const { values: f, rest } = parseFlags(runFlags, argv, env);
   if (f.help) {
@@ -86,7 +88,10 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<numbe
     stopping = true;
     log.info("draining", { signal });
     await svc.stop().catch(() => undefined);
-    await nc.drain().catch(() => undefined);
+    // Draining needs the server; when it is gone, give up after a few seconds and close.
+    const timer = setTimeout(() => void nc.close(), drainTimeoutMs);
+    await nc.drain().catch(() => nc.close());
+    clearTimeout(timer);
   };
   process.once("SIGTERM", () => void stop("SIGTERM"));
   process.once("SIGINT", () => void stop("SIGINT"));

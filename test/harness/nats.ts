@@ -10,6 +10,8 @@ export interface NatsServerOptions {
   /** Which binary: the current release (default) or Debian's older 2.9. */
   bin?: string;
   host?: string;
+  /** Client port (default: a free one). */
+  port?: number;
   /** Join a cluster: its name and the route URLs to dial. */
   cluster?: { name: string; routes: string[]; port?: number };
   /** Accept leafnode connections. */
@@ -43,7 +45,8 @@ export async function startNatsServer(opts: NatsServerOptions = {}): Promise<Nat
   const host = opts.host ?? "127.0.0.1";
   const name = opts.name ?? `n${Date.now().toString(36)}`;
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), `satellite-nats-${name}-`));
-  const [port, monitorPort, clusterPortFree, leafPort] = (await freePorts(4, host)) as [number, number, number, number];
+  const [freeClient, monitorPort, clusterPortFree, leafPort] = (await freePorts(4, host)) as [number, number, number, number];
+  const port = opts.port ?? freeClient;
   const clusterPort = opts.cluster?.port ?? clusterPortFree!;
   const lines = [`server_name: "${name}"`, `listen: "${host}:${port}"`, `http: "${host}:${monitorPort}"`];
   if (opts.cluster) {

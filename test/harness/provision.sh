@@ -4,6 +4,7 @@
 # per user, keyed by version, so a fresh clone on the same machine reuses it.
 #
 #   NATS_SERVER_BIN      use this nats-server instead of building one
+#   NATS_CLI_BIN         use this nats CLI (natscli) instead of building one
 #   KUBEBUILDER_ASSETS   use etcd and kube-apiserver from this directory
 #   SATELLITE_CACHE      cache directory (default ${XDG_CACHE_HOME:-~/.cache}/satellite)
 set -euo pipefail
@@ -11,6 +12,7 @@ set -euo pipefail
 NATS_VERSION=v2.14.9
 KUBE_VERSION=v1.36.3
 ETCD_VERSION=v3.6.8
+NATSCLI_VERSION=v0.3.0
 
 CACHE="${SATELLITE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/satellite}"
 mkdir -p "$CACHE"
@@ -107,7 +109,21 @@ kube_apiserver() {
   echo "$out"
 }
 
+nats_cli() {
+  if [ -n "${NATS_CLI_BIN:-}" ]; then
+    [ -x "$NATS_CLI_BIN" ] || die "NATS_CLI_BIN=$NATS_CLI_BIN is not an executable file."
+    echo "$NATS_CLI_BIN"; return
+  fi
+  local out="$CACHE/nats-cli-$NATSCLI_VERSION"
+  if [ ! -x "$out" ]; then
+    need_go "the nats CLI $NATSCLI_VERSION" "set NATS_CLI_BIN"
+    go_build_main "$out" github.com/nats-io/natscli "$NATSCLI_VERSION" github.com/nats-io/natscli/nats
+  fi
+  echo "$out"
+}
+
 echo "NATS_SERVER_BIN=$(nats_server)"
 echo "NATS_SERVER_OLD_BIN=$(nats_server_old)"
 echo "ETCD_BIN=$(etcd_bin)"
 echo "KUBE_APISERVER_BIN=$(kube_apiserver)"
+echo "NATS_CLI_BIN=$(nats_cli)"

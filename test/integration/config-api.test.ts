@@ -2,6 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connect } from "@nats-io/transport-node";
 import type { NatsConnection } from "@nats-io/nats-core";
 import { writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { binaries } from "../harness/binaries.ts";
+import { startNatsServer } from "../harness/nats.ts";
 import { join } from "node:path";
 import { startHubAndLeaf, useKube, waitFor, type NatsServer, type Proc } from "../harness/index.ts";
 import { manifest } from "../harness/kube.ts";
@@ -166,7 +169,35 @@ describe("config API through a ground server and a leafnode", () => {
   });
 });
 
+describe("with the nats CLI, as the README shows", () => {
+  const nats = (...args: string[]) => execFileSync(binaries().NATS_CLI_BIN, ["-s", hub.url, ...args], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+
+  it("nats req puts and gets; a bad request shows the service error headers", () => {
+    const put = JSON.parse(nats("req", "--raw", "_SAT.nats.config.put", '{"name":"CLUSTER_A","routes":["nats://nats-0.nats:6222","nats://another-route:6222"]}'));
+    expect(put).toMatchObject({ ok: true, name: "CLUSTER_A", routes: ["nats://nats-0.nats:6222", "nats://another-route:6222"] });
+    expect(JSON.parse(nats("req", "--raw", "_SAT.nats.config.get", ""))).toMatchObject({ revision: put.revision, name: "CLUSTER_A" });
+    const out = execFileSync(binaries().NATS_CLI_BIN, ["-s", hub.url, "req", "_SAT.nats.config.put", '{"routes":["http://x:1"]}'], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+    expect(JSON.parse(out.trim()).error.code).toBe(400);
+  });
+
+  it("nats micro ls lists the service", () => {
+    expect(nats("micro", "ls", "--json")).toContain('"name": "satellite"');
+  });
+});
+
 describe("config API failures", () => {
+  it("drains and exits 0 on SIGTERM, also when its NATS server is gone", async () => {
+    const own = await startNatsServer({ name: "lonely" });
+    const p = startSatellite(["run", "-s", own.url, "-name", "lonely", "-n", ns], { env: { KUBECONFIG: kubeconfig } });
+    started.push(p);
+    await waitForLog(p, "serving config API");
+    await own.stop();
+    await waitForLog(p, "NATS disconnected");
+    p.signal("SIGTERM");
+    expect(await p.exited).toBe(0);
+    expect(p.log()).toContain('"msg":"stopped"');
+  });
+
   it("a missing ConfigMap or key gets a clear error, and the controller keeps serving", async () => {
     const p = startSatellite(["run", "-s", leaf.url, "-name", "ghost", "-n", ns], { env: { KUBECONFIG: kube.info.kubeconfig } });
     started.push(p);

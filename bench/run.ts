@@ -1,0 +1,74 @@
+// npm run bench: measures the config API against the local test bed and writes bench/RESULTS.md.
+import { connect } from "@nats-io/transport-node";
+import { cpus, totalmem, release } from "node:os";
+import { writeFileSync, readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { startControlPlane } from "../test/harness/control-plane.ts";
+import { manifest, testKube } from "../test/harness/kube.ts";
+import { startNatsServer } from "../test/harness/nats.ts";
+import { startSatellite, waitForLog } from "../test/harness/satellite.ts";
+
+const puts = Number(process.env.BENCH_PUTS ?? 1000);
+const percentile = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
+const fmt = (ms: number) => `${ms.toFixed(2)} ms`;
+
+const cp = await startControlPlane();
+const kube = testKube(cp);
+const ns = await kube.createNamespace("bench");
+await kube.apply(manifest("example-cluster.yaml"), { namespace: ns });
+await kube.apply(manifest("controller.yaml"), { namespace: ns });
+const nats = await startNatsServer({ name: "bench" });
+const controller = startSatellite(["run", "-s", nats.url, "-name", "nats"], {
+  env: { KUBECONFIG: kube.kubeconfigFor(await kube.tokenFor(ns, "satellite"), ns, "bench") },
+});
+await waitForLog(controller, "serving config API");
+const nc = await connect({ servers: nats.url });
+
+async function measure(subject: string, n: number, body: (i: number) => string) {
+  const lat: number[] = [];
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) {
+    const s = performance.now();
+    const m = await nc.request(subject, body(i), { timeout: 5_000 });
+    lat.push(performance.now() - s);
+    if (!JSON.parse(new TextDecoder().decode(m.data)).ok) throw new Error(`${subject} failed: ${new TextDecoder().decode(m.data)}`);
+  }
+  const secs = (performance.now() - t0) / 1000;
+  return { n, p50: percentile(lat, 50), p99: percentile(lat, 99), perSec: n / secs };
+}
+
+const put = (i: number) => JSON.stringify({ name: "BENCH", routes: [`nats://nats-0.nats:6222`, `nats://extra-${i}:6222`] });
+await measure("_SAT.nats.config.put", 50, (i) => put(-i - 1)); // warm-up
+const putStats = await measure("_SAT.nats.config.put", puts, put);
+const getStats = await measure("_SAT.nats.config.get", puts, () => "");
+
+await nc.close();
+await controller.stop();
+await nats.stop();
+kube.close();
+await cp.stop();
+
+const cpu = cpus()[0]?.model ?? "unknown CPU";
+const pkg = JSON.parse(readFileSync(fileURLToPath(new URL("../package.json", import.meta.url)), "utf8"));
+const row = (name: string, s: typeof putStats, goal: string) =>
+  `| ${name} | ${s.n} | ${fmt(s.p50)} | ${fmt(s.p99)} | ${s.perSec.toFixed(0)}/s | ${goal} |`;
+const report = `# Benchmarks
+
+Written by \`npm run bench\` (bench/run.ts). Each run replaces this file.
+
+- Date: ${new Date().toISOString()}
+- Machine: ${cpus().length} × ${cpu}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Linux ${release()}
+- Node ${process.version}, satellite ${pkg.version} (dist/satellite.mjs), nats-server and kube-apiserver from the test bed
+- Control plane start: ${cp.startMs} ms
+
+## Config API (controller on Node, sequential requests from one client)
+
+Each put changes the routes, so each is a real GET + PUT of the ConfigMap on the API server.
+
+| request | n | p50 | p99 | throughput | goal |
+|---|---|---|---|---|---|
+${row("config.put", putStats, "p50 < 5 ms, > 300 puts/s")}
+${row("config.get", getStats, "")}
+`;
+writeFileSync(fileURLToPath(new URL("./RESULTS.md", import.meta.url)), report);
+process.stdout.write(report);
