@@ -7,6 +7,8 @@ import { applyChanges } from "./effects.ts";
 import type { KubeClient } from "./kube/client.ts";
 import { KubeError, isConflict, isNotFound } from "./kube/errors.ts";
 import { configMaps, pods } from "./kube/resources.ts";
+import type { Reflector } from "./kube/reflector.ts";
+import type { ConfigMap } from "../handlers/types.ts";
 import { keyedLock } from "./keyed-lock.ts";
 import type { Logger } from "./log.ts";
 
@@ -19,6 +21,8 @@ export interface ConfigApiDeps {
   log: Logger;
   /** Queue group shared by replicas. */
   queue?: string;
+  /** A watch-fed cache of the ConfigMap: lets a put skip its GET; conflicts fall back to a fresh read. */
+  configMapCache?: Reflector<ConfigMap>;
 }
 
 const maxConflictRetries = 20;
@@ -78,11 +82,15 @@ async function serveRequest(d: ConfigApiDeps, route: NatsRoute, msg: ServiceMsg)
 async function runWithRetries(d: ConfigApiDeps, route: NatsRoute, msg: ServiceMsg, count: () => void): Promise<Reply> {
   for (let attempt = 0; ; attempt++) {
     count();
-    const view = await loadView(d, route);
+    const cached = attempt === 0 && route.writes ? d.configMapCache?.get(d.target.configMap) : undefined;
+    const view = await loadView(d, route, cached);
     const result: Result = route.handle({ subject: msg.subject, data: msg.data }, view);
+    // An answer from a cached view that is not a clean write is re-checked on fresh state.
+    if (cached && (result.reply.error || !result.changes.length)) continue;
     if (!result.changes.length || result.reply.error) return result.reply;
     try {
       const written = await applyChanges(d.kube, result.changes);
+      for (const w of written) if (w?.metadata?.name === d.target.configMap) d.configMapCache?.observe(w);
       return { ...result.reply, revision: written.at(-1)?.metadata?.resourceVersion } as Reply;
     } catch (e) {
       if (!isConflict(e)) throw e;
@@ -95,10 +103,10 @@ async function runWithRetries(d: ConfigApiDeps, route: NatsRoute, msg: ServiceMs
   }
 }
 
-async function loadView(d: ConfigApiDeps, route: NatsRoute): Promise<ApiView> {
+async function loadView(d: ConfigApiDeps, route: NatsRoute, cached?: ConfigMap): Promise<ApiView> {
   const { namespace, configMap } = d.target;
   const [cm, podList] = await Promise.all([
-    route.needs.configMap ? d.kube.get(configMaps, { namespace, name: configMap }).catch((e) => (isNotFound(e) ? null : Promise.reject(e))) : null,
+    cached ? cached : route.needs.configMap ? d.kube.get(configMaps, { namespace, name: configMap }).catch((e) => (isNotFound(e) ? null : Promise.reject(e))) : null,
     route.needs.pods ? d.kube.list(pods, namespace, { labelSelector: d.podSelector }) : { items: [] },
   ]);
   return { target: d.target, instance: d.instance, podSelector: d.podSelector, configMap: cm, pods: podList.items };

@@ -5,6 +5,9 @@ import { flagHelp, parseFlags, UsageError, type FlagSpec } from "../flags.ts";
 import { serveHealth } from "../health.ts";
 import { createKubeClient } from "../kube/client.ts";
 import { findKubeTarget } from "../kube/kubeconfig.ts";
+import { startReflector } from "../kube/reflector.ts";
+import { configMaps } from "../kube/resources.ts";
+import type { ConfigMap } from "../../handlers/types.ts";
 import { createLogger, type Logger } from "../log.ts";
 import { connectNats } from "../nats/connect.ts";
 import { natsFlags, natsOptionsFrom } from "../nats/flags.ts";
@@ -72,7 +75,8 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<numbe
   const kube = createKubeClient(kubeTarget, { userAgent: `satellite/${version}` });
   const natsOpts = natsOptionsFrom(f, `satellite ${cluster} ${instance.id}`);
   const nc = await connectNats(natsOpts, log);
-  const svc = await startConfigApi({ nc, kube, target, podSelector, instance, log });
+  const configMapCache = startReflector<ConfigMap>(kube, configMaps, { namespace: target.namespace, fieldSelector: `metadata.name=${target.configMap}`, log });
+  const svc = await startConfigApi({ nc, kube, target, podSelector, instance, log, configMapCache });
   log.info("serving config API", { subjects: [`_SAT.${cluster}.config.get`, `_SAT.${cluster}.config.put`, `_SAT.${cluster}.status`, "_SAT.discover"] });
 
   let stopping = false;
@@ -98,6 +102,7 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<numbe
 
   const closed = await nc.closed();
   health?.close();
+  configMapCache.stop();
   kube.close();
   if (stopping) {
     log.info("stopped");

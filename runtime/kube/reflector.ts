@@ -1,0 +1,133 @@
+import type { Logger } from "../log.ts";
+import { backoffDelay, sleep } from "./backoff.ts";
+import type { KubeClient, ListOptions, WatchEvent } from "./client.ts";
+import { KubeError, isGone } from "./errors.ts";
+import type { ResourceType } from "./resources.ts";
+
+export interface ReflectorOptions extends Pick<ListOptions, "labelSelector" | "fieldSelector"> {
+  namespace?: string;
+  log: Logger;
+  /** A full relist this often, as a safety net (default 10 min). */
+  relistMs?: number;
+  /** Abort a watch that has been silent this long; bookmarks arrive about every minute (default 3 min). */
+  watchdogMs?: number;
+}
+
+export type ChangeType = "ADDED" | "MODIFIED" | "DELETED";
+
+export interface Reflector<T> {
+  /** Resolves after the first successful list. */
+  synced: Promise<void>;
+  get(name: string, namespace?: string): T | undefined;
+  list(): T[];
+  onChange(fn: (type: ChangeType, obj: T) => void): void;
+  /** Puts an object this process just wrote into the cache, if it is newer than what is there. */
+  observe(obj: T): void;
+  stop(): void;
+}
+
+type Meta = { metadata?: { name?: string; namespace?: string; resourceVersion?: string } };
+const keyOf = (o: Meta) => `${o.metadata?.namespace ?? ""}/${o.metadata?.name ?? ""}`;
+const newer = (a: Meta, b: Meta | undefined) => !b || Number(a.metadata?.resourceVersion) > Number(b.metadata?.resourceVersion);
+
+/** List, then watch from the list's resourceVersion; relist on 410, back off on errors, watchdog silent streams. */
+export function startReflector<T extends Meta>(kube: KubeClient, type: ResourceType, o: ReflectorOptions): Reflector<T> {
+  const store = new Map<string, T>();
+  const listeners: ((t: ChangeType, obj: T) => void)[] = [];
+  const stopping = new AbortController();
+  const relistMs = o.relistMs ?? 600_000;
+  const watchdogMs = o.watchdogMs ?? 180_000;
+  let markSynced!: () => void;
+  const synced = new Promise<void>((r) => (markSynced = r));
+  const emit = (t: ChangeType, obj: T) => {
+    for (const fn of listeners) fn(t, obj);
+  };
+  const selectors = { labelSelector: o.labelSelector, fieldSelector: o.fieldSelector };
+
+  async function relist(): Promise<string> {
+    const res = await kube.list<T>(type, o.namespace, selectors);
+    const seen = new Set<string>();
+    for (const item of res.items) {
+      const k = keyOf(item);
+      seen.add(k);
+      const old = store.get(k);
+      store.set(k, item);
+      if (!old) emit("ADDED", item);
+      else if (old.metadata?.resourceVersion !== item.metadata?.resourceVersion) emit("MODIFIED", item);
+    }
+    for (const [k, old] of store) {
+      if (!seen.has(k)) {
+        store.delete(k);
+        emit("DELETED", old);
+      }
+    }
+    markSynced();
+    return res.metadata.resourceVersion;
+  }
+
+  async function watchFrom(rv: string, until: number): Promise<string> {
+    while (Date.now() < until && !stopping.signal.aborted) {
+      const abort = new AbortController();
+      const onStop = () => abort.abort();
+      stopping.signal.addEventListener("abort", onStop, { once: true });
+      let timer = setTimeout(() => abort.abort(), watchdogMs);
+      try {
+        const timeoutSeconds = 240 + Math.floor(Math.random() * 120);
+        for await (const ev of kube.watch(type, o.namespace, { ...selectors, resourceVersion: rv, timeoutSeconds, signal: abort.signal }) as AsyncGenerator<WatchEvent<T>>) {
+          clearTimeout(timer);
+          timer = setTimeout(() => abort.abort(), watchdogMs);
+          if (ev.type === "ERROR") {
+            const st = ev.object as { code?: number; message?: string };
+            throw new KubeError(st.code ?? 500, "WatchError", `watch ${type.resource}: ${st.message ?? "error event"}`);
+          }
+          rv = ev.object.metadata?.resourceVersion ?? rv;
+          if (ev.type === "BOOKMARK") continue;
+          const k = keyOf(ev.object);
+          if (ev.type === "DELETED") store.delete(k);
+          else store.set(k, ev.object);
+          emit(ev.type, ev.object);
+        }
+      } catch (e) {
+        if (!abort.signal.aborted) throw e;
+        if (!stopping.signal.aborted) o.log.warn("watch went silent; restarting it", { resource: type.resource });
+      } finally {
+        clearTimeout(timer);
+        stopping.signal.removeEventListener("abort", onStop);
+      }
+    }
+    return rv;
+  }
+
+  void (async () => {
+    let failures = 0;
+    while (!stopping.signal.aborted) {
+      try {
+        const rv = await relist();
+        failures = 0;
+        await watchFrom(rv, Date.now() + relistMs);
+      } catch (e) {
+        if (stopping.signal.aborted) break;
+        if (isGone(e)) {
+          o.log.debug("watch expired (410); relisting", { resource: type.resource });
+          continue;
+        }
+        const retryAfter = e instanceof KubeError && e.retryAfterSeconds ? e.retryAfterSeconds * 1000 : 0;
+        const delay = Math.max(retryAfter, backoffDelay(failures++));
+        o.log.warn("list/watch failed; retrying", { resource: type.resource, error: (e as Error).message, retryInMs: Math.round(delay) });
+        await sleep(delay, stopping.signal);
+      }
+    }
+  })();
+
+  return {
+    synced,
+    get: (name, namespace = o.namespace) => store.get(`${namespace ?? ""}/${name}`),
+    list: () => [...store.values()],
+    onChange: (fn) => void listeners.push(fn),
+    observe(obj) {
+      const k = keyOf(obj);
+      if (newer(obj, store.get(k))) store.set(k, obj);
+    },
+    stop: () => stopping.abort(),
+  };
+}

@@ -1,0 +1,65 @@
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { useKube, waitFor } from "../harness/index.ts";
+import { startReflector } from "../../runtime/kube/reflector.ts";
+import { configMaps } from "../../runtime/kube/resources.ts";
+import { createLogger } from "../../runtime/log.ts";
+
+const kube = useKube();
+let ns: string;
+const lines: string[] = [];
+const log = createLogger({ level: "debug", format: "json", write: (l) => lines.push(l) });
+
+beforeAll(async () => {
+  ns = await kube.createNamespace("reflector");
+});
+afterAll(() => kube.close());
+
+it("lists, then follows additions, changes and deletions", async () => {
+  await kube.admin.create(configMaps, { metadata: { name: "before", namespace: ns, labels: { r: "1" } }, data: { v: "0" } });
+  const r = startReflector<any>(kube.admin, configMaps, { namespace: ns, labelSelector: "r=1", log });
+  const events: string[] = [];
+  r.onChange((t, o) => events.push(`${t} ${o.metadata.name}`));
+  try {
+    await r.synced;
+    expect(r.list().map((o) => o.metadata.name)).toEqual(["before"]);
+    await kube.admin.create(configMaps, { metadata: { name: "after", namespace: ns, labels: { r: "1" } }, data: { v: "0" } });
+    await kube.admin.create(configMaps, { metadata: { name: "unlabelled", namespace: ns }, data: { v: "0" } });
+    await kube.admin.patch(configMaps, { namespace: ns, name: "before" }, { data: { v: "1" } });
+    await kube.admin.remove(configMaps, { namespace: ns, name: "after" });
+    await waitFor("the deletion", async () => events.includes("DELETED after"));
+    expect(events).toEqual(["ADDED before", "ADDED after", "MODIFIED before", "DELETED after"]);
+    expect(r.get("before")?.data).toEqual({ v: "1" });
+    expect(r.get("unlabelled")).toBeUndefined();
+  } finally {
+    r.stop();
+  }
+});
+
+it("restarts a silent watch and misses nothing meanwhile", async () => {
+  const r = startReflector<any>(kube.admin, configMaps, { namespace: ns, fieldSelector: "metadata.name=quiet", log, watchdogMs: 300 });
+  try {
+    await r.synced;
+    expect(r.get("quiet")).toBeUndefined();
+    await new Promise((res) => setTimeout(res, 700));
+    await kube.admin.create(configMaps, { metadata: { name: "quiet", namespace: ns }, data: { v: "x" } });
+    await waitFor("the object after watch restarts", async () => r.get("quiet")?.data?.v === "x");
+    expect(lines.some((l) => l.includes("watch went silent"))).toBe(true);
+  } finally {
+    r.stop();
+  }
+});
+
+it("keeps what this process wrote unless the cache already has something newer", async () => {
+  const cm = await kube.admin.create(configMaps, { metadata: { name: "mine", namespace: ns }, data: { v: "1" } });
+  const r = startReflector<any>(kube.admin, configMaps, { namespace: ns, fieldSelector: "metadata.name=mine", log });
+  try {
+    await r.synced;
+    const next = await kube.admin.replace(configMaps, { ...cm, data: { v: "2" } });
+    r.observe(next);
+    expect(r.get("mine")?.data.v).toBe("2");
+    r.observe(cm);
+    expect(r.get("mine")?.data.v).toBe("2");
+  } finally {
+    r.stop();
+  }
+});
