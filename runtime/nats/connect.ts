@@ -28,7 +28,10 @@ export function connectionOptions(o: NatsAuthOptions): ConnectionOptions {
   };
   const authenticators = [];
   if (o.creds) authenticators.push(credsAuthenticator(readOrExplain(o.creds, "-creds")));
-  if (o.nkey) authenticators.push(nkeyAuthenticator(new TextEncoder().encode(String(readOrExplain(o.nkey, "-nkey", "utf8")).trim())));
+  if (o.nkey) {
+    const seed = new TextDecoder().decode(readOrExplain(o.nkey, "-nkey")).trim();
+    authenticators.push(nkeyAuthenticator(new TextEncoder().encode(seed)));
+  }
   if (authenticators.length) opts.authenticator = authenticators;
   if (o.user) {
     opts.user = o.user;
@@ -43,16 +46,22 @@ export function connectionOptions(o: NatsAuthOptions): ConnectionOptions {
   return opts;
 }
 
-function readOrExplain(path: string, flag: string, enc?: "utf8"): Uint8Array {
+function readOrExplain(path: string, flag: string): Uint8Array {
   try {
-    return enc ? new TextEncoder().encode(readFileSync(path, enc)) : new Uint8Array(readFileSync(path));
+    return new Uint8Array(readFileSync(path));
   } catch (e) {
     throw new Error(`${flag} ${path}: cannot read it (${(e as Error).message})`);
   }
 }
 
 export async function connectNats(o: NatsAuthOptions, log: Logger): Promise<NatsConnection> {
-  const nc = await connect(connectionOptions(o));
+  let nc: NatsConnection;
+  try {
+    nc = await connect(connectionOptions(o));
+  } catch (e) {
+    const hint = /authori|authenticat/i.test(String(e)) ? ": check -creds, -nkey, -user/-password or -token" : "";
+    throw new Error(`cannot connect to NATS at ${o.servers.join(",")}: ${(e as Error).message}${hint}`);
+  }
   log.info("connected to NATS", { server: nc.getServer() });
   void (async () => {
     for await (const s of nc.status()) {

@@ -64,6 +64,8 @@ export async function startControlPlane(opts: { dir?: string } = {}): Promise<Ru
     "--service-cluster-ip-range", "10.0.0.0/24",
     "--disable-admission-plugins", "ServiceAccount",
     "--allow-privileged=true",
+    // The default reconciler would publish 127.0.0.1 as the kubernetes Service endpoint, which is invalid.
+    "--endpoint-reconciler-type", "none",
     "--v", "1",
   ], apiserverLog);
 

@@ -1,0 +1,164 @@
+// NatsCluster (nats.io/v1alpha2, also served as nats.io/v1beta1): the TypeScript mirror of the
+// schema in manifests/crd.yaml. Keep the two in step. Field names follow the original
+// nats-operator, including its JSON spellings `write_deadline` and `leafnodeConfig.hostPort`.
+import type { V1ObjectMeta } from "@kubernetes/client-node";
+
+export interface NatsCluster {
+  apiVersion: "nats.io/v1alpha2" | "nats.io/v1beta1";
+  kind: "NatsCluster";
+  metadata: V1ObjectMeta;
+  spec?: NatsClusterSpec;
+  status?: NatsClusterStatus;
+}
+
+export interface NatsClusterSpec {
+  /** Number of NATS servers; >= 0. */
+  size?: number;
+  /** NATS server version (image tag). */
+  version?: string;
+  /** Image without tag; the API server defaults it to "nats". */
+  serverImage?: string;
+  /** Stop reconciling this cluster. */
+  paused?: boolean;
+  /** >= 0. */
+  lameDuckDurationSeconds?: number;
+  noAdvertise?: boolean;
+  extraRoutes?: ExtraRoute[];
+  natsConfig?: NatsConfig;
+  pod?: PodPolicy;
+  tls?: TLSConfig;
+  auth?: AuthConfig;
+  leafnodeConfig?: LeafnodeConfig;
+}
+
+/** `route` is used as is; `cluster` names another NatsCluster (in the same namespace). */
+export interface ExtraRoute {
+  cluster?: string;
+  route?: string;
+}
+
+export interface NatsConfig {
+  debug?: boolean;
+  trace?: boolean;
+  /** A duration such as "10s" (JSON name as in the original). */
+  write_deadline?: string;
+  maxConnections?: number;
+  maxPayload?: number;
+  maxPending?: number;
+  maxSubscriptions?: number;
+  maxControlLine?: number;
+  disableLogtime?: boolean;
+}
+
+export type PullPolicy = "Always" | "IfNotPresent" | "Never";
+
+/** Quantities keyed by resource name ("cpu", "memory", …): 1, "500m", "1Gi". */
+export interface ResourceRequirements {
+  limits?: Record<string, number | string>;
+  requests?: Record<string, number | string>;
+}
+
+export interface Toleration {
+  key?: string;
+  operator?: string;
+  value?: string;
+  effect?: string;
+  tolerationSeconds?: number;
+}
+
+export interface EnvVar {
+  name: string;
+  value?: string;
+}
+
+export interface PodPolicy {
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  nodeSelector?: Record<string, string>;
+  antiAffinity?: boolean;
+  resources?: ResourceRequirements;
+  tolerations?: Toleration[];
+  natsEnv?: EnvVar[];
+  enableConfigReload?: boolean;
+  reloaderImage?: string;
+  reloaderImageTag?: string;
+  reloaderImagePullPolicy?: PullPolicy;
+  reloaderResources?: ResourceRequirements;
+  enableMetrics?: boolean;
+  metricsImage?: string;
+  metricsImageTag?: string;
+  metricsImagePullPolicy?: PullPolicy;
+  enableClientsHostPort?: boolean;
+  advertiseExternalIP?: boolean;
+  bootconfigImage?: string;
+  bootconfigImageTag?: string;
+}
+
+/** The file-name fields are defaulted by the API server whenever `tls` is present. */
+export interface TLSConfig {
+  serverSecret?: string;
+  serverSecretCAFileName?: string;
+  serverSecretKeyFileName?: string;
+  serverSecretCertFileName?: string;
+  routesSecret?: string;
+  routesSecretCAFileName?: string;
+  routesSecretKeyFileName?: string;
+  routesSecretCertFileName?: string;
+  verify?: boolean;
+  /** Seconds (fractions allowed). */
+  clientsTLSTimeout?: number;
+  routesTLSTimeout?: number;
+}
+
+export interface AuthConfig {
+  enableServiceAccounts?: boolean;
+  clientsAuthSecret?: string;
+  clientsAuthFile?: string;
+  /** Seconds. */
+  clientsAuthTimeout?: number;
+}
+
+export interface LeafnodeConfig {
+  /** Port accepting leafnode connections (JSON name as in the original). */
+  hostPort?: number;
+  remotes?: LeafnodeRemote[];
+}
+
+export interface LeafnodeRemote {
+  url?: string;
+  urls?: string[];
+  /** Path of a credentials file inside the server container (a string, as in the original). */
+  credentials?: string;
+}
+
+export interface NatsClusterStatus {
+  size?: number;
+  readyReplicas?: number;
+  currentVersion?: string;
+  observedGeneration?: number;
+  /** A map list keyed by `type`. */
+  conditions?: Condition[];
+}
+
+export interface Condition {
+  type: string;
+  status: "True" | "False" | "Unknown";
+  reason?: string;
+  message?: string;
+  /** RFC 3339 date-time. */
+  lastTransitionTime?: string;
+  observedGeneration?: number;
+}
+
+/** The `default:`s of manifests/crd.yaml, for objects that did not come through the API server. */
+export const specDefaults = {
+  serverImage: "nats",
+  tls: {
+    serverSecretCAFileName: "ca.pem",
+    serverSecretKeyFileName: "server-key.pem",
+    serverSecretCertFileName: "server.pem",
+    routesSecretCAFileName: "ca.pem",
+    routesSecretKeyFileName: "route-key.pem",
+    routesSecretCertFileName: "route.pem",
+  },
+} as const satisfies NatsClusterSpec;
