@@ -20,7 +20,6 @@ export interface NatsClusterSpec {
   serverImage?: string;
   /** Stop reconciling this cluster. */
   paused?: boolean;
-  /** >= 0. */
   lameDuckDurationSeconds?: number;
   noAdvertise?: boolean;
   extraRoutes?: ExtraRoute[];
@@ -32,10 +31,7 @@ export interface NatsClusterSpec {
 }
 
 /** `route` is used as is; `cluster` names another NatsCluster (in the same namespace). */
-export interface ExtraRoute {
-  cluster?: string;
-  route?: string;
-}
+export interface ExtraRoute { cluster?: string; route?: string }
 
 export interface NatsConfig {
   debug?: boolean;
@@ -53,10 +49,8 @@ export interface NatsConfig {
 export type PullPolicy = "Always" | "IfNotPresent" | "Never";
 
 /** Quantities keyed by resource name ("cpu", "memory", …): 1, "500m", "1Gi". */
-export interface ResourceRequirements {
-  limits?: Record<string, number | string>;
-  requests?: Record<string, number | string>;
-}
+export interface ResourceRequirements { limits?: Quantities; requests?: Quantities }
+export type Quantities = Record<string, number | string>;
 
 export interface Toleration {
   key?: string;
@@ -66,10 +60,7 @@ export interface Toleration {
   tolerationSeconds?: number;
 }
 
-export interface EnvVar {
-  name: string;
-  value?: string;
-}
+export interface EnvVar { name: string; value?: string }
 
 export interface PodPolicy {
   labels?: Record<string, string>;
@@ -129,6 +120,8 @@ export interface LeafnodeRemote {
   urls?: string[];
   /** Path of a credentials file inside the server container (a string, as in the original). */
   credentials?: string;
+  /** A Secret key holding the credentials file: satellite mounts it and points the remote at it. */
+  credentialsSecret?: { name: string; key?: string };
 }
 
 export interface NatsClusterStatus {

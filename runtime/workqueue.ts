@@ -1,0 +1,119 @@
+import { backoffDelay } from "./kube/backoff.ts";
+
+export interface WorkQueue {
+  /** Queue a key; a key already waiting is not queued twice. */
+  add(key: string): void;
+  /** Queue a key after a delay (a sooner add wins). */
+  addAfter(key: string, ms: number): void;
+  /** Start `workers` loops calling `process`; a key is never processed twice at once. */
+  run(workers: number, process: (key: string) => Promise<void | { requeueAfterMs?: number }>): void;
+  /** Stop taking keys; resolves when the keys in progress are done. */
+  shutdown(): Promise<void>;
+  readonly length: number;
+}
+
+export interface WorkQueueOptions {
+  baseDelayMs?: number;
+  maxDelayMs?: number;
+  onError?: (key: string, error: unknown, retryInMs: number) => void;
+}
+
+/**
+ * A deduplicating work queue, as controller-runtime's: keys wait in FIFO order, a key being
+ * processed that is added again is processed once more afterwards, failures retry with
+ * per-key exponential backoff, and a success forgets the key's failures.
+ */
+export function createWorkQueue(o: WorkQueueOptions = {}): WorkQueue {
+  const queue: string[] = [];
+  const queued = new Set<string>();
+  const active = new Set<string>();
+  const dirty = new Set<string>();
+  const failures = new Map<string, number>();
+  const timers = new Map<string, { at: number; timer: ReturnType<typeof setTimeout> }>();
+  const waiters: (() => void)[] = [];
+  const running: Promise<void>[] = [];
+  let stopped = false;
+
+  const wake = () => waiters.splice(0).forEach((w) => w());
+  const add = (key: string) => {
+    if (stopped) return;
+    const t = timers.get(key);
+    if (t) {
+      clearTimeout(t.timer);
+      timers.delete(key);
+    }
+    if (active.has(key)) {
+      dirty.add(key);
+      return;
+    }
+    if (queued.has(key)) return;
+    queued.add(key);
+    queue.push(key);
+    wake();
+  };
+  const addAfter = (key: string, ms: number) => {
+    if (stopped) return;
+    if (ms <= 0) return add(key);
+    const at = Date.now() + ms;
+    const t = timers.get(key);
+    if (t && t.at <= at) return;
+    if (t) clearTimeout(t.timer);
+    const timer = setTimeout(() => {
+      timers.delete(key);
+      add(key);
+    }, ms);
+    timer.unref?.();
+    timers.set(key, { at, timer });
+  };
+  const next = async (): Promise<string | undefined> => {
+    while (!stopped) {
+      const key = queue.shift();
+      if (key !== undefined) {
+        queued.delete(key);
+        return key;
+      }
+      await new Promise<void>((r) => waiters.push(r));
+    }
+    return undefined;
+  };
+
+  return {
+    add,
+    addAfter,
+    get length() {
+      return queue.length;
+    },
+    run(workers, process) {
+      for (let i = 0; i < workers; i++) {
+        running.push(
+          (async () => {
+            for (let key = await next(); key !== undefined; key = await next()) {
+              active.add(key);
+              try {
+                const r = await process(key);
+                failures.delete(key);
+                if (r && r.requeueAfterMs !== undefined) addAfter(key, r.requeueAfterMs);
+              } catch (e) {
+                const n = failures.get(key) ?? 0;
+                failures.set(key, n + 1);
+                const delay = backoffDelay(n, o.baseDelayMs ?? 5, o.maxDelayMs ?? 60_000);
+                o.onError?.(key, e, delay);
+                addAfter(key, delay);
+              } finally {
+                active.delete(key);
+                if (dirty.delete(key)) add(key);
+              }
+            }
+          })(),
+        );
+      }
+    },
+    async shutdown() {
+      stopped = true;
+      for (const t of timers.values()) clearTimeout(t.timer);
+      timers.clear();
+      wake();
+      await Promise.all(running);
+    },
+  };
+}
