@@ -1,4 +1,4 @@
-import type { V1ConfigMap, V1Pod } from "@kubernetes/client-node";
+import type { V1ConfigMap, V1Pod, V1Secret, V1Service } from "@kubernetes/client-node";
 
 /** A reply to a NATS request: success data, or an error with an HTTP-like code. */
 export type Reply = OkReply | ErrorReply;
@@ -11,9 +11,12 @@ export interface ReplyError {
 }
 
 /** A change for the runtime to make. `replace` carries the resourceVersion it was computed from. */
-export type Change =
-  | { op: "create"; kind: "ConfigMap"; object: V1ConfigMap }
-  | { op: "replace"; kind: "ConfigMap"; object: V1ConfigMap };
+export type Change = Write<"ConfigMap", V1ConfigMap> | Write<"Secret", V1Secret> | Write<"Service", V1Service> | Write<"Pod", V1Pod> | Delete;
+
+export type Kind = "ConfigMap" | "Secret" | "Service" | "Pod";
+type Write<K extends Kind, T> = { op: "create" | "replace"; kind: K; object: T };
+/** `uid` makes the delete conditional on the object still being the one that was seen. */
+export type Delete = { op: "delete"; kind: Kind; namespace: string; name: string; uid?: string };
 
 export interface Result {
   reply: Reply;
@@ -36,4 +39,4 @@ export interface Request {
 export const fail = (code: number, message: string): Result => ({ reply: { error: { code, message } }, changes: [] });
 export const ok = (body: Record<string, unknown>, changes: Change[] = []): Result => ({ reply: { ok: true, ...body }, changes });
 
-export type { V1ConfigMap as ConfigMap, V1Pod as Pod };
+export type { V1ConfigMap as ConfigMap, V1Pod as Pod, V1Secret as Secret, V1Service as Service };

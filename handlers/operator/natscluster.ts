@@ -24,6 +24,8 @@ export interface NatsClusterSpec {
   noAdvertise?: boolean;
   extraRoutes?: ExtraRoute[];
   natsConfig?: NatsConfig;
+  /** Older manifests' spelling of natsConfig.debug/trace; natsConfig wins. */
+  logging?: { debug?: boolean; trace?: boolean };
   pod?: PodPolicy;
   tls?: TLSConfig;
   auth?: AuthConfig;

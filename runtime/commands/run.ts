@@ -11,6 +11,10 @@ import type { ConfigMap } from "../../handlers/types.ts";
 import { createLogger, type Logger } from "../log.ts";
 import { connectNats } from "../nats/connect.ts";
 import { natsFlags, natsOptionsFrom } from "../nats/flags.ts";
+import type { NatsAuthOptions } from "../nats/connect.ts";
+import type { KubeClient } from "../kube/client.ts";
+import type { Instance } from "../../handlers/status.ts";
+import { startOperator } from "../operator.ts";
 import { version } from "../version.ts";
 
 export const runFlags: FlagSpec[] = [
@@ -22,6 +26,9 @@ export const runFlags: FlagSpec[] = [
   { names: ["selector", "l"], arg: "SELECTOR", help: "label selector of the cluster's server pods, for status (default app=<CLUSTER>)" },
   { names: ["kubeconfig"], arg: "FILE", help: "kubeconfig file (default: in-cluster service account, else ~/.kube/config)", env: ["KUBECONFIG", "KUBERNETES_CONFIG_FILE"] },
   { names: ["context"], arg: "NAME", help: "kubeconfig context to use (default: its current-context)" },
+  { names: ["operator"], boolean: true, help: "run the NatsCluster operator for the namespace (needs the CRD and manifests/operator RBAC)" },
+  { names: ["controller-image"], arg: "IMAGE", help: "satellite's image, used for the reloader sidecar of NatsCluster pods (default ghcr.io/satellite-nats/satellite:<version>)", env: ["SATELLITE_IMAGE"] },
+  { names: ["workers"], arg: "N", help: "NatsClusters reconciled at once", default: "2" },
   { names: ["health"], arg: "ADDR", help: "serve /healthz and /readyz on this address, e.g. :8081 (default: off)" },
   { names: ["log-format"], arg: "json|text", help: "log format (default: text on a terminal, json otherwise)" },
   { names: ["D", "debug"], boolean: true, help: "debug logging" },
@@ -30,18 +37,21 @@ export const runFlags: FlagSpec[] = [
 ];
 
 export const runUsage = `Usage: satellite run -name CLUSTER [flags]
+       satellite run -operator [-name CLUSTER] [flags]
 
 Serves the config API of one NATS cluster over NATS:
   _SAT.<CLUSTER>.config.get   current name, routes and revision
   _SAT.<CLUSTER>.config.put   {"name": "...", "routes": ["nats://host:6222"], "revision": "..."}
   _SAT.<CLUSTER>.status       config revision and the server pods' readiness
   _SAT.discover               every controller answers with its cluster and instance
+With -operator, also turns NatsCluster resources of the namespace into pods, services and config.
 
 Flags:
 ${flagHelp(runFlags)}
 `;
 
 const drainTimeoutMs = 5_000;
+const defaultImage = "ghcr.io/satellite-nats/satellite";
 
 export async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
   const { values: f, rest } = parseFlags(runFlags, argv, env);
@@ -55,59 +65,93 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<numbe
   }
   if (rest.length) throw new UsageError(`unexpected argument ${JSON.stringify(rest[0])}: see satellite run --help`);
   const cluster = f.name as string | undefined;
-  if (!cluster) throw new UsageError("missing -name: the NATS cluster to serve, e.g. satellite run -name nats");
-  if (!/^[A-Za-z0-9_-]+$/.test(cluster)) throw new UsageError(`-name ${JSON.stringify(cluster)}: use letters, digits, "_" or "-" (it becomes part of NATS subjects)`);
+  if (!cluster && !f.operator) {
+    throw new UsageError("missing -name: the NATS cluster to serve, e.g. satellite run -name nats (or -operator to run the NatsCluster operator)");
+  }
+  if (cluster && !/^[A-Za-z0-9_-]+$/.test(cluster)) throw new UsageError(`-name ${JSON.stringify(cluster)}: use letters, digits, "_" or "-" (it becomes part of NATS subjects)`);
   const format = f["log-format"] as "json" | "text" | undefined;
   if (format && format !== "json" && format !== "text") throw new UsageError(`-log-format ${format}: use json or text`);
+  const workers = Number(f.workers);
+  if (!Number.isInteger(workers) || workers < 1 || workers > 64) throw new UsageError(`-workers ${f.workers}: use a whole number from 1 to 64`);
   const log: Logger = createLogger({ level: f.D ? "debug" : "info", format });
 
   const kubeTarget = findKubeTarget({ kubeconfig: f.kubeconfig as string | undefined, context: f.context as string | undefined });
-  const target: Target = {
-    cluster,
-    namespace: (f.namespace as string | undefined) || kubeTarget.namespace,
-    configMap: (f.cm as string | undefined) || `${cluster}-config`,
-    key: f.key as string,
-  };
-  const podSelector = (f.selector as string | undefined) || `app=${cluster}`;
+  const namespace = (f.namespace as string | undefined) || kubeTarget.namespace;
   const instance = { id: `${env.POD_NAME || hostname()}-${crypto.randomUUID().slice(0, 8)}`, version, startedAt: new Date().toISOString() };
-  log.info("starting satellite controller", { version, ...target, kubernetes: kubeTarget.source, instance: instance.id });
-
+  log.info("starting satellite controller", { version, namespace, cluster, operator: Boolean(f.operator), kubernetes: kubeTarget.source, instance: instance.id });
   const kube = createKubeClient(kubeTarget, { userAgent: `satellite/${version}` });
-  const natsOpts = natsOptionsFrom(f, `satellite ${cluster} ${instance.id}`);
-  const nc = await connectNats(natsOpts, log);
-  const configMapCache = startReflector<ConfigMap>(kube, configMaps, { namespace: target.namespace, fieldSelector: `metadata.name=${target.configMap}`, log });
-  const svc = await startConfigApi({ nc, kube, target, podSelector, instance, log, configMapCache });
-  log.info("serving config API", { subjects: [`_SAT.${cluster}.config.get`, `_SAT.${cluster}.config.put`, `_SAT.${cluster}.status`, "_SAT.discover"] });
+
+  const parts: Part[] = [];
+  if (f.operator) {
+    const controllerImage = (f["controller-image"] as string | undefined) || `${defaultImage}:${version}`;
+    const op = startOperator({ kube, namespace, log, controllerImage, instance: instance.id, workers });
+    let operatorSynced = false;
+    void op.synced.then(() => (operatorSynced = true));
+    parts.push({ name: "operator", ready: () => operatorSynced, stop: op.stop, done: new Promise(() => undefined) });
+  }
+  if (cluster) {
+    const target: Target = { cluster, namespace, configMap: (f.cm as string | undefined) || `${cluster}-config`, key: f.key as string };
+    const podSelector = (f.selector as string | undefined) || `app=${cluster}`;
+    parts.push(await startConfigApiPart({ kube, target, podSelector, instance, log, nats: natsOptionsFrom(f, `satellite ${cluster} ${instance.id}`) }));
+  }
 
   let stopping = false;
   const health = f.health
     ? await serveHealth(String(f.health), {
-        live: () => !nc.isClosed(),
-        ready: () => (stopping ? { ok: false, reason: "shutting down" } : nc.isClosed() ? { ok: false, reason: "NATS connection closed" } : { ok: true }),
+        live: () => true,
+        ready: () => {
+          if (stopping) return { ok: false, reason: "shutting down" };
+          const waiting = parts.filter((p) => !p.ready()).map((p) => p.name);
+          return waiting.length ? { ok: false, reason: `${waiting.join(", ")} not ready` } : { ok: true };
+        },
       }, log)
     : undefined;
 
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    log.info("draining", { signal });
-    await svc.stop().catch(() => undefined);
-    // Draining needs the server; when it is gone, give up after a few seconds and close.
-    const timer = setTimeout(() => void nc.close(), drainTimeoutMs);
-    await nc.drain().catch(() => nc.close());
-    clearTimeout(timer);
-  };
-  process.once("SIGTERM", () => void stop("SIGTERM"));
-  process.once("SIGINT", () => void stop("SIGINT"));
-
-  const closed = await nc.closed();
+  const signalled = new Promise<string>((resolve) => {
+    process.once("SIGTERM", () => resolve("SIGTERM"));
+    process.once("SIGINT", () => resolve("SIGINT"));
+  });
+  const first = await Promise.race([signalled.then((sig) => ({ sig, code: 0 })), ...parts.map((p) => p.done.then((code) => ({ sig: undefined, code })))]);
+  stopping = true;
+  if (first.sig) log.info("draining", { signal: first.sig });
+  await Promise.all(parts.map((p) => p.stop().catch(() => undefined)));
   health?.close();
-  configMapCache.stop();
   kube.close();
-  if (stopping) {
-    log.info("stopped");
-    return 0;
-  }
-  log.error("NATS connection closed for good", { error: closed ? String(closed) : undefined });
-  return 1;
+  if (first.code === 0) log.info("stopped");
+  return first.code;
+}
+
+interface Part {
+  name: string;
+  ready(): boolean;
+  stop(): Promise<void>;
+  /** Resolves with an exit code when the part ends by itself. */
+  done: Promise<number>;
+}
+
+async function startConfigApiPart(d: { kube: KubeClient; target: Target; podSelector: string; instance: Instance; log: Logger; nats: NatsAuthOptions }): Promise<Part> {
+  const { kube, target, log } = d;
+  const nc = await connectNats(d.nats, log);
+  const configMapCache = startReflector<ConfigMap>(kube, configMaps, { namespace: target.namespace, fieldSelector: `metadata.name=${target.configMap}`, log });
+  const svc = await startConfigApi({ nc, kube, target, podSelector: d.podSelector, instance: d.instance, log, configMapCache });
+  log.info("serving config API", { subjects: [`_SAT.${target.cluster}.config.get`, `_SAT.${target.cluster}.config.put`, `_SAT.${target.cluster}.status`, "_SAT.discover"] });
+  let stopping = false;
+  return {
+    name: "config API",
+    ready: () => !nc.isClosed(),
+    done: nc.closed().then((err) => {
+      if (stopping) return 0;
+      log.error("NATS connection closed for good", { error: err ? String(err) : undefined });
+      return 1;
+    }),
+    async stop() {
+      stopping = true;
+      configMapCache.stop();
+      await svc.stop().catch(() => undefined);
+      // Draining needs the server; when it is gone, give up after a few seconds and close.
+      const timer = setTimeout(() => void nc.close(), drainTimeoutMs);
+      await nc.drain().catch(() => nc.close());
+      clearTimeout(timer);
+    },
+  };
 }

@@ -29,3 +29,5 @@ export function resourcePath(type: ResourceType, ref: ObjectRef = {}): string {
   if (ref.subresource) path += `/${ref.subresource}`;
   return path;
 }
+export const natsClusters: ResourceType = { group: "nats.io", version: "v1alpha2", resource: "natsclusters", namespaced: true };
+export const leases: ResourceType = { group: "coordination.k8s.io", version: "v1", resource: "leases", namespaced: true };

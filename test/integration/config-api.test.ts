@@ -240,7 +240,7 @@ describe("config API failures", () => {
   it("usage errors exit 2 with one sentence", async () => {
     const p = startSatellite(["run", "-s", leaf.url]);
     expect(await p.exited).toBe(2);
-    expect(p.log().trim()).toBe("satellite: missing -name: the NATS cluster to serve, e.g. satellite run -name nats");
+    expect(p.log().trim()).toBe("satellite: missing -name: the NATS cluster to serve, e.g. satellite run -name nats (or -operator to run the NatsCluster operator)");
     const q = startSatellite(["run", "-name", "x", "-bogus"]);
     expect(await q.exited).toBe(2);
     expect(q.log().trim()).toBe("satellite: unknown flag -bogus: see --help");

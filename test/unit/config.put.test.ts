@@ -1,6 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { configPut } from "../../handlers/config.put.ts";
 import { configMap, req, routesJson, target } from "./fixtures.ts";
+import type { Change, ConfigMap } from "../../handlers/types.ts";
+
+const obj = (c: Change | undefined): ConfigMap => {
+  if (!c || c.op === "delete" || c.kind !== "ConfigMap") throw new Error(`not a ConfigMap write: ${JSON.stringify(c)}`);
+  return c.object;
+};
 
 const three = ["nats://nats-0.nats.default.svc:6222", "nats://nats-1.nats.default.svc:6222", "nats://nats-2.nats.default.svc:6222"];
 
@@ -14,11 +20,11 @@ describe("config.put", () => {
       changes: { name: { from: "A", to: "CLUSTER_A" }, routesAdded: [three[2], "nats://another-route:6222"], routesRemoved: [] },
     });
     expect(r.changes).toHaveLength(1);
-    const written = r.changes[0]!;
-    expect(written.op).toBe("replace");
-    expect(written.object.metadata?.resourceVersion).toBe("41");
-    expect(JSON.parse(written.object.data!["routes.json"]!)).toEqual({ name: "CLUSTER_A", routes: [...three, "nats://another-route:6222"] });
-    expect(written.object.data!["nats.conf"]).toBe("port: 4222");
+    expect(r.changes[0]!.op).toBe("replace");
+    const written = obj(r.changes[0]);
+    expect(written.metadata?.resourceVersion).toBe("41");
+    expect(JSON.parse(written.data!["routes.json"]!)).toEqual({ name: "CLUSTER_A", routes: [...three, "nats://another-route:6222"] });
+    expect(written.data!["nats.conf"]).toBe("port: 4222");
   });
 
   it("writes nothing when the config is already as asked", () => {
@@ -30,14 +36,14 @@ describe("config.put", () => {
 
   it("keeps the current name when the request has none", () => {
     const r = configPut(req({ routes: three.slice(0, 1) }), { target, configMap: configMap(routesJson("KEEP", three)) });
-    expect(JSON.parse(r.changes[0]!.object.data!["routes.json"]!)).toEqual({ name: "KEEP", routes: three.slice(0, 1) });
+    expect(JSON.parse(obj(r.changes[0]).data!["routes.json"]!)).toEqual({ name: "KEEP", routes: three.slice(0, 1) });
     expect(r.reply).toMatchObject({ changes: { routesRemoved: three.slice(1) } });
   });
 
   it("keeps other cluster-block keys written by hand", () => {
     const cm = configMap(JSON.stringify({ name: "A", routes: [], pool_size: 3 }));
     const r = configPut(req({ routes: three }), { target, configMap: cm });
-    expect(JSON.parse(r.changes[0]!.object.data!["routes.json"]!)).toEqual({ name: "A", routes: three, pool_size: 3 });
+    expect(JSON.parse(obj(r.changes[0]).data!["routes.json"]!)).toEqual({ name: "A", routes: three, pool_size: 3 });
   });
 
   it("is a compare-and-swap when given a revision", () => {
@@ -54,7 +60,7 @@ describe("config.put", () => {
     const cm = configMap(undefined);
     delete cm.data;
     const r = configPut(req({ name: "A", routes: three }), { target, configMap: cm });
-    expect(r.changes[0]!.object.data).toEqual({ "routes.json": routesJson("A", three) });
+    expect(obj(r.changes[0]).data).toEqual({ "routes.json": routesJson("A", three) });
   });
 
   it("refuses to guess a name over a broken routes file", () => {

@@ -1,0 +1,135 @@
+import type { V1Container, V1Volume, V1VolumeMount, V1EnvVar } from "@kubernetes/client-node";
+import type { Pod } from "../types.ts";
+import type { NatsCluster } from "./natscluster.ts";
+import { annotationTemplateHash, configSecretName, hashOf, labelVersion, mgmtServiceName, ownerReference, podName, selectorLabels } from "./names.ts";
+import { ports, serverPaths } from "./server-config.ts";
+
+export const defaultServerVersion = "2.14.9";
+export const defaultMetricsImage = "natsio/prometheus-nats-exporter";
+export const defaultMetricsTag = "0.17.3";
+
+/** What the pods of a cluster look like, except their names: its hash tells current pods from outdated ones. */
+export interface PodTemplate {
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  spec: NonNullable<Pod["spec"]>;
+}
+
+/** `controllerImage` is satellite's own image (`repo:tag`), the default for the reloader sidecar. */
+export function podTemplate(c: NatsCluster, controllerImage: string): PodTemplate {
+  const spec = c.spec ?? {};
+  const pod = spec.pod ?? {};
+  const name = c.metadata.name!;
+  const version = spec.version || defaultServerVersion;
+  const volumes: V1Volume[] = [
+    { name: "config", secret: { secretName: configSecretName(name) } },
+    { name: "pid", emptyDir: {} },
+  ];
+  const mounts: V1VolumeMount[] = [
+    { name: "config", mountPath: serverPaths.configDir, readOnly: true },
+    { name: "pid", mountPath: dirOf(serverPaths.pidFile) },
+  ];
+  if (spec.tls?.serverSecret) {
+    volumes.push({ name: "server-tls", secret: { secretName: spec.tls.serverSecret } });
+    mounts.push({ name: "server-tls", mountPath: serverPaths.serverTlsDir, readOnly: true });
+  }
+  if (spec.tls?.routesSecret) {
+    volumes.push({ name: "routes-tls", secret: { secretName: spec.tls.routesSecret } });
+    mounts.push({ name: "routes-tls", mountPath: serverPaths.routesTlsDir, readOnly: true });
+  }
+  const leafSecrets = [...new Set((spec.leafnodeConfig?.remotes ?? []).flatMap((r) => (r.credentialsSecret ? [r.credentialsSecret.name] : [])))];
+  for (const [i, secretName] of leafSecrets.entries()) {
+    volumes.push({ name: `leaf-creds-${i}`, secret: { secretName } });
+    mounts.push({ name: `leaf-creds-${i}`, mountPath: serverPaths.leafCredsDir(secretName), readOnly: true });
+  }
+  const env: V1EnvVar[] = [
+    { name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
+    { name: "POD_NAMESPACE", valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } },
+    ...(pod.natsEnv ?? []).map((e) => ({ name: e.name, value: e.value ?? "" })),
+  ];
+  const containerPorts = [
+    { name: "client", containerPort: ports.client, ...(pod.enableClientsHostPort ? { hostPort: ports.client } : {}) },
+    { name: "cluster", containerPort: ports.cluster },
+    { name: "monitor", containerPort: ports.monitor },
+    ...(spec.leafnodeConfig?.hostPort ? [{ name: "leafnodes", containerPort: spec.leafnodeConfig.hostPort }] : []),
+  ];
+  const probe = { httpGet: { path: "/healthz", port: "monitor" } };
+  const nats: V1Container = {
+    name: "nats",
+    image: `${spec.serverImage || "nats"}:${version}`,
+    command: ["nats-server", "--config", `${serverPaths.configDir}/nats.conf`],
+    ports: containerPorts,
+    env,
+    resources: pod.resources as V1Container["resources"],
+    volumeMounts: mounts,
+    livenessProbe: { ...probe, initialDelaySeconds: 10, periodSeconds: 30, timeoutSeconds: 5 },
+    readinessProbe: { ...probe, periodSeconds: 5, timeoutSeconds: 3 },
+    lifecycle: { preStop: { exec: { command: ["nats-server", "--signal", `ldm=${serverPaths.pidFile}`] } } },
+  };
+  const containers: V1Container[] = [nats];
+  if (pod.enableConfigReload) {
+    containers.push({
+      name: "reloader",
+      image: pod.reloaderImage ? `${pod.reloaderImage}:${pod.reloaderImageTag || "latest"}` : controllerImage,
+      imagePullPolicy: pod.reloaderImagePullPolicy,
+      args: ["reloader", "-pid", serverPaths.pidFile, "-config", `${serverPaths.configDir}/nats.conf`],
+      resources: pod.reloaderResources as V1Container["resources"],
+      volumeMounts: [mounts[0]!, mounts[1]!],
+    });
+  }
+  if (pod.enableMetrics) {
+    containers.push({
+      name: "metrics",
+      image: `${pod.metricsImage || defaultMetricsImage}:${pod.metricsImageTag || defaultMetricsTag}`,
+      imagePullPolicy: pod.metricsImagePullPolicy,
+      args: ["-connz", "-routez", "-subz", "-varz", "-prefix=nats", "-use_internal_server_id", `http://localhost:${ports.monitor}/`],
+      ports: [{ name: "metrics", containerPort: ports.metrics }],
+    });
+  }
+  const podSpec: PodTemplate["spec"] = {
+    subdomain: mgmtServiceName(name),
+    containers,
+    volumes,
+    restartPolicy: "Always",
+    terminationGracePeriodSeconds: (spec.lameDuckDurationSeconds ?? 30) + 30,
+    ...(pod.enableConfigReload ? { shareProcessNamespace: true } : {}),
+    ...(pod.nodeSelector ? { nodeSelector: pod.nodeSelector } : {}),
+    ...(pod.tolerations ? { tolerations: pod.tolerations } : {}),
+    ...(pod.antiAffinity
+      ? {
+          affinity: {
+            podAntiAffinity: {
+              preferredDuringSchedulingIgnoredDuringExecution: [
+                { weight: 100, podAffinityTerm: { topologyKey: "kubernetes.io/hostname", labelSelector: { matchLabels: selectorLabels(name) } } },
+              ],
+            },
+          },
+        }
+      : {}),
+  };
+  const labels = { ...pod.labels, ...selectorLabels(name), [labelVersion]: version };
+  const annotations = { ...pod.annotations };
+  return { labels, annotations, spec: podSpec };
+}
+
+export const templateHash = (t: PodTemplate) => hashOf(t);
+
+export function desiredPod(c: NatsCluster, index: number, t: PodTemplate): Pod {
+  const name = podName(c.metadata.name!, index);
+  return {
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: {
+      name,
+      namespace: c.metadata.namespace,
+      labels: t.labels,
+      annotations: { ...t.annotations, [annotationTemplateHash]: templateHash(t) },
+      ownerReferences: [ownerReference(c)],
+    },
+    spec: { ...t.spec, hostname: name },
+  };
+}
+
+function dirOf(path: string): string {
+  return path.slice(0, path.lastIndexOf("/")) || "/";
+}

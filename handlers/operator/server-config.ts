@@ -1,0 +1,166 @@
+// nats.conf for the servers of a NatsCluster: a pure function of the (API-server-defaulted)
+// spec, the cluster name, the route URLs and the parsed auth Secret. Same input, same bytes.
+//
+// Every string is written double-quoted through quote(), which refuses what nats.conf cannot
+// hold safely; numbers through num(). The caller validates the spec first, so a throw here
+// means a validation gap, never a config that says more than the spec did.
+import type { LeafnodeRemote, NatsCluster } from "./natscluster.ts";
+import { authorizationConf, num, quote, type ClientsAuth } from "./server-config-auth.ts";
+
+export { clientsAuthKey, chooseClientsAuthKey, parseClientsAuth } from "./server-config-auth.ts";
+export type { ClientsAuth, ClientsAuthUser, Permissions, SubjectPermission } from "./server-config-auth.ts";
+
+/** Where the pod mounts things (the pod renderer uses the same constants). */
+export const serverPaths = {
+  /** The config Secret is mounted here; nats.conf inside. */
+  configDir: "/etc/nats-config",
+  pidFile: "/var/run/nats/nats.pid",
+  /** spec.tls.serverSecret is mounted here. */
+  serverTlsDir: "/etc/nats-server-tls-certs",
+  /** spec.tls.routesSecret is mounted here. */
+  routesTlsDir: "/etc/nats-routes-tls-certs",
+  /** Each leafnodeConfig.remotes[].credentialsSecret.name is mounted here. */
+  leafCredsDir: (secretName: string) => `/etc/nats-leaf-creds/${secretName}`,
+};
+export type ServerPaths = typeof serverPaths;
+
+/**
+ * The servers' ports. `metrics` is the exporter sidecar's; `leafnodes` is the conventional
+ * leafnode port: the config listens for leafnodes only on spec.leafnodeConfig.hostPort.
+ */
+export const ports = { client: 4222, cluster: 6222, monitor: 8222, metrics: 7777, leafnodes: 7422 };
+export type ServerPorts = typeof ports;
+
+/** The default file names of the TLS Secrets (the CRD's defaults; repeated for undefaulted objects). */
+const tlsFileDefaults = {
+  serverCA: "ca.pem", serverKey: "server-key.pem", serverCert: "server.pem",
+  routesCA: "ca.pem", routesKey: "route-key.pem", routesCert: "route.pem",
+};
+
+export interface ServerConfigInput {
+  /** spec already defaulted by the API server (see specDefaults). */
+  cluster: NatsCluster;
+  /** The NATS cluster name, for cluster { name }. */
+  clusterName: string;
+  /** The complete list of route URLs, computed by the caller. */
+  routes: string[];
+  /** Present when spec.auth.clientsAuthSecret is set and valid. */
+  clientsAuth?: ClientsAuth;
+  /** Mount paths (default serverPaths); tests point them at a temp dir. */
+  paths?: Partial<ServerPaths>;
+  /** Listen ports (default `ports`); tests use free ones. */
+  ports?: Partial<Pick<ServerPorts, "client" | "cluster" | "monitor">>;
+}
+
+const join = (dir: string, file: string, what: string) => {
+  if (file === "" || file.includes("/") || file === "." || file === "..") {
+    throw new Error(`cannot write ${what} into nats.conf: ${JSON.stringify(file)} is not a plain file name`);
+  }
+  return `${dir.replace(/\/+$/, "")}/${file}`;
+};
+
+const indent = (lines: string[], by = "  ") => lines.map((l) => by + l);
+
+function tlsBlock(files: { dir: string; cert: string; key: string; ca: string }, what: string, verify: boolean, timeout: number | undefined): string[] {
+  const lines = [
+    `cert_file: ${quote(join(files.dir, files.cert, `${what} cert file name`), `${what} cert file`)}`,
+    `key_file: ${quote(join(files.dir, files.key, `${what} key file name`), `${what} key file`)}`,
+    `ca_file: ${quote(join(files.dir, files.ca, `${what} CA file name`), `${what} CA file`)}`,
+  ];
+  if (verify) lines.push("verify: true");
+  if (timeout !== undefined) lines.push(`timeout: ${num(timeout, `${what} TLS timeout`)}`);
+  return ["tls {", ...indent(lines), "}"];
+}
+
+function remoteConf(r: LeafnodeRemote, i: number, paths: ServerPaths): string {
+  const what = `spec.leafnodeConfig.remotes[${i}]`;
+  const urls = [...(r.url !== undefined ? [r.url] : []), ...(r.urls ?? [])].filter((u, j, all) => all.indexOf(u) === j);
+  if (urls.length === 0) throw new Error(`cannot write ${what} into nats.conf: it has no url or urls`);
+  const parts = [`urls: [${urls.map((u, j) => quote(u, `${what} URL ${j}`)).join(", ")}]`];
+  if (r.credentialsSecret) {
+    const dir = paths.leafCredsDir(r.credentialsSecret.name);
+    parts.push(`credentials: ${quote(join(dir, r.credentialsSecret.key ?? "user.creds", `${what}.credentialsSecret.key`), `${what} credentials`)}`);
+  } else if (r.credentials !== undefined) {
+    parts.push(`credentials: ${quote(r.credentials, `${what}.credentials`)}`);
+  }
+  return `{ ${parts.join(", ")} }`;
+}
+
+/** The nats.conf text for the servers of `input.cluster`; ends with a newline. */
+export function renderServerConfig(input: ServerConfigInput): string {
+  const { cluster, clusterName, routes, clientsAuth } = input;
+  const spec = cluster.spec ?? {};
+  const paths: ServerPaths = { ...serverPaths, ...input.paths };
+  const port = { ...ports, ...input.ports };
+  const listen = (p: number, what: string) => quote(`0.0.0.0:${num(p, what, true)}`, what);
+  const id = `${cluster.metadata.namespace ?? "default"}/${cluster.metadata.name ?? ""}`;
+  if (/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/.test(id)) throw new Error(`cannot write the NatsCluster's name into nats.conf: it contains a control character`);
+
+  const out = [
+    `# Generated by satellite for NatsCluster ${id}. Edits are overwritten.`,
+    // Unquoted: a variable reference, resolved from the pod's env var POD_NAME.
+    "server_name: $POD_NAME",
+    `listen: ${listen(port.client, "the client port")}`,
+    `http: ${listen(port.monitor, "the monitoring port")}`,
+    `pid_file: ${quote(paths.pidFile, "the pid file")}`,
+  ];
+
+  if (spec.lameDuckDurationSeconds !== undefined) {
+    const s = spec.lameDuckDurationSeconds;
+    if (!(s >= 30)) throw new Error(`spec.lameDuckDurationSeconds is ${s}, but nats-server needs at least 30 seconds: set 30 or more, or leave it out`);
+    out.push(`lame_duck_duration: ${quote(`${num(s, "spec.lameDuckDurationSeconds", true)}s`, "spec.lameDuckDurationSeconds")}`);
+  }
+
+  const c = spec.natsConfig ?? {};
+  if (c.debug !== undefined) out.push(`debug: ${c.debug === true}`);
+  if (c.trace !== undefined) out.push(`trace: ${c.trace === true}`);
+  if (c.disableLogtime === true) out.push("logtime: false");
+  const counts: [keyof typeof c, string][] = [
+    ["maxConnections", "max_connections"], ["maxPayload", "max_payload"], ["maxPending", "max_pending"],
+    ["maxSubscriptions", "max_subscriptions"], ["maxControlLine", "max_control_line"],
+  ];
+  for (const [field, key] of counts) {
+    const v = c[field];
+    if (v !== undefined) out.push(`${key}: ${num(v as number, `spec.natsConfig.${field}`, true)}`);
+  }
+  if (c.write_deadline !== undefined) out.push(`write_deadline: ${quote(c.write_deadline, "spec.natsConfig.write_deadline")}`);
+
+  const tls = spec.tls;
+  if (tls?.serverSecret) {
+    const files = {
+      dir: paths.serverTlsDir,
+      cert: tls.serverSecretCertFileName ?? tlsFileDefaults.serverCert,
+      key: tls.serverSecretKeyFileName ?? tlsFileDefaults.serverKey,
+      ca: tls.serverSecretCAFileName ?? tlsFileDefaults.serverCA,
+    };
+    out.push("", ...tlsBlock(files, "spec.tls.serverSecret", tls.verify === true, tls.clientsTLSTimeout));
+  }
+
+  const cl = [`name: ${quote(clusterName, "the cluster name")}`, `listen: ${listen(port.cluster, "the cluster port")}`];
+  if (routes.length > 0) cl.push("routes: [", ...routes.map((r, i) => `  ${quote(r, `route ${i}`)}`), "]");
+  if (spec.noAdvertise === true) cl.push("no_advertise: true");
+  if (tls?.routesSecret) {
+    const files = {
+      dir: paths.routesTlsDir,
+      cert: tls.routesSecretCertFileName ?? tlsFileDefaults.routesCert,
+      key: tls.routesSecretKeyFileName ?? tlsFileDefaults.routesKey,
+      ca: tls.routesSecretCAFileName ?? tlsFileDefaults.routesCA,
+    };
+    // No `verify`: nats-server always requires and verifies route certificates (mutual TLS).
+    cl.push(...tlsBlock(files, "spec.tls.routesSecret", false, tls.routesTLSTimeout));
+  }
+  out.push("", "cluster {", ...indent(cl), "}");
+
+  if (clientsAuth) out.push("", ...authorizationConf(clientsAuth, spec.auth?.clientsAuthTimeout));
+
+  const leaf = spec.leafnodeConfig;
+  const leafPort = leaf?.hostPort ? leaf.hostPort : undefined;
+  const remotes = leaf?.remotes ?? [];
+  if (leafPort !== undefined || remotes.length > 0) {
+    const ln: string[] = [];
+    if (leafPort !== undefined) ln.push(`port: ${num(leafPort, "spec.leafnodeConfig.hostPort", true)}`);
+    if (remotes.length > 0) ln.push("remotes: [", ...remotes.map((r, i) => `  ${remoteConf(r, i, paths)}`), "]");
+    out.push("", "leafnodes {", ...indent(ln), "}");
+  }
+  return out.join("\n") + "\n";
+}

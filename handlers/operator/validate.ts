@@ -1,0 +1,75 @@
+import type { Secret } from "../types.ts";
+import type { NatsCluster } from "./natscluster.ts";
+import { chooseClientsAuthKey, parseClientsAuth, type ClientsAuth } from "./server-config.ts";
+import { decodeBase64 } from "./base64.ts";
+
+export type Secrets = Record<string, Secret | undefined>;
+
+/** Names of every Secret a cluster's spec refers to (the runtime fetches these into the view). */
+export function referencedSecrets(c: NatsCluster): string[] {
+  const s = c.spec ?? {};
+  const names = [s.tls?.serverSecret, s.tls?.routesSecret, s.auth?.clientsAuthSecret, ...(s.leafnodeConfig?.remotes ?? []).map((r) => r.credentialsSecret?.name)];
+  return [...new Set(names.filter((n): n is string => Boolean(n)))];
+}
+
+const imageTag = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+
+/** Everything wrong with a spec and the Secrets it names, as sentences; empty when it can be rendered. */
+export function validateCluster(c: NatsCluster, secrets: Secrets): { problems: string[]; clientsAuth?: ClientsAuth } {
+  const s = c.spec ?? {};
+  const problems: string[] = [];
+  if (s.size !== undefined && (!Number.isInteger(s.size) || s.size < 0)) problems.push(`spec.size is ${s.size}: use a whole number, 0 or more`);
+  if (s.version !== undefined && s.version !== "" && !imageTag.test(s.version)) problems.push(`spec.version ${JSON.stringify(s.version)} is not an image tag`);
+  const needKeys = (field: string, name: string | undefined, keys: [string, string][]) => {
+    if (!name) return;
+    const secret = secrets[name];
+    if (!secret) {
+      problems.push(`${field}: secret "${name}" not found in namespace "${c.metadata.namespace}"`);
+      return;
+    }
+    for (const [key, keyField] of keys) {
+      if (secret.data?.[key] === undefined) problems.push(`${field}: secret "${name}" has no key "${key}" (${keyField})`);
+    }
+  };
+  const tls = s.tls;
+  needKeys("spec.tls.serverSecret", tls?.serverSecret, [
+    [tls?.serverSecretCAFileName ?? "ca.pem", "serverSecretCAFileName"],
+    [tls?.serverSecretCertFileName ?? "server.pem", "serverSecretCertFileName"],
+    [tls?.serverSecretKeyFileName ?? "server-key.pem", "serverSecretKeyFileName"],
+  ]);
+  needKeys("spec.tls.routesSecret", tls?.routesSecret, [
+    [tls?.routesSecretCAFileName ?? "ca.pem", "routesSecretCAFileName"],
+    [tls?.routesSecretCertFileName ?? "route.pem", "routesSecretCertFileName"],
+    [tls?.routesSecretKeyFileName ?? "route-key.pem", "routesSecretKeyFileName"],
+  ]);
+  for (const [i, r] of (s.leafnodeConfig?.remotes ?? []).entries()) {
+    if (!r.url && !r.urls?.length) problems.push(`spec.leafnodeConfig.remotes[${i}] has no url or urls`);
+    if (r.credentialsSecret) needKeys(`spec.leafnodeConfig.remotes[${i}].credentialsSecret`, r.credentialsSecret.name, [[r.credentialsSecret.key ?? "user.creds", "key"]]);
+  }
+  let clientsAuth: ClientsAuth | undefined;
+  const authName = s.auth?.clientsAuthSecret;
+  if (authName) {
+    const secret = secrets[authName];
+    const where = `spec.auth.clientsAuthSecret: secret "${authName}"`;
+    if (!secret) problems.push(`${where} not found in namespace "${c.metadata.namespace}"`);
+    else {
+      const key = chooseClientsAuthKey(Object.keys(secret.data ?? {}));
+      if ("error" in key) problems.push(`${where}: ${key.error.replace(/^auth secret /, "")}`);
+      else {
+        const parsed = parseClientsAuth(decodeBase64(secret.data![key.value]!));
+        if ("error" in parsed) problems.push(`${where} key "${key.value}": ${parsed.error.replace(/^auth secret: /, "")}`);
+        else clientsAuth = parsed.value;
+      }
+    }
+  }
+  const lameDuck = s.lameDuckDurationSeconds;
+  if (lameDuck !== undefined && lameDuck < 30) problems.push(`spec.lameDuckDurationSeconds is ${lameDuck}: nats-server needs 30 or more`);
+  const nc = s.natsConfig ?? {};
+  if (nc.write_deadline !== undefined && !/^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$/.test(nc.write_deadline)) {
+    problems.push(`spec.natsConfig.write_deadline ${JSON.stringify(nc.write_deadline)} is not a duration: use e.g. "10s" or "1m30s"`);
+  }
+  if (nc.maxPayload !== undefined && nc.maxPending !== undefined && nc.maxPayload > nc.maxPending) {
+    problems.push(`spec.natsConfig.maxPayload (${nc.maxPayload}) is larger than maxPending (${nc.maxPending}): nats-server refuses that`);
+  }
+  return { problems, clientsAuth };
+}

@@ -1,0 +1,138 @@
+import type { Change, ConfigMap, Kind, Pod, Secret, Service } from "../handlers/types.ts";
+import { labelCluster, routesConfigMapName } from "../handlers/operator/names.ts";
+import type { NatsCluster } from "../handlers/operator/natscluster.ts";
+import { reconcileCluster, type ClusterEvent, type ReconcileResult } from "../handlers/operator/reconcile.ts";
+import { referencedSecrets } from "../handlers/operator/validate.ts";
+import { stableJson } from "../handlers/operator/names.ts";
+import { applyChanges } from "./effects.ts";
+import type { KubeClient } from "./kube/client.ts";
+import { configMaps, events as eventsType, natsClusters, pods, secrets, services } from "./kube/resources.ts";
+import { startReflector, type Reflector } from "./kube/reflector.ts";
+import type { Logger } from "./log.ts";
+import { createWorkQueue } from "./workqueue.ts";
+
+export interface OperatorDeps {
+  kube: KubeClient;
+  namespace: string;
+  log: Logger;
+  controllerImage: string;
+  instance: string;
+  workers?: number;
+}
+
+export interface Operator {
+  /** Resolves once every cache has listed. */
+  synced: Promise<void>;
+  stop(): Promise<void>;
+}
+
+type Meta = { metadata?: { name?: string; namespace?: string; labels?: Record<string, string>; ownerReferences?: { kind: string; name: string; controller?: boolean }[] } };
+
+/** Watches NatsClusters and what they own, and runs reconcileCluster for each cluster that changed. */
+export function startOperator(d: OperatorDeps): Operator {
+  const { kube, namespace, log } = d;
+  const opts = { namespace, log };
+  const clusters = startReflector<NatsCluster>(kube, natsClusters, opts);
+  const podCache = startReflector<Pod>(kube, pods, { ...opts, labelSelector: `app=nats,${labelCluster}` });
+  const serviceCache = startReflector<Service>(kube, services, { ...opts, labelSelector: `app=nats,${labelCluster}` });
+  const secretCache = startReflector<Secret>(kube, secrets, opts);
+  const configMapCache = startReflector<ConfigMap>(kube, configMaps, opts);
+  const caches: Record<Kind, Reflector<any>> = { Pod: podCache, Service: serviceCache, Secret: secretCache, ConfigMap: configMapCache };
+
+  const queue = createWorkQueue({
+    baseDelayMs: 50,
+    maxDelayMs: 120_000,
+    onError: (key, e, ms) => log.warn("reconcile failed; retrying", { cluster: key, error: (e as Error).message, retryInMs: Math.round(ms) }),
+  });
+  const enqueueOwner = (o: Meta) => {
+    const ns = o.metadata?.namespace ?? namespace;
+    const owner = o.metadata?.ownerReferences?.find((r) => r.controller && r.kind === "NatsCluster")?.name ?? o.metadata?.labels?.[labelCluster];
+    if (owner) queue.add(`${ns}/${owner}`);
+  };
+  clusters.onChange((_t, c) => queue.add(`${c.metadata.namespace}/${c.metadata.name}`));
+  podCache.onChange((_t, p) => enqueueOwner(p));
+  serviceCache.onChange((_t, s) => enqueueOwner(s));
+  configMapCache.onChange((_t, cm) => {
+    enqueueOwner(cm);
+    const name = cm.metadata?.name ?? "";
+    for (const c of clusters.list()) if (routesConfigMapName(c.metadata.name!) === name) queue.add(`${c.metadata.namespace}/${c.metadata.name}`);
+  });
+  secretCache.onChange((_t, s) => {
+    enqueueOwner(s);
+    for (const c of clusters.list()) if (referencedSecrets(c).includes(s.metadata?.name ?? "")) queue.add(`${c.metadata.namespace}/${c.metadata.name}`);
+  });
+
+  const synced = Promise.all([clusters.synced, podCache.synced, serviceCache.synced, secretCache.synced, configMapCache.synced]).then(() => undefined);
+  void synced.then(() => {
+    log.info("operator caches synced", { namespace, clusters: clusters.list().length });
+    queue.run(d.workers ?? 2, (key) => reconcile(key));
+  });
+
+  async function reconcile(key: string): Promise<void> {
+    const [ns, name] = key.split("/") as [string, string];
+    const cluster = clusters.get(name, ns);
+    if (!cluster) return;
+    const started = performance.now();
+    const inCluster = <T extends Meta>(list: T[]) => list.filter((o) => o.metadata?.namespace === ns && o.metadata?.labels?.[labelCluster] === name);
+    const result: ReconcileResult = reconcileCluster({
+      cluster,
+      pods: inCluster(podCache.list()),
+      services: inCluster(serviceCache.list()),
+      configSecret: secretCache.get(name, ns) ?? null,
+      routesConfigMap: configMapCache.get(routesConfigMapName(name), ns) ?? null,
+      secrets: Object.fromEntries(referencedSecrets(cluster).map((s) => [s, secretCache.get(s, ns)])),
+      controllerImage: d.controllerImage,
+      now: new Date().toISOString(),
+    });
+    for (const change of result.changes) await apply(change);
+    for (const ev of result.events) await emitEvent(cluster, ev);
+    if (stableJson(cluster.status ?? {}) !== stableJson(result.status)) {
+      const written = await kube.replace<NatsCluster>(natsClusters, { ...cluster, status: result.status }, { subresource: "status" });
+      clusters.observe(written);
+    }
+    if (result.changes.length || result.events.length) {
+      log.info("reconciled", { cluster: key, changes: result.changes.map(describe), ms: Math.round(performance.now() - started) });
+    }
+  }
+
+  async function apply(change: Change): Promise<void> {
+    const [written] = await applyChanges(kube, [change]);
+    if (written) caches[change.kind].observe(written);
+  }
+
+  async function emitEvent(c: NatsCluster, ev: ClusterEvent): Promise<void> {
+    const now = new Date().toISOString();
+    try {
+      await kube.create(eventsType, {
+        apiVersion: "v1",
+        kind: "Event",
+        metadata: { generateName: `${c.metadata.name}.`, namespace: c.metadata.namespace },
+        involvedObject: { apiVersion: c.apiVersion, kind: "NatsCluster", name: c.metadata.name, namespace: c.metadata.namespace, uid: c.metadata.uid, resourceVersion: c.metadata.resourceVersion },
+        type: ev.type,
+        reason: ev.reason,
+        message: ev.message,
+        source: { component: "satellite" },
+        reportingComponent: "satellite",
+        reportingInstance: d.instance,
+        firstTimestamp: now,
+        lastTimestamp: now,
+        count: 1,
+      });
+    } catch (e) {
+      log.warn("cannot record event", { cluster: c.metadata.name, reason: ev.reason, error: (e as Error).message });
+    }
+    (ev.type === "Warning" ? log.warn : log.info)(ev.message, { cluster: `${c.metadata.namespace}/${c.metadata.name}`, reason: ev.reason });
+  }
+
+  return {
+    synced,
+    async stop() {
+      await queue.shutdown();
+      for (const r of [clusters, podCache, serviceCache, secretCache, configMapCache]) r.stop();
+    },
+  };
+}
+
+function describe(c: Change): string {
+  return c.op === "delete" ? `delete ${c.kind} ${c.name}` : `${c.op} ${c.kind} ${c.object.metadata?.name}`;
+}

@@ -1,0 +1,55 @@
+import type { KubeClient } from "../../runtime/kube/client.ts";
+import { pods } from "../../runtime/kube/resources.ts";
+
+/** What a kubelet would report for a pod: its phase, readiness and IP. */
+export async function setPodStatus(kube: KubeClient, namespace: string, name: string, s: { phase: "Running" | "Failed" | "Succeeded" | "Pending"; ready?: boolean; reason?: string; podIP?: string }) {
+  const now = new Date().toISOString();
+  await kube.patch(pods, { namespace, name, subresource: "status" }, {
+    status: {
+      phase: s.phase,
+      reason: s.reason,
+      podIP: s.podIP,
+      conditions: [
+        { type: "Ready", status: s.ready ? "True" : "False", lastTransitionTime: now },
+        { type: "ContainersReady", status: s.ready ? "True" : "False", lastTransitionTime: now },
+      ],
+    },
+  });
+}
+
+/**
+ * Plays the kubelet for pods matching `labelSelector`: every pod it has not seen yet becomes
+ * Running and Ready after `delayMs`. Stops with `stop()`.
+ */
+export function fakeKubelet(kube: KubeClient, namespace: string, labelSelector: string, delayMs = 50) {
+  const seen = new Set<string>();
+  const abort = new AbortController();
+  let paused = false;
+  const loop = (async () => {
+    while (!abort.signal.aborted) {
+      try {
+        const list = await kube.list(pods, namespace, { labelSelector });
+        for (const p of list.items) {
+          const uid = p.metadata.uid as string;
+          if (seen.has(uid) || p.metadata.deletionTimestamp || paused) continue;
+          seen.add(uid);
+          setTimeout(() => {
+            if (abort.signal.aborted) return;
+            setPodStatus(kube, namespace, p.metadata.name, { phase: "Running", ready: true, podIP: "10.2.0.1" }).catch(() => seen.delete(uid));
+          }, delayMs);
+        }
+      } catch {
+        // The API server may be briefly unavailable; try again.
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  })();
+  return {
+    /** New pods stay Pending while paused. */
+    pause: (p: boolean) => void (paused = p),
+    async stop() {
+      abort.abort();
+      await loop;
+    },
+  };
+}

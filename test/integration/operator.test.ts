@@ -1,0 +1,241 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { useKube, waitFor, type Proc } from "../harness/index.ts";
+import { binaries } from "../harness/binaries.ts";
+import { manifest } from "../harness/kube.ts";
+import { fakeKubelet, setPodStatus } from "../harness/kubelet.ts";
+import { startSatellite, waitForLog } from "../harness/satellite.ts";
+import { configMaps, events, natsClusters, pods, secrets, services } from "../../runtime/kube/resources.ts";
+import { decodeBase64 } from "../../handlers/operator/base64.ts";
+
+const kube = useKube();
+let ns: string;
+let kubeconfig: string;
+let operator: Proc;
+let kubelet: ReturnType<typeof fakeKubelet>;
+const sel = (name: string) => `app=nats,nats_cluster=${name}`;
+
+const startOperator = () => startSatellite(["run", "-operator", "-log-format", "json"], { env: { KUBECONFIG: kubeconfig }, name: "operator" });
+const podsOf = async (name: string) => (await kube.admin.list(pods, ns, { labelSelector: sel(name) })).items.filter((p: any) => !p.metadata.deletionTimestamp);
+const names = (list: any[]) => list.map((p) => p.metadata.name).sort((a: string, b: string) => a.localeCompare(b, "en", { numeric: true }));
+const cluster = (name: string) => kube.admin.get(natsClusters, { namespace: ns, name });
+const configOf = async (name: string) => decodeBase64((await kube.admin.get(secrets, { namespace: ns, name })).data["nats.conf"]);
+const create = (name: string, spec: object, apiVersion = "nats.io/v1alpha2") =>
+  kube.apply([{ apiVersion, kind: "NatsCluster", metadata: { name }, spec }], { namespace: ns });
+const patchSpec = (name: string, spec: object) => kube.admin.patch(natsClusters, { namespace: ns, name }, { spec });
+
+beforeAll(async () => {
+  await kube.apply(manifest("crd.yaml"));
+  await waitFor("the NatsCluster CRD to be established", async () => {
+    const crd = await kube.admin.request("GET", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/natsclusters.nats.io");
+    return crd.status?.conditions?.some((c: any) => c.type === "Established" && c.status === "True");
+  });
+  ns = await kube.createNamespace("operator");
+  await kube.apply(manifest("operator.yaml"), { namespace: ns });
+  // The operator runs with the manifests' ServiceAccount and Role, nothing more.
+  kubeconfig = kube.kubeconfigFor(await kube.tokenFor(ns, "satellite-operator"), ns, "operator");
+  operator = startOperator();
+  await waitForLog(operator, "operator caches synced");
+  kubelet = fakeKubelet(kube.admin, ns, "app=nats");
+});
+
+afterAll(async () => {
+  await kubelet?.stop();
+  await operator?.stop();
+  kube.close();
+});
+
+describe("NatsCluster operator on a real API server", () => {
+  it("creates 3 pods, 2 services and a config secret with 3 routes, all owned by the cluster", async () => {
+    await create("alpha", { size: 3, version: "2.14.9" });
+    await waitFor("3 pods", async () => (await podsOf("alpha")).length === 3);
+    expect(names(await podsOf("alpha"))).toEqual(["alpha-1", "alpha-2", "alpha-3"]);
+    const svc = (await kube.admin.list(services, ns, { labelSelector: sel("alpha") })).items;
+    expect(svc.map((s: any) => s.metadata.name).sort()).toEqual(["alpha", "alpha-mgmt"]);
+    const mgmt = svc.find((s: any) => s.metadata.name === "alpha-mgmt");
+    expect(mgmt.spec).toMatchObject({ clusterIP: "None", publishNotReadyAddresses: true });
+    const conf = await configOf("alpha");
+    expect(conf.match(/nats:\/\/alpha-\d\.alpha-mgmt\.[^:]+\.svc:6222/g)).toHaveLength(3);
+    const uid = (await cluster("alpha")).metadata.uid;
+    for (const o of [...(await podsOf("alpha")), ...svc, await kube.admin.get(secrets, { namespace: ns, name: "alpha" })]) {
+      expect(o.metadata.ownerReferences).toEqual([expect.objectContaining({ kind: "NatsCluster", name: "alpha", uid, controller: true })]);
+    }
+    await waitFor("status Ready 3/3", async () => {
+      const s = (await cluster("alpha")).status;
+      return s?.readyReplicas === 3 && s.conditions?.find((c: any) => c.type === "Ready")?.status === "True";
+    });
+    const evs = (await kube.admin.list(events, ns, { fieldSelector: "involvedObject.name=alpha" })).items;
+    expect(evs.map((e: any) => e.reason)).toContain("CreatingPods");
+  });
+
+  it("renders a config that nats-server accepts (nats-server -t)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "sat-conf-"));
+    writeFileSync(join(dir, "nats.conf"), await configOf("alpha"));
+    const run = spawnSync(binaries().NATS_SERVER_BIN, ["-t", "-c", join(dir, "nats.conf")], { env: { ...process.env, POD_NAME: "alpha-1" }, encoding: "utf8" });
+    expect(run.stderr + run.stdout).toContain("is valid");
+    expect(run.status).toBe(0);
+  });
+
+  it("replaces a Failed pod, and recreates a deleted pod under the same name", async () => {
+    const before = (await podsOf("alpha")).find((p: any) => p.metadata.name === "alpha-2");
+    await setPodStatus(kube.admin, ns, "alpha-2", { phase: "Failed", reason: "Evicted" });
+    await waitFor("alpha-2 replaced", async () => {
+      const p = (await podsOf("alpha")).find((x: any) => x.metadata.name === "alpha-2");
+      return p && p.metadata.uid !== before.metadata.uid;
+    });
+    const gone = (await podsOf("alpha")).find((p: any) => p.metadata.name === "alpha-3");
+    await kube.admin.remove(pods, { namespace: ns, name: "alpha-3" });
+    await waitFor("alpha-3 back", async () => {
+      const p = (await podsOf("alpha")).find((x: any) => x.metadata.name === "alpha-3");
+      return p && p.metadata.uid !== gone.metadata.uid;
+    });
+    expect(names(await podsOf("alpha"))).toEqual(["alpha-1", "alpha-2", "alpha-3"]);
+  });
+
+  it("scales 3 → 5 → 1, and the routes follow", async () => {
+    await patchSpec("alpha", { size: 5 });
+    await waitFor("5 pods", async () => (await podsOf("alpha")).length === 5);
+    await waitFor("5 routes", async () => ((await configOf("alpha")).match(/alpha-mgmt/g) ?? []).length === 5);
+    await patchSpec("alpha", { size: 1 });
+    await waitFor("1 pod", async () => (await podsOf("alpha")).length === 1, 30_000);
+    expect(names(await podsOf("alpha"))).toEqual(["alpha-1"]);
+    expect(((await configOf("alpha")).match(/alpha-mgmt/g) ?? []).length).toBe(1);
+  });
+
+  it("rolls a version upgrade one pod at a time, waiting for each to be Ready", async () => {
+    await create("beta", { size: 3, version: "2.12.0" });
+    await waitFor("beta ready", async () => (await cluster("beta")).status?.readyReplicas === 3);
+    const abort = new AbortController();
+    let worst = 0;
+    const watching = (async () => {
+      const list = await kube.admin.list(pods, ns, { labelSelector: sel("beta") });
+      const state = new Map<string, any>(list.items.map((p: any) => [p.metadata.name, p]));
+      try {
+        for await (const ev of kube.admin.watch(pods, ns, { labelSelector: sel("beta"), resourceVersion: list.metadata.resourceVersion, signal: abort.signal })) {
+          if (ev.type === "DELETED") state.delete(ev.object.metadata.name);
+          else state.set(ev.object.metadata.name, ev.object);
+          const unavailable = ["beta-1", "beta-2", "beta-3"].filter((n) => {
+            const p = state.get(n);
+            return !p || p.metadata.deletionTimestamp || !p.status?.conditions?.some((c: any) => c.type === "Ready" && c.status === "True");
+          }).length;
+          worst = Math.max(worst, unavailable);
+        }
+      } catch (e) {
+        if (!abort.signal.aborted) throw e;
+      }
+    })();
+    await patchSpec("beta", { version: "2.14.9" });
+    await waitFor("all beta pods on 2.14.9 and ready", async () => {
+      const list = await podsOf("beta");
+      const c = await cluster("beta");
+      return list.length === 3 && list.every((p: any) => p.spec.containers[0].image === "nats:2.14.9") && c.status?.readyReplicas === 3
+        && c.status.conditions.find((x: any) => x.type === "Progressing")?.reason === "Complete";
+    }, 30_000);
+    abort.abort();
+    await watching;
+    expect(worst).toBe(1);
+    const c = await cluster("beta");
+    expect(c.status).toMatchObject({ currentVersion: "2.14.9", observedGeneration: c.metadata.generation });
+    const order = (await kube.admin.list(events, ns, { fieldSelector: "involvedObject.name=beta,reason=RollingUpdate" })).items
+      .sort((a: any, b: any) => a.metadata.creationTimestamp.localeCompare(b.metadata.creationTimestamp) || Number(a.metadata.resourceVersion) - Number(b.metadata.resourceVersion))
+      .map((e: any) => /replacing (beta-\d)/.exec(e.message)?.[1]);
+    expect(order).toEqual(["beta-3", "beta-2", "beta-1"]);
+  });
+
+  it("the API server rejects a typo'd or mistyped field", async () => {
+    await expect(create("typo", { sizee: 3 })).rejects.toMatchObject({ message: expect.stringContaining(".spec.sizee: field not declared in schema") });
+    await expect(create("typo", { size: "three" })).rejects.toThrow();
+    await expect(kube.admin.get(natsClusters, { namespace: ns, name: "typo" })).rejects.toMatchObject({ status: 404 });
+  });
+
+  it("accepts the seed's v1beta1 examples as written", async () => {
+    await kube.apply(manifest("examples/natscluster.yaml"), { namespace: ns, dryRun: true });
+    await kube.apply(`apiVersion: "nats.io/v1beta1"
+kind: "NatsCluster"
+metadata:
+  name: "nats"
+spec:
+  size: 3
+  version: "1.0.4"
+  logging:
+    debug: true
+    trace: true
+  tls:
+    serverSecret: "nats-clients-tls"
+    routesSecret: "nats-routes-tls"
+`, { namespace: ns, dryRun: true });
+  });
+
+  it("paused stops all changes until cleared", async () => {
+    await create("gamma", { size: 1, paused: true });
+    await waitFor("the Paused condition", async () => (await cluster("gamma")).status?.conditions?.find((c: any) => c.type === "Progressing")?.reason === "Paused");
+    expect(await podsOf("gamma")).toHaveLength(0);
+    await patchSpec("gamma", { paused: false });
+    await waitFor("gamma's pod", async () => (await podsOf("gamma")).length === 1);
+  });
+
+  it("an invalid spec is Degraded with an Event naming the problem; nothing half-created", async () => {
+    await create("delta", { size: 3, tls: { serverSecret: "missing-tls" } });
+    await waitFor("Degraded", async () => (await cluster("delta")).status?.conditions?.find((c: any) => c.type === "Degraded")?.status === "True");
+    const degraded = (await cluster("delta")).status.conditions.find((c: any) => c.type === "Degraded");
+    expect(degraded.message).toBe(`spec.tls.serverSecret: secret "missing-tls" not found in namespace "${ns}"`);
+    const evs = (await kube.admin.list(events, ns, { fieldSelector: "involvedObject.name=delta,reason=InvalidSpec" })).items;
+    expect(evs.map((e: any) => [e.type, e.message])).toEqual([["Warning", degraded.message]]);
+    expect(await podsOf("delta")).toHaveLength(0);
+    await expect(kube.admin.get(secrets, { namespace: ns, name: "delta" })).rejects.toMatchObject({ status: 404 });
+    // Supplying the secret heals it.
+    await kube.admin.create(secrets, { metadata: { name: "missing-tls", namespace: ns }, stringData: { "ca.pem": "x", "server.pem": "y", "server-key.pem": "z" } });
+    await waitFor("delta's pods", async () => (await podsOf("delta")).length === 3);
+  });
+
+  it("a changed auth secret or config API routes file rewrites the config, without restarting pods", async () => {
+    await kube.admin.create(secrets, { metadata: { name: "eps-auth", namespace: ns }, stringData: { "clients-auth.json": JSON.stringify({ users: [{ username: "a", password: "b" }] }) } });
+    await create("eps", { size: 2, auth: { clientsAuthSecret: "eps-auth" } });
+    await waitFor("eps ready", async () => (await cluster("eps")).status?.readyReplicas === 2);
+    const uids = (await podsOf("eps")).map((p: any) => p.metadata.uid).sort();
+    await kube.admin.patch(secrets, { namespace: ns, name: "eps-auth" }, { stringData: { "clients-auth.json": JSON.stringify({ users: [{ username: "a", password: "b" }, { username: "newuser", password: "c" }] }) } });
+    await waitFor("the new user in the config", async () => (await configOf("eps")).includes("newuser"));
+    const cm = await kube.admin.get(configMaps, { namespace: ns, name: "eps-config" });
+    await kube.admin.replace(configMaps, { ...cm, data: { "routes.json": JSON.stringify({ name: "EPS_REMOTE", routes: ["nats://far-away:6222"] }) } });
+    await waitFor("the routes file in the config", async () => (await configOf("eps")).includes("nats://far-away:6222"));
+    expect(await configOf("eps")).toMatch(/name: "?EPS_REMOTE"?/);
+    expect((await podsOf("eps")).map((p: any) => p.metadata.uid).sort()).toEqual(uids);
+  });
+
+  it("converges to the same result when restarted in the middle of a scale-up", async () => {
+    await create("zeta", { size: 2 });
+    await waitFor("zeta ready", async () => (await cluster("zeta")).status?.readyReplicas === 2);
+    const before = new Map((await podsOf("zeta")).map((p: any) => [p.metadata.name, p.metadata.uid]));
+    kubelet.pause(true);
+    // Kill the operator as soon as the first new pod appears: in the middle of its creates.
+    const abort = new AbortController();
+    const list = await kube.admin.list(pods, ns, { labelSelector: sel("zeta") });
+    const killed = (async () => {
+      try {
+        for await (const ev of kube.admin.watch(pods, ns, { labelSelector: sel("zeta"), resourceVersion: list.metadata.resourceVersion, signal: abort.signal })) {
+          if (ev.type === "ADDED") {
+            operator.signal("SIGKILL");
+            return (await podsOf("zeta")).length;
+          }
+        }
+      } catch (e) {
+        if (!abort.signal.aborted) throw e;
+      }
+    })();
+    await patchSpec("zeta", { size: 6 });
+    const podsWhenKilled = await killed;
+    abort.abort();
+    await operator.exited;
+    console.log(`zeta: operator killed with ${podsWhenKilled} of 6 pods created`);
+    operator = startOperator();
+    await waitForLog(operator, "operator caches synced");
+    kubelet.pause(false);
+    await waitFor("zeta at 6 ready", async () => (await cluster("zeta")).status?.readyReplicas === 6, 30_000);
+    const after = await podsOf("zeta");
+    expect(names(after)).toEqual(["zeta-1", "zeta-2", "zeta-3", "zeta-4", "zeta-5", "zeta-6"]);
+    for (const [name, uid] of before) expect(after.find((p: any) => p.metadata.name === name).metadata.uid).toBe(uid);
+  });
+});

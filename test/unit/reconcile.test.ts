@@ -1,0 +1,220 @@
+import { describe, expect, it } from "vitest";
+import { reconcileCluster } from "../../handlers/operator/reconcile.ts";
+import { decodeBase64 } from "../../handlers/operator/base64.ts";
+import { clientsAuthKey } from "../../handlers/operator/server-config.ts";
+import type { Pod, Secret, Service } from "../../handlers/types.ts";
+import { condition, natsCluster, now, runningPod, secret, summary, view } from "./operator-fixtures.ts";
+
+/** The objects a first reconcile creates, as the API server would return them. */
+function converged(c: ReturnType<typeof natsCluster>, size: number) {
+  const first = reconcileCluster(view(c));
+  const created = (kind: string) => first.changes.filter((x) => x.op === "create" && x.kind === kind).map((x) => (x as any).object);
+  const pods: Pod[] = Array.from({ length: size }, (_, i) => runningPod(c, i + 1));
+  return view(c, {
+    pods,
+    services: created("Service") as Service[],
+    configSecret: created("Secret")[0] as Secret,
+    routesConfigMap: created("ConfigMap")[0],
+  });
+}
+
+describe("cluster.create", () => {
+  it("creates config, routes file, both services and all pods at once, each owned by the cluster", () => {
+    const r = reconcileCluster(view(natsCluster({ size: 3, version: "2.14.9" })));
+    expect(summary(r)).toEqual([
+      "create ConfigMap demo-config", "create Secret demo", "create Service demo", "create Service demo-mgmt",
+      "create Pod demo-1", "create Pod demo-2", "create Pod demo-3",
+    ]);
+    for (const ch of r.changes) {
+      if (ch.op === "delete") throw new Error("no deletes expected");
+      expect(ch.object.metadata?.ownerReferences).toEqual([{ apiVersion: "nats.io/v1alpha2", kind: "NatsCluster", name: "demo", uid: "uid-demo", controller: true, blockOwnerDeletion: true }]);
+    }
+    expect(r.events).toEqual([{ type: "Normal", reason: "CreatingPods", message: "creating demo-1, demo-2, demo-3" }]);
+    expect(condition(r, "Progressing")).toMatchObject({ status: "True", reason: "CreatingPods" });
+    expect(r.status).toMatchObject({ size: 0, readyReplicas: 0, observedGeneration: 1 });
+  });
+
+  it("renders a config with the cluster name and a route to every pod", () => {
+    const r = reconcileCluster(view(natsCluster({ size: 3 })));
+    const s = r.changes.find((x) => x.op === "create" && x.kind === "Secret") as any;
+    const conf = decodeBase64(s.object.data["nats.conf"]);
+    expect(conf).toMatch(/name: "?demo"?/);
+    for (const i of [1, 2, 3]) expect(conf).toContain(`nats://demo-${i}.demo-mgmt.ns1.svc:6222`);
+  });
+
+  it("gives pods stable DNS names, the labels, the lame-duck preStop hook and the hash annotation", () => {
+    const r = reconcileCluster(view(natsCluster({ size: 1, version: "2.14.9", pod: { labels: { team: "x" } } })));
+    const pod = (r.changes.find((x) => x.op === "create" && x.kind === "Pod") as any).object as Pod;
+    expect(pod.spec).toMatchObject({ hostname: "demo-1", subdomain: "demo-mgmt" });
+    expect(pod.metadata?.labels).toEqual({ team: "x", app: "nats", nats_cluster: "demo", nats_version: "2.14.9" });
+    expect(pod.metadata?.annotations?.["nats.io/pod-template-hash"]).toMatch(/^[0-9a-f]{10}$/);
+    expect(pod.spec?.containers[0]?.image).toBe("nats:2.14.9");
+    expect(pod.spec?.containers[0]?.lifecycle?.preStop?.exec?.command).toEqual(["nats-server", "--signal", "ldm=/var/run/nats/nats.pid"]);
+  });
+
+  it("adds the reloader sidecar (satellite's own image) and a shared process namespace when asked", () => {
+    const r = reconcileCluster(view(natsCluster({ size: 1, pod: { enableConfigReload: true, enableMetrics: true } })));
+    const pod = (r.changes.find((x) => x.op === "create" && x.kind === "Pod") as any).object as Pod;
+    expect(pod.spec?.shareProcessNamespace).toBe(true);
+    expect(pod.spec?.containers.map((c) => [c.name, c.image])).toEqual([
+      ["nats", "nats:2.14.9"], ["reloader", "ghcr.io/satellite-nats/satellite:0.1.0"], ["metrics", "natsio/prometheus-nats-exporter:0.17.3"],
+    ]);
+  });
+
+  it("is idempotent: a converged cluster needs no change and reports Ready", () => {
+    const v = converged(natsCluster({ size: 3 }), 3);
+    const r = reconcileCluster(v);
+    expect(r.changes).toEqual([]);
+    expect(r.events).toEqual([]);
+    expect(r.status).toMatchObject({ size: 3, readyReplicas: 3, currentVersion: "2.14.9" });
+    expect(condition(r, "Ready")).toMatchObject({ status: "True", lastTransitionTime: now });
+    expect(condition(r, "Progressing")).toMatchObject({ status: "False", reason: "Complete" });
+    expect(condition(r, "Degraded")).toMatchObject({ status: "False" });
+    expect(reconcileCluster({ ...v, cluster: { ...v.cluster, status: r.status }, now: "2026-11-22T00:00:00Z" }).status).toEqual(r.status);
+  });
+});
+
+describe("scale", () => {
+  it("scale up creates every missing pod at once", () => {
+    const c = natsCluster({ size: 5 });
+    const v = converged(natsCluster({ size: 3 }), 3);
+    const r = reconcileCluster({ ...v, cluster: c });
+    expect(summary(r).filter((s) => s.includes("Pod"))).toEqual(["create Pod demo-4", "create Pod demo-5"]);
+    expect(summary(r)).toContain("replace Secret demo");
+  });
+
+  it("scale down removes the highest index first, one at a time", () => {
+    const big = natsCluster({ size: 5 });
+    const v = { ...converged(big, 5), cluster: natsCluster({ size: 1 }) };
+    const r1 = reconcileCluster(v);
+    expect(summary(r1).filter((s) => s.includes("Pod"))).toEqual(["delete Pod demo-5"]);
+    const pods2 = v.pods.map((p) => (p.metadata?.name === "demo-5" ? { ...p, metadata: { ...p.metadata, deletionTimestamp: new Date() as any } } : p));
+    expect(summary(reconcileCluster({ ...v, pods: pods2 })).filter((s) => s.includes("Pod"))).toEqual([]);
+    const r3 = reconcileCluster({ ...v, pods: v.pods.filter((p) => p.metadata?.name !== "demo-5") });
+    expect(summary(r3).filter((s) => s.includes("Pod"))).toEqual(["delete Pod demo-4"]);
+    expect(condition(r3, "Progressing")).toMatchObject({ reason: "ScalingDown" });
+  });
+
+  it("routes in the config follow the size", () => {
+    const v = converged(natsCluster({ size: 3 }), 3);
+    const r = reconcileCluster({ ...v, cluster: natsCluster({ size: 2 }) });
+    const s = r.changes.find((x) => x.op === "replace" && x.kind === "Secret") as any;
+    const conf = decodeBase64(s.object.data["nats.conf"]);
+    expect(conf).toContain("demo-2.demo-mgmt");
+    expect(conf).not.toContain("demo-3.demo-mgmt");
+    expect(s.object.metadata.resourceVersion).toBe(v.configSecret!.metadata?.resourceVersion);
+  });
+});
+
+describe("pod.failed", () => {
+  it("deletes a Failed or Succeeded pod (only that very pod), to recreate it under the same name", () => {
+    const c = natsCluster({ size: 3 });
+    const v = converged(c, 3);
+    v.pods[1] = runningPod(c, 2, { phase: "Failed" });
+    v.pods[1]!.status!.reason = "Evicted";
+    const r = reconcileCluster(v);
+    expect(r.changes).toEqual([{ op: "delete", kind: "Pod", namespace: "ns1", name: "demo-2", uid: "uid-demo-2" }]);
+    expect(r.events[0]).toMatchObject({ type: "Warning", reason: "PodFailed", message: "pod demo-2 is Failed (Evicted); replacing it" });
+    const gone = reconcileCluster({ ...v, pods: v.pods.filter((p) => p.metadata?.name !== "demo-2") });
+    expect(summary(gone)).toEqual(["create Pod demo-2"]);
+  });
+
+  it("leaves pods it does not control alone", () => {
+    const c = natsCluster({ size: 1 });
+    const v = converged(c, 1);
+    const stranger = runningPod(c, 7, { phase: "Failed" });
+    stranger.metadata!.ownerReferences = [];
+    expect(reconcileCluster({ ...v, pods: [...v.pods, stranger] }).changes).toEqual([]);
+  });
+});
+
+describe("rolling upgrade", () => {
+  it("replaces one pod at a time, highest index first, waiting for readiness", () => {
+    const old = natsCluster({ size: 3, version: "2.12.0" });
+    const next = natsCluster({ size: 3, version: "2.14.9" }, { generation: 2 });
+    const v = { ...converged(old, 3), cluster: next };
+    const r1 = reconcileCluster(v);
+    expect(summary(r1).filter((s) => s.includes("Pod"))).toEqual(["delete Pod demo-3"]);
+    expect(r1.events.find((e) => e.reason === "RollingUpdate")?.message).toBe("replacing demo-3 (version 2.12.0 → 2.14.9); 2 more after it");
+    expect(r1.status.currentVersion).toBe("2.12.0");
+    // demo-3 is gone: it is created again from the new template.
+    const pods2 = v.pods.filter((p) => p.metadata?.name !== "demo-3");
+    const r2 = reconcileCluster({ ...v, pods: pods2 });
+    const created = (r2.changes.find((x) => x.op === "create" && x.kind === "Pod") as any).object as Pod;
+    expect(created.spec?.containers[0]?.image).toBe("nats:2.14.9");
+    // Not Ready yet: nothing else is touched.
+    const pods3 = [...pods2, runningPod(next, 3, { ready: false })];
+    const r3 = reconcileCluster({ ...v, pods: pods3 });
+    expect(r3.changes.filter((x) => x.kind === "Pod")).toEqual([]);
+    expect(condition(r3, "Progressing")?.message).toContain("waiting for demo-3 to be Ready");
+    // Ready: the next one goes.
+    const pods4 = [...pods2, runningPod(next, 3)];
+    expect(summary(reconcileCluster({ ...v, pods: pods4 })).filter((s) => s.includes("Pod"))).toEqual(["delete Pod demo-2"]);
+  });
+
+  it("rolls out any pod-template change, such as resources or env", () => {
+    const v = converged(natsCluster({ size: 2 }), 2);
+    const r = reconcileCluster({ ...v, cluster: natsCluster({ size: 2, pod: { resources: { limits: { memory: "1Gi" } }, natsEnv: [{ name: "GOMEMLIMIT", value: "900MiB" }] } }) });
+    expect(summary(r).filter((s) => s.includes("Pod"))).toEqual(["delete Pod demo-2"]);
+    expect(r.events.find((e) => e.reason === "RollingUpdate")?.message).toContain("pod spec changed");
+  });
+
+  it("does not restart pods for a config-only change: the config is rewritten to be reloaded", () => {
+    const v = converged(natsCluster({ size: 2 }), 2);
+    const r = reconcileCluster({ ...v, cluster: natsCluster({ size: 2, natsConfig: { maxPayload: 2097152 }, extraRoutes: [{ route: "nats://far:6222" }] }) });
+    expect(summary(r)).toEqual(["replace Secret demo"]);
+    expect(decodeBase64((r.changes[0] as any).object.data["nats.conf"])).toContain("nats://far:6222");
+  });
+});
+
+describe("paused and invalid specs", () => {
+  it("paused: no changes at all until cleared", () => {
+    const r = reconcileCluster(view(natsCluster({ size: 3, paused: true })));
+    expect(r.changes).toEqual([]);
+    expect(condition(r, "Progressing")).toMatchObject({ status: "False", reason: "Paused" });
+  });
+
+  it.each([
+    ["size < 0", { size: -1 }, {}, "spec.size is -1: use a whole number, 0 or more"],
+    ["a missing TLS secret", { tls: { serverSecret: "tls" } }, {}, 'spec.tls.serverSecret: secret "tls" not found in namespace "ns1"'],
+    ["a TLS secret missing a key", { tls: { serverSecret: "tls", serverSecretCAFileName: "ca.pem", serverSecretCertFileName: "server.pem", serverSecretKeyFileName: "server-key.pem" } },
+      { tls: secret("tls", { "ca.pem": "x", "server.pem": "y" }) }, 'spec.tls.serverSecret: secret "tls" has no key "server-key.pem" (serverSecretKeyFileName)'],
+    ["an auth secret that is not JSON", { auth: { clientsAuthSecret: "auth" } }, "auth-not-json", /^spec\.auth\.clientsAuthSecret: secret "auth" key "clients-auth\.json": not valid JSON/],
+    ["a lame duck duration nats-server refuses", { lameDuckDurationSeconds: 10 }, {}, "spec.lameDuckDurationSeconds is 10: nats-server needs 30 or more"],
+    ["a write deadline that is not a duration", { natsConfig: { write_deadline: "soon" } }, {}, 'spec.natsConfig.write_deadline "soon" is not a duration: use e.g. "10s" or "1m30s"'],
+    ["max payload above max pending", { natsConfig: { maxPayload: 10, maxPending: 5 } }, {}, "spec.natsConfig.maxPayload (10) is larger than maxPending (5): nats-server refuses that"],
+  ])("%s: Degraded with the reason, an Event, nothing created or deleted", (_what, spec, secrets, message) => {
+    const c = natsCluster({ size: 3, ...spec });
+    const base = converged(natsCluster({ size: 3 }), 3);
+    const v = { ...base, cluster: c, secrets: secrets === "auth-not-json" ? { auth: secret("auth", { [clientsAuthKey]: "{not json" }) } : secrets };
+    const r = reconcileCluster(v);
+    expect(r.changes).toEqual([]);
+    const degraded = condition(r, "Degraded");
+    expect(degraded).toMatchObject({ status: "True", reason: "InvalidSpec" });
+    if (typeof message === "string") expect(degraded?.message).toBe(message);
+    else expect(degraded?.message).toMatch(message);
+    expect(r.events).toEqual([{ type: "Warning", reason: "InvalidSpec", message: degraded!.message }]);
+    // The same problem again: no second Event.
+    expect(reconcileCluster({ ...v, cluster: { ...c, status: r.status } }).events).toEqual([]);
+  });
+
+  it("refuses to take over a Secret or Service it does not control", () => {
+    const v = view(natsCluster({ size: 1 }), { configSecret: { metadata: { name: "demo", namespace: "ns1" }, data: {} } });
+    const r = reconcileCluster(v);
+    expect(r.changes).toEqual([]);
+    expect(condition(r, "Degraded")?.message).toContain('secret "demo" already exists and is not controlled by this NatsCluster');
+  });
+});
+
+describe("config API interplay", () => {
+  it("the routes file written by config.put changes the rendered name and routes", () => {
+    const v = converged(natsCluster({ size: 2 }), 2);
+    const cm = { ...v.routesConfigMap!, data: { "routes.json": JSON.stringify({ name: "CLUSTER_A", routes: ["nats://another-route:6222"] }) } };
+    const r = reconcileCluster({ ...v, routesConfigMap: cm });
+    expect(summary(r)).toEqual(["replace Secret demo"]);
+    const conf = decodeBase64((r.changes[0] as any).object.data["nats.conf"]);
+    expect(conf).toMatch(/name: "?CLUSTER_A"?/);
+    expect(conf).toContain("nats://another-route:6222");
+    expect(conf).toContain("nats://demo-1.demo-mgmt.ns1.svc:6222");
+  });
+});
