@@ -8,6 +8,7 @@ import { manifest, testKube } from "../test/harness/kube.ts";
 import { startNatsServer } from "../test/harness/nats.ts";
 import { startSatellite, waitForLog } from "../test/harness/satellite.ts";
 import { configMaps } from "../runtime/kube/resources.ts";
+import { benchOperator } from "./operator.ts";
 
 const puts = Number(process.env.BENCH_PUTS ?? 1000);
 const percentile = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
@@ -59,6 +60,7 @@ const direct = await (async () => {
 await nc.close();
 await controller.stop();
 await nats.stop();
+const op = await benchOperator(kube, 50);
 kube.close();
 await cp.stop();
 
@@ -84,6 +86,16 @@ Each put changes the routes, so each is a real GET + PUT of the ConfigMap on the
 ${row("config.put", putStats, "p50 < 5 ms, > 300 puts/s")}
 ${row("config.get", getStats, "")}
 ${row("API server PUT alone (no NATS, no controller)", direct, "the floor under config.put")}
+
+## Operator (controller on Node)
+
+${op.clusters} NatsClusters of size 3 created one after another; time from the first create until all
+their pods, services and config secrets exist (goal: under 10 s). API requests the operator made,
+per cluster (from its /metrics), including status writes; list/watch are shared by all clusters:
+
+| clusters | time | requests per cluster | by verb and resource |
+|---|---|---|---|
+| ${op.clusters} | ${op.seconds.toFixed(2)} s | ${op.totalPerCluster} | ${Object.entries(op.requestsPerCluster).map(([k, v]) => `${k}: ${v}`).join(", ")} |
 `;
 writeFileSync(fileURLToPath(new URL("./RESULTS.md", import.meta.url)), report);
 process.stdout.write(report);

@@ -11,7 +11,13 @@ export function configGet(view: ConfigGetView): Result {
   const loaded = loadRoutesConfig(view.target, view.configMap);
   if ("error" in loaded) return fail(loaded.error.code, loaded.error.message);
   const { name, routes } = loaded.config;
-  return ok({ ...where(view.target), revision: loaded.revision, name: name ?? null, routes });
+  return ok({ ...where(view.target), ...managedBy(view.configMap), revision: loaded.revision, name: name ?? null, routes });
+}
+
+/** A routes file owned by a NatsCluster is an input of the operator, which renders it into the servers' config. */
+export function managedBy(cm: ConfigMap | null): { managedBy?: string } {
+  const owner = cm?.metadata?.ownerReferences?.find((r) => r.controller && r.kind === "NatsCluster");
+  return owner ? { managedBy: `NatsCluster/${owner.name}` } : {};
 }
 
 export function where(t: Target) {

@@ -1,4 +1,4 @@
-import { where } from "./config.get.ts";
+import { managedBy, where } from "./config.get.ts";
 import { parsePutRequest } from "./config/put-request.ts";
 import { loadRoutesConfig, renderRoutesConfig, type RoutesConfig } from "./config/routes-file.ts";
 import { fail, ok, type ConfigMap, type Request, type Result, type Target } from "./types.ts";
@@ -32,7 +32,7 @@ export function configPut(req: Request, view: ConfigPutView): Result {
   const after: RoutesConfig = { name: put.name ?? before?.name, routes: put.routes, rest: before?.rest ?? {} };
   const text = renderRoutesConfig(after);
   const changes = describeChange(before, after);
-  const body = { ...where(view.target), name: after.name ?? null, routes: after.routes };
+  const body = { ...where(view.target), ...managedBy(cm), name: after.name ?? null, routes: after.routes };
   if (cm.data?.[view.target.key] === text) {
     return ok({ ...body, revision: current, changed: false, changes });
   }

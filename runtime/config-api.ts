@@ -11,6 +11,7 @@ import type { Reflector } from "./kube/reflector.ts";
 import type { ConfigMap } from "../handlers/types.ts";
 import { keyedLock } from "./keyed-lock.ts";
 import type { Logger } from "./log.ts";
+import { counter } from "./metrics.ts";
 
 export interface ConfigApiDeps {
   nc: NatsConnection;
@@ -26,6 +27,7 @@ export interface ConfigApiDeps {
 }
 
 const maxConflictRetries = 20;
+const served = counter("satellite_nats_requests_total", "Config API requests over NATS, by endpoint and reply code.");
 
 /** Registers the routing table's endpoints as a NATS service (visible to `nats micro ls`). */
 export async function startConfigApi(d: ConfigApiDeps): Promise<Service> {
@@ -70,6 +72,7 @@ async function serveRequest(d: ConfigApiDeps, route: NatsRoute, msg: ServiceMsg)
     ms: Math.round((performance.now() - started) * 100) / 100,
     attempts,
   };
+  served.inc({ endpoint: route.name, code: reply.error ? String(reply.error.code) : "200" });
   if (reply.error) {
     msg.respondError(reply.error.code, reply.error.message, JSON.stringify(reply));
     d.log.warn("request failed", { ...fields, code: reply.error.code, error: reply.error.message });

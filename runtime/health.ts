@@ -1,5 +1,6 @@
 import { createServer, type Server } from "node:http";
 import type { Logger } from "./log.ts";
+import { renderMetrics } from "./metrics.ts";
 
 export interface HealthChecks {
   /** Alive: the process can still do its job (false makes the kubelet restart it). */
@@ -8,7 +9,7 @@ export interface HealthChecks {
   ready(): { ok: boolean; reason?: string };
 }
 
-/** `/healthz` and `/readyz` for the kubelet's probes. */
+/** `/healthz` and `/readyz` for the kubelet's probes, `/metrics` for Prometheus. */
 export function serveHealth(addr: string, checks: HealthChecks, log: Logger): Promise<Server> {
   const i = addr.lastIndexOf(":");
   const host = addr.slice(0, i).replace(/^\[|\]$/g, "") || "0.0.0.0";
@@ -24,8 +25,10 @@ export function serveHealth(addr: string, checks: HealthChecks, log: Logger): Pr
     } else if (path === "/readyz") {
       const r = checks.ready();
       res.writeHead(r.ok ? 200 : 503, { "content-type": "text/plain" }).end(r.ok ? "ok\n" : `not ready: ${r.reason}\n`);
+    } else if (path === "/metrics") {
+      res.writeHead(200, { "content-type": "text/plain; version=0.0.4" }).end(renderMetrics());
     } else {
-      res.writeHead(404, { "content-type": "text/plain" }).end("try /healthz or /readyz\n");
+      res.writeHead(404, { "content-type": "text/plain" }).end("try /healthz, /readyz or /metrics\n");
     }
   });
   return new Promise((resolve, reject) => {

@@ -10,6 +10,9 @@ import { configMaps, events as eventsType, natsClusters, pods, secrets, services
 import { startReflector, type Reflector } from "./kube/reflector.ts";
 import type { Logger } from "./log.ts";
 import { createWorkQueue } from "./workqueue.ts";
+import { counter } from "./metrics.ts";
+
+const reconciles = counter("satellite_reconciles_total", "NatsCluster reconciles, by result.");
 
 export interface OperatorDeps {
   kube: KubeClient;
@@ -42,7 +45,10 @@ export function startOperator(d: OperatorDeps): Operator {
   const queue = createWorkQueue({
     baseDelayMs: 50,
     maxDelayMs: 120_000,
-    onError: (key, e, ms) => log.warn("reconcile failed; retrying", { cluster: key, error: (e as Error).message, retryInMs: Math.round(ms) }),
+    onError: (key, e, ms) => {
+      reconciles.inc({ result: "error" });
+      log.warn("reconcile failed; retrying", { cluster: key, error: (e as Error).message, retryInMs: Math.round(ms) });
+    },
   });
   const enqueueOwner = (o: Meta) => {
     const ns = o.metadata?.namespace ?? namespace;
@@ -90,6 +96,7 @@ export function startOperator(d: OperatorDeps): Operator {
       const written = await kube.replace<NatsCluster>(natsClusters, { ...cluster, status: result.status }, { subresource: "status" });
       clusters.observe(written);
     }
+    reconciles.inc({ result: result.changes.length ? "changed" : "unchanged" });
     if (result.changes.length || result.events.length) {
       log.info("reconciled", { cluster: key, changes: result.changes.map(describe), ms: Math.round(performance.now() - started) });
     }

@@ -4,6 +4,9 @@ import { KubeError } from "./errors.ts";
 import { credentialSource, type CredentialSource, type Credentials } from "./credentials.ts";
 import type { KubeTarget } from "./kubeconfig.ts";
 import { resourcePath, type ObjectRef, type ResourceType } from "./resources.ts";
+import { counter } from "../metrics.ts";
+
+const requests = counter("satellite_kube_requests_total", "Requests to the Kubernetes API server, by verb, resource and status code.");
 
 export type Query = Record<string, string | number | boolean | undefined>;
 
@@ -79,7 +82,11 @@ export function createKubeClient(target: KubeTarget, opts: { timeoutMs?: number;
   async function open(method: string, path: string, o: RequestOptions, streaming: boolean): Promise<http.IncomingMessage> {
     for (let attempt = 0; ; attempt++) {
       const c = await creds.get();
-      const res = await send(method, path, o, c, streaming);
+      const res = await send(method, path, o, c, streaming).catch((e) => {
+        requests.inc({ verb: verbOf(method, o, streaming, path), resource: resourceOf(path), code: "error" });
+        throw e;
+      });
+      requests.inc({ verb: verbOf(method, o, streaming, path), resource: resourceOf(path), code: String(res.statusCode) });
       if (res.statusCode === 401 && attempt === 0) {
         res.resume();
         creds.refresh();
@@ -182,6 +189,26 @@ export function createKubeClient(target: KubeTarget, opts: { timeoutMs?: number;
       agents.clear();
     },
   };
+}
+
+function verbOf(method: string, o: RequestOptions, streaming: boolean, path: string): string {
+  if (streaming || o.query?.watch) return "watch";
+  if (method === "GET") return pathParts(path).named ? "get" : "list";
+  return method.toLowerCase();
+}
+
+/** The resource (and subresource) a path names: /api/v1/namespaces/x/pods/y/status → pods/status. */
+function resourceOf(path: string): string {
+  return pathParts(path).resource;
+}
+
+function pathParts(path: string): { resource: string; named: boolean } {
+  const parts = path.split("?")[0]!.split("/").filter(Boolean);
+  const start = parts[0] === "api" ? 2 : parts[0] === "apis" ? 3 : 0;
+  if (!start) return { resource: parts.join("/") || "/", named: true };
+  const rest = parts.slice(start);
+  if (rest[0] === "namespaces" && rest.length > 2) rest.splice(0, 2);
+  return { resource: rest.length > 2 ? `${rest[0]}/${rest[2]}` : rest[0] ?? "", named: rest.length > 1 };
 }
 
 function queryString(q: Query | undefined): string {

@@ -3,7 +3,8 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { useKube, waitFor, type Proc } from "../harness/index.ts";
+import { startNatsServer, useKube, waitFor, type Proc } from "../harness/index.ts";
+import { connect } from "@nats-io/transport-node";
 import { binaries } from "../harness/binaries.ts";
 import { manifest } from "../harness/kube.ts";
 import { fakeKubelet, setPodStatus } from "../harness/kubelet.ts";
@@ -203,6 +204,26 @@ spec:
     await waitFor("the routes file in the config", async () => (await configOf("eps")).includes("nats://far-away:6222"));
     expect(await configOf("eps")).toMatch(/name: "?EPS_REMOTE"?/);
     expect((await podsOf("eps")).map((p: any) => p.metadata.uid).sort()).toEqual(uids);
+  });
+
+  it("a config.put over NATS for an operator-managed cluster changes what the operator renders", async () => {
+    const server = await startNatsServer({ name: "op-api" });
+    const api = startSatellite(["run", "-s", server.url, "-name", "eps"], { env: { KUBECONFIG: kubeconfig }, name: "config API" });
+    try {
+      await waitForLog(api, "serving config API");
+      const nc = await connect({ servers: server.url });
+      const reply = JSON.parse((await nc.request("_SAT.eps.config.put", JSON.stringify({ name: "EPS_NATS", routes: ["nats://ground-link:6222"] }), { timeout: 5_000 })).string());
+      await nc.close();
+      expect(reply).toMatchObject({ ok: true, managedBy: "NatsCluster/eps", changed: true, changes: { name: { from: "EPS_REMOTE", to: "EPS_NATS" }, routesAdded: ["nats://ground-link:6222"], routesRemoved: ["nats://far-away:6222"] } });
+      await waitFor("the operator to render the put", async () => (await configOf("eps")).includes("nats://ground-link:6222"));
+      const conf = await configOf("eps");
+      expect(conf).toMatch(/name: "?EPS_NATS"?/);
+      expect(conf).not.toContain("far-away");
+      expect(conf).toContain("eps-1.eps-mgmt");
+    } finally {
+      await api.stop();
+      await server.stop();
+    }
   });
 
   it("converges to the same result when restarted in the middle of a scale-up", async () => {

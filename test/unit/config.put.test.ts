@@ -70,6 +70,12 @@ describe("config.put", () => {
     expect(configPut(req({ name: "A", routes: three }), { target, configMap: configMap("{not json") }).changes).toHaveLength(1);
   });
 
+  it("says when the routes file belongs to a NatsCluster (the operator renders it)", () => {
+    const cm = configMap(routesJson("A", []));
+    cm.metadata!.ownerReferences = [{ apiVersion: "nats.io/v1alpha2", kind: "NatsCluster", name: "nats", uid: "u", controller: true }];
+    expect(configPut(req({ routes: three }), { target, configMap: cm }).reply).toMatchObject({ ok: true, managedBy: "NatsCluster/nats", changed: true });
+  });
+
   it("answers 404 with a way out when the ConfigMap is missing", () => {
     const r = configPut(req({ routes: three }), { target, configMap: null });
     expect(r).toEqual({ changes: [], reply: { error: { code: 404, message: 'configmap "nats-config" not found in namespace "edge-1": create it, or pass -cm' } } });

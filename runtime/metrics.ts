@@ -1,0 +1,30 @@
+/** Counters in the Prometheus text format, served at /metrics next to the health endpoints. */
+export interface Counter {
+  inc(labels?: Record<string, string>, by?: number): void;
+}
+
+const counters = new Map<string, { help: string; values: Map<string, number> }>();
+
+export function counter(name: string, help: string): Counter {
+  let c = counters.get(name);
+  if (!c) counters.set(name, (c = { help, values: new Map() }));
+  const values = c.values;
+  return {
+    inc(labels = {}, by = 1) {
+      const key = Object.entries(labels)
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([k, v]) => `${k}="${v.replace(/["\\\n]/g, "_")}"`)
+        .join(",");
+      values.set(key, (values.get(key) ?? 0) + by);
+    },
+  };
+}
+
+export function renderMetrics(): string {
+  const out: string[] = [];
+  for (const [name, c] of counters) {
+    out.push(`# HELP ${name} ${c.help}`, `# TYPE ${name} counter`);
+    for (const [labels, v] of c.values) out.push(`${name}${labels ? `{${labels}}` : ""} ${v}`);
+  }
+  return out.join("\n") + "\n";
+}
