@@ -7,6 +7,7 @@ import { startControlPlane } from "../test/harness/control-plane.ts";
 import { manifest, testKube } from "../test/harness/kube.ts";
 import { startNatsServer } from "../test/harness/nats.ts";
 import { waitFor } from "../test/harness/ports.ts";
+import { fakeKubelet } from "../test/harness/kubelet.ts";
 
 const say = (s: string) => process.stdout.write(s + "\n");
 
@@ -16,9 +17,16 @@ const cp = await startControlPlane();
 say(`control plane ready in ${cp.startMs} ms: ${cp.server}`);
 const kube = testKube(cp);
 const ns = "default";
+await kube.apply(manifest("crd.yaml"));
+await waitFor("the NatsCluster CRD", async () => (await kube.admin.request("GET", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/natsclusters.nats.io")).status?.conditions?.some((c: any) => c.type === "Established" && c.status === "True"));
 await kube.apply(manifest("example-cluster.yaml"), { namespace: ns });
 await kube.apply(manifest("controller.yaml"), { namespace: ns });
-const kubeconfig = kube.kubeconfigFor(await kube.tokenFor(ns, "satellite", 86_400), ns, "satellite");
+await kube.apply(manifest("operator.yaml"), { namespace: ns });
+await kube.apply(manifest("examples/natscluster.yaml"), { namespace: ns });
+// The operator's Role also covers the config API; the controller runs with exactly that.
+const kubeconfig = kube.kubeconfigFor(await kube.tokenFor(ns, "satellite-operator", 86_400), ns, "satellite-operator");
+// No kubelet here: pods the operator creates are marked Running and Ready, as a kubelet would.
+const kubelet = fakeKubelet(kube.admin, ns, "app=nats", 500);
 
 // The ground server takes NATS's default port when it is free, so plain `nats req` reaches it.
 const ground = await startNatsServer({ name: "ground", leafListen: true, port: (await isFree(4222)) ? 4222 : undefined });
@@ -26,7 +34,7 @@ const leaf = await startNatsServer({ name: "nats-0", leafRemotes: [`nats-leaf://
 await waitFor("the leafnode link", async () => (await ground.monitor("leafz")).leafnodes >= 1);
 
 const bundle = fileURLToPath(new URL("../dist/satellite.mjs", import.meta.url));
-const controller = spawn(process.execPath, [bundle, "run", "-s", leaf.url, "-name", "nats", "-log-format", "text", "-health", "127.0.0.1:0"], {
+const controller = spawn(process.execPath, [bundle, "run", "-operator", "-s", leaf.url, "-name", "nats", "-log-format", "text", "-health", "127.0.0.1:0"], {
   stdio: ["ignore", "inherit", "inherit"],
   env: { ...process.env, KUBECONFIG: kubeconfig, POD_NAMESPACE: ns },
 });
@@ -42,8 +50,12 @@ Try (with the nats CLI: go install github.com/nats-io/natscli/nats@latest):
   nats -s ${ground.url} req _SAT.discover ''
   nats -s ${ground.url} micro ls
 
-The API server (admin): KUBECONFIG=${cp.kubeconfig}
+The operator runs too: manifests/examples/natscluster.yaml became pods, services and config.
+The API server (admin): export KUBECONFIG=${cp.kubeconfig}
   kubectl get configmap nats-config -o yaml
+  kubectl get natsclusters
+  kubectl patch natscluster example-nats-cluster --type merge -p '{"spec":{"size":5}}'
+  kubectl get pods -l nats_cluster=example-nats-cluster
 
 Ctrl-C stops everything.
 `);
@@ -52,6 +64,7 @@ let stopping = false;
 async function stop() {
   if (stopping) return;
   stopping = true;
+  await kubelet.stop();
   controller.kill("SIGTERM");
   await new Promise((r) => (controller.exitCode === null ? controller.once("exit", r) : r(null)));
   await Promise.all([leaf.stop(), ground.stop()]);
