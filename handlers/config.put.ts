@@ -33,11 +33,12 @@ export function configPut(req: Request, view: ConfigPutView): Result {
   const text = renderRoutesConfig(after);
   const changes = describeChange(before, after);
   const body = { ...where(view.target), ...managedBy(cm), name: after.name ?? null, routes: after.routes };
+  const wait = put.waitMs !== undefined ? { waitForReloadMs: put.waitMs } : {};
   if (cm.data?.[view.target.key] === text) {
-    return ok({ ...body, revision: current, changed: false, changes });
+    return { ...ok({ ...body, revision: current, changed: false, changes }), ...wait };
   }
   const object: ConfigMap = { ...cm, data: { ...cm.data, [view.target.key]: text } };
-  return ok({ ...body, previousRevision: current, changed: true, changes }, [{ op: "replace", kind: "ConfigMap", object }]);
+  return { ...ok({ ...body, previousRevision: current, changed: true, changes }, [{ op: "replace", kind: "ConfigMap", object }]), ...wait };
 }
 
 function describeChange(before: RoutesConfig | undefined, after: RoutesConfig) {

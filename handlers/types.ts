@@ -21,6 +21,8 @@ export type Delete = { op: "delete"; kind: Kind; namespace: string; name: string
 export interface Result {
   reply: Reply;
   changes: Change[];
+  /** After the changes, wait this long for the servers to confirm they reloaded (config.put "wait"). */
+  waitForReloadMs?: number;
 }
 
 /** Who this controller serves: from its flags. */

@@ -12,6 +12,9 @@ import type { ConfigMap } from "../handlers/types.ts";
 import { keyedLock } from "./keyed-lock.ts";
 import type { Logger } from "./log.ts";
 import { counter } from "./metrics.ts";
+import { reloadOutcomes, type ServerReport } from "../handlers/config/reload-wait.ts";
+import { askSubject, reportWildcard } from "./reloader/report.ts";
+import type { Pod } from "../handlers/types.ts";
 
 export interface ConfigApiDeps {
   nc: NatsConnection;
@@ -40,6 +43,7 @@ export async function startConfigApi(d: ConfigApiDeps): Promise<Service> {
     metadata: { cluster: d.target.cluster, namespace: d.target.namespace, configMap: d.target.configMap },
   });
   const withLock = keyedLock();
+  const reports = collectReloadReports(d.nc, d.target.cluster, d.log);
   for (const route of natsRoutes) {
     svc.addEndpoint(route.name, {
       subject: route.subject(d.target.cluster),
@@ -50,20 +54,29 @@ export async function startConfigApi(d: ConfigApiDeps): Promise<Service> {
           d.log.error("endpoint stopped", { endpoint: route.name, error: err.message });
           return;
         }
-        const serve = () => serveRequest(d, route, msg);
-        void (route.writes ? withLock(d.target.cluster, serve) : serve());
+        void serveRequest(d, route, msg, (fn) => (route.writes ? withLock(d.target.cluster, fn) : fn()), reports);
       },
     });
   }
   return svc;
 }
 
-async function serveRequest(d: ConfigApiDeps, route: NatsRoute, msg: ServiceMsg): Promise<void> {
+async function serveRequest(
+  d: ConfigApiDeps,
+  route: NatsRoute,
+  msg: ServiceMsg,
+  serialized: <T>(fn: () => Promise<T>) => Promise<T>,
+  reports: Map<string, ServerReport>,
+): Promise<void> {
   const started = performance.now();
   let attempts = 0;
   let reply: Reply;
   try {
-    reply = await runWithRetries(d, route, msg, () => attempts++);
+    const { reply: written, waitForReloadMs } = await serialized(() => runWithRetries(d, route, msg, () => attempts++));
+    reply = written;
+    if (waitForReloadMs !== undefined && !written.error) {
+      reply = { ...written, reload: await waitForReload(d, reports, String(written.revision), waitForReloadMs) };
+    }
   } catch (e) {
     reply = { error: infrastructureError(e, d.target) };
   }
@@ -82,7 +95,7 @@ async function serveRequest(d: ConfigApiDeps, route: NatsRoute, msg: ServiceMsg)
   }
 }
 
-async function runWithRetries(d: ConfigApiDeps, route: NatsRoute, msg: ServiceMsg, count: () => void): Promise<Reply> {
+async function runWithRetries(d: ConfigApiDeps, route: NatsRoute, msg: ServiceMsg, count: () => void): Promise<{ reply: Reply; waitForReloadMs?: number }> {
   for (let attempt = 0; ; attempt++) {
     count();
     const cached = attempt === 0 && route.writes ? d.configMapCache?.get(d.target.configMap) : undefined;
@@ -90,19 +103,54 @@ async function runWithRetries(d: ConfigApiDeps, route: NatsRoute, msg: ServiceMs
     const result: Result = route.handle({ subject: msg.subject, data: msg.data }, view);
     // An answer from a cached view that is not a clean write is re-checked on fresh state.
     if (cached && (result.reply.error || !result.changes.length)) continue;
-    if (!result.changes.length || result.reply.error) return result.reply;
+    if (!result.changes.length || result.reply.error) return result;
     try {
       const written = await applyChanges(d.kube, result.changes);
       for (const w of written) if (w?.metadata?.name === d.target.configMap) d.configMapCache?.observe(w);
-      return { ...result.reply, revision: written.at(-1)?.metadata?.resourceVersion } as Reply;
+      return { ...result, reply: { ...result.reply, revision: written.at(-1)?.metadata?.resourceVersion } as Reply };
     } catch (e) {
       if (!isConflict(e)) throw e;
       if (attempt >= maxConflictRetries) {
-        return { error: { code: 409, message: `the config kept changing under this request (${attempt + 1} conflicting writes): try again` } };
+        return { reply: { error: { code: 409, message: `the config kept changing under this request (${attempt + 1} conflicting writes): try again` } } };
       }
       d.log.debug("write conflict; retrying on fresh state", { subject: msg.subject, attempt });
       await new Promise((r) => setTimeout(r, Math.random() * 5 * (attempt + 1)));
     }
+  }
+}
+
+/** Every reloader's latest report, from `_SAT.<cluster>.reload.<pod>`. */
+function collectReloadReports(nc: NatsConnection, cluster: string, log: Logger): Map<string, ServerReport> {
+  const reports = new Map<string, ServerReport>();
+  nc.subscribe(reportWildcard(cluster), {
+    callback: (err, m) => {
+      if (err) return;
+      try {
+        const r = JSON.parse(m.string()) as ServerReport;
+        if (typeof r.pod === "string" && typeof r.configRevision === "string") reports.set(r.pod, r);
+      } catch {
+        log.debug("ignoring a reload report that is not JSON", { subject: m.subject });
+      }
+    },
+  });
+  // A controller that just started knows nothing yet: ask every reloader for its latest report.
+  nc.publish(askSubject(cluster));
+  return reports;
+}
+
+/** Waits until every server pod reports the config of `revision` (or later) loaded or refused, or the time is up. */
+async function waitForReload(d: ConfigApiDeps, reports: Map<string, ServerReport>, revision: string, ms: number) {
+  const started = Date.now();
+  const list = await d.kube.list<Pod>(pods, d.target.namespace, { labelSelector: d.podSelector });
+  const expected = list.items
+    .filter((p) => !p.metadata?.deletionTimestamp && p.status?.phase !== "Failed" && p.status?.phase !== "Succeeded")
+    .map((p) => p.metadata!.name!);
+  if (expected.some((pod) => !reports.has(pod))) d.nc.publish(askSubject(d.target.cluster));
+  for (;;) {
+    const outcome = reloadOutcomes(expected, Object.fromEntries(reports), revision);
+    const waitedMs = Date.now() - started;
+    if (outcome.done || waitedMs >= ms) return { complete: outcome.done, ok: outcome.done && outcome.ok, waitedMs, servers: outcome.servers };
+    await new Promise((r) => setTimeout(r, 10));
   }
 }
 

@@ -1,4 +1,5 @@
 import { run, runUsage } from "./commands/run.ts";
+import { reloader, reloaderUsage } from "./commands/reloader.ts";
 import { UsageError } from "./flags.ts";
 import { version } from "./version.ts";
 
@@ -6,6 +7,7 @@ const usage = `satellite ${version}: run and remote-control NATS clusters on Kub
 
 Usage:
   satellite run -name CLUSTER [flags]   serve the config API of a NATS cluster over NATS
+  satellite reloader -configmap NAME … sidecar: get config changes onto disk and reloaded in a second
   satellite version                      print the version
   satellite help [COMMAND]               show help
 
@@ -16,7 +18,7 @@ Run "satellite run --help" for its flags.
 async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   if (cmd === undefined || cmd === "help" || cmd === "--help" || cmd === "-h") {
-    process.stdout.write(cmd === "help" && rest[0] === "run" ? runUsage : usage);
+    process.stdout.write(cmd === "help" && rest[0] === "run" ? runUsage : cmd === "help" && rest[0] === "reloader" ? reloaderUsage : usage);
     return 0;
   }
   if (cmd === "version" || cmd === "-v" || cmd === "--version" || cmd === "-version") {
@@ -24,8 +26,9 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (cmd === "run") return run(rest, process.env);
+  if (cmd === "reloader") return reloader(rest, process.env);
   if (cmd.startsWith("-")) return run(argv, process.env);
-  throw new UsageError(`unknown command ${JSON.stringify(cmd)}: use run or version (see satellite help)`);
+  throw new UsageError(`unknown command ${JSON.stringify(cmd)}: use run, reloader or version (see satellite help)`);
 }
 
 main(process.argv.slice(2)).then(

@@ -3,6 +3,8 @@ export interface PutRequest {
   name?: string;
   routes: string[];
   revision?: string;
+  /** How long to wait for every server to confirm it reloaded the new config, in ms. */
+  waitMs?: number;
 }
 
 export const putLimits = {
@@ -10,15 +12,17 @@ export const putLimits = {
   maxRoutes: 256,
   maxRouteLength: 512,
   maxNameLength: 64,
+  maxWaitMs: 60_000,
 };
 
-const allowedKeys = ["name", "routes", "revision"];
+const allowedKeys = ["name", "routes", "revision", "wait"];
 const namePattern = /^[A-Za-z0-9_-]+$/;
 const label = "[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?";
 const hostname = new RegExp(`^${label}(?:\\.${label})*$`);
 const ipv4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
 const ipv6 = /^\[[0-9A-Fa-f:.]{2,45}\]$/;
-const userinfo = /^[A-Za-z0-9._~%!&+,;=-]+(?::[A-Za-z0-9._~%!&+,;=-]*)?$/;
+const userChars = "(?:[A-Za-z0-9._~!&+,;=-]|%[0-9A-Fa-f]{2})";
+const userinfo = new RegExp(`^${userChars}+(?::${userChars}*)?$`);
 const routeShape = /^(nats|nats-route):\/\/(?:([^@/?#]*)@)?(\[[^\]]*\]|[^:/?#@]*)(?::([^/?#]*))?(\/)?$/i;
 
 type Parsed<T> = { value: T } | { error: { code: number; message: string } };
@@ -72,6 +76,13 @@ export function parsePutRequest(data: Uint8Array): Parsed<PutRequest> {
     }
     out.revision = s;
   }
+  if (fields.wait !== undefined) {
+    const ms = parseDuration(fields.wait);
+    if (ms === undefined || ms > putLimits.maxWaitMs) {
+      return bad(`wait ${JSON.stringify(fields.wait)} is not a duration up to ${putLimits.maxWaitMs / 1000}s: use e.g. "5s", "1500ms" or a number of seconds`);
+    }
+    out.waitMs = ms;
+  }
   return { value: out };
 }
 
@@ -88,7 +99,7 @@ function checkRoute(r: unknown, i: number): Parsed<{ key: string }> {
     return bad(`${at} ${JSON.stringify(r)} is not a route URL: use nats://host:port or nats-route://[user:pass@]host:port`);
   }
   const [, , user, host = "", port] = m;
-  if (user !== undefined && !userinfo.test(user)) return bad(`${at} ${JSON.stringify(r)} has credentials with characters that are not allowed: percent-encode them`);
+  if (user !== undefined && !userinfo.test(user)) return bad(`${at} ${JSON.stringify(r)} has credentials that are not valid: percent-encode reserved characters as %XX`);
   if (!host) return bad(`${at} ${JSON.stringify(r)} has no host`);
   const v4 = ipv4.exec(host);
   const hostOk = v4 ? v4.slice(1).every((o) => Number(o) <= 255) : ipv6.test(host) || (hostname.test(host) && host.length <= 253 && !/^[0-9.]+$/.test(host));
@@ -98,4 +109,13 @@ function checkRoute(r: unknown, i: number): Parsed<{ key: string }> {
     return bad(`${at} ${JSON.stringify(r)} has an invalid port ${JSON.stringify(port)}: use 1 to 65535`);
   }
   return { value: { key: `${host.toLowerCase()}:${Number(port)}` } };
+}
+
+/** "5s", "1500ms", "1m", or a number of seconds. */
+export function parseDuration(v: unknown): number | undefined {
+  if (typeof v === "number") return Number.isFinite(v) && v >= 0 ? Math.round(v * 1000) : undefined;
+  if (typeof v !== "string") return undefined;
+  const m = /^([0-9]+(?:\.[0-9]+)?)(ms|s|m)$/.exec(v.trim());
+  if (!m) return undefined;
+  return Math.round(Number(m[1]) * { ms: 1, s: 1000, m: 60_000 }[m[2] as "ms" | "s" | "m"]);
 }

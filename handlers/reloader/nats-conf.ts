@@ -1,0 +1,146 @@
+/**
+ * A tolerant reader of the nats-server config format, enough to compare two configs: maps
+ * (`k { … }`, `k: { … }`), arrays, quoted and bare values, `=`/`:`/space separators, `#` and
+ * `//` comments, and `include` of other files from `files`. Values are kept as strings.
+ */
+export type ConfValue = string | ConfValue[] | ConfMap;
+export interface ConfMap {
+  [key: string]: ConfValue;
+}
+
+export class ConfError extends Error {}
+
+export function parseNatsConf(files: Record<string, string>, entry: string): ConfMap {
+  const text = files[entry];
+  if (text === undefined) throw new ConfError(`${entry}: no such file`);
+  return new Reader(text, entry, files, new Set([entry])).document();
+}
+
+class Reader {
+  private i = 0;
+  constructor(
+    private readonly s: string,
+    private readonly name: string,
+    private readonly files: Record<string, string>,
+    private readonly seen: Set<string>,
+  ) {}
+
+  document(): ConfMap {
+    this.space();
+    if (this.s[this.i] === "{") {
+      this.i++;
+      const m = this.map("}");
+      return m;
+    }
+    return this.map(undefined);
+  }
+
+  private fail(msg: string): never {
+    const line = this.s.slice(0, this.i).split("\n").length;
+    throw new ConfError(`${this.name}:${line}: ${msg}`);
+  }
+
+  /** Skips blanks, newlines, commas, semicolons and comments. */
+  private space() {
+    for (;;) {
+      const c = this.s[this.i];
+      if (c === undefined) return;
+      if (c === "#" || (c === "/" && this.s[this.i + 1] === "/")) {
+        while (this.i < this.s.length && this.s[this.i] !== "\n") this.i++;
+      } else if (/[\s,;]/.test(c)) this.i++;
+      else return;
+    }
+  }
+
+  private inlineSpace() {
+    while (this.s[this.i] === " " || this.s[this.i] === "\t") this.i++;
+  }
+
+  private map(close: string | undefined): ConfMap {
+    const out: ConfMap = {};
+    for (;;) {
+      this.space();
+      const c = this.s[this.i];
+      if (c === undefined) {
+        if (close) this.fail(`missing "${close}"`);
+        return out;
+      }
+      if (c === close) {
+        this.i++;
+        return out;
+      }
+      const key = this.key();
+      this.inlineSpace();
+      if (key === "include" && this.s[this.i] !== "=" && this.s[this.i] !== ":") {
+        Object.assign(out, this.include());
+        continue;
+      }
+      if (this.s[this.i] === "=" || this.s[this.i] === ":") this.i++;
+      this.inlineSpace();
+      out[key] = this.value();
+    }
+  }
+
+  private key(): string {
+    const c = this.s[this.i];
+    if (c === '"' || c === "'") return this.quoted();
+    const start = this.i;
+    while (this.i < this.s.length && !/[\s=:{}[\],;#]/.test(this.s[this.i]!)) this.i++;
+    if (this.i === start) this.fail(`unexpected ${JSON.stringify(this.s[this.i])}`);
+    return this.s.slice(start, this.i);
+  }
+
+  private include(): ConfMap {
+    const c = this.s[this.i];
+    const file = c === '"' || c === "'" ? this.quoted() : this.bare();
+    const base = file.split("/").pop()!;
+    const text = this.files[file] ?? this.files[base];
+    if (text === undefined) this.fail(`include ${JSON.stringify(file)}: no such file`);
+    if (this.seen.has(base)) this.fail(`include ${JSON.stringify(file)} includes itself`);
+    return new Reader(text, base, this.files, new Set([...this.seen, base])).document();
+  }
+
+  private value(): ConfValue {
+    const c = this.s[this.i];
+    if (c === "{") {
+      this.i++;
+      return this.map("}");
+    }
+    if (c === "[") {
+      this.i++;
+      const arr: ConfValue[] = [];
+      for (;;) {
+        this.space();
+        if (this.s[this.i] === undefined) this.fail('missing "]"');
+        if (this.s[this.i] === "]") {
+          this.i++;
+          return arr;
+        }
+        arr.push(this.value());
+      }
+    }
+    if (c === '"' || c === "'") return this.quoted();
+    return this.bare();
+  }
+
+  private quoted(): string {
+    const q = this.s[this.i++];
+    let out = "";
+    while (this.i < this.s.length && this.s[this.i] !== q) {
+      if (q === '"' && this.s[this.i] === "\\" && this.i + 1 < this.s.length) {
+        const n = this.s[++this.i]!;
+        out += { n: "\n", t: "\t", r: "\r" }[n] ?? n;
+      } else out += this.s[this.i];
+      this.i++;
+    }
+    if (this.s[this.i] !== q) this.fail("unterminated string");
+    this.i++;
+    return out;
+  }
+
+  private bare(): string {
+    const start = this.i;
+    while (this.i < this.s.length && !/[\n,;}\]#]/.test(this.s[this.i]!) && !(this.s[this.i] === "/" && this.s[this.i + 1] === "/")) this.i++;
+    return this.s.slice(start, this.i).trim();
+  }
+}

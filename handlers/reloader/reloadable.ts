@@ -1,0 +1,51 @@
+import { parseNatsConf, type ConfMap, type ConfValue } from "./nats-conf.ts";
+
+/** `a.b.c` out of a parsed config, keys compared case-insensitively as nats-server does. */
+function at(conf: ConfMap, path: string): ConfValue | undefined {
+  let cur: ConfValue | undefined = conf;
+  for (const part of path.split(".")) {
+    if (!cur || typeof cur !== "object" || Array.isArray(cur)) return undefined;
+    const key: string | undefined = Object.keys(cur).find((k) => k.toLowerCase() === part);
+    cur = key === undefined ? undefined : (cur as ConfMap)[key];
+  }
+  return cur;
+}
+
+const same = (a: ConfValue | undefined, b: ConfValue | undefined) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
+
+/** Whether version `v` ("2.14.9") is at least `min` ("2.14.0"). */
+export function atLeast(v: string, min: string): boolean {
+  const a = v.replace(/^v/, "").split(/[.-]/).map(Number);
+  const b = min.split(".").map(Number);
+  for (let i = 0; i < 3; i++) {
+    if ((a[i] ?? 0) !== (b[i] ?? 0)) return (a[i] ?? 0) > (b[i] ?? 0);
+  }
+  return true;
+}
+
+/**
+ * Changes between two configs that nats-server `version` cannot apply by reloading (it then
+ * rejects the whole reload), as sentences. Empty: a reload can take the new config.
+ */
+export function changesNeedingRestart(oldFiles: Record<string, string>, newFiles: Record<string, string>, entry: string, version: string): string[] {
+  const before = parseNatsConf(oldFiles, entry);
+  const after = parseNatsConf(newFiles, entry);
+  const never: [string, string][] = [
+    ["server_name", "the server name"],
+    ["listen", "the client listen address"], ["host", "the client host"], ["port", "the client port"], ["net", "the client host"],
+    ["cluster.listen", "the cluster listen address"], ["cluster.host", "the cluster host"], ["cluster.port", "the cluster port"],
+    ["leafnodes.listen", "the leafnode listen address"], ["leafnodes.host", "the leafnode host"], ["leafnodes.port", "the leafnode port"],
+    ["operator", "the operator JWT"], ["system_account", "the system account"], ["resolver", "the account resolver"],
+  ];
+  const out: string[] = [];
+  for (const [path, what] of never) {
+    if (!same(at(before, path), at(after, path))) out.push(`${what} (${path}) changed: nats-server applies that only on restart`);
+  }
+  if (!atLeast(version, "2.14.0") && !same(at(before, "leafnodes.remotes"), at(after, "leafnodes.remotes"))) {
+    out.push(`the leafnode remotes changed: nats-server ${version} applies that only on restart (2.14.0 and later reload them)`);
+  }
+  if (!atLeast(version, "2.2.0") && !same(at(before, "cluster.name"), at(after, "cluster.name"))) {
+    out.push(`the cluster name changed: nats-server ${version} applies that only on restart (2.2.0 and later reload it)`);
+  }
+  return out;
+}

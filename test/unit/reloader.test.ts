@@ -1,0 +1,94 @@
+import { describe, expect, it } from "vitest";
+import { parseNatsConf, ConfError } from "../../handlers/reloader/nats-conf.ts";
+import { atLeast, changesNeedingRestart } from "../../handlers/reloader/reloadable.ts";
+import { planReload } from "../../handlers/reloader/plan.ts";
+
+const seedConf = `pid_file: "/var/run/nats/nats.pid"
+port: 4222
+http: 8222
+# the routes come from the config API
+cluster {
+  port: 6222
+  include "routes.json"
+}
+leafnodes {
+  remotes: [ { url: "nats://ground.example.com:7422" } ]
+}
+`;
+const routes = (name: string, r: string[], extra = "") => `{\n  "name": "${name}",\n  "routes": ${JSON.stringify(r)}${extra}\n}\n`;
+
+describe("nats-server config reader", () => {
+  it("reads maps, arrays, separators, comments and includes", () => {
+    const conf = parseNatsConf({ "nats.conf": seedConf, "routes.json": routes("A", ["nats://a:6222"]) }, "nats.conf");
+    expect(conf).toEqual({
+      pid_file: "/var/run/nats/nats.pid", port: "4222", http: "8222",
+      cluster: { port: "6222", name: "A", routes: ["nats://a:6222"] },
+      leafnodes: { remotes: [{ url: "nats://ground.example.com:7422" }] },
+    });
+  });
+
+  it("reads key = value, quoted keys, // comments and a JSON document", () => {
+    expect(parseNatsConf({ a: 'x = 1; "y": \'two\' // note\nz {w: [1, 2]}' }, "a")).toEqual({ x: "1", y: "two", z: { w: ["1", "2"] } });
+    expect(parseNatsConf({ a: '{"port": 4222, "cluster": {"name": "c"}}' }, "a")).toEqual({ port: "4222", cluster: { name: "c" } });
+  });
+
+  it("says where it cannot follow", () => {
+    expect(() => parseNatsConf({ a: "cluster {\n port: 1\n" }, "a")).toThrow(new ConfError('a:3: missing "}"'));
+    expect(() => parseNatsConf({ a: 'include "nope.conf"' }, "a")).toThrow(/no such file/);
+    expect(() => parseNatsConf({ a: 'include "a"' }, "a")).toThrow(/includes itself/);
+  });
+});
+
+describe("what a reload cannot apply", () => {
+  const files = (r: string, conf = seedConf) => ({ "nats.conf": conf, "routes.json": r });
+  it("routes and the cluster name reload", () => {
+    expect(changesNeedingRestart(files(routes("A", ["nats://a:6222"])), files(routes("B", ["nats://a:6222", "nats://b:6222"])), "nats.conf", "2.14.9")).toEqual([]);
+  });
+
+  it("the cluster port, client port and server name need a restart", () => {
+    expect(changesNeedingRestart(files(routes("A", [])), files(routes("A", [], ',\n  "port": 7000')), "nats.conf", "2.14.9")).toEqual([
+      "the cluster port (cluster.port) changed: nats-server applies that only on restart",
+    ]);
+    expect(changesNeedingRestart(files(routes("A", [])), files(routes("A", []), seedConf.replace("port: 4222", "port: 4333").replace("pid_file", "server_name: x\npid_file")), "nats.conf", "2.14.9")).toEqual([
+      "the server name (server_name) changed: nats-server applies that only on restart",
+      "the client port (port) changed: nats-server applies that only on restart",
+    ]);
+  });
+
+  it("leafnode remotes reload only from 2.14.0", () => {
+    const moved = seedConf.replace("ground.example.com", "elsewhere.example.com");
+    expect(changesNeedingRestart(files(routes("A", [])), files(routes("A", []), moved), "nats.conf", "2.14.9")).toEqual([]);
+    expect(changesNeedingRestart(files(routes("A", [])), files(routes("A", []), moved), "nats.conf", "2.9.10")).toEqual([
+      "the leafnode remotes changed: nats-server 2.9.10 applies that only on restart (2.14.0 and later reload them)",
+    ]);
+  });
+
+  it("compares versions", () => {
+    expect([atLeast("2.14.9", "2.14.0"), atLeast("2.9.10", "2.14.0"), atLeast("v2.10.0", "2.10.0"), atLeast("2.10.0-beta.1", "2.2.0")]).toEqual([true, false, true, true]);
+  });
+});
+
+describe("reload plan", () => {
+  const disk = { "nats.conf": seedConf, "routes.json": routes("A", []) };
+  const base = { onDisk: disk, lastGood: disk, entry: "nats.conf", version: "2.14.9" };
+  it("does nothing when no file changed: no SIGHUP storms", () => {
+    expect(planReload({ ...base, desired: { ...disk } })).toEqual({ action: "none" });
+  });
+
+  it("writes only the files that changed, then reloads", () => {
+    expect(planReload({ ...base, desired: { ...disk, "routes.json": routes("B", ["nats://x:6222"]) } })).toEqual({ action: "reload", write: { "routes.json": routes("B", ["nats://x:6222"]) } });
+  });
+
+  it("writes a change nats-server cannot reload, for the next restart, and says why", () => {
+    const plan = planReload({ ...base, desired: { ...disk, "routes.json": routes("A", [], ',\n  "port": 7000') } });
+    expect(plan).toMatchObject({ action: "restart-needed", reasons: ["the cluster port (cluster.port) changed: nats-server applies that only on restart"] });
+  });
+
+  it("refuses an object without the entry file", () => {
+    expect(planReload({ ...base, desired: { "routes.json": "{}" } })).toEqual({ action: "refuse", error: 'the config object has no key "nats.conf" (it has "routes.json"): nothing is written' });
+  });
+
+  it("leaves a config its reader cannot follow to nats-server", () => {
+    expect(planReload({ ...base, desired: { ...disk, "nats.conf": "cluster {" } })).toMatchObject({ action: "reload" });
+  });
+});
