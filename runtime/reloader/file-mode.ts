@@ -8,6 +8,8 @@ import { readFiles } from "./files.ts";
  * volume and signal nats-server when their content really changes. The kubelet swaps a volume's
  * files through symlinks, so directories are watched and contents compared, with a poll as backstop.
  */
+const settleMs = 150;
+
 export function startFileReloader(d: { files: string[]; reload: () => Promise<{ ok: boolean; error?: string }>; log: Logger; pollMs?: number }) {
   const read = () => {
     const out: Record<string, string | undefined> = {};
@@ -39,10 +41,16 @@ export function startFileReloader(d: { files: string[]; reload: () => Promise<{ 
       busy = false;
     }
   };
+  // A file written in place is empty for a moment: let a burst of events settle before reading.
+  let settle: ReturnType<typeof setTimeout> | undefined;
+  const soon = () => {
+    clearTimeout(settle);
+    settle = setTimeout(() => void check(), settleMs);
+  };
   const watchers: FSWatcher[] = [];
   for (const dir of new Set(d.files.map((f) => dirname(f)))) {
     try {
-      watchers.push(watch(dir, () => void check()));
+      watchers.push(watch(dir, soon));
     } catch (e) {
       d.log.warn("cannot watch directory; polling only", { dir, error: (e as Error).message });
     }
@@ -51,6 +59,7 @@ export function startFileReloader(d: { files: string[]; reload: () => Promise<{ 
   return {
     stop() {
       clearInterval(timer);
+      clearTimeout(settle);
       for (const w of watchers) w.close();
     },
   };

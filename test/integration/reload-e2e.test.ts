@@ -2,102 +2,40 @@
 // three pods (127.0.0.2-4, standard ports), each with a satellite reloader; a ground nats-server
 // linked by leafnodes; the controller. Requests come from the ground.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { connect } from "@nats-io/transport-node";
 import type { NatsConnection } from "@nats-io/nats-core";
-import { startNatsServer, startProcess, useKube, waitFor, type NatsServer, type Proc } from "../harness/index.ts";
-import { binaries } from "../harness/binaries.ts";
-import { setPodStatus } from "../harness/kubelet.ts";
-import { manifest } from "../harness/kube.ts";
-import { startSatellite, waitForLog } from "../harness/satellite.ts";
-import { configMaps, events, pods } from "../../runtime/kube/resources.ts";
+import { useKube, waitFor } from "../harness/index.ts";
+import { seedNatsConf, startSeedPicture, type SeedPicture, type SeedServer } from "../harness/seed-picture.ts";
+import { waitForLog } from "../harness/satellite.ts";
+import { configMaps, events } from "../../runtime/kube/resources.ts";
 
 const kube = useKube();
-const servers = [0, 1, 2].map((i) => ({ pod: `nats-${i}`, ip: `127.0.0.${i + 2}`, dir: mkdtempSync(join(tmpdir(), `sat-e2e-nats-${i}-`)) }));
-const routes = servers.map((s) => `nats://${s.ip}:6222`);
-const natsConf = `server_name: $POD_NAME
-host: $POD_IP
-port: 4222
-http_port: 8222
-pid_file: $PID_FILE
-accounts {
-  SYS: { users: [ { user: sys, password: sys } ] }
-  APP: { users: [ { user: app, password: app } ] }
-}
-system_account: SYS
-no_auth_user: app
-cluster {
-  host: $POD_IP
-  port: 6222
-  include "routes.json"
-}
-leafnodes {
-  remotes: [ { url: $GROUND_URL, account: APP } ]
-}
-`;
-const routesJson = (name: string, r: string[]) => JSON.stringify({ name, routes: r }, null, 2) + "\n";
-
+let seed: SeedPicture;
 let ns: string;
-let ground: NatsServer;
+let servers: SeedServer[];
+let routes: string[];
+let natsConf: string;
 let gc: NatsConnection;
-let controller: Proc;
-let controllerKubeconfig: string;
-let reloaderKubeconfig: string;
-const natsProcs: Proc[] = [];
-const reloaders: Proc[] = [];
-const others: Proc[] = [];
 
-function startReloader(i: number, extra: string[] = []): Proc {
-  const s = servers[i]!;
-  return startSatellite(["reloader", "-configmap", "nats-config", "-dir", s.dir, "-pid", join(s.dir, "nats.pid"), "-monitor", `http://${s.ip}:8222`, "-s", `nats://${s.ip}:4222`, "-cluster", "nats", "-log-format", "json", ...extra], {
-    env: { KUBECONFIG: reloaderKubeconfig, POD_NAMESPACE: ns, POD_NAME: s.pod },
-    name: `reloader ${s.pod}`,
-  });
-}
-const startController = () => startSatellite(["run", "-s", `nats://${servers[0]!.ip}:4222`, "-name", "nats", "-log-format", "json"], { env: { KUBECONFIG: controllerKubeconfig }, name: "controller" });
 async function put(body: object, timeout = 20_000) {
   const m = await gc.request("_SAT.nats.config.put", JSON.stringify(body), { timeout });
   return JSON.parse(m.string());
 }
-const varz = async (i: number) => (await fetch(`http://${servers[i]!.ip}:8222/varz`)).json() as Promise<any>;
+const varz = (i: number) => seed.monitor(i, "varz");
 
 beforeAll(async () => {
-  ns = await kube.createNamespace("e2e");
-  await kube.apply(manifest("example-cluster.yaml"), { namespace: ns });
-  await kube.apply(manifest("controller.yaml"), { namespace: ns });
-  const cm = await kube.admin.get(configMaps, { namespace: ns, name: "nats-config" });
-  await kube.admin.replace(configMaps, { ...cm, data: { "nats.conf": natsConf, "routes.json": routesJson("nats", routes) } });
-  reloaderKubeconfig = kube.kubeconfigFor(await kube.tokenFor(ns, "nats-reloader"), ns, "nats-reloader");
-  controllerKubeconfig = kube.kubeconfigFor(await kube.tokenFor(ns, "satellite"), ns, "satellite");
-  ground = await startNatsServer({ name: "ground", leafListen: true });
-  for (const [i, s] of servers.entries()) {
-    // The init container: the config on disk before nats-server starts.
-    const init = startReloader(i, ["-once"]);
-    expect(await init.exited).toBe(0);
-    const p = startProcess(`nats ${s.pod}`, binaries().NATS_SERVER_BIN, ["-c", join(s.dir, "nats.conf")], join(s.dir, "nats.log"), {
-      ...process.env, POD_NAME: s.pod, POD_IP: s.ip, PID_FILE: join(s.dir, "nats.pid"), GROUND_URL: `nats-leaf://127.0.0.1:${ground.leafPort}`,
-    });
-    natsProcs.push(p);
-    await kube.admin.create(pods, { metadata: { name: s.pod, namespace: ns, labels: { app: "nats" } }, spec: { containers: [{ name: "nats", image: "nats:2.14.9-alpine" }] } });
-    await setPodStatus(kube.admin, ns, s.pod, { phase: "Running", ready: true, podIP: s.ip });
-  }
-  await Promise.all(servers.map((_, i) => waitFor(`nats-${i} routes`, async () => (await varz(i)).cluster && (await (await fetch(`http://${servers[i]!.ip}:8222/routez`)).json() as any).num_routes >= 2)));
-  // nats-0 reloads through the system account (its reply carries nats-server's own error); the others by signal.
-  reloaders.push(startReloader(0, ["-reload-via", "system", "-sys-user", "sys", "-sys-password", "sys"]), startReloader(1), startReloader(2));
-  await Promise.all(reloaders.map((r) => waitForLog(r, '"action":"in-sync"').catch(() => waitForLog(r, "satellite reloader"))));
-  controller = startController();
-  await waitForLog(controller, "serving config API");
-  gc = await connect({ servers: ground.url });
+  seed = await startSeedPicture(kube, { firstReloaderViaSystem: true });
+  ({ ns, servers, routes } = seed);
+  natsConf = seedNatsConf;
+  gc = await connect({ servers: seed.ground.url });
   await waitFor("the controller reachable from the ground", async () => (await gc.request("_SAT.nats.config.get", "", { timeout: 1_000 })).string().includes('"ok":true'));
 }, 120_000);
 
 afterAll(async () => {
   await gc?.close();
-  await Promise.all([controller, ...reloaders, ...others].filter(Boolean).map((p) => p.stop()));
-  await Promise.all(natsProcs.map((p) => p.stop()));
-  await ground?.stop();
+  await seed?.stop();
   kube.close();
 });
 
@@ -119,7 +57,7 @@ describe("a config change from the ground reaches every server", () => {
       await waitFor(`${s.pod} trying the new route`, async () => readFileSync(join(s.dir, "nats.log"), "utf8").includes("127.0.0.5:6222"));
       expect(JSON.parse(readFileSync(join(s.dir, "routes.json"), "utf8"))).toEqual({ name: "CLUSTER_A", routes: next });
     }
-    for (const i of [0, 1, 2]) expect((await (await fetch(`http://${servers[i]!.ip}:8222/routez`)).json() as any).num_routes).toBeGreaterThanOrEqual(2);
+    for (const i of [0, 1, 2]) expect((await seed.monitor(i, "routez")).num_routes).toBeGreaterThanOrEqual(2);
   });
 
   it("a config nats-server refuses leaves every server running its last good config, and the reply says why", async () => {
@@ -137,7 +75,7 @@ describe("a config change from the ground reaches every server", () => {
       expect(s.error).toContain("did not load the new config");
     }
     for (const [i, s] of servers.entries()) {
-      expect(natsProcs[i]!.running()).toBe(true);
+      expect(seed.nats[i]!.running()).toBe(true);
       expect((await fetch(`http://${s.ip}:8222/healthz`)).ok).toBe(true);
       expect(readFileSync(join(s.dir, "nats.conf"), "utf8")).not.toContain("write_deadline");
     }
@@ -165,13 +103,13 @@ describe("a config change from the ground reaches every server", () => {
   });
 
   it("a reloader killed mid-change catches up when it comes back", async () => {
-    reloaders[1]!.signal("SIGKILL");
-    await reloaders[1]!.exited;
+    seed.reloaders[1]!.signal("SIGKILL");
+    await seed.reloaders[1]!.exited;
     // Long enough for the leafnode links, closed by the new cluster name, to come back (about 1 s).
     const reply = await put({ name: "CLUSTER_D", routes, wait: "3s" });
     expect(reply.reload.complete).toBe(false);
     expect(reply.reload.servers.find((s: any) => s.pod === "nats-1").state).toBe("pending");
-    reloaders[1] = startReloader(1);
+    seed.reloaders[1] = seed.startReloader(1);
     await waitFor("nats-1 on CLUSTER_D", async () => readFileSync(join(servers[1]!.dir, "nats.log"), "utf8").includes("Cluster name updated to CLUSTER_D"), 15_000);
     expect((await put({ name: "CLUSTER_D", routes, wait: "5s" })).reload).toMatchObject({ complete: true, ok: true });
   });
@@ -180,13 +118,13 @@ describe("a config change from the ground reaches every server", () => {
     const cm = await kube.admin.get(configMaps, { namespace: ns, name: "nats-config" });
     const req = gc.request("_SAT.nats.config.put", JSON.stringify({ name: "CLUSTER_E", routes, wait: "5s" }), { timeout: 3_000 }).catch(() => undefined);
     await waitFor("the write", async () => (await kube.admin.get(configMaps, { namespace: ns, name: "nats-config" })).metadata.resourceVersion !== cm.metadata.resourceVersion);
-    controller.signal("SIGKILL");
+    seed.controller.signal("SIGKILL");
     await req;
     for (const s of servers) {
       await waitFor(`${s.pod} on CLUSTER_E`, async () => readFileSync(join(s.dir, "nats.log"), "utf8").includes("Cluster name updated to CLUSTER_E"), 15_000);
     }
-    controller = startController();
-    await waitForLog(controller, "serving config API");
+    seed.controller = seed.startController();
+    await waitForLog(seed.controller, "serving config API");
     const again = await waitFor("the restarted controller", () => put({ name: "CLUSTER_E", routes, wait: "5s" }, 6_000).catch(() => undefined));
     expect(again).toMatchObject({ ok: true, changed: false, reload: { complete: true, ok: true } });
   });

@@ -92,3 +92,40 @@ describe("reload plan", () => {
     expect(planReload({ ...base, desired: { ...disk, "nats.conf": "cluster {" } })).toMatchObject({ action: "reload" });
   });
 });
+
+import { reloadOutcomes } from "../../handlers/config/reload-wait.ts";
+import { parseDuration } from "../../handlers/config/put-request.ts";
+
+describe("config.put wait", () => {
+  const r = (pod: string, configRevision: string, ok = true, error?: string) => ({ pod, server: pod, configRevision, action: ok ? "reloaded" : "failed", ok, error });
+  it("is done when every server has the revision or a later one", () => {
+    const out = reloadOutcomes(["nats-1", "nats-0"], { "nats-0": r("nats-0", "12"), "nats-1": r("nats-1", "11") }, "11");
+    expect(out).toEqual({
+      done: true, ok: true,
+      servers: [
+        { pod: "nats-0", server: "nats-0", ok: true, state: "reloaded", configRevision: "12", configLoadTime: undefined },
+        { pod: "nats-1", server: "nats-1", ok: true, state: "reloaded", configRevision: "11", configLoadTime: undefined },
+      ],
+    });
+  });
+
+  it("waits for a server still on an older revision, or silent", () => {
+    const out = reloadOutcomes(["nats-0", "nats-1"], { "nats-0": r("nats-0", "10") }, "11");
+    expect(out.done).toBe(false);
+    expect(out.servers.map((s) => s.state)).toEqual(["pending", "pending"]);
+  });
+
+  it("reports a refusal with its reason", () => {
+    const out = reloadOutcomes(["nats-0"], { "nats-0": r("nats-0", "11", false, "bad") }, "11");
+    expect(out).toMatchObject({ done: true, ok: false, servers: [{ state: "failed", error: "bad" }] });
+  });
+
+  it("compares revisions as numbers", () => {
+    expect(reloadOutcomes(["a"], { a: r("a", "100") }, "99").done).toBe(true);
+  });
+
+  it("reads durations", () => {
+    expect(["5s", "1500ms", "1m", 2, 0.5, "0.5s"].map(parseDuration)).toEqual([5000, 1500, 60000, 2000, 500, 500]);
+    expect(["5", "-1s", "5h", "", null, {}, -1].map(parseDuration)).toEqual([undefined, undefined, undefined, undefined, undefined, undefined, undefined]);
+  });
+});
