@@ -1,9 +1,11 @@
 import type { Change, Kind } from "../handlers/types.ts";
 import type { KubeClient } from "./kube/client.ts";
 import { isNotFound } from "./kube/errors.ts";
-import { configMaps, pods, resourcePath, secrets, services, type ResourceType } from "./kube/resources.ts";
+import { configMaps, pods, resourcePath, roleBindings, roles, secrets, serviceAccounts, services, type ResourceType } from "./kube/resources.ts";
 
-export const resourceOf: Record<Kind, ResourceType> = { ConfigMap: configMaps, Secret: secrets, Service: services, Pod: pods };
+export const resourceOf: Record<Kind, ResourceType> = {
+  ConfigMap: configMaps, Secret: secrets, Service: services, Pod: pods, ServiceAccount: serviceAccounts, Role: roles, RoleBinding: roleBindings,
+};
 
 /**
  * Carries out a handler's changes in order. A replace sends the resourceVersion the handler

@@ -1,4 +1,5 @@
-import type { Change, ConfigMap, Kind, Pod, Secret, Service } from "../handlers/types.ts";
+import type { Change, ConfigMap, Kind, Pod, Role, RoleBinding, Secret, Service, ServiceAccount } from "../handlers/types.ts";
+import { reloaderAccountName } from "../handlers/operator/desired-objects.ts";
 import { labelCluster, routesConfigMapName } from "../handlers/operator/names.ts";
 import type { NatsCluster } from "../handlers/operator/natscluster.ts";
 import { reconcileCluster, type ClusterEvent, type ReconcileResult } from "../handlers/operator/reconcile.ts";
@@ -6,7 +7,7 @@ import { referencedSecrets } from "../handlers/operator/validate.ts";
 import { stableJson } from "../handlers/operator/names.ts";
 import { applyChanges } from "./effects.ts";
 import type { KubeClient } from "./kube/client.ts";
-import { configMaps, events as eventsType, natsClusters, pods, secrets, services } from "./kube/resources.ts";
+import { configMaps, events as eventsType, natsClusters, pods, roleBindings, roles, secrets, serviceAccounts, services } from "./kube/resources.ts";
 import { startReflector, type Reflector } from "./kube/reflector.ts";
 import type { Logger } from "./log.ts";
 import { createWorkQueue } from "./workqueue.ts";
@@ -40,7 +41,14 @@ export function startOperator(d: OperatorDeps): Operator {
   const serviceCache = startReflector<Service>(kube, services, { ...opts, labelSelector: `app=nats,${labelCluster}` });
   const secretCache = startReflector<Secret>(kube, secrets, opts);
   const configMapCache = startReflector<ConfigMap>(kube, configMaps, opts);
-  const caches: Record<Kind, Reflector<any>> = { Pod: podCache, Service: serviceCache, Secret: secretCache, ConfigMap: configMapCache };
+  const owned = { ...opts, labelSelector: `app=nats,${labelCluster}` };
+  const accountCache = startReflector<ServiceAccount>(kube, serviceAccounts, owned);
+  const roleCache = startReflector<Role>(kube, roles, owned);
+  const bindingCache = startReflector<RoleBinding>(kube, roleBindings, owned);
+  const caches: Record<Kind, Reflector<any>> = {
+    Pod: podCache, Service: serviceCache, Secret: secretCache, ConfigMap: configMapCache, ServiceAccount: accountCache, Role: roleCache, RoleBinding: bindingCache,
+  };
+  const all = Object.values(caches).concat([clusters]);
 
   const queue = createWorkQueue({
     baseDelayMs: 50,
@@ -68,7 +76,8 @@ export function startOperator(d: OperatorDeps): Operator {
     for (const c of clusters.list()) if (referencedSecrets(c).includes(s.metadata?.name ?? "")) queue.add(`${c.metadata.namespace}/${c.metadata.name}`);
   });
 
-  const synced = Promise.all([clusters.synced, podCache.synced, serviceCache.synced, secretCache.synced, configMapCache.synced]).then(() => undefined);
+  for (const r of [accountCache, roleCache, bindingCache]) r.onChange((_t, o) => enqueueOwner(o));
+  const synced = Promise.all(all.map((r) => r.synced)).then(() => undefined);
   void synced.then(() => {
     log.info("operator caches synced", { namespace, clusters: clusters.list().length });
     queue.run(d.workers ?? 2, (key) => reconcile(key));
@@ -87,6 +96,11 @@ export function startOperator(d: OperatorDeps): Operator {
       configSecret: secretCache.get(name, ns) ?? null,
       routesConfigMap: configMapCache.get(routesConfigMapName(name), ns) ?? null,
       secrets: Object.fromEntries(referencedSecrets(cluster).map((s) => [s, secretCache.get(s, ns)])),
+      reloaderRbac: {
+        serviceAccount: accountCache.get(reloaderAccountName(name), ns),
+        role: roleCache.get(reloaderAccountName(name), ns),
+        roleBinding: bindingCache.get(reloaderAccountName(name), ns),
+      },
       controllerImage: d.controllerImage,
       now: new Date().toISOString(),
     });
@@ -135,7 +149,7 @@ export function startOperator(d: OperatorDeps): Operator {
     synced,
     async stop() {
       await queue.shutdown();
-      for (const r of [clusters, podCache, serviceCache, secretCache, configMapCache]) r.stop();
+      for (const r of all) r.stop();
     },
   };
 }

@@ -1,8 +1,11 @@
-import type { ConfigMap, Secret, Service } from "../types.ts";
+import type { ConfigMap, Role, RoleBinding, Secret, Service, ServiceAccount } from "../types.ts";
 import type { NatsCluster } from "./natscluster.ts";
 import { configSecretName, labelCluster, mgmtServiceName, ownerReference, routesConfigMapName, selectorLabels } from "./names.ts";
 import { ports } from "./server-config.ts";
 import { encodeBase64 } from "./base64.ts";
+
+/** Mirrors runtime/reloader/report.ts: the routes-file revision a config Secret carries. */
+export const configRevisionAnnotation = "nats.io/config-revision";
 
 const meta = (c: NatsCluster, name: string) => ({
   name,
@@ -53,8 +56,36 @@ export function updatedService(live: Service, want: Service): Service {
   return { ...live, metadata: { ...live.metadata, labels: want.metadata?.labels }, spec: { ...live.spec, ...want.spec, clusterIP: live.spec?.clusterIP, clusterIPs: live.spec?.clusterIPs } };
 }
 
-export function desiredConfigSecret(c: NatsCluster, conf: string): Secret {
-  return { apiVersion: "v1", kind: "Secret", type: "Opaque", metadata: meta(c, configSecretName(c.metadata.name!)), data: { "nats.conf": encodeBase64(conf) } };
+/** The rendered config; `configRevision` is the routes file's revision it carries (for config.put's wait). */
+export function desiredConfigSecret(c: NatsCluster, conf: string, configRevision?: string): Secret {
+  const m = meta(c, configSecretName(c.metadata.name!));
+  return {
+    apiVersion: "v1", kind: "Secret", type: "Opaque",
+    metadata: configRevision ? { ...m, annotations: { [configRevisionAnnotation]: configRevision } } : m,
+    data: { "nats.conf": encodeBase64(conf) },
+  };
+}
+
+export const reloaderAccountName = (cluster: string) => `${cluster}-reloader`;
+
+/** What the reloader sidecar may do: read its cluster's config Secret and record Events. */
+export function desiredReloaderRbac(c: NatsCluster): { serviceAccount: ServiceAccount; role: Role; roleBinding: RoleBinding } {
+  const name = reloaderAccountName(c.metadata.name!);
+  return {
+    serviceAccount: { apiVersion: "v1", kind: "ServiceAccount", metadata: meta(c, name) },
+    role: {
+      apiVersion: "rbac.authorization.k8s.io/v1", kind: "Role", metadata: meta(c, name),
+      rules: [
+        { apiGroups: [""], resources: ["secrets"], resourceNames: [configSecretName(c.metadata.name!)], verbs: ["get", "list", "watch"] },
+        { apiGroups: [""], resources: ["events"], verbs: ["create"] },
+      ],
+    },
+    roleBinding: {
+      apiVersion: "rbac.authorization.k8s.io/v1", kind: "RoleBinding", metadata: meta(c, name),
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name },
+      subjects: [{ kind: "ServiceAccount", name, namespace: c.metadata.namespace }],
+    },
+  };
 }
 
 /** The config API's routes file for this cluster, created empty when missing; see README. */

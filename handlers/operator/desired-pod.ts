@@ -3,6 +3,7 @@ import type { Pod } from "../types.ts";
 import type { NatsCluster } from "./natscluster.ts";
 import { annotationTemplateHash, configSecretName, hashOf, labelVersion, mgmtServiceName, ownerReference, podName, selectorLabels } from "./names.ts";
 import { ports, serverPaths } from "./server-config.ts";
+import { reloaderAccountName } from "./desired-objects.ts";
 
 export const defaultServerVersion = "2.14.9";
 export const defaultMetricsImage = "natsio/prometheus-nats-exporter";
@@ -21,8 +22,9 @@ export function podTemplate(c: NatsCluster, controllerImage: string): PodTemplat
   const pod = spec.pod ?? {};
   const name = c.metadata.name!;
   const version = spec.version || defaultServerVersion;
+  // With the reloader the config lives in an emptyDir it keeps current; else the Secret is mounted.
   const volumes: V1Volume[] = [
-    { name: "config", secret: { secretName: configSecretName(name) } },
+    pod.enableConfigReload ? { name: "config", emptyDir: {} } : { name: "config", secret: { secretName: configSecretName(name) } },
     { name: "pid", emptyDir: {} },
   ];
   const mounts: V1VolumeMount[] = [
@@ -67,14 +69,22 @@ export function podTemplate(c: NatsCluster, controllerImage: string): PodTemplat
     lifecycle: { preStop: { exec: { command: ["nats-server", "--signal", `ldm=${serverPaths.pidFile}`] } } },
   };
   const containers: V1Container[] = [nats];
+  const initContainers: V1Container[] = [];
   if (pod.enableConfigReload) {
-    containers.push({
-      name: "reloader",
+    const reloader = {
       image: pod.reloaderImage ? `${pod.reloaderImage}:${pod.reloaderImageTag || "latest"}` : controllerImage,
       imagePullPolicy: pod.reloaderImagePullPolicy,
-      args: ["reloader", "-pid", serverPaths.pidFile, "-config", `${serverPaths.configDir}/nats.conf`],
+      env: [env[0]!, env[1]!],
       resources: pod.reloaderResources as V1Container["resources"],
-      volumeMounts: [mounts[0]!, mounts[1]!],
+      securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true },
+    };
+    const watch = ["reloader", "-secret", configSecretName(name), "-dir", serverPaths.configDir];
+    initContainers.push({ ...reloader, name: "config", args: [...watch, "-once"], volumeMounts: [{ ...mounts[0]!, readOnly: false }] });
+    containers.push({
+      ...reloader,
+      name: "reloader",
+      args: [...watch, "-pid", serverPaths.pidFile, "-cluster", name, "-s", `nats://127.0.0.1:${ports.client}`, "-monitor", `http://127.0.0.1:${ports.monitor}`],
+      volumeMounts: [{ ...mounts[0]!, readOnly: false }, mounts[1]!],
     });
   }
   if (pod.enableMetrics) {
@@ -92,7 +102,7 @@ export function podTemplate(c: NatsCluster, controllerImage: string): PodTemplat
     volumes,
     restartPolicy: "Always",
     terminationGracePeriodSeconds: (spec.lameDuckDurationSeconds ?? 30) + 30,
-    ...(pod.enableConfigReload ? { shareProcessNamespace: true } : {}),
+    ...(pod.enableConfigReload ? { shareProcessNamespace: true, serviceAccountName: reloaderAccountName(name), initContainers } : {}),
     ...(pod.nodeSelector ? { nodeSelector: pod.nodeSelector } : {}),
     ...(pod.tolerations ? { tolerations: pod.tolerations } : {}),
     ...(pod.antiAffinity

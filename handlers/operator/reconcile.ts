@@ -1,7 +1,7 @@
-import type { Change, ConfigMap, Pod, Secret, Service } from "../types.ts";
+import type { Change, ConfigMap, Pod, Role, RoleBinding, Secret, Service, ServiceAccount } from "../types.ts";
 import { loadRoutesConfig } from "../config/routes-file.ts";
 import { withConditions, conditionStatus } from "./conditions.ts";
-import { desiredConfigSecret, desiredServices, initialRoutesConfigMap, serviceDiffers, updatedService } from "./desired-objects.ts";
+import { configRevisionAnnotation, desiredConfigSecret, desiredReloaderRbac, desiredServices, initialRoutesConfigMap, serviceDiffers, updatedService } from "./desired-objects.ts";
 import { defaultServerVersion, podTemplate, templateHash } from "./desired-pod.ts";
 import { annotationTemplateHash, configSecretName, isOwnedBy, labelVersion, routesConfigMapName } from "./names.ts";
 import type { Condition, NatsCluster, NatsClusterStatus } from "./natscluster.ts";
@@ -25,6 +25,8 @@ export interface ClusterView {
   configSecret: Secret | null;
   routesConfigMap: ConfigMap | null;
   secrets: Secrets;
+  /** The reloader's ServiceAccount, Role and RoleBinding `<name>-reloader`, where they exist. */
+  reloaderRbac?: { serviceAccount?: ServiceAccount; role?: Role; roleBinding?: RoleBinding };
   /** satellite's own image, the default reloader sidecar. */
   controllerImage: string;
   now: string;
@@ -113,11 +115,24 @@ export function reconcileCluster(v: ClusterView): ReconcileResult {
   const changes: Change[] = [];
   const events: ClusterEvent[] = [];
   if (!v.routesConfigMap) changes.push({ op: "create", kind: "ConfigMap", object: initialRoutesConfigMap(c) });
-  const secret = desiredConfigSecret(c, conf);
+  const configRevision = v.routesConfigMap?.metadata?.resourceVersion;
+  const secret = desiredConfigSecret(c, conf, configRevision);
   if (!v.configSecret) changes.push({ op: "create", kind: "Secret", object: secret });
-  else if (decodeOr(v.configSecret.data?.["nats.conf"]) !== conf) {
-    changes.push({ op: "replace", kind: "Secret", object: { ...v.configSecret, data: { ...v.configSecret.data, ...secret.data } } });
-    events.push({ type: "Normal", reason: "ConfigUpdated", message: `server config changed (${routes.length} routes, cluster name ${clusterName}); servers reload it` });
+  else {
+    const confChanged = decodeOr(v.configSecret.data?.["nats.conf"]) !== conf;
+    if (confChanged || v.configSecret.metadata?.annotations?.[configRevisionAnnotation] !== configRevision) {
+      const annotations = { ...v.configSecret.metadata?.annotations, ...secret.metadata?.annotations };
+      changes.push({ op: "replace", kind: "Secret", object: { ...v.configSecret, metadata: { ...v.configSecret.metadata, annotations }, data: { ...v.configSecret.data, ...secret.data } } });
+    }
+    if (confChanged) events.push({ type: "Normal", reason: "ConfigUpdated", message: `server config changed (${routes.length} routes, cluster name ${clusterName}); servers reload it` });
+  }
+  if (spec.pod?.enableConfigReload) {
+    const want = desiredReloaderRbac(c);
+    const have = v.reloaderRbac ?? {};
+    if (!have.serviceAccount) changes.push({ op: "create", kind: "ServiceAccount", object: want.serviceAccount });
+    if (!have.role) changes.push({ op: "create", kind: "Role", object: want.role });
+    else if (JSON.stringify(have.role.rules) !== JSON.stringify(want.role.rules)) changes.push({ op: "replace", kind: "Role", object: { ...have.role, rules: want.role.rules } });
+    if (!have.roleBinding) changes.push({ op: "create", kind: "RoleBinding", object: want.roleBinding });
   }
   for (const want of wantServices) {
     const live = v.services.find((x) => x.metadata?.name === want.metadata?.name);

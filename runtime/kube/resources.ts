@@ -31,3 +31,5 @@ export function resourcePath(type: ResourceType, ref: ObjectRef = {}): string {
 }
 export const natsClusters: ResourceType = { group: "nats.io", version: "v1alpha2", resource: "natsclusters", namespaced: true };
 export const leases: ResourceType = { group: "coordination.k8s.io", version: "v1", resource: "leases", namespaced: true };
+export const roles: ResourceType = { group: "rbac.authorization.k8s.io", version: "v1", resource: "roles", namespaced: true };
+export const roleBindings: ResourceType = { group: "rbac.authorization.k8s.io", version: "v1", resource: "rolebindings", namespaced: true };

@@ -11,6 +11,8 @@ import { fakeKubelet, setPodStatus } from "../harness/kubelet.ts";
 import { startSatellite, waitForLog } from "../harness/satellite.ts";
 import { configMaps, events, natsClusters, pods, secrets, services } from "../../runtime/kube/resources.ts";
 import { decodeBase64 } from "../../handlers/operator/base64.ts";
+import { createKubeClient } from "../../runtime/kube/client.ts";
+import { loadKubeconfig } from "../../runtime/kube/kubeconfig.ts";
 
 const kube = useKube();
 let ns: string;
@@ -223,6 +225,22 @@ spec:
     } finally {
       await api.stop();
       await server.stop();
+    }
+  });
+
+  it("gives the reloader of a cluster its own account, allowed to read only that cluster's config", async () => {
+    await create("eta", { size: 1, pod: { enableConfigReload: true } });
+    await waitFor("eta's pod", async () => (await podsOf("eta")).length === 1);
+    const pod = (await podsOf("eta"))[0];
+    expect(pod.spec.serviceAccountName).toBe("eta-reloader");
+    expect(pod.spec.containers.map((c: any) => c.name)).toEqual(["nats", "reloader"]);
+    const client = createKubeClient(loadKubeconfig(kube.kubeconfigFor(await kube.tokenFor(ns, "eta-reloader"), ns, "eta-reloader")));
+    try {
+      await waitFor("the reloader's Role to take effect", () => client.get(secrets, { namespace: ns, name: "eta" }).catch(() => undefined));
+      expect((await client.list(secrets, ns, { fieldSelector: "metadata.name=eta" })).items).toHaveLength(1);
+      expect((await client.get(secrets, { namespace: ns, name: "alpha" }).catch((e) => e)).status).toBe(403);
+    } finally {
+      client.close();
     }
   });
 

@@ -52,10 +52,25 @@ describe("cluster.create", () => {
     expect(pod.spec?.containers[0]?.lifecycle?.preStop?.exec?.command).toEqual(["nats-server", "--signal", "ldm=/var/run/nats/nats.pid"]);
   });
 
-  it("adds the reloader sidecar (satellite's own image) and a shared process namespace when asked", () => {
+  it("adds the reloader (satellite's own image) with its own account, an init container and a shared process namespace when asked", () => {
     const r = reconcileCluster(view(natsCluster({ size: 1, pod: { enableConfigReload: true, enableMetrics: true } })));
+    expect(summary(r)).toEqual([
+      "create ConfigMap demo-config", "create Secret demo", "create ServiceAccount demo-reloader", "create Role demo-reloader", "create RoleBinding demo-reloader",
+      "create Service demo", "create Service demo-mgmt", "create Pod demo-1",
+    ]);
+    const role = (r.changes.find((x) => x.op === "create" && x.kind === "Role") as any).object;
+    expect(role.rules).toEqual([
+      { apiGroups: [""], resources: ["secrets"], resourceNames: ["demo"], verbs: ["get", "list", "watch"] },
+      { apiGroups: [""], resources: ["events"], verbs: ["create"] },
+    ]);
     const pod = (r.changes.find((x) => x.op === "create" && x.kind === "Pod") as any).object as Pod;
     expect(pod.spec?.shareProcessNamespace).toBe(true);
+    expect(pod.spec?.serviceAccountName).toBe("demo-reloader");
+    expect(pod.spec?.volumes?.find((v) => v.name === "config")).toEqual({ name: "config", emptyDir: {} });
+    expect(pod.spec?.initContainers?.[0]?.args).toEqual(["reloader", "-secret", "demo", "-dir", "/etc/nats-config", "-once"]);
+    expect(pod.spec?.containers[1]?.args).toEqual([
+      "reloader", "-secret", "demo", "-dir", "/etc/nats-config", "-pid", "/var/run/nats/nats.pid", "-cluster", "demo", "-s", "nats://127.0.0.1:4222", "-monitor", "http://127.0.0.1:8222",
+    ]);
     expect(pod.spec?.containers.map((c) => [c.name, c.image])).toEqual([
       ["nats", "nats:2.14.9"], ["reloader", "ghcr.io/satellite-nats/satellite:0.1.0"], ["metrics", "natsio/prometheus-nats-exporter:0.17.3"],
     ]);
@@ -207,6 +222,15 @@ describe("paused and invalid specs", () => {
 });
 
 describe("config API interplay", () => {
+  it("the config Secret carries the routes file's revision, for config.put's wait", () => {
+    const v = converged(natsCluster({ size: 1 }), 1);
+    const cm = { ...v.routesConfigMap!, metadata: { ...v.routesConfigMap!.metadata, resourceVersion: "77" } };
+    const r = reconcileCluster({ ...v, routesConfigMap: cm });
+    expect(summary(r)).toEqual(["replace Secret demo"]);
+    expect((r.changes[0] as any).object.metadata.annotations).toEqual({ "nats.io/config-revision": "77" });
+    expect(r.events).toEqual([]);
+  });
+
   it("the routes file written by config.put changes the rendered name and routes", () => {
     const v = converged(natsCluster({ size: 2 }), 2);
     const cm = { ...v.routesConfigMap!, data: { "routes.json": JSON.stringify({ name: "CLUSTER_A", routes: ["nats://another-route:6222"] }) } };
