@@ -9,19 +9,25 @@ export type Runtime = "node" | "deno";
 const bundle = fileURLToPath(new URL("../../dist/satellite.mjs", import.meta.url));
 const denoBin = fileURLToPath(new URL("../../node_modules/.bin/deno", import.meta.url));
 
-/** The narrowest Deno permissions the controller works with (see README). */
-export const denoRunFlags = ["run", "--allow-net", "--allow-env", "--allow-read", "--allow-sys=hostname,osRelease", "--allow-run"];
+/** The narrowest Deno permissions each command works with (README, "Deno"). */
+export function denoFlags(command: string | undefined, writeDir?: string): string[] {
+  const base = ["run", "--allow-net", "--allow-env", "--allow-read", "--allow-sys=hostname"];
+  if (command === "reloader") return [...base, writeDir ? `--allow-write=${writeDir}` : "--allow-write", "--allow-run"];
+  return base;
+}
 
 /** Runs the built bundle (dist/satellite.mjs), as users do, on Node or Deno. */
-export function startSatellite(args: string[], opts: { runtime?: Runtime; env?: NodeJS.ProcessEnv; name?: string } = {}): Proc {
+export function startSatellite(args: string[], opts: { runtime?: Runtime; env?: NodeJS.ProcessEnv; name?: string; writeDir?: string } = {}): Proc {
   const runtime = opts.runtime ?? "node";
   const dir = mkdtempSync(join(tmpdir(), "satellite-run-"));
-  const [bin, pre] = runtime === "node" ? [process.execPath, []] : [denoBin, denoRunFlags];
+  const [bin, pre] = runtime === "node" ? [process.execPath, []] : [denoBin, denoFlags(args[0], opts.writeDir)];
   return startProcess(opts.name ?? `satellite ${args[0]}`, bin, [...pre, bundle, ...args], join(dir, "satellite.log"), {
     ...process.env,
     KUBECONFIG: "",
     KUBERNETES_CONFIG_FILE: "",
     POD_NAMESPACE: "",
+    // Deno would otherwise look for updates and write a cache at start.
+    DENO_NO_UPDATE_CHECK: "1",
     ...opts.env,
   });
 }

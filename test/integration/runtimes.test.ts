@@ -1,0 +1,81 @@
+// The bundle (dist/satellite.mjs) itself, on Node and on Deno with the narrowest permissions:
+// the config round trip, a NatsCluster reconcile and a reload.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { connect } from "@nats-io/transport-node";
+import { startNatsServer, useKube, waitFor, type NatsServer, type Proc } from "../harness/index.ts";
+import { manifest } from "../harness/kube.ts";
+import { startSatellite, waitForLog, type Runtime } from "../harness/satellite.ts";
+import { configMaps, natsClusters, pods } from "../../runtime/kube/resources.ts";
+
+const kube = useKube();
+const running: (Proc | NatsServer)[] = [];
+let nats: NatsServer;
+
+beforeAll(async () => {
+  await kube.apply(manifest("crd.yaml"));
+  await waitFor("the CRD", async () => (await kube.admin.request("GET", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/natsclusters.nats.io")).status?.conditions?.some((c: any) => c.type === "Established" && c.status === "True"));
+  nats = await startNatsServer({ name: "runtimes" });
+  running.push(nats);
+});
+afterAll(async () => {
+  await Promise.all(running.map((p) => p.stop()));
+  kube.close();
+});
+
+describe.each<Runtime>(["node", "deno"])("the bundle on %s", (runtime) => {
+  let ns: string;
+  let kubeconfig: string;
+  beforeAll(async () => {
+    ns = await kube.createNamespace(`rt-${runtime}`);
+    await kube.apply(manifest("operator.yaml"), { namespace: ns });
+    await kube.apply(manifest("example-cluster.yaml"), { namespace: ns });
+    kubeconfig = kube.kubeconfigFor(await kube.tokenFor(ns, "satellite-operator"), ns, `rt-${runtime}`);
+  });
+
+  it("serves the config round trip and reconciles a NatsCluster", async () => {
+    const p = startSatellite(["run", "-operator", "-s", nats.url, "-name", "nats", "-log-format", "json"], { runtime, env: { KUBECONFIG: kubeconfig }, name: `controller on ${runtime}` });
+    running.push(p);
+    await waitForLog(p, "serving config API");
+    await waitForLog(p, "operator caches synced");
+    const nc = await connect({ servers: nats.url });
+    try {
+      const put = JSON.parse((await nc.request("_SAT.nats.config.put", JSON.stringify({ name: `ON_${runtime.toUpperCase()}`, routes: ["nats://a:6222"] }), { timeout: 5_000 })).string());
+      expect(put).toMatchObject({ ok: true, changed: true });
+      const get = JSON.parse((await nc.request("_SAT.nats.config.get", "", { timeout: 5_000 })).string());
+      expect(get).toMatchObject({ ok: true, name: `ON_${runtime.toUpperCase()}`, routes: ["nats://a:6222"], revision: put.revision });
+    } finally {
+      await nc.close();
+    }
+    await kube.admin.create(natsClusters, { apiVersion: "nats.io/v1alpha2", kind: "NatsCluster", metadata: { name: "rt", namespace: ns }, spec: { size: 3 } });
+    await waitFor("3 pods", async () => (await kube.admin.list(pods, ns, { labelSelector: "nats_cluster=rt" })).items.length === 3);
+    await p.stop();
+    expect(await p.exited).toBe(0);
+  });
+
+  it("reloads nats-server when the ConfigMap changes", async () => {
+    const dir = mkdtempSync(join(tmpdir(), `sat-rt-${runtime}-`));
+    const confDir = join(dir, "conf");
+    mkdirSync(confDir);
+    const pid = join(dir, "nats.pid");
+    const conf = (payload: number) => `pid_file: "${pid}"\nmax_payload: ${payload}\n`;
+    // The server's own config includes the file the reloader keeps in conf/.
+    writeFileSync(join(confDir, "nats.conf"), conf(1000000));
+    const server = await startNatsServer({ name: `reload-${runtime}`, extra: 'include "conf/nats.conf"', dir });
+    running.push(server);
+    const cm = await kube.admin.get(configMaps, { namespace: ns, name: "nats-config" });
+    await kube.admin.replace(configMaps, { ...cm, data: { "nats.conf": conf(1000000) } });
+    const reloaderKubeconfig = kube.kubeconfigFor(await kube.tokenFor(ns, "nats-reloader"), ns, `reloader-${runtime}`);
+    const r = startSatellite(["reloader", "-configmap", "nats-config", "-dir", confDir, "-pid", pid, "-monitor", `http://127.0.0.1:${server.monitorPort}`, "-log-format", "json"], {
+      runtime, writeDir: confDir, env: { KUBECONFIG: reloaderKubeconfig, POD_NAME: `rt-${runtime}` }, name: `reloader on ${runtime}`,
+    });
+    running.push(r);
+    await waitForLog(r, "watch mode");
+    const now = await kube.admin.get(configMaps, { namespace: ns, name: "nats-config" });
+    await kube.admin.replace(configMaps, { ...now, data: { "nats.conf": conf(2000000) } });
+    await waitFor("the new max_payload", async () => (await server.monitor("varz")).max_payload === 2000000);
+    await waitForLog(r, "nats-server reloaded");
+  });
+});
