@@ -22,6 +22,11 @@ export function counter(name: string, help: string): Counter {
 
 export function renderMetrics(): string {
   const out: string[] = [];
+  const mem = process.memoryUsage();
+  out.push(
+    "# HELP process_resident_memory_bytes Resident memory size in bytes.", "# TYPE process_resident_memory_bytes gauge", `process_resident_memory_bytes ${mem.rss}`,
+    "# HELP satellite_heap_used_bytes JavaScript heap in use, in bytes.", "# TYPE satellite_heap_used_bytes gauge", `satellite_heap_used_bytes ${mem.heapUsed}`,
+  );
   for (const [name, c] of counters) {
     out.push(`# HELP ${name} ${c.help}`, `# TYPE ${name} counter`);
     for (const [labels, v] of c.values) out.push(`${name}${labels ? `{${labels}}` : ""} ${v}`);

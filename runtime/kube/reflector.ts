@@ -27,6 +27,12 @@ export interface Reflector<T> {
 }
 
 type Meta = { metadata?: { name?: string; namespace?: string; resourceVersion?: string } };
+/** Server-side-apply bookkeeping is most of an object's size and no reconcile reads it. */
+function slim<T extends Meta>(o: T): T {
+  if (o.metadata && "managedFields" in o.metadata) delete (o.metadata as { managedFields?: unknown }).managedFields;
+  return o;
+}
+
 const keyOf = (o: Meta) => `${o.metadata?.namespace ?? ""}/${o.metadata?.name ?? ""}`;
 const newer = (a: Meta, b: Meta | undefined) => !b || Number(a.metadata?.resourceVersion) > Number(b.metadata?.resourceVersion);
 
@@ -47,7 +53,7 @@ export function startReflector<T extends Meta>(kube: KubeClient, type: ResourceT
   async function relist(): Promise<string> {
     const res = await kube.list<T>(type, o.namespace, selectors);
     const seen = new Set<string>();
-    for (const item of res.items) {
+    for (const item of res.items.map(slim)) {
       const k = keyOf(item);
       seen.add(k);
       const old = store.get(k);
@@ -82,6 +88,7 @@ export function startReflector<T extends Meta>(kube: KubeClient, type: ResourceT
           }
           rv = ev.object.metadata?.resourceVersion ?? rv;
           if (ev.type === "BOOKMARK") continue;
+          slim(ev.object);
           const k = keyOf(ev.object);
           if (ev.type === "DELETED") store.delete(k);
           else store.set(k, ev.object);
@@ -113,7 +120,10 @@ export function startReflector<T extends Meta>(kube: KubeClient, type: ResourceT
         }
         const retryAfter = e instanceof KubeError && e.retryAfterSeconds ? e.retryAfterSeconds * 1000 : 0;
         const delay = Math.max(retryAfter, backoffDelay(failures++));
-        o.log.warn("list/watch failed; retrying", { resource: type.resource, error: (e as Error).message, retryInMs: Math.round(delay) });
+        const missing = e instanceof KubeError && e.status === 404 && type.group
+          ? `the API server does not serve ${type.resource}.${type.group}/${type.version}: install its CustomResourceDefinition (manifests/crd.yaml)`
+          : undefined;
+        o.log.warn("list/watch failed; retrying", { resource: type.resource, error: missing ?? (e as Error).message, retryInMs: Math.round(delay) });
         await sleep(delay, stopping.signal);
       }
     }
@@ -126,7 +136,7 @@ export function startReflector<T extends Meta>(kube: KubeClient, type: ResourceT
     onChange: (fn) => void listeners.push(fn),
     observe(obj) {
       const k = keyOf(obj);
-      if (newer(obj, store.get(k))) store.set(k, obj);
+      if (newer(obj, store.get(k))) store.set(k, slim(obj));
     },
     stop: () => stopping.abort(),
   };
