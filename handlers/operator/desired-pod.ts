@@ -76,7 +76,7 @@ export function podTemplate(c: NatsCluster, controllerImage: string): PodTemplat
       imagePullPolicy: pod.reloaderImagePullPolicy,
       env: [env[0]!, env[1]!],
       resources: pod.reloaderResources as V1Container["resources"],
-      securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true },
+      securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } },
     };
     const watch = ["reloader", "-secret", configSecretName(name), "-dir", serverPaths.configDir];
     initContainers.push({ ...reloader, name: "config", args: [...watch, "-once"], volumeMounts: [{ ...mounts[0]!, readOnly: false }] });
@@ -102,7 +102,10 @@ export function podTemplate(c: NatsCluster, controllerImage: string): PodTemplat
     volumes,
     restartPolicy: "Always",
     terminationGracePeriodSeconds: (spec.lameDuckDurationSeconds ?? 30) + 30,
-    ...(pod.enableConfigReload ? { shareProcessNamespace: true, serviceAccountName: reloaderAccountName(name), initContainers } : {}),
+    // The reloader signals nats-server: one process namespace, one user, so no capability is needed.
+    ...(pod.enableConfigReload
+      ? { shareProcessNamespace: true, serviceAccountName: reloaderAccountName(name), initContainers, securityContext: { runAsUser: 1000, runAsGroup: 1000, fsGroup: 1000, runAsNonRoot: true } }
+      : {}),
     ...(pod.nodeSelector ? { nodeSelector: pod.nodeSelector } : {}),
     ...(pod.tolerations ? { tolerations: pod.tolerations } : {}),
     ...(pod.antiAffinity

@@ -1,0 +1,22 @@
+# satellite: one JavaScript file on a distroless Node.js base.
+#   docker build -t ghcr.io/satellite-nats/satellite:0.1.0 .
+#
+# Why distroless Node (not Deno, not node:slim): the bundle needs nothing but a JavaScript runtime;
+# distroless has no shell or package manager (less to patch, less to exploit), ships CA
+# certificates, runs as the non-root user 65532 and is about half the size of node:slim. The
+# Deno images are larger (the deno binary alone is ~100 MB) and the bundle runs the same on both.
+FROM node:24-bookworm-slim AS build
+WORKDIR /src
+COPY package.json package-lock.json ./
+RUN npm install --no-audit --no-fund --ignore-scripts
+COPY build.mjs tsconfig.json ./
+COPY handlers handlers
+COPY runtime runtime
+RUN node build.mjs
+
+FROM gcr.io/distroless/nodejs24-debian12:nonroot
+COPY --from=build /src/dist/satellite.mjs /app/satellite.mjs
+USER 65532:65532
+# A small young generation keeps the resident set ~5 MB lower (bench/RESULTS.md).
+ENTRYPOINT ["/nodejs/bin/node", "--max-semi-space-size=1", "/app/satellite.mjs"]
+CMD ["help"]
