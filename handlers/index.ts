@@ -3,6 +3,9 @@ import { configPut } from "./config.put.ts";
 import { discover } from "./discover.ts";
 import { status, type Instance } from "./status.ts";
 import type { ConfigMap, Pod, Request, Result, Target } from "./types.ts";
+import { reconcileCluster } from "./operator/reconcile.ts";
+import { clustersToReconcile } from "./operator/triggers.ts";
+export type { WatchedKind } from "./operator/triggers.ts";
 
 /** What the runtime loads before calling a config-API handler (only what the route `needs`). */
 export interface ApiView {
@@ -44,3 +47,16 @@ export const natsRoutes: NatsRoute[] = [
     needs: {}, handle: (_req, view) => discover(view),
   },
 ];
+
+/**
+ * The operator's routing: a change of any watched object (NatsCluster, Pod, Service, Secret,
+ * ConfigMap, and the reloader's ServiceAccount/Role/RoleBinding) queues the clusters `triggers`
+ * names; each is then reconciled from its whole observed state. cluster.create, cluster.update,
+ * pod.failed, scaling and rollouts are all that one reconcile. cluster.delete needs no handler:
+ * every owned object carries a controller ownerReference, so Kubernetes garbage collection
+ * removes them with the NatsCluster.
+ */
+export const watchRoutes = {
+  triggers: clustersToReconcile,
+  reconcile: reconcileCluster,
+};

@@ -2,7 +2,8 @@ import type { Change, ConfigMap, Kind, Pod, Role, RoleBinding, Secret, Service, 
 import { reloaderAccountName } from "../handlers/operator/desired-objects.ts";
 import { labelCluster, routesConfigMapName } from "../handlers/operator/names.ts";
 import type { NatsCluster } from "../handlers/operator/natscluster.ts";
-import { reconcileCluster, type ClusterEvent, type ReconcileResult } from "../handlers/operator/reconcile.ts";
+import { watchRoutes, type WatchedKind } from "../handlers/index.ts";
+import type { ClusterEvent, ReconcileResult } from "../handlers/operator/reconcile.ts";
 import { referencedSecrets } from "../handlers/operator/validate.ts";
 import { stableJson } from "../handlers/operator/names.ts";
 import { applyChanges } from "./effects.ts";
@@ -30,14 +31,14 @@ export interface Operator {
   stop(): Promise<void>;
 }
 
-type Meta = { metadata?: { name?: string; namespace?: string; labels?: Record<string, string>; ownerReferences?: { kind: string; name: string; controller?: boolean }[] } };
+type Meta = { metadata?: { name?: string; namespace?: string; labels?: Record<string, string> } };
 
 /** Watches NatsClusters and what they own, and runs reconcileCluster for each cluster that changed. */
 export function startOperator(d: OperatorDeps): Operator {
   const { kube, namespace, log } = d;
   const opts = { namespace, log };
   const clusters = startReflector<NatsCluster>(kube, natsClusters, opts);
-  const podCache = startReflector<Pod>(kube, pods, { ...opts, labelSelector: `app=nats,${labelCluster}` });
+  const podCache = startReflector<Pod>(kube, pods, { ...opts, labelSelector: `app=nats,${labelCluster}`, transform: podSummary });
   const serviceCache = startReflector<Service>(kube, services, { ...opts, labelSelector: `app=nats,${labelCluster}` });
   const secretCache = startReflector<Secret>(kube, secrets, opts);
   const configMapCache = startReflector<ConfigMap>(kube, configMaps, opts);
@@ -58,25 +59,12 @@ export function startOperator(d: OperatorDeps): Operator {
       log.warn("reconcile failed; retrying", { cluster: key, error: (e as Error).message, retryInMs: Math.round(ms) });
     },
   });
-  const enqueueOwner = (o: Meta) => {
-    const ns = o.metadata?.namespace ?? namespace;
-    const owner = o.metadata?.ownerReferences?.find((r) => r.controller && r.kind === "NatsCluster")?.name ?? o.metadata?.labels?.[labelCluster];
-    if (owner) queue.add(`${ns}/${owner}`);
-  };
-  clusters.onChange((_t, c) => queue.add(`${c.metadata.namespace}/${c.metadata.name}`));
-  podCache.onChange((_t, p) => enqueueOwner(p));
-  serviceCache.onChange((_t, s) => enqueueOwner(s));
-  configMapCache.onChange((_t, cm) => {
-    enqueueOwner(cm);
-    const name = cm.metadata?.name ?? "";
-    for (const c of clusters.list()) if (routesConfigMapName(c.metadata.name!) === name) queue.add(`${c.metadata.namespace}/${c.metadata.name}`);
-  });
-  secretCache.onChange((_t, s) => {
-    enqueueOwner(s);
-    for (const c of clusters.list()) if (referencedSecrets(c).includes(s.metadata?.name ?? "")) queue.add(`${c.metadata.namespace}/${c.metadata.name}`);
-  });
-
-  for (const r of [accountCache, roleCache, bindingCache]) r.onChange((_t, o) => enqueueOwner(o));
+  const watched: [WatchedKind, Reflector<any>][] = [["NatsCluster", clusters], ...(Object.entries(caches) as [WatchedKind, Reflector<any>][])];
+  for (const [kind, cache] of watched) {
+    cache.onChange((_t, o) => {
+      for (const key of watchRoutes.triggers(kind, o, clusters.list())) queue.add(key);
+    });
+  }
   const synced = Promise.all(all.map((r) => r.synced)).then(() => undefined);
   void synced.then(() => {
     log.info("operator caches synced", { namespace, clusters: clusters.list().length });
@@ -89,7 +77,7 @@ export function startOperator(d: OperatorDeps): Operator {
     if (!cluster) return;
     const started = performance.now();
     const inCluster = <T extends Meta>(list: T[]) => list.filter((o) => o.metadata?.namespace === ns && o.metadata?.labels?.[labelCluster] === name);
-    const result: ReconcileResult = reconcileCluster({
+    const result: ReconcileResult = watchRoutes.reconcile({
       cluster,
       pods: inCluster(podCache.list()),
       services: inCluster(serviceCache.list()),
@@ -151,6 +139,16 @@ export function startOperator(d: OperatorDeps): Operator {
       await queue.shutdown();
       for (const r of all) r.stop();
     },
+  };
+}
+
+/** A reconcile reads a pod's metadata and status, never its spec: the cache keeps only those. */
+function podSummary(p: Pod): Pod {
+  const s = p.status;
+  return {
+    metadata: p.metadata,
+    spec: { containers: [], nodeName: p.spec?.nodeName },
+    status: s && { phase: s.phase, reason: s.reason, message: s.message, podIP: s.podIP, conditions: s.conditions?.map((c) => ({ type: c.type, status: c.status })) },
   };
 }
 

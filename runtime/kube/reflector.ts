@@ -11,6 +11,8 @@ export interface ReflectorOptions extends Pick<ListOptions, "labelSelector" | "f
   relistMs?: number;
   /** Abort a watch that has been silent this long; bookmarks arrive about every minute (default 3 min). */
   watchdogMs?: number;
+  /** Keeps only what the cache's readers need of each object (memory). */
+  transform?: (o: any) => any;
 }
 
 export type ChangeType = "ADDED" | "MODIFIED" | "DELETED";
@@ -38,6 +40,7 @@ const newer = (a: Meta, b: Meta | undefined) => !b || Number(a.metadata?.resourc
 
 /** List, then watch from the list's resourceVersion; relist on 410, back off on errors, watchdog silent streams. */
 export function startReflector<T extends Meta>(kube: KubeClient, type: ResourceType, o: ReflectorOptions): Reflector<T> {
+  const shape = (x: T): T => (o.transform ? o.transform(slim(x)) : slim(x));
   const store = new Map<string, T>();
   const listeners: ((t: ChangeType, obj: T) => void)[] = [];
   const stopping = new AbortController();
@@ -53,7 +56,7 @@ export function startReflector<T extends Meta>(kube: KubeClient, type: ResourceT
   async function relist(): Promise<string> {
     const res = await kube.list<T>(type, o.namespace, selectors);
     const seen = new Set<string>();
-    for (const item of res.items.map(slim)) {
+    for (const item of res.items.map(shape)) {
       const k = keyOf(item);
       seen.add(k);
       const old = store.get(k);
@@ -88,11 +91,11 @@ export function startReflector<T extends Meta>(kube: KubeClient, type: ResourceT
           }
           rv = ev.object.metadata?.resourceVersion ?? rv;
           if (ev.type === "BOOKMARK") continue;
-          slim(ev.object);
-          const k = keyOf(ev.object);
+          const obj = shape(ev.object);
+          const k = keyOf(obj);
           if (ev.type === "DELETED") store.delete(k);
-          else store.set(k, ev.object);
-          emit(ev.type, ev.object);
+          else store.set(k, obj);
+          emit(ev.type, obj);
         }
       } catch (e) {
         if (!abort.signal.aborted) throw e;
@@ -136,7 +139,7 @@ export function startReflector<T extends Meta>(kube: KubeClient, type: ResourceT
     onChange: (fn) => void listeners.push(fn),
     observe(obj) {
       const k = keyOf(obj);
-      if (newer(obj, store.get(k))) store.set(k, slim(obj));
+      if (newer(obj, store.get(k))) store.set(k, shape(obj));
     },
     stop: () => stopping.abort(),
   };
