@@ -9,6 +9,7 @@ export interface RuntimeBench {
   runtime: Runtime;
   startMs: number[];
   rssMb: number;
+  heapMb: number;
   clusters: number;
 }
 
@@ -38,7 +39,7 @@ export async function benchRuntimes(kube: TestKube, nats: NatsServer, runtimes: 
       if (i > 0) startMs.push(performance.now() - t0); // the first run warms the disk cache
       await p.stop();
     }
-    out.push({ runtime, startMs, rssMb: 0, clusters });
+    out.push({ runtime, startMs, rssMb: 0, heapMb: 0, clusters });
   }
   for (let i = 0; i < clusters; i++) {
     await kube.admin.create(natsClusters, { apiVersion: "nats.io/v1alpha2", kind: "NatsCluster", metadata: { name: `m${i}`, namespace: ns }, spec: { size: 3 } });
@@ -49,6 +50,8 @@ export async function benchRuntimes(kube: TestKube, nats: NatsServer, runtimes: 
     await waitFor("ready", () => ready(port), 10_000, 5);
     await new Promise((res) => setTimeout(res, 10_000));
     r.rssMb = rssOf(p.pid);
+    const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    r.heapMb = Number(/^satellite_heap_used_bytes (\d+)$/m.exec(metrics)?.[1] ?? 0) / 2 ** 20;
     await p.stop();
   }
   return out;
