@@ -11,6 +11,7 @@ import { configMaps } from "../runtime/kube/resources.ts";
 import { benchOperator } from "./operator.ts";
 import { benchReload } from "./reload.ts";
 import { benchRuntimes } from "./runtimes.ts";
+import { binaries } from "../test/harness/binaries.ts";
 import { execFileSync } from "node:child_process";
 import { statSync } from "node:fs";
 
@@ -63,7 +64,9 @@ const direct = await (async () => {
 
 await nc.close();
 await controller.stop();
-const runtimes = await benchRuntimes(kube, nats, ["node", "deno"], 5, 50);
+const runtimes = await benchRuntimes(kube, nats, ["node", "node-lts", "deno"], 5, 50);
+const ltsVersion = execFileSync(binaries().NODE_LTS_BIN, ["--version"], { encoding: "utf8" }).trim();
+const runtimeName = (r: string) => (r === "node" ? `Node ${process.version}` : r === "node-lts" ? `Node ${ltsVersion} (the container's)` : "Deno");
 await nats.stop();
 const op = await benchOperator(kube, 50);
 const reload = await benchReload(kube, 50);
@@ -94,7 +97,7 @@ while watching ${runtimes[0]!.clusters} NatsClusters of size 3 and everything th
 
 | runtime | start (median) | start (worst) | idle RSS, ${runtimes[0]!.clusters} clusters | goals |
 |---|---|---|---|---|
-${runtimes.map((r) => `| ${r.runtime === "node" ? `Node ${process.version}` : "Deno"} | ${fmt(percentile(r.startMs, 50))} | ${fmt(Math.max(...r.startMs))} | ${r.rssMb.toFixed(1)} MB (JS heap in use ${r.heapMb.toFixed(1)} MB) | start < 250 ms, RSS < 60 MB |`).join("\n")}
+${runtimes.map((r) => `| ${runtimeName(r.runtime)} | ${fmt(percentile(r.startMs, 50))} | ${fmt(Math.max(...r.startMs))} | ${r.rssMb.toFixed(1)} MB (JS heap in use ${r.heapMb.toFixed(1)} MB) | start < 250 ms, RSS < 60 MB |`).join("\n")}
 
 ## Config API (controller on Node, sequential requests from one client)
 

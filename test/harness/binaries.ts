@@ -7,6 +7,7 @@ export interface Binaries {
   ETCD_BIN: string;
   KUBE_APISERVER_BIN: string;
   NATS_CLI_BIN: string;
+  NODE_LTS_BIN: string;
 }
 
 const script = fileURLToPath(new URL("./provision.sh", import.meta.url));
@@ -15,13 +16,14 @@ let cached: Binaries | undefined;
 /** Runs provision.sh once (it is idempotent and fast once the cache is warm). */
 export function binaries(): Binaries {
   if (cached) return cached;
-  if (process.env.ETCD_BIN && process.env.KUBE_APISERVER_BIN && process.env.NATS_SERVER_BIN && process.env.NATS_CLI_BIN && process.env.NATS_SERVER_OLD_BIN !== undefined) {
+  if (process.env.ETCD_BIN && process.env.KUBE_APISERVER_BIN && process.env.NATS_SERVER_BIN && process.env.NATS_CLI_BIN && process.env.NODE_LTS_BIN && process.env.NATS_SERVER_OLD_BIN !== undefined) {
     cached = {
       NATS_SERVER_BIN: process.env.NATS_SERVER_BIN,
       NATS_SERVER_OLD_BIN: process.env.NATS_SERVER_OLD_BIN,
       ETCD_BIN: process.env.ETCD_BIN,
       KUBE_APISERVER_BIN: process.env.KUBE_APISERVER_BIN,
       NATS_CLI_BIN: process.env.NATS_CLI_BIN,
+      NODE_LTS_BIN: process.env.NODE_LTS_BIN,
     };
     return cached;
   }

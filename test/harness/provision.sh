@@ -13,6 +13,7 @@ NATS_VERSION=v2.14.9
 KUBE_VERSION=v1.36.3
 ETCD_VERSION=v3.6.8
 NATSCLI_VERSION=v0.3.0
+NODE_LTS_VERSION=24
 
 CACHE="${SATELLITE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/satellite}"
 mkdir -p "$CACHE"
@@ -122,8 +123,20 @@ nats_cli() {
   echo "$out"
 }
 
+# A current Node LTS (the container's), from npm, to run the bundle on besides the machine's Node.
+node_lts() {
+  local dir="$CACHE/node-v$NODE_LTS_VERSION"
+  if [ ! -x "$dir/node_modules/.bin/node" ]; then
+    say "installing Node $NODE_LTS_VERSION from npm into $dir"
+    npm install --prefix "$dir" --no-audit --no-fund --silent "node@$NODE_LTS_VERSION" >/dev/null 2>&1 \
+      || die "could not install Node $NODE_LTS_VERSION from npm (npm install node@$NODE_LTS_VERSION): set NODE_LTS_BIN"
+  fi
+  echo "${NODE_LTS_BIN:-$dir/node_modules/.bin/node}"
+}
+
 echo "NATS_SERVER_BIN=$(nats_server)"
 echo "NATS_SERVER_OLD_BIN=$(nats_server_old)"
 echo "ETCD_BIN=$(etcd_bin)"
 echo "KUBE_APISERVER_BIN=$(kube_apiserver)"
 echo "NATS_CLI_BIN=$(nats_cli)"
+echo "NODE_LTS_BIN=$(node_lts)"

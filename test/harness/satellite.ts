@@ -4,8 +4,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startProcess, type Proc } from "./process.ts";
 import { waitFor } from "./ports.ts";
+import { binaries } from "./binaries.ts";
 
-export type Runtime = "node" | "deno";
+/** node: the Node running the tests (20 here); node-lts: a current LTS from npm (the container's); deno. */
+export type Runtime = "node" | "node-lts" | "deno";
 const bundle = fileURLToPath(new URL("../../dist/satellite.mjs", import.meta.url));
 const denoBin = fileURLToPath(new URL("../../node_modules/.bin/deno", import.meta.url));
 
@@ -20,7 +22,8 @@ export function denoFlags(command: string | undefined, writeDir?: string): strin
 export function startSatellite(args: string[], opts: { runtime?: Runtime; env?: NodeJS.ProcessEnv; name?: string; writeDir?: string } = {}): Proc {
   const runtime = opts.runtime ?? "node";
   const dir = mkdtempSync(join(tmpdir(), "satellite-run-"));
-  const [bin, pre] = runtime === "node" ? [process.execPath, []] : [denoBin, denoFlags(args[0], opts.writeDir)];
+  const [bin, pre] =
+    runtime === "deno" ? [denoBin, denoFlags(args[0], opts.writeDir)] : [runtime === "node-lts" ? binaries().NODE_LTS_BIN : process.execPath, []];
   return startProcess(opts.name ?? `satellite ${args[0]}`, bin, [...pre, bundle, ...args], join(dir, "satellite.log"), {
     ...process.env,
     KUBECONFIG: "",

@@ -25,7 +25,7 @@ afterAll(async () => {
   kube.close();
 });
 
-describe.each<Runtime>(["node", "deno"])("the bundle on %s", (runtime) => {
+describe.each<Runtime>(["node", "node-lts", "deno"])("the bundle on %s", (runtime) => {
   let ns: string;
   let kubeconfig: string;
   beforeAll(async () => {
@@ -42,10 +42,10 @@ describe.each<Runtime>(["node", "deno"])("the bundle on %s", (runtime) => {
     await waitForLog(p, "operator caches synced");
     const nc = await connect({ servers: nats.url });
     try {
-      const put = JSON.parse((await nc.request("_SAT.nats.config.put", JSON.stringify({ name: `ON_${runtime.toUpperCase()}`, routes: ["nats://a:6222"] }), { timeout: 5_000 })).string());
+      const put = JSON.parse((await nc.request("_SAT.nats.config.put", JSON.stringify({ name: `ON_${runtime.toUpperCase().replace("-", "_")}`, routes: ["nats://a:6222"] }), { timeout: 5_000 })).string());
       expect(put).toMatchObject({ ok: true, changed: true });
       const get = JSON.parse((await nc.request("_SAT.nats.config.get", "", { timeout: 5_000 })).string());
-      expect(get).toMatchObject({ ok: true, name: `ON_${runtime.toUpperCase()}`, routes: ["nats://a:6222"], revision: put.revision });
+      expect(get).toMatchObject({ ok: true, name: `ON_${runtime.toUpperCase().replace("-", "_")}`, routes: ["nats://a:6222"], revision: put.revision });
     } finally {
       await nc.close();
     }
