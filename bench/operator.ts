@@ -12,8 +12,7 @@ export interface OperatorBench {
 
 /** 50 NatsClusters of size 3 created at once: time until all their objects exist, and API requests made. */
 export async function benchOperator(kube: TestKube, clusters = 50): Promise<OperatorBench> {
-  await kube.apply(manifest("crd.yaml"));
-  await waitFor("the CRD", async () => (await kube.admin.request("GET", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/natsclusters.nats.io")).status?.conditions?.some((c: any) => c.type === "Established" && c.status === "True"));
+  await kube.installCrd();
   const ns = await kube.createNamespace("bench-operator");
   await kube.apply(manifest("operator.yaml"), { namespace: ns });
   const port = await freePort();

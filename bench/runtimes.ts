@@ -20,8 +20,7 @@ const rssOf = (pid: number) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/pr
  * Memory: RSS after 10 s idle while watching `clusters` NatsClusters of size 3 (and all they own).
  */
 export async function benchRuntimes(kube: TestKube, nats: NatsServer, runtimes: Runtime[], runs = 5, clusters = 50, env: NodeJS.ProcessEnv = {}): Promise<RuntimeBench[]> {
-  await kube.apply(manifest("crd.yaml"));
-  await waitFor("the CRD", async () => (await kube.admin.request("GET", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/natsclusters.nats.io")).status?.conditions?.some((c: any) => c.type === "Established" && c.status === "True"));
+  await kube.installCrd();
   const ns = await kube.createNamespace("bench-runtimes");
   await kube.apply(manifest("operator.yaml"), { namespace: ns });
   await kube.apply(manifest("example-cluster.yaml"), { namespace: ns });

@@ -18,6 +18,8 @@ export interface TestKube {
   /** Server-side apply of every document; `dryRun` asks the API server to validate only. */
   apply(docs: string | object[], opts?: { namespace?: string; dryRun?: boolean }): Promise<any[]>;
   resourceFor(apiVersion: string, kind: string): Promise<ResourceType>;
+  /** Applies manifests/crd.yaml and waits until the API server serves NatsClusters. */
+  installCrd(): Promise<void>;
   /** A TokenRequest token for a ServiceAccount, created if missing. */
   tokenFor(namespace: string, serviceAccount: string, seconds?: number): Promise<string>;
   /** A kubeconfig file that authenticates with `token`, defaulting to `namespace`. */
@@ -57,6 +59,13 @@ export function testKube(info: ControlPlaneInfo): TestKube {
     info,
     admin,
     resourceFor,
+    async installCrd() {
+      await this.apply(manifest("crd.yaml"));
+      await waitFor("the NatsCluster CRD to be established", async () => {
+        const crd = await admin.request("GET", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/natsclusters.nats.io");
+        return crd.status?.conditions?.some((c: { type: string; status: string }) => c.type === "Established" && c.status === "True");
+      });
+    },
     async createNamespace(prefix) {
       const name = `${prefix}-${process.pid}-${Date.now().toString(36)}-${counter++}`.slice(0, 63).replace(/-$/, "");
       await admin.create(namespaces, { apiVersion: "v1", kind: "Namespace", metadata: { name } });

@@ -31,11 +31,7 @@ const create = (name: string, spec: object, apiVersion = "nats.io/v1alpha2") =>
 const patchSpec = (name: string, spec: object) => kube.admin.patch(natsClusters, { namespace: ns, name }, { spec });
 
 beforeAll(async () => {
-  await kube.apply(manifest("crd.yaml"));
-  await waitFor("the NatsCluster CRD to be established", async () => {
-    const crd = await kube.admin.request("GET", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/natsclusters.nats.io");
-    return crd.status?.conditions?.some((c: any) => c.type === "Established" && c.status === "True");
-  });
+  await kube.installCrd();
   ns = await kube.createNamespace("operator");
   await kube.apply(manifest("operator.yaml"), { namespace: ns });
   // The operator runs with the manifests' ServiceAccount and Role, nothing more.

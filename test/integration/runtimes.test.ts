@@ -15,8 +15,7 @@ const running: (Proc | NatsServer)[] = [];
 let nats: NatsServer;
 
 beforeAll(async () => {
-  await kube.apply(manifest("crd.yaml"));
-  await waitFor("the CRD", async () => (await kube.admin.request("GET", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/natsclusters.nats.io")).status?.conditions?.some((c: any) => c.type === "Established" && c.status === "True"));
+  await kube.installCrd();
   nats = await startNatsServer({ name: "runtimes" });
   running.push(nats);
 });
