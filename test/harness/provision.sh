@@ -134,9 +134,16 @@ node_lts() {
   echo "${NODE_LTS_BIN:-$dir/node_modules/.bin/node}"
 }
 
-echo "NATS_SERVER_BIN=$(nats_server)"
-echo "NATS_SERVER_OLD_BIN=$(nats_server_old)"
-echo "ETCD_BIN=$(etcd_bin)"
-echo "KUBE_APISERVER_BIN=$(kube_apiserver)"
-echo "NATS_CLI_BIN=$(nats_cli)"
-echo "NODE_LTS_BIN=$(node_lts)"
+# Assigned first: with set -e a failure inside $(…) stops here, not inside an echo.
+nats=$(nats_server)
+nats_old=$(nats_server_old)
+etcd=$(etcd_bin)
+apiserver=$(kube_apiserver)
+cli=$(nats_cli)
+node=$(node_lts)
+echo "NATS_SERVER_BIN=$nats"
+echo "NATS_SERVER_OLD_BIN=$nats_old"
+echo "ETCD_BIN=$etcd"
+echo "KUBE_APISERVER_BIN=$apiserver"
+echo "NATS_CLI_BIN=$cli"
+echo "NODE_LTS_BIN=$node"
