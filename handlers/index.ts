@@ -3,6 +3,7 @@ import { configPut } from "./config.put.ts";
 import { discover } from "./discover.ts";
 import { status, type Instance } from "./status.ts";
 import type { ConfigMap, Pod, Request, Result, Target } from "./types.ts";
+import type { ServerReport } from "./config/reload-wait.ts";
 import { reconcileCluster } from "./operator/reconcile.ts";
 import { clustersToReconcile } from "./operator/triggers.ts";
 export type { WatchedKind } from "./operator/triggers.ts";
@@ -14,6 +15,8 @@ export interface ApiView {
   podSelector: string;
   configMap: ConfigMap | null;
   pods: Pod[];
+  /** The latest report of each server's reloader, by pod name. */
+  reloads: Record<string, ServerReport | undefined>;
 }
 
 export interface NatsRoute {

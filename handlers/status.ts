@@ -1,6 +1,12 @@
 import { where } from "./config.get.ts";
 import { loadRoutesConfig } from "./config/routes-file.ts";
 import { ok, type ConfigMap, type Pod, type Result, type Target } from "./types.ts";
+import type { ServerReport } from "./config/reload-wait.ts";
+
+/** What the server's reloader last said: the config revision it runs, and whether that went well. */
+function configOf(r: ServerReport | undefined) {
+  return r ? { revision: r.configRevision, state: r.action, ok: r.ok, ...(r.error ? { error: r.error } : {}), loadedAt: r.configLoadTime ?? null } : null;
+}
 
 export interface Instance {
   id: string;
@@ -14,6 +20,8 @@ export interface StatusView {
   configMap: ConfigMap | null;
   pods: Pod[];
   podSelector: string;
+  /** The latest report of each server's reloader, by pod name (empty without reloaders). */
+  reloads?: Record<string, ServerReport | undefined>;
 }
 
 /** `_SAT.<cluster>.status`: the config's revision and health, and every server pod with its readiness. */
@@ -31,6 +39,7 @@ export function status(view: StatusView): Result {
         node: p.spec?.nodeName ?? null,
         restarts,
         deleting: Boolean(p.metadata?.deletionTimestamp),
+        config: configOf(view.reloads?.[p.metadata?.name ?? ""]),
       };
     })
     .sort((a, b) => a.name.localeCompare(b.name, "en", { numeric: true }));

@@ -72,7 +72,7 @@ async function serveRequest(
   let attempts = 0;
   let reply: Reply;
   try {
-    const { reply: written, waitForReloadMs } = await serialized(() => runWithRetries(d, route, msg, () => attempts++));
+    const { reply: written, waitForReloadMs } = await serialized(() => runWithRetries(d, route, msg, reports, () => attempts++));
     reply = written;
     if (waitForReloadMs !== undefined && !written.error) {
       reply = { ...written, reload: await waitForReload(d, reports, String(written.revision), waitForReloadMs) };
@@ -95,11 +95,17 @@ async function serveRequest(
   }
 }
 
-async function runWithRetries(d: ConfigApiDeps, route: NatsRoute, msg: ServiceMsg, count: () => void): Promise<{ reply: Reply; waitForReloadMs?: number }> {
+async function runWithRetries(
+  d: ConfigApiDeps,
+  route: NatsRoute,
+  msg: ServiceMsg,
+  reports: Map<string, ServerReport>,
+  count: () => void,
+): Promise<{ reply: Reply; waitForReloadMs?: number }> {
   for (let attempt = 0; ; attempt++) {
     count();
     const cached = attempt === 0 && route.writes ? d.configMapCache?.get(d.target.configMap) : undefined;
-    const view = await loadView(d, route, cached);
+    const view = await loadView(d, route, cached, reports);
     const result: Result = route.handle({ subject: msg.subject, data: msg.data }, view);
     // An answer from a cached view that is not a clean write is re-checked on fresh state.
     if (cached && (result.reply.error || !result.changes.length)) continue;
@@ -154,13 +160,13 @@ async function waitForReload(d: ConfigApiDeps, reports: Map<string, ServerReport
   }
 }
 
-async function loadView(d: ConfigApiDeps, route: NatsRoute, cached?: ConfigMap): Promise<ApiView> {
+async function loadView(d: ConfigApiDeps, route: NatsRoute, cached: ConfigMap | undefined, reports: Map<string, ServerReport>): Promise<ApiView> {
   const { namespace, configMap } = d.target;
   const [cm, podList] = await Promise.all([
     cached ? cached : route.needs.configMap ? d.kube.get(configMaps, { namespace, name: configMap }).catch((e) => (isNotFound(e) ? null : Promise.reject(e))) : null,
     route.needs.pods ? d.kube.list(pods, namespace, { labelSelector: d.podSelector }) : { items: [] },
   ]);
-  return { target: d.target, instance: d.instance, podSelector: d.podSelector, configMap: cm, pods: podList.items };
+  return { target: d.target, instance: d.instance, podSelector: d.podSelector, configMap: cm, pods: podList.items, reloads: Object.fromEntries(reports) };
 }
 
 function infrastructureError(e: unknown, t: Target): { code: number; message: string } {

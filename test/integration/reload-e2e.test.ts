@@ -58,6 +58,8 @@ describe("a config change from the ground reaches every server", () => {
       expect(JSON.parse(readFileSync(join(s.dir, "routes.json"), "utf8"))).toEqual({ name: "CLUSTER_A", routes: next });
     }
     for (const i of [0, 1, 2]) expect((await seed.monitor(i, "routez")).num_routes).toBeGreaterThanOrEqual(2);
+    const status = JSON.parse((await gc.request("_SAT.nats.status", "", { timeout: 5_000 })).string());
+    expect(status.servers.map((s: any) => [s.name, s.config?.revision, s.config?.state])).toEqual(servers.map((s) => [s.pod, reply.revision, "reloaded"]));
   });
 
   it("a config nats-server refuses leaves every server running its last good config, and the reply says why", async () => {

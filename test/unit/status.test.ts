@@ -16,6 +16,17 @@ describe("status", () => {
     ]);
   });
 
+  it("says which config revision each server runs, from its reloader", () => {
+    const r = status({
+      target, instance, podSelector: "app=nats", configMap: configMap(routesJson("A", []), "80"), pods: [pod("nats-0", { ready: true }), pod("nats-1", { ready: true })],
+      reloads: { "nats-0": { pod: "nats-0", configRevision: "80", action: "reloaded", ok: true, configLoadTime: "2026-11-21T10:00:00Z" }, "nats-1": { pod: "nats-1", configRevision: "79", action: "failed", ok: false, error: "bad" } },
+    });
+    expect(((r.reply as any).servers as any[]).map((s) => s.config)).toEqual([
+      { revision: "80", state: "reloaded", ok: true, loadedAt: "2026-11-21T10:00:00Z" },
+      { revision: "79", state: "failed", ok: false, error: "bad", loadedAt: null },
+    ]);
+  });
+
   it("still answers when the config is missing, and says why", () => {
     const r = status({ target, instance, podSelector: "app=nats", configMap: null, pods: [] });
     expect(r.reply).toMatchObject({ ok: true, revision: null, config: null, total: 0, ready: 0 });
