@@ -23,6 +23,8 @@ export interface RunningControlPlane extends ControlPlaneInfo {
   etcd: Proc;
   apiserver: Proc;
   stop(): Promise<void>;
+  /** Stops kube-apiserver, waits `downMs`, and starts it again on the same port and etcd. */
+  restartApiServer(downMs: number): Promise<void>;
 }
 
 /** etcd + kube-apiserver on loopback, RBAC on, service-account tokens issued; like envtest. */
@@ -48,7 +50,7 @@ export async function startControlPlane(opts: { dir?: string } = {}): Promise<Ru
   ], etcdLog);
 
   const server = `https://127.0.0.1:${apiPort}`;
-  const apiserver = startProcess("kube-apiserver", bins.KUBE_APISERVER_BIN, [
+  const apiserverArgs = [
     "--etcd-servers", etcdUrl,
     "--bind-address", "127.0.0.1",
     "--advertise-address", "127.0.0.1",
@@ -67,28 +69,40 @@ export async function startControlPlane(opts: { dir?: string } = {}): Promise<Ru
     // The default reconciler would publish 127.0.0.1 as the kubernetes Service endpoint, which is invalid.
     "--endpoint-reconciler-type", "none",
     "--v", "1",
-  ], apiserverLog);
+  ];
+  const apiserver = startProcess("kube-apiserver", bins.KUBE_APISERVER_BIN, apiserverArgs, apiserverLog);
 
   const kubeconfig = join(dir, "admin.kubeconfig");
   writeFileSync(kubeconfig, kubeconfigYaml(server, certs.caCert, { cert: certs.adminCert, key: certs.adminKey }, "default"));
   const cp: RunningControlPlane = {
     server, dir, kubeconfig, caFile: certs.caCert, etcdLog, apiserverLog, startMs: 0, etcd, apiserver,
     async stop() {
-      await apiserver.stop();
+      await cp.apiserver.stop();
       await etcd.stop();
+    },
+    async restartApiServer(downMs) {
+      await cp.apiserver.stop();
+      await new Promise((r) => setTimeout(r, downMs));
+      cp.apiserver = startProcess("kube-apiserver", bins.KUBE_APISERVER_BIN, apiserverArgs, apiserverLog);
+      const client = createKubeClient(loadKubeconfig(kubeconfig));
+      try {
+        await waitFor("kube-apiserver /readyz after restart", async () => (await client.request<string>("GET", "/readyz")) === "ok", 60_000, 100);
+      } finally {
+        client.close();
+      }
     },
   };
   const admin = createKubeClient(loadKubeconfig(kubeconfig));
   try {
     await waitFor("kube-apiserver /readyz", async () => {
-      if (!apiserver.running()) throw new Error("kube-apiserver exited");
+      if (!cp.apiserver.running()) throw new Error("kube-apiserver exited");
       if (!etcd.running()) throw new Error("etcd exited");
       return (await admin.request<string>("GET", "/readyz")) === "ok";
     }, 60_000, 100);
     // The default namespace is made by a controller loop inside the API server, shortly after readyz.
     await waitFor("namespace default", () => admin.request("GET", "/api/v1/namespaces/default"), 20_000, 100);
   } catch (e) {
-    const detail = `\n--- etcd log tail ---\n${etcd.tail(15)}\n--- kube-apiserver log tail ---\n${apiserver.tail(30)}`;
+    const detail = `\n--- etcd log tail ---\n${etcd.tail(15)}\n--- kube-apiserver log tail ---\n${cp.apiserver.tail(30)}`;
     await cp.stop();
     throw new Error(`${(e as Error).message}${detail}`);
   } finally {

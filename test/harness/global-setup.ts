@@ -13,7 +13,7 @@ export default async function setup(project: TestProject) {
   binaries();
   const cp = await startControlPlane();
   console.log(`test bed: etcd + kube-apiserver ready at ${cp.server} in ${cp.startMs} ms (logs in ${cp.dir})`);
-  const { etcd, apiserver, stop, ...info } = cp;
+  const { etcd, apiserver, stop, restartApiServer, ...info } = cp;
   project.provide("controlPlane", info);
   return async () => {
     await stop();
