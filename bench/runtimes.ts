@@ -9,6 +9,8 @@ export interface RuntimeBench {
   runtime: Runtime;
   startMs: number[];
   rssMb: number;
+  /** After 60 s idle: V8's memory reducer has returned what the start-up burst grew. */
+  rss60Mb: number;
   heapMb: number;
   clusters: number;
 }
@@ -17,7 +19,7 @@ const rssOf = (pid: number) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/pr
 
 /**
  * Start: process spawn until /readyz answers 200 (NATS connected, every cache listed), `runs` times.
- * Memory: RSS after 10 s idle while watching `clusters` NatsClusters of size 3 (and all they own).
+ * Memory: RSS after 10 s and 60 s idle while watching `clusters` NatsClusters of size 3 (and all they own).
  */
 export async function benchRuntimes(kube: TestKube, nats: NatsServer, runtimes: Runtime[], runs = 5, clusters = 50, env: NodeJS.ProcessEnv = {}): Promise<RuntimeBench[]> {
   await kube.installCrd();
@@ -38,7 +40,7 @@ export async function benchRuntimes(kube: TestKube, nats: NatsServer, runtimes: 
       if (i > 0) startMs.push(performance.now() - t0); // the first run warms the disk cache
       await p.stop();
     }
-    out.push({ runtime, startMs, rssMb: 0, heapMb: 0, clusters });
+    out.push({ runtime, startMs, rssMb: 0, rss60Mb: 0, heapMb: 0, clusters });
   }
   for (let i = 0; i < clusters; i++) {
     await kube.admin.create(natsClusters, { apiVersion: "nats.io/v1alpha2", kind: "NatsCluster", metadata: { name: `m${i}`, namespace: ns }, spec: { size: 3 } });
@@ -51,6 +53,8 @@ export async function benchRuntimes(kube: TestKube, nats: NatsServer, runtimes: 
     r.rssMb = rssOf(p.pid);
     const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
     r.heapMb = Number(/^satellite_heap_used_bytes (\d+)$/m.exec(metrics)?.[1] ?? 0) / 2 ** 20;
+    await new Promise((res) => setTimeout(res, 50_000));
+    r.rss60Mb = rssOf(p.pid);
     await p.stop();
   }
   return out;
