@@ -88,7 +88,7 @@ Written by \`npm run bench\` (bench/run.ts). Each run replaces this file.
 
 ## The bundle: size, start, memory
 
-dist/satellite.mjs: ${(statSync(fileURLToPath(new URL("../dist/satellite.mjs", import.meta.url))).size / 1024).toFixed(1)} KB minified (budget 300 KB, checked by \`npm run build\`).
+dist/satellite.mjs: ${statSync(fileURLToPath(new URL("../dist/satellite.mjs", import.meta.url))).size} bytes minified (budget 300,000 bytes, checked by \`npm run build\`).
 ${execFileSync(fileURLToPath(new URL("../node_modules/.bin/deno", import.meta.url)), ["--version"], { encoding: "utf8" }).split("\n")[0]}.
 
 \`satellite run -operator -name nats\`: from process start until \`/readyz\` answers 200 (connected to

@@ -15,7 +15,7 @@ export interface ApiView {
   podSelector: string;
   configMap: ConfigMap | null;
   pods: Pod[];
-  /** The latest report of each server's reloader, by pod name. */
+  /** The latest report of each server's reloader, by pod name (when the route needs it). */
   reloads: Record<string, ServerReport | undefined>;
 }
 
@@ -27,7 +27,7 @@ export interface NatsRoute {
   queued: boolean;
   /** Requests that write are run one at a time per cluster. */
   writes: boolean;
-  needs: { configMap?: boolean; pods?: boolean };
+  needs: { configMap?: boolean; pods?: boolean; reloads?: boolean };
   handle(req: Request, view: ApiView): Result;
 }
 
@@ -43,7 +43,7 @@ export const natsRoutes: NatsRoute[] = [
   },
   {
     name: "status", subject: (c) => `_SAT.${c}.status`, queued: true, writes: false,
-    needs: { configMap: true, pods: true }, handle: (_req, view) => status(view),
+    needs: { configMap: true, pods: true, reloads: true }, handle: (_req, view) => status(view),
   },
   {
     name: "discover", subject: () => "_SAT.discover", queued: false, writes: false,

@@ -2,6 +2,7 @@ import { where } from "./config.get.ts";
 import { loadRoutesConfig } from "./config/routes-file.ts";
 import { ok, type ConfigMap, type Pod, type Result, type Target } from "./types.ts";
 import type { ServerReport } from "./config/reload-wait.ts";
+import { isPodReady } from "./pod-state.ts";
 
 /** What the server's reloader last said: the config revision it runs, and whether that went well. */
 function configOf(r: ServerReport | undefined) {
@@ -29,7 +30,7 @@ export function status(view: StatusView): Result {
   const loaded = loadRoutesConfig(view.target, view.configMap);
   const servers = view.pods
     .map((p) => {
-      const ready = p.status?.conditions?.find((c) => c.type === "Ready")?.status === "True";
+      const ready = isPodReady(p);
       const restarts = (p.status?.containerStatuses ?? []).reduce((n, c) => n + (c.restartCount ?? 0), 0);
       return {
         name: p.metadata?.name ?? "",

@@ -12,8 +12,9 @@ import type { ConfigMap } from "../handlers/types.ts";
 import { keyedLock } from "./keyed-lock.ts";
 import type { Logger } from "./log.ts";
 import { counter } from "./metrics.ts";
-import { reloadOutcomes, type ServerReport } from "../handlers/config/reload-wait.ts";
-import { askSubject, reportWildcard } from "./reloader/report.ts";
+import { reloadOutcomes } from "../handlers/config/reload-wait.ts";
+import { followReloadReports, type ReloadReports } from "./reload-reports.ts";
+import { isPodFinished } from "../handlers/pod-state.ts";
 import type { Pod } from "../handlers/types.ts";
 
 export interface ConfigApiDeps {
@@ -43,7 +44,7 @@ export async function startConfigApi(d: ConfigApiDeps): Promise<Service> {
     metadata: { cluster: d.target.cluster, namespace: d.target.namespace, configMap: d.target.configMap },
   });
   const withLock = keyedLock();
-  const reports = collectReloadReports(d.nc, d.target.cluster, d.log);
+  const reports = followReloadReports(d.nc, d.target.cluster, d.log);
   for (const route of natsRoutes) {
     svc.addEndpoint(route.name, {
       subject: route.subject(d.target.cluster),
@@ -66,7 +67,7 @@ async function serveRequest(
   route: NatsRoute,
   msg: ServiceMsg,
   serialized: <T>(fn: () => Promise<T>) => Promise<T>,
-  reports: Map<string, ServerReport>,
+  reports: ReloadReports,
 ): Promise<void> {
   const started = performance.now();
   let attempts = 0;
@@ -99,7 +100,7 @@ async function runWithRetries(
   d: ConfigApiDeps,
   route: NatsRoute,
   msg: ServiceMsg,
-  reports: Map<string, ServerReport>,
+  reports: ReloadReports,
   count: () => void,
 ): Promise<{ reply: Reply; waitForReloadMs?: number }> {
   for (let attempt = 0; ; attempt++) {
@@ -125,48 +126,29 @@ async function runWithRetries(
   }
 }
 
-/** Every reloader's latest report, from `_SAT.<cluster>.reload.<pod>`. */
-function collectReloadReports(nc: NatsConnection, cluster: string, log: Logger): Map<string, ServerReport> {
-  const reports = new Map<string, ServerReport>();
-  nc.subscribe(reportWildcard(cluster), {
-    callback: (err, m) => {
-      if (err) return;
-      try {
-        const r = JSON.parse(m.string()) as ServerReport;
-        if (typeof r.pod === "string" && typeof r.configRevision === "string") reports.set(r.pod, r);
-      } catch {
-        log.debug("ignoring a reload report that is not JSON", { subject: m.subject });
-      }
-    },
-  });
-  // A controller that just started knows nothing yet: ask every reloader for its latest report.
-  nc.publish(askSubject(cluster));
-  return reports;
-}
-
 /** Waits until every server pod reports the config of `revision` (or later) loaded or refused, or the time is up. */
-async function waitForReload(d: ConfigApiDeps, reports: Map<string, ServerReport>, revision: string, ms: number) {
+async function waitForReload(d: ConfigApiDeps, reports: ReloadReports, revision: string, ms: number) {
   const started = Date.now();
   const list = await d.kube.list<Pod>(pods, d.target.namespace, { labelSelector: d.podSelector });
   const expected = list.items
-    .filter((p) => !p.metadata?.deletionTimestamp && p.status?.phase !== "Failed" && p.status?.phase !== "Succeeded")
+    .filter((p) => !p.metadata?.deletionTimestamp && !isPodFinished(p))
     .map((p) => p.metadata!.name!);
-  if (expected.some((pod) => !reports.has(pod))) d.nc.publish(askSubject(d.target.cluster));
+  if (expected.some((pod) => !reports.has(pod))) reports.ask();
   for (;;) {
-    const outcome = reloadOutcomes(expected, Object.fromEntries(reports), revision);
+    const outcome = reloadOutcomes(expected, reports.latest(), revision);
     const waitedMs = Date.now() - started;
     if (outcome.done || waitedMs >= ms) return { complete: outcome.done, ok: outcome.done && outcome.ok, waitedMs, servers: outcome.servers };
-    await new Promise((r) => setTimeout(r, 10));
+    await reports.next(ms - waitedMs);
   }
 }
 
-async function loadView(d: ConfigApiDeps, route: NatsRoute, cached: ConfigMap | undefined, reports: Map<string, ServerReport>): Promise<ApiView> {
+async function loadView(d: ConfigApiDeps, route: NatsRoute, cached: ConfigMap | undefined, reports: ReloadReports): Promise<ApiView> {
   const { namespace, configMap } = d.target;
   const [cm, podList] = await Promise.all([
     cached ? cached : route.needs.configMap ? d.kube.get(configMaps, { namespace, name: configMap }).catch((e) => (isNotFound(e) ? null : Promise.reject(e))) : null,
     route.needs.pods ? d.kube.list(pods, namespace, { labelSelector: d.podSelector }) : { items: [] },
   ]);
-  return { target: d.target, instance: d.instance, podSelector: d.podSelector, configMap: cm, pods: podList.items, reloads: Object.fromEntries(reports) };
+  return { target: d.target, instance: d.instance, podSelector: d.podSelector, configMap: cm, pods: podList.items, reloads: route.needs.reloads ? reports.latest() : {} };
 }
 
 function infrastructureError(e: unknown, t: Target): { code: number; message: string } {

@@ -38,7 +38,7 @@ export function startOperator(d: OperatorDeps): Operator {
   const { kube, namespace, log } = d;
   const opts = { namespace, log };
   const clusters = startReflector<NatsCluster>(kube, natsClusters, opts);
-  const podCache = startReflector<Pod>(kube, pods, { ...opts, labelSelector: `app=nats,${labelCluster}`, transform: podSummary });
+  const podCache = startReflector<Pod>(kube, pods, { ...opts, labelSelector: `app=nats,${labelCluster}` });
   const serviceCache = startReflector<Service>(kube, services, { ...opts, labelSelector: `app=nats,${labelCluster}` });
   const secretCache = startReflector<Secret>(kube, secrets, opts);
   const configMapCache = startReflector<ConfigMap>(kube, configMaps, opts);
@@ -139,16 +139,6 @@ export function startOperator(d: OperatorDeps): Operator {
       await queue.shutdown();
       for (const r of all) r.stop();
     },
-  };
-}
-
-/** A reconcile reads a pod's metadata and status, never its spec: the cache keeps only those. */
-function podSummary(p: Pod): Pod {
-  const s = p.status;
-  return {
-    metadata: p.metadata,
-    spec: { containers: [], nodeName: p.spec?.nodeName },
-    status: s && { phase: s.phase, reason: s.reason, message: s.message, podIP: s.podIP, conditions: s.conditions?.map((c) => ({ type: c.type, status: c.status })) },
   };
 }
 

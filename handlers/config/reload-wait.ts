@@ -1,13 +1,7 @@
-/** A reloader's report, as config.put's wait sees it (see runtime/reloader/report.ts). */
-export interface ServerReport {
-  pod: string;
-  server?: string;
-  configRevision: string;
-  action: string;
-  ok: boolean;
-  error?: string;
-  configLoadTime?: string;
-}
+import type { ReloadReport } from "../reloader/report.ts";
+
+/** What config.put's wait and status read of a reloader's report. */
+export type ServerReport = Pick<ReloadReport, "pod" | "configRevision" | "action" | "ok"> & Partial<Pick<ReloadReport, "server" | "error" | "configLoadTime">>;
 
 export interface ServerOutcome {
   pod: string;

@@ -3,9 +3,7 @@ import type { NatsCluster } from "./natscluster.ts";
 import { configSecretName, labelCluster, mgmtServiceName, ownerReference, routesConfigMapName, selectorLabels } from "./names.ts";
 import { ports } from "./server-config.ts";
 import { encodeBase64 } from "./base64.ts";
-
-/** Mirrors runtime/reloader/report.ts: the routes-file revision a config Secret carries. */
-export const configRevisionAnnotation = "nats.io/config-revision";
+import { configRevisionAnnotation } from "../reloader/report.ts";
 
 const meta = (c: NatsCluster, name: string) => ({
   name,

@@ -157,3 +157,23 @@ export const specDefaults = {
     routesSecretCertFileName: "route.pem",
   },
 } as const satisfies NatsClusterSpec;
+
+export interface TLSFiles {
+  secret: string;
+  ca: string;
+  cert: string;
+  key: string;
+}
+
+/** The client ("server") and route TLS secrets of a spec with their file names, defaults applied. */
+export function tlsFiles(tls: TLSConfig | undefined): { server?: TLSFiles; routes?: TLSFiles } {
+  const d = specDefaults.tls;
+  return {
+    server: tls?.serverSecret
+      ? { secret: tls.serverSecret, ca: tls.serverSecretCAFileName ?? d.serverSecretCAFileName, cert: tls.serverSecretCertFileName ?? d.serverSecretCertFileName, key: tls.serverSecretKeyFileName ?? d.serverSecretKeyFileName }
+      : undefined,
+    routes: tls?.routesSecret
+      ? { secret: tls.routesSecret, ca: tls.routesSecretCAFileName ?? d.routesSecretCAFileName, cert: tls.routesSecretCertFileName ?? d.routesSecretCertFileName, key: tls.routesSecretKeyFileName ?? d.routesSecretKeyFileName }
+      : undefined,
+  };
+}

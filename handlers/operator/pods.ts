@@ -1,4 +1,5 @@
 import type { Change, Pod } from "../types.ts";
+import { isPodFinished as isDone, isPodReady as isReady } from "../pod-state.ts";
 import type { NatsCluster } from "./natscluster.ts";
 import { annotationTemplateHash, labelVersion, podIndex } from "./names.ts";
 import { desiredPod, type PodTemplate } from "./desired-pod.ts";
@@ -12,8 +13,6 @@ export interface PodPlan {
   message?: string;
 }
 
-const isReady = (p: Pod) => p.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false;
-const isDone = (p: Pod) => p.status?.phase === "Failed" || p.status?.phase === "Succeeded";
 
 /**
  * pod.failed, scale and rollout in one pass over the cluster's pods `<name>-1 … <name>-<size>`:

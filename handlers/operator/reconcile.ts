@@ -1,7 +1,9 @@
 import type { Change, ConfigMap, Pod, Role, RoleBinding, Secret, Service, ServiceAccount } from "../types.ts";
 import { loadRoutesConfig } from "../config/routes-file.ts";
+import { isPodReady } from "../pod-state.ts";
 import { withConditions, conditionStatus } from "./conditions.ts";
-import { configRevisionAnnotation, desiredConfigSecret, desiredReloaderRbac, desiredServices, initialRoutesConfigMap, serviceDiffers, updatedService } from "./desired-objects.ts";
+import { configRevisionAnnotation } from "../reloader/report.ts";
+import { desiredConfigSecret, desiredReloaderRbac, desiredServices, initialRoutesConfigMap, serviceDiffers, updatedService } from "./desired-objects.ts";
 import { defaultServerVersion, podTemplate, templateHash } from "./desired-pod.ts";
 import { annotationTemplateHash, configSecretName, isOwnedBy, labelVersion, routesConfigMapName } from "./names.ts";
 import type { Condition, NatsCluster, NatsClusterStatus } from "./natscluster.ts";
@@ -52,7 +54,7 @@ export function reconcileCluster(v: ClusterView): ReconcileResult {
   if (c.metadata.deletionTimestamp) return { changes: [], status: c.status ?? {}, events: [] };
   const size = spec.size ?? defaultSize;
   const owned = v.pods.filter((p) => isOwnedBy(p, c));
-  const readyCount = owned.filter((p) => isReady(p) && !p.metadata?.deletionTimestamp).length;
+  const readyCount = owned.filter((p) => isPodReady(p) && !p.metadata?.deletionTimestamp).length;
   const base = (extra: Partial<NatsClusterStatus>, conditions: Omit<Condition, "lastTransitionTime">[]): NatsClusterStatus => ({
     size: owned.filter((p) => !p.metadata?.deletionTimestamp).length,
     readyReplicas: readyCount,
@@ -166,7 +168,6 @@ function withLegacyFields(c: NatsCluster): NatsCluster {
   return { ...c, spec: { ...c.spec, natsConfig } };
 }
 
-export const isReady = (p: Pod) => p.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false;
 
 function problemCondition(problems: string[]): Omit<Condition, "lastTransitionTime"> {
   return problems.length

@@ -4,7 +4,7 @@
 // Every string is written double-quoted through quote(), which refuses what nats.conf cannot
 // hold safely; numbers through num(). The caller validates the spec first, so a throw here
 // means a validation gap, never a config that says more than the spec did.
-import type { LeafnodeRemote, NatsCluster } from "./natscluster.ts";
+import { tlsFiles, type LeafnodeRemote, type NatsCluster, type TLSFiles } from "./natscluster.ts";
 import { authorizationConf, num, quote, type ClientsAuth } from "./server-config-auth.ts";
 
 export { clientsAuthKey, chooseClientsAuthKey, parseClientsAuth } from "./server-config-auth.ts";
@@ -32,10 +32,6 @@ export const ports = { client: 4222, cluster: 6222, monitor: 8222, metrics: 7777
 export type ServerPorts = typeof ports;
 
 /** The default file names of the TLS Secrets (the CRD's defaults; repeated for undefaulted objects). */
-const tlsFileDefaults = {
-  serverCA: "ca.pem", serverKey: "server-key.pem", serverCert: "server.pem",
-  routesCA: "ca.pem", routesKey: "route-key.pem", routesCert: "route.pem",
-};
 
 export interface ServerConfigInput {
   /** spec already defaulted by the API server (see specDefaults). */
@@ -61,11 +57,11 @@ const join = (dir: string, file: string, what: string) => {
 
 const indent = (lines: string[], by = "  ") => lines.map((l) => by + l);
 
-function tlsBlock(files: { dir: string; cert: string; key: string; ca: string }, what: string, verify: boolean, timeout: number | undefined): string[] {
+function tlsBlock(dir: string, files: TLSFiles, what: string, verify: boolean, timeout: number | undefined): string[] {
   const lines = [
-    `cert_file: ${quote(join(files.dir, files.cert, `${what} cert file name`), `${what} cert file`)}`,
-    `key_file: ${quote(join(files.dir, files.key, `${what} key file name`), `${what} key file`)}`,
-    `ca_file: ${quote(join(files.dir, files.ca, `${what} CA file name`), `${what} CA file`)}`,
+    `cert_file: ${quote(join(dir, files.cert, `${what} cert file name`), `${what} cert file`)}`,
+    `key_file: ${quote(join(dir, files.key, `${what} key file name`), `${what} key file`)}`,
+    `ca_file: ${quote(join(dir, files.ca, `${what} CA file name`), `${what} CA file`)}`,
   ];
   if (verify) lines.push("verify: true");
   if (timeout !== undefined) lines.push(`timeout: ${num(timeout, `${what} TLS timeout`)}`);
@@ -126,29 +122,14 @@ export function renderServerConfig(input: ServerConfigInput): string {
   if (c.write_deadline !== undefined) out.push(`write_deadline: ${quote(c.write_deadline, "spec.natsConfig.write_deadline")}`);
 
   const tls = spec.tls;
-  if (tls?.serverSecret) {
-    const files = {
-      dir: paths.serverTlsDir,
-      cert: tls.serverSecretCertFileName ?? tlsFileDefaults.serverCert,
-      key: tls.serverSecretKeyFileName ?? tlsFileDefaults.serverKey,
-      ca: tls.serverSecretCAFileName ?? tlsFileDefaults.serverCA,
-    };
-    out.push("", ...tlsBlock(files, "spec.tls.serverSecret", tls.verify === true, tls.clientsTLSTimeout));
-  }
+  const files = tlsFiles(tls);
+  if (files.server) out.push("", ...tlsBlock(paths.serverTlsDir, files.server, "spec.tls.serverSecret", tls?.verify === true, tls?.clientsTLSTimeout));
 
   const cl = [`name: ${quote(clusterName, "the cluster name")}`, `listen: ${listen(port.cluster, "the cluster port")}`];
   if (routes.length > 0) cl.push("routes: [", ...routes.map((r, i) => `  ${quote(r, `route ${i}`)}`), "]");
   if (spec.noAdvertise === true) cl.push("no_advertise: true");
-  if (tls?.routesSecret) {
-    const files = {
-      dir: paths.routesTlsDir,
-      cert: tls.routesSecretCertFileName ?? tlsFileDefaults.routesCert,
-      key: tls.routesSecretKeyFileName ?? tlsFileDefaults.routesKey,
-      ca: tls.routesSecretCAFileName ?? tlsFileDefaults.routesCA,
-    };
-    // No `verify`: nats-server always requires and verifies route certificates (mutual TLS).
-    cl.push(...tlsBlock(files, "spec.tls.routesSecret", false, tls.routesTLSTimeout));
-  }
+  // No `verify` for routes: nats-server always requires and verifies route certificates (mutual TLS).
+  if (files.routes) cl.push(...tlsBlock(paths.routesTlsDir, files.routes, "spec.tls.routesSecret", false, tls?.routesTLSTimeout));
   out.push("", "cluster {", ...indent(cl), "}");
 
   if (clientsAuth) out.push("", ...authorizationConf(clientsAuth, spec.auth?.clientsAuthTimeout));

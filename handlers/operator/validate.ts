@@ -1,5 +1,5 @@
 import type { Secret } from "../types.ts";
-import type { NatsCluster } from "./natscluster.ts";
+import { tlsFiles, type NatsCluster } from "./natscluster.ts";
 import { chooseClientsAuthKey, parseClientsAuth, type ClientsAuth } from "./server-config.ts";
 import { decodeBase64 } from "./base64.ts";
 
@@ -31,17 +31,10 @@ export function validateCluster(c: NatsCluster, secrets: Secrets): { problems: s
       if (secret.data?.[key] === undefined) problems.push(`${field}: secret "${name}" has no key "${key}" (${keyField})`);
     }
   };
-  const tls = s.tls;
-  needKeys("spec.tls.serverSecret", tls?.serverSecret, [
-    [tls?.serverSecretCAFileName ?? "ca.pem", "serverSecretCAFileName"],
-    [tls?.serverSecretCertFileName ?? "server.pem", "serverSecretCertFileName"],
-    [tls?.serverSecretKeyFileName ?? "server-key.pem", "serverSecretKeyFileName"],
-  ]);
-  needKeys("spec.tls.routesSecret", tls?.routesSecret, [
-    [tls?.routesSecretCAFileName ?? "ca.pem", "routesSecretCAFileName"],
-    [tls?.routesSecretCertFileName ?? "route.pem", "routesSecretCertFileName"],
-    [tls?.routesSecretKeyFileName ?? "route-key.pem", "routesSecretKeyFileName"],
-  ]);
+  const tls = tlsFiles(s.tls);
+  for (const [field, files, prefix] of [["spec.tls.serverSecret", tls.server, "serverSecret"], ["spec.tls.routesSecret", tls.routes, "routesSecret"]] as const) {
+    if (files) needKeys(field, files.secret, [[files.ca, `${prefix}CAFileName`], [files.cert, `${prefix}CertFileName`], [files.key, `${prefix}KeyFileName`]]);
+  }
   for (const [i, r] of (s.leafnodeConfig?.remotes ?? []).entries()) {
     if (!r.url && !r.urls?.length) problems.push(`spec.leafnodeConfig.remotes[${i}] has no url or urls`);
     if (r.credentialsSecret) needKeys(`spec.leafnodeConfig.remotes[${i}].credentialsSecret`, r.credentialsSecret.name, [[r.credentialsSecret.key ?? "user.creds", "key"]]);

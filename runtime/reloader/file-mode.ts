@@ -1,5 +1,5 @@
 import { watch, type FSWatcher } from "node:fs";
-import { dirname } from "node:path";
+import { basename, dirname } from "node:path";
 import type { Logger } from "../log.ts";
 import { readFiles } from "./files.ts";
 
@@ -11,11 +11,7 @@ import { readFiles } from "./files.ts";
 const settleMs = 150;
 
 export function startFileReloader(d: { files: string[]; reload: () => Promise<{ ok: boolean; error?: string }>; log: Logger; pollMs?: number }) {
-  const read = () => {
-    const out: Record<string, string | undefined> = {};
-    for (const f of d.files) out[f] = readFiles(dirname(f), [f.slice(dirname(f).length + 1)])[f.slice(dirname(f).length + 1)];
-    return out;
-  };
+  const read = () => d.files.map((f) => readFiles(dirname(f), [basename(f)])[basename(f)]);
   let last = JSON.stringify(read());
   let busy = false;
   let again = false;

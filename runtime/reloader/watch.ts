@@ -6,7 +6,7 @@ import { configMaps, events, secrets } from "../kube/resources.ts";
 import { startReflector } from "../kube/reflector.ts";
 import type { Logger } from "../log.ts";
 import { readFiles, writeFilesAtomically } from "./files.ts";
-import { askSubject, configRevisionAnnotation, reportSubject, type ReloadReport } from "./report.ts";
+import { askSubject, configRevisionAnnotation, reportSubject, type ReloadReport } from "../../handlers/reloader/report.ts";
 import type { ServerControl } from "./server.ts";
 
 export interface WatchReloaderDeps {

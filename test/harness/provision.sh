@@ -5,6 +5,7 @@
 #
 #   NATS_SERVER_BIN      use this nats-server instead of building one
 #   NATS_CLI_BIN         use this nats CLI (natscli) instead of building one
+#   NODE_LTS_BIN         use this Node (a current LTS) instead of installing one from npm
 #   KUBEBUILDER_ASSETS   use etcd and kube-apiserver from this directory
 #   SATELLITE_CACHE      cache directory (default ${XDG_CACHE_HOME:-~/.cache}/satellite)
 set -euo pipefail
@@ -56,17 +57,27 @@ go_build_main() {
   rm -rf "$work"
 }
 
-nats_server() {
-  if [ -n "${NATS_SERVER_BIN:-}" ]; then
-    [ -x "$NATS_SERVER_BIN" ] || die "NATS_SERVER_BIN=$NATS_SERVER_BIN is not an executable file."
-    echo "$NATS_SERVER_BIN"; return
-  fi
-  local out="$CACHE/nats-server-$NATS_VERSION"
+# supplied VAR: the binary a variable names; stops if it is not an executable file.
+supplied() {
+  [ -x "$1" ] || die "$2 is not an executable file."
+  echo "$1"
+}
+
+# go_binary OUT WHAT HINT MODULE VERSION PACKAGE [GO.MOD LINES]: OUT, built once.
+go_binary() {
+  local out=$1 what=$2 hint=$3
+  shift 3
   if [ ! -x "$out" ]; then
-    need_go "nats-server $NATS_VERSION" "set NATS_SERVER_BIN"
-    go_build_main "$out" github.com/nats-io/nats-server/v2 "$NATS_VERSION" github.com/nats-io/nats-server/v2
+    need_go "$what" "$hint"
+    go_build_main "$out" "$@"
   fi
   echo "$out"
+}
+
+nats_server() {
+  if [ -n "${NATS_SERVER_BIN:-}" ]; then supplied "$NATS_SERVER_BIN" "NATS_SERVER_BIN=$NATS_SERVER_BIN"; return; fi
+  go_binary "$CACHE/nats-server-$NATS_VERSION" "nats-server $NATS_VERSION" "set NATS_SERVER_BIN" \
+    github.com/nats-io/nats-server/v2 "$NATS_VERSION" github.com/nats-io/nats-server/v2
 }
 
 nats_server_old() {
@@ -75,63 +86,44 @@ nats_server_old() {
   echo ""
 }
 
+assets_hint="set KUBEBUILDER_ASSETS to a directory holding etcd and kube-apiserver"
+
 etcd_bin() {
-  if [ -n "${KUBEBUILDER_ASSETS:-}" ]; then
-    [ -x "$KUBEBUILDER_ASSETS/etcd" ] || die "KUBEBUILDER_ASSETS=$KUBEBUILDER_ASSETS has no executable etcd."
-    echo "$KUBEBUILDER_ASSETS/etcd"; return
-  fi
-  local out="$CACHE/etcd-$ETCD_VERSION"
-  if [ ! -x "$out" ]; then
-    need_go "etcd $ETCD_VERSION" "set KUBEBUILDER_ASSETS to a directory holding etcd and kube-apiserver"
-    go_build_main "$out" go.etcd.io/etcd/server/v3 "$ETCD_VERSION" go.etcd.io/etcd/server/v3
-  fi
-  echo "$out"
+  if [ -n "${KUBEBUILDER_ASSETS:-}" ]; then supplied "$KUBEBUILDER_ASSETS/etcd" "KUBEBUILDER_ASSETS=$KUBEBUILDER_ASSETS: etcd"; return; fi
+  go_binary "$CACHE/etcd-$ETCD_VERSION" "etcd $ETCD_VERSION" "$assets_hint" go.etcd.io/etcd/server/v3 "$ETCD_VERSION" go.etcd.io/etcd/server/v3
 }
 
 kube_apiserver() {
-  if [ -n "${KUBEBUILDER_ASSETS:-}" ]; then
-    [ -x "$KUBEBUILDER_ASSETS/kube-apiserver" ] || die "KUBEBUILDER_ASSETS=$KUBEBUILDER_ASSETS has no executable kube-apiserver."
-    echo "$KUBEBUILDER_ASSETS/kube-apiserver"; return
-  fi
-  local out="$CACHE/kube-apiserver-$KUBE_VERSION"
-  if [ ! -x "$out" ]; then
-    need_go "kube-apiserver $KUBE_VERSION" "set KUBEBUILDER_ASSETS to a directory holding etcd and kube-apiserver"
-    local minor=${KUBE_VERSION#v1.}; local staging="v0.$minor" replaces="replace ("
-    local mods="api apiextensions-apiserver apimachinery apiserver cli-runtime client-go cloud-provider
-      cluster-bootstrap code-generator component-base component-helpers controller-manager cri-api
-      cri-client cri-streaming csi-translation-lib dynamic-resource-allocation endpointslice externaljwt
-      kms kube-aggregator kube-controller-manager kube-proxy kube-scheduler kubectl kubelet metrics
-      mount-utils pod-security-admission sample-apiserver sample-cli-plugin sample-controller streaming"
-    for m in $mods; do replaces="$replaces
+  if [ -n "${KUBEBUILDER_ASSETS:-}" ]; then supplied "$KUBEBUILDER_ASSETS/kube-apiserver" "KUBEBUILDER_ASSETS=$KUBEBUILDER_ASSETS: kube-apiserver"; return; fi
+  local minor=${KUBE_VERSION#v1.}; local staging="v0.$minor" replaces="replace ("
+  local mods="api apiextensions-apiserver apimachinery apiserver cli-runtime client-go cloud-provider
+    cluster-bootstrap code-generator component-base component-helpers controller-manager cri-api
+    cri-client cri-streaming csi-translation-lib dynamic-resource-allocation endpointslice externaljwt
+    kms kube-aggregator kube-controller-manager kube-proxy kube-scheduler kubectl kubelet metrics
+    mount-utils pod-security-admission sample-apiserver sample-cli-plugin sample-controller streaming"
+  for m in $mods; do replaces="$replaces
 	k8s.io/$m => k8s.io/$m $staging"; done
-    go_build_main "$out" k8s.io/kubernetes "$KUBE_VERSION" k8s.io/kubernetes/cmd/kube-apiserver "$replaces
+  go_binary "$CACHE/kube-apiserver-$KUBE_VERSION" "kube-apiserver $KUBE_VERSION" "$assets_hint" \
+    k8s.io/kubernetes "$KUBE_VERSION" k8s.io/kubernetes/cmd/kube-apiserver "$replaces
 )"
-  fi
-  echo "$out"
 }
 
 nats_cli() {
-  if [ -n "${NATS_CLI_BIN:-}" ]; then
-    [ -x "$NATS_CLI_BIN" ] || die "NATS_CLI_BIN=$NATS_CLI_BIN is not an executable file."
-    echo "$NATS_CLI_BIN"; return
-  fi
-  local out="$CACHE/nats-cli-$NATSCLI_VERSION"
-  if [ ! -x "$out" ]; then
-    need_go "the nats CLI $NATSCLI_VERSION" "set NATS_CLI_BIN"
-    go_build_main "$out" github.com/nats-io/natscli "$NATSCLI_VERSION" github.com/nats-io/natscli/nats
-  fi
-  echo "$out"
+  if [ -n "${NATS_CLI_BIN:-}" ]; then supplied "$NATS_CLI_BIN" "NATS_CLI_BIN=$NATS_CLI_BIN"; return; fi
+  go_binary "$CACHE/nats-cli-$NATSCLI_VERSION" "the nats CLI $NATSCLI_VERSION" "set NATS_CLI_BIN" \
+    github.com/nats-io/natscli "$NATSCLI_VERSION" github.com/nats-io/natscli/nats
 }
 
 # A current Node LTS (the container's), from npm, to run the bundle on besides the machine's Node.
 node_lts() {
+  if [ -n "${NODE_LTS_BIN:-}" ]; then supplied "$NODE_LTS_BIN" "NODE_LTS_BIN=$NODE_LTS_BIN"; return; fi
   local dir="$CACHE/node-v$NODE_LTS_VERSION"
   if [ ! -x "$dir/node_modules/.bin/node" ]; then
     say "installing Node $NODE_LTS_VERSION from npm into $dir"
     npm install --prefix "$dir" --no-audit --no-fund --silent "node@$NODE_LTS_VERSION" >/dev/null 2>&1 \
       || die "could not install Node $NODE_LTS_VERSION from npm (npm install node@$NODE_LTS_VERSION): set NODE_LTS_BIN"
   fi
-  echo "${NODE_LTS_BIN:-$dir/node_modules/.bin/node}"
+  echo "$dir/node_modules/.bin/node"
 }
 
 # Assigned first: with set -e a failure inside $(…) stops here, not inside an echo.

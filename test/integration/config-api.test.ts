@@ -6,7 +6,7 @@ import { execFileSync } from "node:child_process";
 import { binaries } from "../harness/binaries.ts";
 import { startNatsServer } from "../harness/nats.ts";
 import { join } from "node:path";
-import { startHubAndLeaf, useKube, waitFor, type NatsServer, type Proc } from "../harness/index.ts";
+import { freePort, startHubAndLeaf, useKube, waitFor, type NatsServer, type Proc } from "../harness/index.ts";
 import { manifest } from "../harness/kube.ts";
 import { startSatellite, waitForLog } from "../harness/satellite.ts";
 import { kubeconfigYaml } from "../harness/control-plane.ts";
@@ -160,6 +160,28 @@ describe("config API through a ground server and a leafnode", () => {
     for (const a of answers) expect(a).toMatchObject({ ok: true, cluster: "nats", namespace: ns, subjects: { put: "_SAT.nats.config.put" } });
     await second.stop();
     expect(await second.exited).toBe(0);
+  });
+
+  it("serves /healthz, /readyz and /metrics with -health", async () => {
+    const port = await freePort();
+    const p = startSatellite(["run", "-s", leaf.url, "-name", "nats", "-health", `127.0.0.1:${port}`], { env: { KUBECONFIG: kubeconfig } });
+    started.push(p);
+    await waitForLog(p, "serving config API");
+    const get = (path: string) => fetch(`http://127.0.0.1:${port}${path}`);
+    await waitFor("ready", async () => (await get("/readyz")).status === 200);
+    expect((await get("/healthz")).status).toBe(200);
+    // discover is answered by every instance, this one included.
+    await ask("_SAT.discover");
+    const metrics = await waitFor("the discover request counted", async () => {
+      const text = await (await get("/metrics")).text();
+      return /^satellite_nats_requests_total\{code="200",endpoint="discover"\} [1-9]\d*$/m.test(text) && text;
+    });
+    expect(metrics).toMatch(/^satellite_kube_requests_total\{code="200",resource="configmaps",verb="list"\} \d+$/m);
+    expect(metrics).toMatch(/^process_resident_memory_bytes \d+$/m);
+    expect((await get("/nope")).status).toBe(404);
+    p.signal("SIGTERM");
+    await waitFor("not ready while draining, then gone", async () => !p.running() || (await get("/readyz").then((r) => r.status, () => 0)) !== 200);
+    expect(await p.exited).toBe(0);
   });
 
   it("serves again after its NATS server restarts", async () => {

@@ -63,3 +63,25 @@ it("keeps what this process wrote unless the cache already has something newer",
     r.stop();
   }
 });
+
+it("keeps no managedFields in its cache (server-side-apply bookkeeping nobody reads)", async () => {
+  const created = await kube.admin.create(configMaps, { metadata: { name: "slim", namespace: ns }, data: { v: "1" } });
+  expect(created.metadata.managedFields?.length).toBeGreaterThan(0);
+  const r = startReflector<any>(kube.admin, configMaps, { namespace: ns, fieldSelector: "metadata.name=slim", log });
+  try {
+    await r.synced;
+    expect(r.get("slim")?.data).toEqual({ v: "1" });
+    expect(r.get("slim")?.metadata.managedFields).toBeUndefined();
+  } finally {
+    r.stop();
+  }
+});
+
+it("names the missing CustomResourceDefinition when the API server does not serve a resource", async () => {
+  const r = startReflector<any>(kube.admin, { group: "nope.example.com", version: "v1", resource: "widgets", namespaced: true }, { namespace: ns, log });
+  try {
+    await waitFor("the warning", async () => lines.some((l) => l.includes("does not serve widgets.nope.example.com/v1: install its CustomResourceDefinition")));
+  } finally {
+    r.stop();
+  }
+});

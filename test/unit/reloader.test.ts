@@ -93,11 +93,11 @@ describe("reload plan", () => {
   });
 });
 
-import { reloadOutcomes } from "../../handlers/config/reload-wait.ts";
+import { reloadOutcomes, type ServerReport } from "../../handlers/config/reload-wait.ts";
 import { parseDuration } from "../../handlers/config/put-request.ts";
 
 describe("config.put wait", () => {
-  const r = (pod: string, configRevision: string, ok = true, error?: string) => ({ pod, server: pod, configRevision, action: ok ? "reloaded" : "failed", ok, error });
+  const r = (pod: string, configRevision: string, ok = true, error?: string): ServerReport => ({ pod, server: pod, configRevision, action: ok ? "reloaded" : "failed", ok, error });
   it("is done when every server has the revision or a later one", () => {
     const out = reloadOutcomes(["nats-1", "nats-0"], { "nats-0": r("nats-0", "12"), "nats-1": r("nats-1", "11") }, "11");
     expect(out).toEqual({

@@ -19,6 +19,7 @@ export interface ReloadReport {
 
 export const reportSubject = (cluster: string, pod: string) => `_SAT.${cluster}.reload.${pod}`;
 export const reportWildcard = (cluster: string) => `_SAT.${cluster}.reload.*`;
+/** On a config Secret: the routes file's revision the rendered config carries (the operator sets it). */
 export const configRevisionAnnotation = "nats.io/config-revision";
 /** Any message here makes every reloader of the cluster publish its latest report again. */
 export const askSubject = (cluster: string) => `_SAT.${cluster}.reloads.ask`;
