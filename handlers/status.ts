@@ -3,6 +3,7 @@ import { loadRoutesConfig } from "./config/routes-file.ts";
 import { ok, type ConfigMap, type Pod, type Result, type Target } from "./types.ts";
 import type { ServerReport } from "./config/reload-wait.ts";
 import { isPodReady } from "./pod-state.ts";
+import { naturalOrder } from "./natural-order.ts";
 
 /** What the server's reloader last said: the config revision it runs, and whether that went well. */
 function configOf(r: ServerReport | undefined) {
@@ -43,7 +44,7 @@ export function status(view: StatusView): Result {
         config: configOf(view.reloads?.[p.metadata?.name ?? ""]),
       };
     })
-    .sort((a, b) => a.name.localeCompare(b.name, "en", { numeric: true }));
+    .sort((a, b) => naturalOrder(a.name, b.name));
   return ok({
     ...where(view.target),
     instance: view.instance,

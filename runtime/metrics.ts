@@ -12,7 +12,7 @@ export function counter(name: string, help: string): Counter {
   return {
     inc(labels = {}, by = 1) {
       const key = Object.entries(labels)
-        .sort(([a], [b]) => a.localeCompare(b))
+        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
         .map(([k, v]) => `${k}="${v.replace(/["\\\n]/g, "_")}"`)
         .join(",");
       values.set(key, (values.get(key) ?? 0) + by);

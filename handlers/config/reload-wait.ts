@@ -1,4 +1,5 @@
 import type { ReloadReport } from "../reloader/report.ts";
+import { naturalOrder } from "../natural-order.ts";
 
 /** What config.put's wait and status read of a reloader's report. */
 export type ServerReport = Pick<ReloadReport, "pod" | "configRevision" | "action" | "ok"> & Partial<Pick<ReloadReport, "server" | "error" | "configLoadTime">>;
@@ -20,7 +21,7 @@ const newerOrSame = (a: string, b: string) => (/^\d+$/.test(a) && /^\d+$/.test(b
  * said yet. `done` once no server is pending.
  */
 export function reloadOutcomes(pods: string[], reports: Record<string, ServerReport | undefined>, revision: string): { done: boolean; ok: boolean; servers: ServerOutcome[] } {
-  const servers = [...pods].sort((a, b) => a.localeCompare(b, "en", { numeric: true })).map((pod): ServerOutcome => {
+  const servers = [...pods].sort(naturalOrder).map((pod): ServerOutcome => {
     const r = reports[pod];
     if (!r || !newerOrSame(r.configRevision, revision)) {
       return { pod, server: r?.server ?? null, ok: false, state: "pending", configRevision: r?.configRevision ?? null };
