@@ -11,6 +11,7 @@ import { startFileReloader } from "../reloader/file-mode.ts";
 import { serverControl } from "../reloader/server.ts";
 import { startWatchReloader } from "../reloader/watch.ts";
 import { version } from "../version.ts";
+import { startMemoryReducer } from "../memory.ts";
 import { configMaps, secrets } from "../kube/resources.ts";
 import { decodeBase64 } from "../../handlers/operator/base64.ts";
 import { writeFilesAtomically } from "../reloader/files.ts";
@@ -116,6 +117,9 @@ export async function reloader(argv: string[], env: NodeJS.ProcessEnv): Promise<
     closers.unshift(() => w.stop());
   }
 
+  const memory = startMemoryReducer({ log });
+  memory.poke(5_000);
+  closers.push(() => memory.stop());
   const sigName = await new Promise<string>((resolve) => {
     process.once("SIGTERM", () => resolve("SIGTERM"));
     process.once("SIGINT", () => resolve("SIGINT"));

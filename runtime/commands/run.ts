@@ -1,4 +1,5 @@
 import { hostname } from "node:os";
+import { randomUUID } from "node:crypto";
 import type { Target } from "../../handlers/types.ts";
 import { startConfigApi } from "../config-api.ts";
 import { flagHelp, parseFlags, UsageError, type FlagSpec } from "../flags.ts";
@@ -15,6 +16,7 @@ import type { NatsAuthOptions } from "../nats/connect.ts";
 import type { KubeClient } from "../kube/client.ts";
 import type { Instance } from "../../handlers/status.ts";
 import { startOperator } from "../operator.ts";
+import { startMemoryReducer } from "../memory.ts";
 import { version } from "../version.ts";
 
 export const runFlags: FlagSpec[] = [
@@ -77,16 +79,20 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<numbe
 
   const kubeTarget = findKubeTarget({ kubeconfig: f.kubeconfig as string | undefined, context: f.context as string | undefined });
   const namespace = (f.namespace as string | undefined) || kubeTarget.namespace;
-  const instance = { id: `${env.POD_NAME || hostname()}-${crypto.randomUUID().slice(0, 8)}`, version, startedAt: new Date().toISOString() };
+  const instance = { id: `${env.POD_NAME || hostname()}-${randomUUID().slice(0, 8)}`, version, startedAt: new Date().toISOString() };
   log.info("starting satellite controller", { version, namespace, cluster, operator: Boolean(f.operator), kubernetes: kubeTarget.source, instance: instance.id });
   const kube = createKubeClient(kubeTarget, { userAgent: `satellite/${version}` });
 
+  const memory = startMemoryReducer({ log });
   const parts: Part[] = [];
   if (f.operator) {
     const controllerImage = (f["controller-image"] as string | undefined) || `${defaultImage}:${version}`;
     const op = startOperator({ kube, namespace, log, controllerImage, instance: instance.id, workers });
     let operatorSynced = false;
-    void op.synced.then(() => (operatorSynced = true));
+    void op.synced.then(() => {
+      operatorSynced = true;
+      memory.poke();
+    });
     parts.push({ name: "operator", ready: () => operatorSynced, stop: op.stop, done: new Promise(() => undefined) });
   }
   if (cluster) {
@@ -116,6 +122,7 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<numbe
   if (first.sig) log.info("draining", { signal: first.sig });
   await Promise.all(parts.map((p) => p.stop().catch(() => undefined)));
   health?.close();
+  memory.stop();
   kube.close();
   if (first.code === 0) log.info("stopped");
   return first.code;
