@@ -2,12 +2,15 @@ import { connect } from "@nats-io/transport-node";
 import type { TestKube } from "../test/harness/kube.ts";
 import { startSeedPicture } from "../test/harness/seed-picture.ts";
 import { waitFor } from "../test/harness/ports.ts";
+import { rssMb } from "./runtimes.ts";
 
 export interface ReloadBench {
   n: number;
   p50: number;
   p99: number;
   max: number;
+  /** The largest reloader's resident memory after the puts and 10 s idle. */
+  reloaderRssMb: number;
 }
 
 /**
@@ -29,7 +32,9 @@ export async function benchReload(kube: TestKube, n = 50): Promise<ReloadBench> 
     }
     const sorted = [...lat].sort((a, b) => a - b);
     const pick = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-    return { n, p50: pick(50), p99: pick(99), max: sorted.at(-1)! };
+    await new Promise((r) => setTimeout(r, 10_000));
+    const reloaderRssMb = Math.max(...seed.reloaders.map((p) => rssMb(p.pid)));
+    return { n, p50: pick(50), p99: pick(99), max: sorted.at(-1)!, reloaderRssMb };
   } finally {
     await nc.close();
     await seed.stop();

@@ -6,11 +6,11 @@ import { fileURLToPath } from "node:url";
 import { startControlPlane } from "../test/harness/control-plane.ts";
 import { manifest, testKube } from "../test/harness/kube.ts";
 import { startNatsServer } from "../test/harness/nats.ts";
-import { startSatellite, waitForLog } from "../test/harness/satellite.ts";
+import { shippedFlags, startSatellite, waitForLog } from "../test/harness/satellite.ts";
 import { configMaps } from "../runtime/kube/resources.ts";
 import { benchOperator } from "./operator.ts";
 import { benchReload } from "./reload.ts";
-import { benchRuntimes } from "./runtimes.ts";
+import { benchRuntimes, flagsOf, type RuntimeSetup } from "./runtimes.ts";
 import { binaries } from "../test/harness/binaries.ts";
 import { execFileSync } from "node:child_process";
 import { statSync } from "node:fs";
@@ -25,10 +25,12 @@ const ns = await kube.createNamespace("bench");
 await kube.apply(manifest("example-cluster.yaml"), { namespace: ns });
 await kube.apply(manifest("controller.yaml"), { namespace: ns });
 const nats = await startNatsServer({ name: "bench" });
-const controller = startSatellite(["run", "-s", nats.url, "-name", "nats"], {
-  env: { KUBECONFIG: kube.kubeconfigFor(await kube.tokenFor(ns, "satellite"), ns, "bench") },
-});
-await waitForLog(controller, "serving config API");
+const controllerEnv = { KUBECONFIG: kube.kubeconfigFor(await kube.tokenFor(ns, "satellite"), ns, "bench") };
+const startController = async (flags: RuntimeSetup["flags"]) => {
+  const c = startSatellite(["run", "-s", nats.url, "-name", "nats"], { runtimeFlags: flagsOf({ runtime: "node", flags }), env: controllerEnv });
+  await waitForLog(c, "serving config API");
+  return c;
+};
 const nc = await connect({ servers: nats.url });
 
 type Stats = { n: number; p50: number; p99: number; perSec: number };
@@ -51,33 +53,43 @@ const request = (subject: string, body: string) => async () => {
   if (!JSON.parse(new TextDecoder().decode(m.data)).ok) throw new Error(`${subject} failed: ${new TextDecoder().decode(m.data)}`);
 };
 const put = (i: number) => JSON.stringify({ name: "BENCH", routes: [`nats://nats-0.nats:6222`, `nats://extra-${i}:6222`] });
-await run(50, (i) => request("_SAT.nats.config.put", put(-i - 1))()); // warm-up
 
-// config.put and, as its floor, the same ConfigMap replace sent straight to the API server, in
-// alternating rounds: this machine's API server latency drifts from minute to minute.
+// config.put on the shipped flags and on the runtime's defaults, and, as their floor, the same
+// ConfigMap replace sent straight to the API server, in alternating rounds: this machine's API
+// server latency drifts from minute to minute.
 const rounds = 5;
 const perRound = Math.ceil(puts / rounds);
-const viaNats = { lat: [] as number[], ms: 0 };
+const viaNats = { shipped: { lat: [] as number[], ms: 0 }, defaults: { lat: [] as number[], ms: 0 } };
 const direct = { lat: [] as number[], ms: 0 };
+let getStats: Stats | undefined;
+let seq = 0;
 for (let r = 0; r < rounds; r++) {
-  const a = await run(perRound, (i) => request("_SAT.nats.config.put", put(r * perRound + i))());
-  viaNats.lat.push(...a.lat);
-  viaNats.ms += a.ms;
+  for (const flags of ["shipped", "defaults"] as const) {
+    const controller = await startController(flags);
+    await run(20, () => request("_SAT.nats.config.put", put(-++seq))()); // warm-up
+    const a = await run(perRound, () => request("_SAT.nats.config.put", put(++seq))());
+    viaNats[flags].lat.push(...a.lat);
+    viaNats[flags].ms += a.ms;
+    if (r === 0 && flags === "shipped") {
+      const gets = await run(puts, () => request("_SAT.nats.config.get", "")());
+      getStats = stats(gets.lat, gets.ms);
+    }
+    await controller.stop();
+  }
   let cm = await kube.admin.get(configMaps, { namespace: ns, name: "nats-config" });
-  const b = await run(perRound, async (i) => {
-    cm = await kube.admin.replace(configMaps, { ...cm, data: { ...cm.data, "routes.json": put(puts + r * perRound + i) } });
+  const b = await run(perRound, async () => {
+    cm = await kube.admin.replace(configMaps, { ...cm, data: { ...cm.data, "routes.json": put(++seq) } });
   });
   direct.lat.push(...b.lat);
   direct.ms += b.ms;
 }
-const putStats = stats(viaNats.lat, viaNats.ms);
+const putStats = stats(viaNats.shipped.lat, viaNats.shipped.ms);
+const putDefaultsStats = stats(viaNats.defaults.lat, viaNats.defaults.ms);
 const directStats = stats(direct.lat, direct.ms);
-const gets = await run(puts, () => request("_SAT.nats.config.get", "")());
-const getStats = stats(gets.lat, gets.ms);
 
 await nc.close();
-await controller.stop();
-const runtimes = await benchRuntimes(kube, nats, ["node", "node-lts", "deno"], 5, 50);
+const setups = (["node", "node-lts", "deno"] as const).flatMap((runtime) => (["shipped", "defaults"] as const).map((flags) => ({ runtime, flags })));
+const runtimes = await benchRuntimes(kube, nats, setups, 5, 50);
 const ltsVersion = execFileSync(binaries().NODE_LTS_BIN, ["--version"], { encoding: "utf8" }).trim();
 const runtimeName = (r: string) => (r === "node" ? `Node ${process.version}` : r === "node-lts" ? `Node ${ltsVersion} (the container's)` : "Deno");
 await nats.stop();
@@ -104,27 +116,29 @@ Written by \`npm run bench\` (bench/run.ts). Each run replaces this file.
 dist/satellite.mjs: ${statSync(fileURLToPath(new URL("../dist/satellite.mjs", import.meta.url))).size} bytes minified (budget 300,000 bytes, checked by \`npm run build\`).
 ${execFileSync(fileURLToPath(new URL("../node_modules/.bin/deno", import.meta.url)), ["--version"], { encoding: "utf8" }).split("\n")[0]}.
 
-\`satellite run -operator -name nats\`: from process start until \`/readyz\` answers 200 (connected to
-NATS, every cache listed), median and worst of ${runtimes[0]!.startMs.length} starts; then resident memory after 10 s and 60 s
-idle while watching ${runtimes[0]!.clusters} NatsClusters of size 3 and everything they own (the first runtime also reconciles
-them all at start; V8 gives back what that burst grew after about a minute).
+\`satellite run -operator -name nats\`, on each runtime with the flags the image ships (\`${shippedFlags.node.join(" ")}\` on Node,
+\`${shippedFlags.deno.join(" ")}\` on Deno) and with the runtime's defaults. Start: from process start until
+\`/readyz\` answers 200 (connected to NATS, every cache listed), median and worst of ${runtimes[0]!.startMs.length} starts in an
+empty namespace, and one start with ${runtimes[0]!.clusters} NatsClusters of size 3 and everything they own already there.
+Memory: resident (VmRSS) after that start, 10 s and 60 s idle, watching them all.
 
-| runtime | start (median) | start (worst) | RSS after 10 s | RSS after 60 s | goals |
-|---|---|---|---|---|---|
-${runtimes.map((r) => `| ${runtimeName(r.runtime)} | ${fmt(percentile(r.startMs, 50))} | ${fmt(Math.max(...r.startMs))} | ${r.rssMb.toFixed(1)} MB (JS heap in use ${r.heapMb.toFixed(1)} MB) | ${r.rss60Mb.toFixed(1)} MB | start < 250 ms, RSS < 60 MB |`).join("\n")}
+| runtime | flags | start (median) | start (worst) | start, ${runtimes[0]!.clusters} clusters | RSS after 10 s | RSS after 60 s | goals |
+|---|---|---|---|---|---|---|---|
+${runtimes.map((r) => `| ${runtimeName(r.runtime)} | ${flagsOf(r).join(" ") || "defaults"} | ${fmt(percentile(r.startMs, 50))} | ${fmt(Math.max(...r.startMs))} | ${fmt(r.startWithClustersMs)} | ${r.rssMb.toFixed(1)} MB (JS heap in use ${r.heapMb.toFixed(1)} MB) | ${r.rss60Mb.toFixed(1)} MB | start < 250 ms, RSS < 60 MB |`).join("\n")}
 
-## Config API (controller on Node, sequential requests from one client)
+## Config API (controller on Node ${process.version}, sequential requests from one client)
 
 Each put changes the routes: a real PUT of the ConfigMap, based on the state the controller keeps from its watch.
-config.put and the bare PUT alternate in ${rounds} rounds, so both see the same API server.
+config.put (on the shipped flags and on Node's defaults) and the bare PUT alternate in ${rounds} rounds, so all see the same API server.
 
 | request | n | p50 | p99 | throughput | goal |
 |---|---|---|---|---|---|
-${row("config.put", putStats, "p50 < 5 ms, > 300 puts/s")}
-${row("config.get", getStats, "")}
+${row(`config.put, ${shippedFlags.node.join(" ")}`, putStats, "p50 < 5 ms, > 300 puts/s")}
+${row("config.put, Node's defaults", putDefaultsStats, "")}
+${row(`config.get, ${shippedFlags.node.join(" ")}`, getStats!, "")}
 ${row("API server PUT alone (no NATS, no controller)", directStats, "the floor under config.put")}
 
-## Operator (controller on Node)
+## Operator (controller on Node ${process.version}, shipped flags)
 
 ${op.clusters} NatsClusters of size 3 created one after another; time from the first create until all
 their pods, services and config secrets exist (goal: under 10 s). API requests the operator made,
@@ -144,6 +158,8 @@ the last server has confirmed (by /varz) that it loaded the new revision. Each p
 | puts | p50 | p99 | max | goal | the seeds (kubelet volume refresh) |
 |---|---|---|---|---|---|
 | ${reload.n} | ${fmt(reload.p50)} | ${fmt(reload.p99)} | ${fmt(reload.max)} | p50 < 1 s, p99 < 2 s | about 60 s (FINDINGS.md; not measurable here: no kubelet) |
+
+Each reloader (Node ${process.version}, shipped flags): at most ${reload.reloaderRssMb.toFixed(1)} MB resident after the puts and 10 s idle.
 `;
 writeFileSync(fileURLToPath(new URL("./RESULTS.md", import.meta.url)), report);
 process.stdout.write(report);

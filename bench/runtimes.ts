@@ -1,27 +1,35 @@
 import { readFileSync } from "node:fs";
-import { startSatellite, type Runtime } from "../test/harness/satellite.ts";
+import { shippedFlags, startSatellite, type Runtime } from "../test/harness/satellite.ts";
 import { freePort, waitFor } from "../test/harness/ports.ts";
 import { manifest, type TestKube } from "../test/harness/kube.ts";
 import type { NatsServer } from "../test/harness/nats.ts";
-import { natsClusters } from "../runtime/kube/resources.ts";
+import { natsClusters, pods } from "../runtime/kube/resources.ts";
 
-export interface RuntimeBench {
+/** A runtime with the flags the image ships, or with the runtime's defaults. */
+export interface RuntimeSetup {
   runtime: Runtime;
+  flags: "shipped" | "defaults";
+}
+
+export interface RuntimeBench extends RuntimeSetup {
+  /** Starts in an empty namespace. */
   startMs: number[];
+  /** One start with every NatsCluster already there (more to list and reconcile). */
+  startWithClustersMs: number;
   rssMb: number;
-  /** After 60 s idle: V8's memory reducer has returned what the start-up burst grew. */
   rss60Mb: number;
   heapMb: number;
   clusters: number;
 }
 
-const rssOf = (pid: number) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))![1]) / 1024;
+export const rssMb = (pid: number) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))![1]) / 1024;
+export const flagsOf = (s: RuntimeSetup) => (s.flags === "shipped" ? shippedFlags[s.runtime] : []);
 
 /**
  * Start: process spawn until /readyz answers 200 (NATS connected, every cache listed), `runs` times.
  * Memory: RSS after 10 s and 60 s idle while watching `clusters` NatsClusters of size 3 (and all they own).
  */
-export async function benchRuntimes(kube: TestKube, nats: NatsServer, runtimes: Runtime[], runs = 5, clusters = 50, env: NodeJS.ProcessEnv = {}): Promise<RuntimeBench[]> {
+export async function benchRuntimes(kube: TestKube, nats: NatsServer, setups: RuntimeSetup[], runs = 5, clusters = 50): Promise<RuntimeBench[]> {
   await kube.installCrd();
   const ns = await kube.createNamespace("bench-runtimes");
   await kube.apply(manifest("operator.yaml"), { namespace: ns });
@@ -29,32 +37,41 @@ export async function benchRuntimes(kube: TestKube, nats: NatsServer, runtimes: 
   const kubeconfig = kube.kubeconfigFor(await kube.tokenFor(ns, "satellite-operator"), ns, "bench-runtimes");
   const args = (port: number) => ["run", "-operator", "-s", nats.url, "-name", "nats", "-health", `127.0.0.1:${port}`, "-log-format", "json"];
   const ready = async (port: number) => (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined))?.status === 200;
+  const start = async (s: RuntimeSetup) => {
+    const port = await freePort();
+    const t0 = performance.now();
+    const p = startSatellite(args(port), { runtime: s.runtime, runtimeFlags: flagsOf(s), env: { KUBECONFIG: kubeconfig } });
+    await waitFor("ready", () => ready(port), 10_000, 2);
+    return { p, port, ms: performance.now() - t0 };
+  };
   const out: RuntimeBench[] = [];
-  for (const runtime of runtimes) {
+  for (const s of setups) {
     const startMs: number[] = [];
     for (let i = 0; i < runs + 1; i++) {
-      const port = await freePort();
-      const t0 = performance.now();
-      const p = startSatellite(args(port), { runtime, env: { ...env, KUBECONFIG: kubeconfig } });
-      await waitFor("ready", () => ready(port), 10_000, 2);
-      if (i > 0) startMs.push(performance.now() - t0); // the first run warms the disk cache
+      const { p, ms } = await start(s);
+      if (i > 0) startMs.push(ms); // the first run warms the disk cache
       await p.stop();
     }
-    out.push({ runtime, startMs, rssMb: 0, rss60Mb: 0, heapMb: 0, clusters });
+    out.push({ ...s, startMs, startWithClustersMs: 0, rssMb: 0, rss60Mb: 0, heapMb: 0, clusters });
   }
   for (let i = 0; i < clusters; i++) {
     await kube.admin.create(natsClusters, { apiVersion: "nats.io/v1alpha2", kind: "NatsCluster", metadata: { name: `m${i}`, namespace: ns }, spec: { size: 3 } });
   }
+  // One operator creates what the clusters own, so every measured run finds the same steady state.
+  {
+    const { p } = await start(setups[0]!);
+    await waitFor("every cluster's pods", async () => (await kube.admin.list(pods, ns)).items.length >= clusters * 3, 60_000, 200);
+    await p.stop();
+  }
   for (const r of out) {
-    const port = await freePort();
-    const p = startSatellite(args(port), { runtime: r.runtime, env: { ...env, KUBECONFIG: kubeconfig } });
-    await waitFor("ready", () => ready(port), 10_000, 5);
+    const { p, port, ms } = await start(r);
+    r.startWithClustersMs = ms;
     await new Promise((res) => setTimeout(res, 10_000));
-    r.rssMb = rssOf(p.pid);
+    r.rssMb = rssMb(p.pid);
     const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
     r.heapMb = Number(/^satellite_heap_used_bytes (\d+)$/m.exec(metrics)?.[1] ?? 0) / 2 ** 20;
     await new Promise((res) => setTimeout(res, 50_000));
-    r.rss60Mb = rssOf(p.pid);
+    r.rss60Mb = rssMb(p.pid);
     await p.stop();
   }
   return out;
