@@ -9,7 +9,7 @@ FROM node:24-bookworm-slim AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
 RUN npm install --no-audit --no-fund --ignore-scripts
-COPY build.mjs tsconfig.json ./
+COPY build.mjs build-options.mjs tsconfig.json ./
 COPY handlers handlers
 COPY runtime runtime
 RUN node build.mjs

@@ -11,6 +11,13 @@ describe("shipped runtime flags", () => {
     expect(JSON.parse(entrypoint ?? "null")).toEqual(["/nodejs/bin/node", ...shippedFlags["node-lts"], "/app/satellite.mjs"]);
   });
 
+  it("the image's build stage copies every local file build.mjs imports", () => {
+    const copied = read("Dockerfile").split("\n").filter((l) => l.startsWith("COPY ") && !l.includes("--from")).join(" ");
+    const imports = [...read("build.mjs").matchAll(/from "\.\/([^"]+)"/g)].map((m) => m[1]!);
+    expect(imports).toContain("build-options.mjs");
+    for (const file of imports) expect(copied).toContain(file);
+  });
+
   it("every deno run line of the README has them", () => {
     const lines = read("README.md").split("\n").filter((l) => /^deno run /.test(l));
     expect(lines.length).toBeGreaterThanOrEqual(2);
