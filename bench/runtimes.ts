@@ -1,5 +1,9 @@
-import { readFileSync } from "node:fs";
-import { shippedFlags, startSatellite, type Runtime } from "../test/harness/satellite.ts";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { binaries } from "../test/harness/binaries.ts";
+import { startProcess } from "../test/harness/process.ts";
+import { denoBin, shippedFlags, startSatellite, type Runtime } from "../test/harness/satellite.ts";
 import { freePort, waitFor } from "../test/harness/ports.ts";
 import { manifest, type TestKube } from "../test/harness/kube.ts";
 import type { NatsServer } from "../test/harness/nats.ts";
@@ -18,12 +22,30 @@ export interface RuntimeBench extends RuntimeSetup {
   startWithClustersMs: number;
   rssMb: number;
   rss60Mb: number;
+  /** The same runtime and flags running nothing but node:http and node:https, idle. */
+  floorMb: number;
   heapMb: number;
   clusters: number;
 }
 
 export const rssMb = (pid: number) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))![1]) / 1024;
 export const flagsOf = (s: RuntimeSetup) => (s.flags === "shipped" ? shippedFlags[s.runtime] : []);
+
+/** RSS of the runtime itself with an HTTPS client loaded: what no satellite change can go below. */
+async function floorOf(s: RuntimeSetup): Promise<number> {
+  const dir = mkdtempSync(join(tmpdir(), "satellite-floor-"));
+  const script = join(dir, "floor.mjs");
+  writeFileSync(script, `import { createRequire } from "node:module";\nconst require = createRequire(import.meta.url);\nrequire("node:http");\nrequire("node:https");\nsetInterval(() => {}, 1000);\n`);
+  // The single executable is the LTS Node with its flags built in.
+  const flags = s.runtime === "sea" ? shippedFlags["node-lts"] : flagsOf(s);
+  const [bin, args] =
+    s.runtime === "deno" ? [denoBin, ["run", ...flags, "--allow-read", script]] : [s.runtime === "node" ? process.execPath : binaries().NODE_LTS_BIN, [...flags, script]];
+  const p = startProcess(`floor ${s.runtime}`, bin, args, join(dir, "floor.log"), { ...process.env, DENO_NO_UPDATE_CHECK: "1" });
+  await new Promise((r) => setTimeout(r, 3_000));
+  const mb = rssMb(p.pid);
+  await p.stop();
+  return mb;
+}
 
 /**
  * Start: process spawn until /readyz answers 200 (NATS connected, every cache listed), `runs` times.
@@ -45,14 +67,14 @@ export async function benchRuntimes(kube: TestKube, nats: NatsServer, setups: Ru
     return { p, port, ms: performance.now() - t0 };
   };
   const out: RuntimeBench[] = [];
-  for (const s of setups) {
-    const startMs: number[] = [];
-    for (let i = 0; i < runs + 1; i++) {
-      const { p, ms } = await start(s);
-      if (i > 0) startMs.push(ms); // the first run warms the disk cache
+  for (const s of setups) out.push({ ...s, startMs: [], startWithClustersMs: 0, rssMb: 0, rss60Mb: 0, floorMb: await floorOf(s), heapMb: 0, clusters });
+  // Round-robin, so that drift on this shared machine spreads over every setup alike.
+  for (let i = 0; i < runs + 1; i++) {
+    for (const r of out) {
+      const { p, ms } = await start(r);
+      if (i > 0) r.startMs.push(ms); // the first round warms the disk cache
       await p.stop();
     }
-    out.push({ ...s, startMs, startWithClustersMs: 0, rssMb: 0, rss60Mb: 0, heapMb: 0, clusters });
   }
   for (let i = 0; i < clusters; i++) {
     await kube.admin.create(natsClusters, { apiVersion: "nats.io/v1alpha2", kind: "NatsCluster", metadata: { name: `m${i}`, namespace: ns }, spec: { size: 3 } });

@@ -1,7 +1,7 @@
 import { run, runUsage } from "./commands/run.ts";
 import { reloader, reloaderUsage } from "./commands/reloader.ts";
 import { UsageError } from "./flags.ts";
-import { version } from "./version.ts";
+import { runtimeName, version } from "./version.ts";
 
 const usage = `satellite ${version}: run and remote-control NATS clusters on Kubernetes
 
@@ -22,7 +22,7 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (cmd === "version" || cmd === "-v" || cmd === "--version" || cmd === "-version") {
-    process.stdout.write(`satellite ${version}\n`);
+    process.stdout.write(`satellite ${version} (${runtimeName()})\n`);
     return 0;
   }
   if (cmd === "run") return run(rest, process.env);

@@ -10,7 +10,7 @@ import { natsFlags, natsOptionsFrom } from "../nats/flags.ts";
 import { startFileReloader } from "../reloader/file-mode.ts";
 import { serverControl } from "../reloader/server.ts";
 import { startWatchReloader } from "../reloader/watch.ts";
-import { version } from "../version.ts";
+import { runtimeName, version } from "../version.ts";
 import { startMemoryReducer } from "../memory.ts";
 import { configMaps, secrets } from "../kube/resources.ts";
 import { decodeBase64 } from "../../handlers/operator/base64.ts";
@@ -86,7 +86,7 @@ export async function reloader(argv: string[], env: NodeJS.ProcessEnv): Promise<
   const server = serverControl({ monitorUrl: String(f.monitor), pidFile: String(f.pid), signal: `SIG${sig}` as NodeJS.Signals, sys });
 
   if (files.length) {
-    log.info("satellite reloader (file mode)", { version, files, pid: f.pid, signal: sig });
+    log.info("satellite reloader (file mode)", { version, runtime: runtimeName(), files, pid: f.pid, signal: sig });
     const fr = startFileReloader({ files, reload: () => server.reload(), log });
     closers.push(() => fr.stop());
   } else {
@@ -112,7 +112,7 @@ export async function reloader(argv: string[], env: NodeJS.ProcessEnv): Promise<
       nc = await connectNats(natsOptionsFrom(f, `satellite reloader ${pod}`), log);
       closers.push(() => nc!.drain());
     }
-    log.info("satellite reloader (watch mode)", { version, kind, name, namespace, dir: f.dir, entry: f.entry, reloadVia: via, pod });
+    log.info("satellite reloader (watch mode)", { version, runtime: runtimeName(), kind, name, namespace, dir: f.dir, entry: f.entry, reloadVia: via, pod });
     const w = startWatchReloader({ kube, kind, name, namespace, dir: String(f.dir), entry: basename(String(f.entry)), server, log, nc, cluster: f.cluster as string | undefined, pod });
     closers.unshift(() => w.stop());
   }

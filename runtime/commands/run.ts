@@ -17,7 +17,7 @@ import type { KubeClient } from "../kube/client.ts";
 import type { Instance } from "../../handlers/status.ts";
 import { startOperator } from "../operator.ts";
 import { startMemoryReducer } from "../memory.ts";
-import { version } from "../version.ts";
+import { runtimeName, version } from "../version.ts";
 
 export const runFlags: FlagSpec[] = [
   ...natsFlags,
@@ -62,7 +62,7 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<numbe
     return 0;
   }
   if (f.v) {
-    process.stdout.write(`satellite ${version}\n`);
+    process.stdout.write(`satellite ${version} (${runtimeName()})\n`);
     return 0;
   }
   if (rest.length) throw new UsageError(`unexpected argument ${JSON.stringify(rest[0])}: see satellite run --help`);
@@ -80,7 +80,7 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<numbe
   const kubeTarget = findKubeTarget({ kubeconfig: f.kubeconfig as string | undefined, context: f.context as string | undefined });
   const namespace = (f.namespace as string | undefined) || kubeTarget.namespace;
   const instance = { id: `${env.POD_NAME || hostname()}-${randomUUID().slice(0, 8)}`, version, startedAt: new Date().toISOString() };
-  log.info("starting satellite controller", { version, namespace, cluster, operator: Boolean(f.operator), kubernetes: kubeTarget.source, instance: instance.id });
+  log.info("starting satellite controller", { version, runtime: runtimeName(), namespace, cluster, operator: Boolean(f.operator), kubernetes: kubeTarget.source, instance: instance.id });
   const kube = createKubeClient(kubeTarget, { userAgent: `satellite/${version}` });
 
   const memory = startMemoryReducer({ log });

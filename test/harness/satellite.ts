@@ -6,10 +6,14 @@ import { startProcess, type Proc } from "./process.ts";
 import { waitFor } from "./ports.ts";
 import { binaries } from "./binaries.ts";
 
-/** node: the Node running the tests (20 here); node-lts: a current LTS from npm (the container's); deno. */
-export type Runtime = "node" | "node-lts" | "deno";
+/**
+ * node: the Node running the tests (20 here); node-lts: a current LTS from npm (the container's);
+ * deno; sea: dist/satellite, the single executable (`npm run build:sea`).
+ */
+export type Runtime = "node" | "node-lts" | "deno" | "sea";
 const bundle = fileURLToPath(new URL("../../dist/satellite.mjs", import.meta.url));
-const denoBin = fileURLToPath(new URL("../../node_modules/.bin/deno", import.meta.url));
+export const seaBin = fileURLToPath(new URL("../../dist/satellite", import.meta.url));
+export const denoBin = fileURLToPath(new URL("../../node_modules/.bin/deno", import.meta.url));
 
 /** The narrowest Deno permissions each command works with (README, "Deno"). */
 export function denoFlags(command: string | undefined, writeDir?: string): string[] {
@@ -23,15 +27,22 @@ export function denoFlags(command: string | undefined, writeDir?: string): strin
  * mode, no optimizing compilers, about 10 MB less resident memory (bench/RESULTS.md). Node 20's
  * V8 also wants --no-expose-wasm with it, or it prints a warning at every start.
  */
-export const shippedFlags: Record<Runtime, string[]> = { node: ["--lite-mode", "--no-expose-wasm"], "node-lts": ["--lite-mode"], deno: ["--v8-flags=--lite-mode"] };
+export const shippedFlags: Record<Runtime, string[]> = { node: ["--lite-mode", "--no-expose-wasm"], "node-lts": ["--lite-mode"], deno: ["--v8-flags=--lite-mode"], sea: [] };
 
-/** Runs the built bundle (dist/satellite.mjs), as users do, on Node or Deno, with the shipped flags unless told otherwise. */
+/**
+ * Runs the built bundle (dist/satellite.mjs), as users do, on Node or Deno, with the shipped flags
+ * unless told otherwise; or the single executable, whose flags are built in.
+ */
 export function startSatellite(args: string[], opts: { runtime?: Runtime; env?: NodeJS.ProcessEnv; name?: string; writeDir?: string; runtimeFlags?: string[] } = {}): Proc {
   const runtime = opts.runtime ?? "node";
   const dir = mkdtempSync(join(tmpdir(), "satellite-run-"));
-  const [bin, pre] =
-    runtime === "deno" ? [denoBin, denoFlags(args[0], opts.writeDir)] : [runtime === "node-lts" ? binaries().NODE_LTS_BIN : process.execPath, []];
-  const argv = [...pre, ...(opts.runtimeFlags ?? shippedFlags[runtime]), bundle, ...args];
+  const flags = opts.runtimeFlags ?? shippedFlags[runtime];
+  const [bin, argv] =
+    runtime === "sea"
+      ? [seaBin, args]
+      : runtime === "deno"
+        ? [denoBin, [...denoFlags(args[0], opts.writeDir), ...flags, bundle, ...args]]
+        : [runtime === "node-lts" ? binaries().NODE_LTS_BIN : process.execPath, [...flags, bundle, ...args]];
   return startProcess(opts.name ?? `satellite ${args[0]}`, bin, argv, join(dir, "satellite.log"), {
     ...process.env,
     KUBECONFIG: "",

@@ -1,13 +1,16 @@
-// The bundle (dist/satellite.mjs) itself, on Node and on Deno with the narrowest permissions:
-// the config round trip, a NatsCluster reconcile and a reload.
+// The bundle (dist/satellite.mjs) itself, on Node and on Deno with the narrowest permissions, and
+// the single executable built from it: the config round trip, a NatsCluster reconcile and a reload.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { execFileSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
 import { connect } from "@nats-io/transport-node";
 import { startNatsServer, useKube, waitFor, type NatsServer, type Proc } from "../harness/index.ts";
 import { manifest } from "../harness/kube.ts";
-import { startSatellite, waitForLog, type Runtime } from "../harness/satellite.ts";
+import { seaBin, shippedFlags, startSatellite, waitForLog, type Runtime } from "../harness/satellite.ts";
+import { binaries } from "../harness/binaries.ts";
 import { configMaps, natsClusters, pods } from "../../runtime/kube/resources.ts";
 
 const kube = useKube();
@@ -24,10 +27,14 @@ afterAll(async () => {
   kube.close();
 });
 
-describe.each<Runtime>(["node", "node-lts", "deno"])("the bundle on %s", (runtime) => {
+describe.each<Runtime>(["node", "node-lts", "deno", "sea"])("the bundle on %s", (runtime) => {
   let ns: string;
   let kubeconfig: string;
   beforeAll(async () => {
+    if (runtime === "sea") {
+      execFileSync(process.execPath, ["build-sea.mjs", binaries().NODE_LTS_BIN], { cwd: fileURLToPath(new URL("../..", import.meta.url)), stdio: "ignore" });
+      expect(execFileSync(seaBin, ["version"], { encoding: "utf8" })).toMatch(/^satellite \d+\.\d+\.\d+ \(node v\d+\S* --lite-mode\)\n$/);
+    }
     ns = await kube.createNamespace(`rt-${runtime}`);
     await kube.apply(manifest("operator.yaml"), { namespace: ns });
     await kube.apply(manifest("example-cluster.yaml"), { namespace: ns });
@@ -39,6 +46,8 @@ describe.each<Runtime>(["node", "node-lts", "deno"])("the bundle on %s", (runtim
     running.push(p);
     await waitForLog(p, "serving config API");
     await waitForLog(p, "operator caches synced");
+    const started = JSON.parse(p.log().split("\n").find((l) => l.includes("starting satellite controller"))!);
+    expect(started.runtime).toMatch(runtime === "deno" ? /^deno 2\./ : new RegExp(`^node v\\d+.*${(runtime === "sea" ? ["--lite-mode"] : shippedFlags[runtime]).join(" ")}$`));
     const nc = await connect({ servers: nats.url });
     try {
       const put = JSON.parse((await nc.request("_SAT.nats.config.put", JSON.stringify({ name: `ON_${runtime.toUpperCase().replace("-", "_")}`, routes: ["nats://a:6222"] }), { timeout: 5_000 })).string());
