@@ -22,13 +22,16 @@ export interface RuntimeBench extends RuntimeSetup {
   startWithClustersMs: number;
   rssMb: number;
   rss60Mb: number;
+  /** Peak RSS (VmHWM) of that process: listing and caching every object at start. */
+  peakMb: number;
   /** The same runtime and flags running nothing but node:http and node:https, idle. */
   floorMb: number;
   heapMb: number;
   clusters: number;
 }
 
-export const rssMb = (pid: number) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))![1]) / 1024;
+const statusMb = (pid: number, field: "VmRSS" | "VmHWM") => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, "utf8"))![1]) / 1024;
+export const rssMb = (pid: number) => statusMb(pid, "VmRSS");
 export const flagsOf = (s: RuntimeSetup) => (s.flags === "shipped" ? shippedFlags[s.runtime] : []);
 
 /** RSS of the runtime itself with an HTTPS client loaded: what no satellite change can go below. */
@@ -67,7 +70,7 @@ export async function benchRuntimes(kube: TestKube, nats: NatsServer, setups: Ru
     return { p, port, ms: performance.now() - t0 };
   };
   const out: RuntimeBench[] = [];
-  for (const s of setups) out.push({ ...s, startMs: [], startWithClustersMs: 0, rssMb: 0, rss60Mb: 0, floorMb: await floorOf(s), heapMb: 0, clusters });
+  for (const s of setups) out.push({ ...s, startMs: [], startWithClustersMs: 0, rssMb: 0, rss60Mb: 0, peakMb: 0, floorMb: await floorOf(s), heapMb: 0, clusters });
   // Round-robin, so that drift on this shared machine spreads over every setup alike.
   for (let i = 0; i < runs + 1; i++) {
     for (const r of out) {
@@ -94,6 +97,7 @@ export async function benchRuntimes(kube: TestKube, nats: NatsServer, setups: Ru
     r.heapMb = Number(/^satellite_heap_used_bytes (\d+)$/m.exec(metrics)?.[1] ?? 0) / 2 ** 20;
     await new Promise((res) => setTimeout(res, 50_000));
     r.rss60Mb = rssMb(p.pid);
+    r.peakMb = statusMb(p.pid, "VmHWM");
     await p.stop();
   }
   return out;

@@ -177,7 +177,9 @@ describe("config API through a ground server and a leafnode", () => {
       return /^satellite_nats_requests_total\{code="200",endpoint="discover"\} [1-9]\d*$/m.test(text) && text;
     });
     expect(metrics).toMatch(/^satellite_kube_requests_total\{code="200",resource="configmaps",verb="list"\} \d+$/m);
-    expect(metrics).toMatch(/^process_resident_memory_bytes \d+$/m);
+    for (const gauge of ["process_resident_memory_bytes", "satellite_heap_used_bytes", "satellite_heap_total_bytes", "satellite_external_memory_bytes"]) {
+      expect(metrics).toMatch(new RegExp(`^${gauge} [1-9]\\d*$`, "m"));
+    }
     expect((await get("/nope")).status).toBe(404);
     p.signal("SIGTERM");
     await waitFor("not ready while draining, then gone", async () => !p.running() || (await get("/readyz").then((r) => r.status, () => 0)) !== 200);
