@@ -4,7 +4,8 @@
 # Why distroless Node (not Deno, not node:slim): the bundle needs nothing but a JavaScript runtime;
 # distroless has no shell or package manager (less to patch, less to exploit), ships CA
 # certificates, runs as the non-root user 65532 and is about half the size of node:slim. The
-# Deno images are larger (the deno binary alone is ~100 MB) and the bundle runs the same on both.
+# Deno images are larger (the deno binary alone is ~100 MB); with the same V8 flags Deno needs about
+# as much memory and starts slower (bench/RESULTS.md), though the bundle runs the same on both.
 FROM node:24-bookworm-slim AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
@@ -17,7 +18,7 @@ RUN node build.mjs
 FROM gcr.io/distroless/nodejs24-debian12:nonroot
 COPY --from=build /src/dist/satellite.mjs /app/satellite.mjs
 USER 65532:65532
-# --lite-mode: V8 without its optimizing compilers. About 10 MB less resident memory for ~10% fewer
+# --lite-mode: V8 without its optimizing compilers. About 12 MB less resident memory for ~8% fewer
 # config.put/s (bench/RESULTS.md); remove it from the entrypoint to trade the other way.
 ENTRYPOINT ["/nodejs/bin/node", "--lite-mode", "/app/satellite.mjs"]
 CMD ["help"]

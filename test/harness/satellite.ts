@@ -24,7 +24,7 @@ export function denoFlags(command: string | undefined, writeDir?: string): strin
 
 /**
  * The flags the container image runs the bundle with (Dockerfile ENTRYPOINT, README): V8's lite
- * mode, no optimizing compilers, about 10 MB less resident memory (bench/RESULTS.md). Node 20's
+ * mode, no optimizing compilers, about 12 MB less resident memory (bench/RESULTS.md). Node 20's
  * V8 also wants --no-expose-wasm with it, or it prints a warning at every start.
  */
 export const shippedFlags: Record<Runtime, string[]> = { node: ["--lite-mode", "--no-expose-wasm"], "node-lts": ["--lite-mode"], deno: ["--v8-flags=--lite-mode"], sea: [] };
