@@ -75,8 +75,8 @@ const mb = (bytes: number) => Math.round(bytes / 2 ** 20);
 function exposeGc(log: Logger): Gc | undefined {
   try {
     setFlagsFromString("--expose-gc");
-    const gc = runInNewContext("gc") as unknown;
-    if (typeof gc === "function") return gc as Gc;
+    // Taken from a new context each time: holding on to it would keep that context alive (0.7 MB).
+    if (typeof runInNewContext("gc") === "function") return (options) => (runInNewContext("gc") as Gc)(options);
   } catch (e) {
     log.debug("no gc(): the heap will not be compacted", { error: String(e) });
   }
