@@ -1,6 +1,9 @@
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import type { Logger } from "./log.ts";
+import { counter } from "./metrics.ts";
+
+const compactions = counter("satellite_heap_compactions_total", "Full garbage collections run to give back heap a burst of work grew.");
 
 type Gc = (options: { type: "major"; execution: "sync"; flavor: "last-resort" }) => void;
 
@@ -16,15 +19,16 @@ export interface MemoryReducerOptions {
 }
 
 export interface MemoryReducer {
-  /** Look at the heap soon (after a burst of work, e.g. once the caches are synced). */
+  /** A burst of work just ended (e.g. the caches are synced): collect soon, whatever the slack. */
   poke(delayMs?: number): void;
   stop(): void;
 }
 
 /**
  * Gives back the heap a burst of work grew. Node 22+ and Deno keep their young generation at its
- * peak for good (Node 20's memory reducer shrinks it); a last-resort collection returns it, about
- * 30 MB on an idle operator. When a collection gives back nothing, it looks less often.
+ * peak for good (Node 20's memory reducer shrinks it); a last-resort collection returns it: an
+ * idle operator on Node 24 went from 88 to 75 MB. When a collection gives back nothing, it looks
+ * less often. Each collection counts in satellite_heap_compactions_total.
  */
 export function startMemoryReducer(o: MemoryReducerOptions): MemoryReducer {
   const everyMs = o.everyMs ?? 30_000;
@@ -37,17 +41,20 @@ export function startMemoryReducer(o: MemoryReducerOptions): MemoryReducer {
   let interval = everyMs;
   let timer: ReturnType<typeof setTimeout> | undefined;
   let stopped = false;
+  let forced = false;
 
   const check = () => {
     const before = heap();
-    if (gc && before.total - before.used > slack) {
+    if (gc && (forced || before.total - before.used > slack)) {
       const started = performance.now();
       gc({ type: "major", execution: "sync", flavor: "last-resort" });
       const after = heap();
       const freed = before.total - after.total;
       interval = freed >= 2 ** 20 ? everyMs : Math.min(interval * 2, 20 * everyMs);
+      compactions.inc();
       o.log.debug("heap compacted", { beforeMb: mb(before.total), afterMb: mb(after.total), ms: Math.round(performance.now() - started) });
     }
+    forced = false;
     schedule(interval);
   };
   const schedule = (ms: number) => {
@@ -60,6 +67,7 @@ export function startMemoryReducer(o: MemoryReducerOptions): MemoryReducer {
   return {
     poke: (delayMs = 2_000) => {
       interval = everyMs;
+      forced = true;
       schedule(delayMs);
     },
     stop: () => {
