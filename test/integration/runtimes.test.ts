@@ -4,16 +4,17 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { connect } from "@nats-io/transport-node";
-import { startNatsServer, useKube, waitFor, type NatsServer, type Proc } from "../harness/index.ts";
+import { freePort, startNatsServer, useKube, waitFor, type NatsServer, type Proc } from "../harness/index.ts";
 import { manifest } from "../harness/kube.ts";
 import { seaBin, shippedFlags, startSatellite, waitForLog, type Runtime } from "../harness/satellite.ts";
 import { binaries } from "../harness/binaries.ts";
 import { configMaps, natsClusters, pods } from "../../runtime/kube/resources.ts";
 
 const kube = useKube();
+const imageFlags = shippedFlags["node-lts"];
 const running: (Proc | NatsServer)[] = [];
 let nats: NatsServer;
 
@@ -33,7 +34,8 @@ describe.each<Runtime>(["node", "node-lts", "deno", "sea"])("the bundle on %s", 
   beforeAll(async () => {
     if (runtime === "sea") {
       execFileSync(process.execPath, ["build-sea.mjs", binaries().NODE_LTS_BIN], { cwd: fileURLToPath(new URL("../..", import.meta.url)), stdio: "ignore" });
-      expect(execFileSync(seaBin, ["version"], { encoding: "utf8" })).toMatch(/^satellite \d+\.\d+\.\d+ \(node v\d+\S* --lite-mode\)\n$/);
+      // Its flags are built in (sea-config execArgv): the image's.
+      expect(execFileSync(seaBin, ["version"], { encoding: "utf8" })).toMatch(new RegExp(`^satellite \\d+\\.\\d+\\.\\d+ \\(node v\\S+ ${imageFlags.join(" ")}\\)\n$`));
     }
     ns = await kube.createNamespace(`rt-${runtime}`);
     await kube.apply(manifest("operator.yaml"), { namespace: ns });
@@ -41,13 +43,16 @@ describe.each<Runtime>(["node", "node-lts", "deno", "sea"])("the bundle on %s", 
     kubeconfig = kube.kubeconfigFor(await kube.tokenFor(ns, "satellite-operator"), ns, `rt-${runtime}`);
   });
 
-  it("serves the config round trip and reconciles a NatsCluster", async () => {
-    const p = startSatellite(["run", "-operator", "-s", nats.url, "-name", "nats", "-log-format", "json"], { runtime, env: { KUBECONFIG: kubeconfig }, name: `controller on ${runtime}` });
+  it("serves the config round trip and reconciles a NatsCluster, and gives back its start-up heap", async () => {
+    const port = await freePort();
+    const p = startSatellite(["run", "-operator", "-s", nats.url, "-name", "nats", "-log-format", "json", "-health", `127.0.0.1:${port}`], { runtime, env: { KUBECONFIG: kubeconfig }, name: `controller on ${runtime}` });
     running.push(p);
     await waitForLog(p, "serving config API");
     await waitForLog(p, "operator caches synced");
     const started = JSON.parse(p.log().split("\n").find((l) => l.includes("starting satellite controller"))!);
-    expect(started.runtime).toMatch(runtime === "deno" ? /^deno 2\./ : new RegExp(`^node v\\d+.*${(runtime === "sea" ? ["--lite-mode"] : shippedFlags[runtime]).join(" ")}$`));
+    expect(started.runtime).toMatch(runtime === "deno" ? /^deno 2\./ : new RegExp(`^node v\\S+ ${(runtime === "sea" ? imageFlags : shippedFlags[runtime]).join(" ")}$`));
+    // The memory reducer, poked once the caches are synced, really gets gc() from this runtime.
+    await waitFor("a heap compaction", async () => /^satellite_heap_compactions_total [1-9]/m.test(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()));
     const nc = await connect({ servers: nats.url });
     try {
       const put = JSON.parse((await nc.request("_SAT.nats.config.put", JSON.stringify({ name: `ON_${runtime.toUpperCase().replace("-", "_")}`, routes: ["nats://a:6222"] }), { timeout: 5_000 })).string());
@@ -86,4 +91,12 @@ describe.each<Runtime>(["node", "node-lts", "deno", "sea"])("the bundle on %s", 
     await waitFor("the new max_payload", async () => (await server.monitor("varz")).max_payload === 2000000);
     await waitForLog(r, "nats-server reloaded");
   });
+});
+
+it("the bundle does not load Node's fetch stack (undici, about 7 MB) on the image's Node", () => {
+  const bundle = fileURLToPath(new URL("../../dist/satellite.mjs", import.meta.url));
+  const report = `process.on("exit", () => process.stderr.write("undici loaded: " + process.moduleLoadList.some((m) => m.includes("undici"))))`;
+  const r = spawnSync(binaries().NODE_LTS_BIN, [...imageFlags, "--import", `data:text/javascript,${encodeURIComponent(report)}`, bundle, "version"], { encoding: "utf8" });
+  expect(r.stdout).toMatch(/^satellite /);
+  expect(r.stderr).toBe("undici loaded: false");
 });
