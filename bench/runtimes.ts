@@ -1,9 +1,8 @@
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { binaries } from "../test/harness/binaries.ts";
 import { startProcess } from "../test/harness/process.ts";
-import { denoBin, shippedFlags, startSatellite, type Runtime } from "../test/harness/satellite.ts";
+import { runtimeBinary, shippedFlags, startSatellite, type Runtime } from "../test/harness/satellite.ts";
 import { freePort, waitFor } from "../test/harness/ports.ts";
 import { manifest, type TestKube } from "../test/harness/kube.ts";
 import type { NatsServer } from "../test/harness/nats.ts";
@@ -40,10 +39,10 @@ async function floorOf(s: RuntimeSetup): Promise<number> {
   const script = join(dir, "floor.mjs");
   writeFileSync(script, `import { createRequire } from "node:module";\nconst require = createRequire(import.meta.url);\nrequire("node:http");\nrequire("node:https");\nsetInterval(() => {}, 1000);\n`);
   // The single executable is the LTS Node with its flags built in.
+  const runtime = s.runtime === "sea" ? "node-lts" : s.runtime;
   const flags = s.runtime === "sea" ? shippedFlags["node-lts"] : flagsOf(s);
-  const [bin, args] =
-    s.runtime === "deno" ? [denoBin, ["run", ...flags, "--allow-read", script]] : [s.runtime === "node" ? process.execPath : binaries().NODE_LTS_BIN, [...flags, script]];
-  const p = startProcess(`floor ${s.runtime}`, bin, args, join(dir, "floor.log"), { ...process.env, DENO_NO_UPDATE_CHECK: "1" });
+  const args = runtime === "deno" ? ["run", ...flags, "--allow-read", script] : [...flags, script];
+  const p = startProcess(`floor ${s.runtime}`, runtimeBinary(runtime), args, join(dir, "floor.log"), { ...process.env, DENO_NO_UPDATE_CHECK: "1" });
   await new Promise((r) => setTimeout(r, 3_000));
   const mb = rssMb(p.pid);
   await p.stop();

@@ -13,7 +13,12 @@ import { binaries } from "./binaries.ts";
 export type Runtime = "node" | "node-lts" | "deno" | "sea";
 const bundle = fileURLToPath(new URL("../../dist/satellite.mjs", import.meta.url));
 export const seaBin = fileURLToPath(new URL("../../dist/satellite", import.meta.url));
-export const denoBin = fileURLToPath(new URL("../../node_modules/.bin/deno", import.meta.url));
+const denoBin = fileURLToPath(new URL("../../node_modules/.bin/deno", import.meta.url));
+
+/** The executable of each runtime. */
+export function runtimeBinary(runtime: Runtime): string {
+  return runtime === "node" ? process.execPath : runtime === "node-lts" ? binaries().NODE_LTS_BIN : runtime === "deno" ? denoBin : seaBin;
+}
 
 /** The narrowest Deno permissions each command works with (README, "Deno"). */
 export function denoFlags(command: string | undefined, writeDir?: string): string[] {
@@ -37,13 +42,9 @@ export function startSatellite(args: string[], opts: { runtime?: Runtime; env?: 
   const runtime = opts.runtime ?? "node";
   const dir = mkdtempSync(join(tmpdir(), "satellite-run-"));
   const flags = opts.runtimeFlags ?? shippedFlags[runtime];
-  const [bin, argv] =
-    runtime === "sea"
-      ? [seaBin, args]
-      : runtime === "deno"
-        ? [denoBin, [...denoFlags(args[0], opts.writeDir), ...flags, bundle, ...args]]
-        : [runtime === "node-lts" ? binaries().NODE_LTS_BIN : process.execPath, [...flags, bundle, ...args]];
-  return startProcess(opts.name ?? `satellite ${args[0]}`, bin, argv, join(dir, "satellite.log"), {
+  const argv =
+    runtime === "sea" ? args : runtime === "deno" ? [...denoFlags(args[0], opts.writeDir), ...flags, bundle, ...args] : [...flags, bundle, ...args];
+  return startProcess(opts.name ?? `satellite ${args[0]}`, runtimeBinary(runtime), argv, join(dir, "satellite.log"), {
     ...process.env,
     KUBECONFIG: "",
     KUBERNETES_CONFIG_FILE: "",
