@@ -1,6 +1,6 @@
 // Builds dist/satellite, a Node single executable (SEA): a CommonJS bundle injected into a copy of
-// a Node binary. Usage: node build-sea.mjs [NODE] (default: the Node running this; it needs
-// 22.22+/24+ for execArgv — older ones start the executable without --lite-mode).
+// a Node binary. Usage: node build-sea.mjs [NODE] (default: the Node running this). The flags are
+// built in through sea-config's execArgv, which Node 24 honours and Node 20 ignores (checked below).
 import { build } from "esbuild";
 import { chmodSync, copyFileSync, statSync, writeFileSync } from "node:fs";
 import { execFileSync } from "node:child_process";
@@ -22,7 +22,7 @@ function run(file, args) {
 const out = "dist/satellite";
 const main = "dist/satellite.cjs";
 const blob = "dist/satellite.blob";
-// The flags the image gives node (Dockerfile ENTRYPOINT), baked in.
+// The flags the image gives node (Dockerfile ENTRYPOINT); the runtimes test checks they agree.
 const execArgv = ["--lite-mode"];
 
 await build({ ...bundleOptions, outfile: main, format: "cjs" });
@@ -35,4 +35,4 @@ run(postject, [out, "NODE_SEA_BLOB", blob, "--sentinel-fuse", "NODE_SEA_FUSE_fce
 // "satellite 0.1.0 (node v24.21.0 --lite-mode)": older Nodes ignore execArgv.
 const says = execFileSync(out, ["version"], { encoding: "utf8" }).trim();
 console.log(`${out}: ${(statSync(out).size / 1e6).toFixed(1)} MB, ${main} (${statSync(main).size} bytes) in ${says.replace(/^.*\((.*)\)$/, "$1")}`);
-if (!execArgv.every((flag) => says.split(/[ ()]/).includes(flag))) console.warn(`build-sea: this Node ignores execArgv, so ${out} runs without ${execArgv.join(" ")}: build with Node 22.19+ or 24.6+`);
+if (!execArgv.every((flag) => says.split(/[ ()]/).includes(flag))) console.warn(`build-sea: this Node ignores execArgv, so ${out} runs without ${execArgv.join(" ")}: build with a newer Node (24 works)`);
