@@ -37,7 +37,8 @@ export function startMemoryReducer(o: MemoryReducerOptions): MemoryReducer {
     const m = process.memoryUsage();
     return { total: m.heapTotal, used: m.heapUsed };
   });
-  const gc = o.gc ?? exposeGc(o.log);
+  // Found at the first check, not at start: a new V8 context is not free.
+  let gc: Gc | undefined | null = o.gc ?? null;
   let interval = everyMs;
   let timer: ReturnType<typeof setTimeout> | undefined;
   let stopped = false;
@@ -45,6 +46,7 @@ export function startMemoryReducer(o: MemoryReducerOptions): MemoryReducer {
 
   const check = () => {
     const before = heap();
+    if (gc === null) gc = exposeGc(o.log);
     if (gc && (forced || before.total - before.used > slack)) {
       const started = performance.now();
       gc({ type: "major", execution: "sync", flavor: "last-resort" });
