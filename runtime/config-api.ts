@@ -59,6 +59,9 @@ export async function startConfigApi(d: ConfigApiDeps): Promise<Service> {
       },
     });
   }
+  // Once the server has every subscription: a request sent right after "serving" could otherwise
+  // still meet "no responders" (the bench did, once).
+  await d.nc.flush();
   return svc;
 }
 
