@@ -2,6 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { readFileSync } from "node:fs";
 import { shippedFlags } from "../harness/satellite.ts";
+import { finalStage } from "../../scripts/dockerfile.ts";
 
 const read = (path: string) => readFileSync(new URL(`../../${path}`, import.meta.url), "utf8");
 
@@ -22,5 +23,21 @@ describe("shipped runtime flags", () => {
     const lines = read("README.md").split("\n").filter((l) => /^deno run /.test(l));
     expect(lines.length).toBeGreaterThanOrEqual(2);
     for (const l of lines) expect(l.split(/\s+/)).toEqual(expect.arrayContaining(shippedFlags.deno));
+  });
+});
+
+describe("the Dockerfile's final stage, as npm run image reads it", () => {
+  it("reads the shipped Dockerfile: distroless Node base, the bundle, user, entrypoint, command", () => {
+    const stage = finalStage(read("Dockerfile"));
+    expect(stage.from).toMatch(/^gcr\.io\/distroless\/nodejs\d+-debian\d+:nonroot$/);
+    expect(stage.copies).toEqual([{ from: "/src/dist/satellite.mjs", to: "/app/satellite.mjs" }]);
+    expect(stage.user).toBe("65532:65532");
+    expect(stage.cmd).toEqual(["help"]);
+  });
+
+  it("refuses what an archive built without a daemon cannot follow", () => {
+    expect(() => finalStage("FROM a AS b\nRUN x\nFROM c\nRUN apt-get install y\n")).toThrow(/unsupported instruction in the Dockerfile's final stage: RUN apt-get install y/);
+    expect(() => finalStage("FROM c\nCOPY local.txt /x\n")).toThrow(/unsupported COPY/);
+    expect(() => finalStage("# nothing\n")).toThrow(/no FROM/);
   });
 });
