@@ -7,7 +7,8 @@ import { serveHealth } from "../health.ts";
 import { createKubeClient } from "../kube/client.ts";
 import { findKubeTarget } from "../kube/kubeconfig.ts";
 import { startReflector } from "../kube/reflector.ts";
-import { configMaps } from "../kube/resources.ts";
+import { configMaps, pods } from "../kube/resources.ts";
+import type { V1Pod } from "@kubernetes/client-node";
 import type { ConfigMap } from "../../handlers/types.ts";
 import { createLogger, type Logger } from "../log.ts";
 import { connectNats } from "../nats/connect.ts";
@@ -29,7 +30,7 @@ export const runFlags: FlagSpec[] = [
   { names: ["kubeconfig"], arg: "FILE", help: "kubeconfig file (default: in-cluster service account, else ~/.kube/config)", env: ["KUBECONFIG", "KUBERNETES_CONFIG_FILE"] },
   { names: ["context"], arg: "NAME", help: "kubeconfig context to use (default: its current-context)" },
   { names: ["operator"], boolean: true, help: "run the NatsCluster operator for the namespace (needs the CRD and manifests/operator RBAC)" },
-  { names: ["controller-image"], arg: "IMAGE", help: "satellite's image, used for the reloader sidecar of NatsCluster pods (default ghcr.io/satellite-nats/satellite:<version>)", env: ["SATELLITE_IMAGE"] },
+  { names: ["controller-image"], arg: "IMAGE", help: "satellite's image, used for the reloader sidecar of NatsCluster pods (default: the image of this pod (POD_NAME), else ghcr.io/satellite-nats/satellite:<version>)", env: ["SATELLITE_IMAGE"] },
   { names: ["workers"], arg: "N", help: "NatsClusters reconciled at once", default: "2" },
   { names: ["health"], arg: "ADDR", help: "serve /healthz and /readyz on this address, e.g. :8081 (default: off)" },
   { names: ["log-format"], arg: "json|text", help: "log format (default: text on a terminal, json otherwise)" },
@@ -85,8 +86,21 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<numbe
 
   const memory = startMemoryReducer({ log });
   const parts: Part[] = [];
+  const starting = new Set<string>();
+  let stopping = false;
+  // Health first: a NATS server that is down or slow at start must not fail the liveness probe.
+  const health = f.health
+    ? await serveHealth(String(f.health), {
+        live: () => true,
+        ready: () => {
+          if (stopping) return { ok: false, reason: "shutting down" };
+          const waiting = [...starting, ...parts.filter((p) => !p.ready()).map((p) => p.name)];
+          return waiting.length ? { ok: false, reason: `${waiting.join(", ")} not ready` } : { ok: true };
+        },
+      }, log)
+    : undefined;
   if (f.operator) {
-    const controllerImage = (f["controller-image"] as string | undefined) || `${defaultImage}:${version}`;
+    const controllerImage = (f["controller-image"] as string | undefined) || (await ownImage(kube, namespace, env.POD_NAME, log)) || `${defaultImage}:${version}`;
     const op = startOperator({ kube, namespace, log, controllerImage, instance: instance.id, workers });
     let operatorSynced = false;
     void op.synced.then(() => {
@@ -98,20 +112,10 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<numbe
   if (cluster) {
     const target: Target = { cluster, namespace, configMap: (f.cm as string | undefined) || `${cluster}-config`, key: f.key as string };
     const podSelector = (f.selector as string | undefined) || `app=${cluster}`;
+    starting.add("config API");
     parts.push(await startConfigApiPart({ kube, target, podSelector, instance, log, nats: natsOptionsFrom(f, `satellite ${cluster} ${instance.id}`) }));
+    starting.delete("config API");
   }
-
-  let stopping = false;
-  const health = f.health
-    ? await serveHealth(String(f.health), {
-        live: () => true,
-        ready: () => {
-          if (stopping) return { ok: false, reason: "shutting down" };
-          const waiting = parts.filter((p) => !p.ready()).map((p) => p.name);
-          return waiting.length ? { ok: false, reason: `${waiting.join(", ")} not ready` } : { ok: true };
-        },
-      }, log)
-    : undefined;
 
   const signalled = new Promise<string>((resolve) => {
     process.once("SIGTERM", () => resolve("SIGTERM"));
@@ -161,4 +165,20 @@ async function startConfigApiPart(d: { kube: KubeClient; target: Target; podSele
       clearTimeout(timer);
     },
   };
+}
+
+/**
+ * The image this operator runs from, read from its own pod: the reloader sidecars then run the same
+ * build, also when the manifests' image was overridden (kustomize `images:`, a private registry).
+ */
+async function ownImage(kube: KubeClient, namespace: string, podName: string | undefined, log: Logger): Promise<string | undefined> {
+  if (!podName) return undefined;
+  try {
+    const pod = await kube.get<V1Pod>(pods, { namespace, name: podName });
+    const containers = pod.spec?.containers ?? [];
+    return (containers.find((c) => c.args?.includes("-operator") || c.args?.includes("--operator")) ?? containers[0])?.image;
+  } catch (e) {
+    log.warn("cannot read this pod's image; reloader sidecars get the default image (set -controller-image)", { pod: podName, error: (e as Error).message });
+    return undefined;
+  }
 }

@@ -8,6 +8,14 @@ export interface Binaries {
   KUBE_APISERVER_BIN: string;
   NATS_CLI_BIN: string;
   NODE_LTS_BIN: string;
+  CACHE_DIR: string;
+  /** Why the real node cannot run here, in one sentence; empty when it can. */
+  REALNODE_UNAVAILABLE: string;
+  K8S_BIN_DIR: string;
+  COREDNS_BIN: string;
+  PAUSE_BIN: string;
+  /** An older real nats-server release (upgrade tests). */
+  NATS_SERVER_PREV_BIN: string;
 }
 
 const script = fileURLToPath(new URL("./provision.sh", import.meta.url));
@@ -16,15 +24,11 @@ let cached: Binaries | undefined;
 /** Runs provision.sh once (it is idempotent and fast once the cache is warm). */
 export function binaries(): Binaries {
   if (cached) return cached;
-  if (process.env.ETCD_BIN && process.env.KUBE_APISERVER_BIN && process.env.NATS_SERVER_BIN && process.env.NATS_CLI_BIN && process.env.NODE_LTS_BIN && process.env.NATS_SERVER_OLD_BIN !== undefined) {
-    cached = {
-      NATS_SERVER_BIN: process.env.NATS_SERVER_BIN,
-      NATS_SERVER_OLD_BIN: process.env.NATS_SERVER_OLD_BIN,
-      ETCD_BIN: process.env.ETCD_BIN,
-      KUBE_APISERVER_BIN: process.env.KUBE_APISERVER_BIN,
-      NATS_CLI_BIN: process.env.NATS_CLI_BIN,
-      NODE_LTS_BIN: process.env.NODE_LTS_BIN,
-    };
+  const keys = ["NATS_SERVER_BIN", "NATS_SERVER_OLD_BIN", "ETCD_BIN", "KUBE_APISERVER_BIN", "NATS_CLI_BIN", "NODE_LTS_BIN", "CACHE_DIR", "REALNODE_UNAVAILABLE"] as const;
+  // Set by a parent that already provisioned (vitest's global setup, npm run dev).
+  if (keys.every((k) => process.env[k] !== undefined)) {
+    const all = [...keys, "K8S_BIN_DIR", "COREDNS_BIN", "PAUSE_BIN", "NATS_SERVER_PREV_BIN"];
+    cached = Object.fromEntries(all.map((k) => [k, process.env[k] ?? ""])) as unknown as Binaries;
     return cached;
   }
   let out: string;
@@ -35,7 +39,7 @@ export function binaries(): Binaries {
   }
   const found: Record<string, string> = {};
   for (const line of out.split("\n")) {
-    const m = /^([A-Z_]+)=(.*)$/.exec(line);
+    const m = /^([A-Z0-9_]+)=(.*)$/.exec(line);
     if (m) found[m[1]!] = m[2]!;
   }
   cached = found as unknown as Binaries;

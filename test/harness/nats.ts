@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { binaries } from "./binaries.ts";
-import { freePorts, waitFor } from "./ports.ts";
+import { freePort, freePorts, waitFor } from "./ports.ts";
 import { startProcess, type Proc } from "./process.ts";
 
 export interface NatsServerOptions {
@@ -14,8 +14,9 @@ export interface NatsServerOptions {
   port?: number;
   /** Join a cluster: its name and the route URLs to dial. */
   cluster?: { name: string; routes: string[]; port?: number };
-  /** Accept leafnode connections. */
+  /** Accept leafnode connections (on `leafHost`, default `host`). */
   leafListen?: boolean;
+  leafHost?: string;
   /** Connect as a leaf to these hub leafnode URLs. */
   leafRemotes?: string[];
   /** Extra config text appended verbatim. */
@@ -45,7 +46,8 @@ export async function startNatsServer(opts: NatsServerOptions = {}): Promise<Nat
   const host = opts.host ?? "127.0.0.1";
   const name = opts.name ?? `n${Date.now().toString(36)}`;
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), `satellite-nats-${name}-`));
-  const [freeClient, monitorPort, clusterPortFree, leafPort] = (await freePorts(4, host)) as [number, number, number, number];
+  const [freeClient, monitorPort, clusterPortFree] = (await freePorts(3, host)) as [number, number, number];
+  const leafPort = await freePort(opts.leafHost ?? host);
   const port = opts.port ?? freeClient;
   const clusterPort = opts.cluster?.port ?? clusterPortFree!;
   const lines = [`server_name: "${name}"`, `listen: "${host}:${port}"`, `http: "${host}:${monitorPort}"`];
@@ -53,7 +55,7 @@ export async function startNatsServer(opts: NatsServerOptions = {}): Promise<Nat
     const routes = opts.cluster.routes.map((r) => `"${r}"`).join(", ");
     lines.push(`cluster {\n  name: "${opts.cluster.name}"\n  listen: "${host}:${clusterPort}"\n  routes: [${routes}]\n}`);
   }
-  if (opts.leafListen) lines.push(`leafnodes {\n  listen: "${host}:${leafPort}"\n}`);
+  if (opts.leafListen) lines.push(`leafnodes {\n  listen: "${opts.leafHost ?? host}:${leafPort}"\n}`);
   if (opts.leafRemotes?.length) {
     lines.push(`leafnodes {\n  remotes: [${opts.leafRemotes.map((u) => `{ url: "${u}" }`).join(", ")}]\n}`);
   }

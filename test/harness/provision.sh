@@ -8,6 +8,7 @@
 #   NODE_LTS_BIN         use this Node (a current LTS) instead of installing one from npm
 #   KUBEBUILDER_ASSETS   use etcd and kube-apiserver from this directory
 #   SATELLITE_CACHE      cache directory (default ${XDG_CACHE_HOME:-~/.cache}/satellite)
+#   SATELLITE_REALNODE   off: skip the real node (Debian packages, kubelet and friends, CoreDNS)
 set -euo pipefail
 
 NATS_VERSION=v2.14.9
@@ -15,6 +16,9 @@ KUBE_VERSION=v1.36.3
 ETCD_VERSION=v3.6.8
 NATSCLI_VERSION=v0.3.0
 NODE_LTS_VERSION=24
+NATS_OLD_VERSION=v2.12.0
+COREDNS_VERSION=v1.15.0
+HERE=$(cd "$(dirname "$0")" && pwd)
 
 CACHE="${SATELLITE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/satellite}"
 mkdir -p "$CACHE"
@@ -93,19 +97,44 @@ etcd_bin() {
   go_binary "$CACHE/etcd-$ETCD_VERSION" "etcd $ETCD_VERSION" "$assets_hint" go.etcd.io/etcd/server/v3 "$ETCD_VERSION" go.etcd.io/etcd/server/v3
 }
 
+# Kubernetes v1.36.3 components, built together from k8s.io/kubernetes in one throw-away module and
+# version-stamped, so /version and `kubectl version` say v1.36.3 (unstamped: v0.0.0-master).
+K8S_CMDS="kube-apiserver kubelet kube-controller-manager kube-scheduler kube-proxy kubectl"
+k8s_dir() {
+  local dir="$CACHE/kubernetes-$KUBE_VERSION" missing="" c
+  for c in $K8S_CMDS; do [ -x "$dir/$c" ] || missing="$missing $c"; done
+  [ -z "$missing" ] && { echo "$dir"; return; }
+  need_go "Kubernetes $KUBE_VERSION" "$assets_hint"
+  local minor=${KUBE_VERSION#v1.} staging work pkgs="" m
+  staging="v0.${minor%%.*}.${KUBE_VERSION##*.}"
+  work=$(mktemp -d "$CACHE/build.XXXXXX")
+  { printf 'module satellite.local/build\n\ngo 1.26\n\nrequire k8s.io/kubernetes %s\nreplace (\n' "$KUBE_VERSION"
+    for m in api apiextensions-apiserver apimachinery apiserver cli-runtime client-go cloud-provider \
+      cluster-bootstrap code-generator component-base component-helpers controller-manager cri-api \
+      cri-client cri-streaming csi-translation-lib dynamic-resource-allocation endpointslice externaljwt \
+      kms kube-aggregator kube-controller-manager kube-proxy kube-scheduler kubectl kubelet metrics \
+      mount-utils pod-security-admission sample-apiserver sample-cli-plugin sample-controller streaming; do
+      printf '\tk8s.io/%s => k8s.io/%s %s\n' "$m" "$m" "$staging"; done
+    printf ')\n'; } > "$work/go.mod"
+  { printf 'package build\n\nimport (\n'; for c in $missing; do printf '\t_ "k8s.io/kubernetes/cmd/%s"\n' "$c"; done; printf ')\n'; } > "$work/tools.go"
+  for c in $missing; do pkgs="$pkgs k8s.io/kubernetes/cmd/$c"; done
+  local stamp="" v
+  for v in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+    stamp="$stamp -X $v.gitVersion=$KUBE_VERSION -X $v.gitMajor=1 -X $v.gitMinor=${minor%%.*} -X $v.gitTreeState=clean"
+  done
+  say "building Kubernetes $KUBE_VERSION:$missing (first time only, several minutes; see $work/build.log)"
+  mkdir -p "$dir.tmp"
+  if ! (cd "$work" && CGO_ENABLED=0 go build -mod=mod -trimpath -ldflags="-s -w$stamp" -o "$dir.tmp/" $pkgs >"$work/build.log" 2>&1); then
+    tail -20 "$work/build.log" >&2
+    die "could not build Kubernetes $KUBE_VERSION with Go (log above): $assets_hint."
+  fi
+  mkdir -p "$dir"; mv "$dir.tmp"/* "$dir/"; rmdir "$dir.tmp"; rm -rf "$work"
+  echo "$dir"
+}
+
 kube_apiserver() {
   if [ -n "${KUBEBUILDER_ASSETS:-}" ]; then supplied "$KUBEBUILDER_ASSETS/kube-apiserver" "KUBEBUILDER_ASSETS=$KUBEBUILDER_ASSETS: kube-apiserver"; return; fi
-  local minor=${KUBE_VERSION#v1.}; local staging="v0.$minor" replaces="replace ("
-  local mods="api apiextensions-apiserver apimachinery apiserver cli-runtime client-go cloud-provider
-    cluster-bootstrap code-generator component-base component-helpers controller-manager cri-api
-    cri-client cri-streaming csi-translation-lib dynamic-resource-allocation endpointslice externaljwt
-    kms kube-aggregator kube-controller-manager kube-proxy kube-scheduler kubectl kubelet metrics
-    mount-utils pod-security-admission sample-apiserver sample-cli-plugin sample-controller streaming"
-  for m in $mods; do replaces="$replaces
-	k8s.io/$m => k8s.io/$m $staging"; done
-  go_binary "$CACHE/kube-apiserver-$KUBE_VERSION" "kube-apiserver $KUBE_VERSION" "$assets_hint" \
-    k8s.io/kubernetes "$KUBE_VERSION" k8s.io/kubernetes/cmd/kube-apiserver "$replaces
-)"
+  echo "$(k8s_dir)/kube-apiserver"
 }
 
 nats_cli() {
@@ -117,13 +146,46 @@ nats_cli() {
 # A current Node LTS (the container's), from npm, to run the bundle on besides the machine's Node.
 node_lts() {
   if [ -n "${NODE_LTS_BIN:-}" ]; then supplied "$NODE_LTS_BIN" "NODE_LTS_BIN=$NODE_LTS_BIN"; return; fi
-  local dir="$CACHE/node-v$NODE_LTS_VERSION"
-  if [ ! -x "$dir/node_modules/.bin/node" ]; then
-    say "installing Node $NODE_LTS_VERSION from npm into $dir"
-    npm install --prefix "$dir" --no-audit --no-fund --silent "node@$NODE_LTS_VERSION" >/dev/null 2>&1 \
-      || die "could not install Node $NODE_LTS_VERSION from npm (npm install node@$NODE_LTS_VERSION): set NODE_LTS_BIN"
+  SATELLITE_CACHE=$CACHE "$HERE/../../scripts/node-lts.sh" "$NODE_LTS_VERSION" || die "set NODE_LTS_BIN to a Node $NODE_LTS_VERSION binary"
+}
+
+nats_server_v() { # a second real release for upgrade tests, laid out as the official image
+  go_binary "$CACHE/nats-server-$1" "nats-server $1" "set NATS_SERVER_BIN" \
+    github.com/nats-io/nats-server/v2 "$1" github.com/nats-io/nats-server/v2
+}
+
+coredns_bin() {
+  go_binary "$CACHE/coredns-$COREDNS_VERSION" "CoreDNS $COREDNS_VERSION" "cluster DNS of the real node" \
+    github.com/coredns/coredns "$COREDNS_VERSION" github.com/coredns/coredns
+}
+
+# The pod sandbox process (the real node's registry.k8s.io/pause:3.10 image), from this repository.
+pause_bin() {
+  local out="$CACHE/pause-$(sha256sum "$HERE/../realnode/pause/main.go" | cut -c1-12)"
+  if [ ! -x "$out" ]; then
+    need_go "the pause image" "run as root on Debian"
+    (cd "$HERE/../realnode/pause" && CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o "$out" main.go) || die "could not build the pause process"
   fi
-  echo "$dir/node_modules/.bin/node"
+  echo "$out"
+}
+
+# The real node: Debian's containerd, runc and CNI plugins, the Kubernetes components, CoreDNS.
+# Prints why not in one sentence when this machine cannot run one.
+realnode() {
+  [ "${SATELLITE_REALNODE:-on}" = off ] && { echo "REALNODE_UNAVAILABLE=SATELLITE_REALNODE=off"; return; }
+  if [ "$(id -u)" != 0 ]; then echo "REALNODE_UNAVAILABLE=the real node needs root (kubelet, containerd, pod networking)"; return; fi
+  local p
+  for p in containerd runc containernetworking-plugins iptables conntrack; do
+    apt_install "$p" || { echo "REALNODE_UNAVAILABLE=Debian package $p could not be installed"; return; }
+  done
+  [ -x /usr/lib/cni/bridge ] || { echo "REALNODE_UNAVAILABLE=the CNI bridge plugin is not in /usr/lib/cni"; return; }
+  local k8s dns pause old
+  k8s=$(k8s_dir); dns=$(coredns_bin); pause=$(pause_bin); old=$(nats_server_v "$NATS_OLD_VERSION")
+  echo "REALNODE_UNAVAILABLE="
+  echo "K8S_BIN_DIR=$k8s"
+  echo "COREDNS_BIN=$dns"
+  echo "PAUSE_BIN=$pause"
+  echo "NATS_SERVER_PREV_BIN=$old"
 }
 
 # Assigned first: with set -e a failure inside $(…) stops here, not inside an echo.
@@ -133,9 +195,12 @@ etcd=$(etcd_bin)
 apiserver=$(kube_apiserver)
 cli=$(nats_cli)
 node=$(node_lts)
+node_env=$(realnode)
+echo "CACHE_DIR=$CACHE"
 echo "NATS_SERVER_BIN=$nats"
 echo "NATS_SERVER_OLD_BIN=$nats_old"
 echo "ETCD_BIN=$etcd"
 echo "KUBE_APISERVER_BIN=$apiserver"
 echo "NATS_CLI_BIN=$cli"
 echo "NODE_LTS_BIN=$node"
+echo "$node_env"

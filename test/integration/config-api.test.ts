@@ -186,6 +186,25 @@ describe("config API through a ground server and a leafnode", () => {
     expect(await p.exited).toBe(0);
   });
 
+  it("is live while its NATS server is not there yet, and ready once it is", async () => {
+    const [healthPort, natsPort] = [await freePort(), await freePort()];
+    const p = startSatellite(["run", "-s", `nats://127.0.0.1:${natsPort}`, "-name", "nats", "-health", `127.0.0.1:${healthPort}`], { env: { KUBECONFIG: kubeconfig } });
+    started.push(p);
+    const get = (path: string) => fetch(`http://127.0.0.1:${healthPort}${path}`);
+    // A liveness probe that waited for NATS would restart the pod before NATS came up.
+    await waitFor("/healthz while NATS is down", async () => (await get("/healthz")).status === 200, 10_000, 100);
+    const notReady = await get("/readyz");
+    expect(notReady.status).toBe(503);
+    expect(await notReady.text()).toMatch(/config API not ready/);
+    const late = await startNatsServer({ name: "late", port: natsPort });
+    try {
+      await waitFor("/readyz once NATS is up", async () => (await get("/readyz")).status === 200, 20_000, 100);
+    } finally {
+      await p.stop();
+      await late.stop();
+    }
+  });
+
   it("serves again after its NATS server restarts", async () => {
     await leaf.restart();
     await waitFor("the controller back behind the restarted leaf", () => ask("_SAT.nats.config.get").then((r) => r.body.ok).catch(() => false), 30_000, 250);

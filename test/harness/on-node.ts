@@ -1,0 +1,97 @@
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+import { inject } from "vitest";
+import type { RealNodeInfo } from "./realnode-setup.ts";
+import { waitFor } from "./ports.ts";
+import { writeOverlay } from "./realnode.ts";
+
+const run = promisify(execFile);
+
+/** What a user at the real node has: kubectl with an admin kubeconfig, the nats CLI, the images. */
+export interface OnNode {
+  info: RealNodeInfo;
+  kubectl(...args: string[]): Promise<string>;
+  kubectlJson<T = any>(...args: string[]): Promise<T>;
+  /** `kubectl apply -k` of an overlay on manifests/: namespace, our images, strategic-merge `patches`. */
+  applyManifests(namespace: string, opts?: { patches?: string[] }): Promise<string>;
+  /** `kubectl apply --server-side -f -` of one or more JSON/YAML documents. */
+  apply(doc: string): Promise<string>;
+  /** `nats` with its arguments, e.g. ("-s", url, "req", subject, body). */
+  nats(...args: string[]): Promise<string>;
+  pods(namespace: string, selector: string): Promise<PodView[]>;
+  /** Waits until `selector` matches exactly `n` pods, all Running and Ready and not deleting. */
+  readyPods(namespace: string, selector: string, n: number, timeoutMs?: number): Promise<PodView[]>;
+}
+
+export interface PodView {
+  name: string;
+  ip: string;
+  ready: boolean;
+  deleting: boolean;
+  uid: string;
+  restarts: number;
+  images: string[];
+  raw: any;
+}
+
+export function onNode(): OnNode {
+  const info = inject("realNode");
+  const kubectl = async (...args: string[]) => {
+    try {
+      return (await run(info.kubectlBin, ["--kubeconfig", info.kubeconfig, ...args], { maxBuffer: 16 << 20 })).stdout;
+    } catch (e) {
+      const err = e as { stderr?: string; message: string };
+      throw new Error(`kubectl ${args.join(" ")}: ${err.stderr || err.message}`);
+    }
+  };
+  const kubectlJson = async (...args: string[]) => JSON.parse(await kubectl(...args, "-o", "json"));
+  const pods = async (namespace: string, selector: string): Promise<PodView[]> => {
+    const list = await kubectlJson("get", "pods", "-n", namespace, "-l", selector);
+    return list.items.map((p: any) => ({
+      name: p.metadata.name,
+      ip: p.status.podIP ?? "",
+      ready: p.status.conditions?.some((c: any) => c.type === "Ready" && c.status === "True") ?? false,
+      deleting: Boolean(p.metadata.deletionTimestamp),
+      uid: p.metadata.uid,
+      restarts: (p.status.containerStatuses ?? []).reduce((n: number, c: any) => n + c.restartCount, 0),
+      images: p.spec.containers.map((c: any) => c.image),
+      raw: p,
+    }));
+  };
+  return {
+    info,
+    kubectl,
+    kubectlJson,
+    pods,
+    async applyManifests(namespace, opts = {}) {
+      return kubectl("apply", "-k", writeOverlay(namespace, info.images, opts.patches));
+    },
+    async apply(doc) {
+      return new Promise((resolve, reject) => {
+        const p = execFile(info.kubectlBin, ["--kubeconfig", info.kubeconfig, "apply", "--server-side", "-f", "-"], (e, out, err) => (e ? reject(new Error(`kubectl apply: ${err || e.message}`)) : resolve(out)));
+        p.stdin!.end(doc);
+      });
+    },
+    async nats(...args) {
+      try {
+        return (await run(info.natsCliBin, args, { maxBuffer: 16 << 20 })).stdout;
+      } catch (e) {
+        const err = e as { stderr?: string; message: string };
+        throw new Error(`nats ${args.join(" ")}: ${err.stderr || err.message}`);
+      }
+    },
+    async readyPods(namespace, selector, n, timeoutMs = 90_000) {
+      return waitFor(`${n} Ready pods matching ${selector} in ${namespace}`, async () => {
+        const list = await pods(namespace, selector);
+        return list.length === n && list.every((p) => p.ready && !p.deleting) && list;
+      }, timeoutMs, 250);
+    },
+  };
+}
+
+/** GET a pod's monitoring endpoint (pod IPs are reachable from this host, and only from it). */
+export async function monitor<T = any>(ip: string, path: string, port = 8222): Promise<T> {
+  const res = await fetch(`http://${ip}:${port}/${path}`, { signal: AbortSignal.timeout(3_000) });
+  if (!res.ok) throw new Error(`${ip}:${port}/${path}: HTTP ${res.status}`);
+  return (await res.json()) as T;
+}

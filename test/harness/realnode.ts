@@ -1,0 +1,138 @@
+import { execFileSync, spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join, relative } from "node:path";
+import { parse } from "yaml";
+import { fileURLToPath } from "node:url";
+import { binaries } from "./binaries.ts";
+
+const root = fileURLToPath(new URL("../..", import.meta.url));
+const scripts = join(root, "test", "realnode");
+export const realnodeDir = process.env.REALNODE_DIR || "/var/tmp/satellite-realnode";
+
+/** Why this machine cannot run the real node, in one sentence; undefined when it can. */
+export function realNodeUnavailable(): string | undefined {
+  return binaries().REALNODE_UNAVAILABLE || undefined;
+}
+
+/** The images a real node holds: satellite's (npm run image), nats-server at two real versions. */
+export interface NodeImages {
+  satellite: string;
+  nats: string;
+  natsPrevious: string;
+  natsVersion: string;
+  natsPreviousVersion: string;
+  archives: string[];
+}
+
+/** The image of this checkout: a tag of its own, so the cluster can only run what was just built. */
+export const satelliteTestImage = "satellite.test/satellite:dev";
+
+export function buildImages(): NodeImages {
+  const b = binaries();
+  const cache = join(b.CACHE_DIR, "images");
+  mkdirSync(cache, { recursive: true });
+  const version = (bin: string) => /v(\d+\.\d+\.\d+\S*)/.exec(execFileSync(bin, ["--version"], { encoding: "utf8" }))![1]!.replace(/^v/, "");
+  const natsVersion = version(b.NATS_SERVER_BIN);
+  const natsPreviousVersion = version(b.NATS_SERVER_PREV_BIN);
+  const nats = (bin: string, v: string) => {
+    const out = join(cache, `nats-${v}.tar`);
+    if (!existsSync(out)) execFileSync("bash", [join(scripts, "image-nats.sh"), bin, v, out], { stdio: "ignore" });
+    return out;
+  };
+  const satellite = join(root, "dist", "satellite-test-image.tar");
+  execFileSync(process.execPath, ["--import", "tsx", join(root, "scripts", "image.ts"), "--tag", satelliteTestImage, "--out", satellite], {
+    stdio: "ignore",
+    env: { ...process.env, IMAGE_NODE_BIN: b.NODE_LTS_BIN },
+  });
+  return {
+    satellite: satelliteTestImage,
+    nats: `nats:${natsVersion}`,
+    natsPrevious: `nats:${natsPreviousVersion}`,
+    natsVersion,
+    natsPreviousVersion,
+    archives: [satellite, nats(b.NATS_SERVER_BIN, natsVersion), nats(b.NATS_SERVER_PREV_BIN, natsPreviousVersion)],
+  };
+}
+
+export interface RealNode {
+  kubeconfig: string;
+  dir: string;
+  kubectlBin: string;
+  /** Tears the node down; what it left on the host, if anything (empty when clean). */
+  stop(): string;
+}
+
+/** Brings up the real node (test/realnode/up.sh) with the given image archives imported. */
+export function startRealNode(opts: { archives: string[]; syncFrequency?: string }): RealNode {
+  const b = binaries();
+  const env = { ...process.env, ...b, REALNODE_DIR: realnodeDir, IMAGES: opts.archives.join(" "), SYNC_FREQ: opts.syncFrequency ?? "1m", REALNODE_OWNER: String(process.pid) };
+  const up = spawnSync("bash", [join(scripts, "up.sh")], { env, encoding: "utf8" });
+  if (up.status !== 0) {
+    spawnSync("bash", [join(scripts, "down.sh")], { env, stdio: "ignore" });
+    throw new Error(`the real node did not come up:\n${up.stderr}`);
+  }
+  return {
+    kubeconfig: up.stdout.trim().split("\n").pop()!,
+    dir: realnodeDir,
+    kubectlBin: join(b.K8S_BIN_DIR, "kubectl"),
+    stop() {
+      spawnSync("bash", [join(scripts, "down.sh")], { env, stdio: "ignore" });
+      return leftovers();
+    },
+  };
+}
+
+/** Anything of a real node still on this host: processes, mounts, netns, links, iptables chains, cgroups. */
+export function leftovers(): string {
+  return spawnSync("bash", [join(scripts, "leftovers.sh")], { env: { ...process.env, REALNODE_DIR: realnodeDir }, encoding: "utf8" }).stdout.trim();
+}
+
+/**
+ * A user's kustomize overlay on manifests/ (as `kubectl apply -k` takes it): the namespace, the
+ * images this node holds, and strategic-merge `patches`. Returns its directory.
+ */
+export function writeOverlay(namespace: string, images: NodeImages, patches: string[] = []): string {
+  mkdirSync(join(root, "dist"), { recursive: true });
+  const dir = mkdtempSync(join(root, "dist", "overlay-"));
+  const [satRepo, satTag] = images.satellite.split(":");
+  const files = patches.map((p, i) => {
+    writeFileSync(join(dir, `patch-${i}.yaml`), p);
+    return `  - path: patch-${i}.yaml\n`;
+  });
+  writeFileSync(join(dir, "kustomization.yaml"), `apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+namespace: ${namespace}
+resources:
+  - ${relative(dir, join(root, "manifests"))}
+images:
+  - name: ghcr.io/satellite-nats/satellite
+    newName: ${satRepo}
+    newTag: ${satTag}
+  - name: nats
+    newTag: "${images.natsVersion}"
+${files.length ? `patches:\n${files.join("")}` : ""}`);
+  return dir;
+}
+
+/** A patch of the seed's ConfigMap (manifests/example-cluster.yaml): its leafnode remote is `leafUrl`. */
+export function groundPatch(leafUrl: string): string {
+  const example = readFileSync(join(root, "manifests", "example-cluster.yaml"), "utf8");
+  const cm = parse(example.split("\n---\n")[0]!);
+  const conf = (cm.data["nats.conf"] as string).replace(/nats:\/\/ground\.example\.com:7422/, leafUrl);
+  if (conf === cm.data["nats.conf"]) throw new Error("manifests/example-cluster.yaml no longer has the ground.example.com remote");
+  return JSON.stringify({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "nats-config" }, data: { "nats.conf": conf } });
+}
+
+/** The host PID of the process named `comm` in the pod `uid` (the kubelet puts the pod's UID in its cgroup path). */
+export function hostPid(uid: string, comm: string): number {
+  for (const pid of readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
+    try {
+      if (readFileSync(`/proc/${pid}/comm`, "utf8").trim() !== comm) continue;
+      const cg = readFileSync(`/proc/${pid}/cgroup`, "utf8");
+      if (cg.includes(uid) || cg.includes(uid.replaceAll("-", "_"))) return Number(pid);
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  throw new Error(`no ${comm} process in pod ${uid}`);
+}

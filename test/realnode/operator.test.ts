@@ -1,0 +1,172 @@
+// The operator on a real node, driven as a user drives it: `kubectl apply -k` of the manifests with
+// an image override, NatsClusters by kubectl, real nats-server pods checked through their own
+// monitoring endpoints and a NATS client.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { connect } from "@nats-io/transport-node";
+import { monitor, onNode, type PodView } from "../harness/on-node.ts";
+import { waitFor } from "../harness/ports.ts";
+import { hostPid } from "../harness/realnode.ts";
+
+const node = onNode();
+const ns = "sat-operator";
+const cluster = "alpha";
+const selector = `nats_cluster=${cluster}`;
+
+const natsCluster = (spec: Record<string, unknown>) => JSON.stringify({
+  apiVersion: "nats.io/v1beta1",
+  kind: "NatsCluster",
+  metadata: { name: cluster, namespace: ns },
+  spec: { size: 3, version: node.info.images?.natsVersion, pod: { enableConfigReload: true }, ...spec },
+});
+
+/** Every server routes to all the others, found by the names the operator gave them. */
+async function meshFormed(pods: PodView[]) {
+  return waitFor(`a full route mesh of ${pods.length}`, async () => {
+    for (const p of pods) {
+      const routez = await monitor(p.ip, "routez");
+      const peers = new Set(routez.routes.map((r: { remote_name: string }) => r.remote_name));
+      const others = pods.filter((o) => o.name !== p.name).map((o) => o.name);
+      if (!others.every((o) => peers.has(o))) return false;
+    }
+    return true;
+  }, 60_000, 250);
+}
+
+async function crossServerMessage(a: string, b: string) {
+  const sub = await connect({ servers: `nats://${a}:4222` });
+  const pub = await connect({ servers: `nats://${b}:4222` });
+  try {
+    const s = sub.subscribe("e2e.cross", { max: 1 });
+    await sub.flush();
+    const got = (async () => {
+      for await (const m of s) return m.string();
+    })();
+    // Interest crosses the route asynchronously: publish until it arrives.
+    const timer = setInterval(() => pub.publish("e2e.cross", `from ${b}`), 100);
+    try {
+      return await Promise.race([got, new Promise((_, rej) => setTimeout(() => rej(new Error("no message crossed the route in 10 s")), 10_000))]);
+    } finally {
+      clearInterval(timer);
+    }
+  } finally {
+    await sub.close();
+    await pub.close();
+  }
+}
+
+describe.runIf(!node.info.unavailable)("operator on a real node", () => {
+  beforeAll(async () => {
+    await node.kubectl("create", "namespace", ns);
+  });
+  afterAll(async () => {
+    if (!node.info.unavailable) await node.kubectl("delete", "namespace", ns, "--wait=false");
+  });
+
+  it("kubectl apply -k: the operator runs as a pod with its service account and is Ready by its own probes", async () => {
+    await node.applyManifests(ns);
+    await node.kubectl("rollout", "status", "deployment/satellite-operator", "-n", ns, "--timeout=120s");
+    const [op] = await node.readyPods(ns, "app.kubernetes.io/name=satellite-operator", 1);
+    expect(op!.images).toEqual([node.info.images.satellite]);
+    expect(op!.raw.spec.serviceAccountName).toBe("satellite-operator");
+    const log = await node.kubectl("logs", "-n", ns, op!.name);
+    expect(log).toContain('"kubernetes":"in-cluster');
+    expect(log).not.toMatch(/"level":"error"/);
+  }, 180_000);
+
+  let pods: PodView[] = [];
+  it("a NatsCluster of 3 with the config reloader: 3 real servers, a full mesh, a client Service, messages cross servers", async () => {
+    await node.apply(natsCluster({}));
+    pods = await node.readyPods(ns, selector, 3, 120_000);
+    for (const p of pods) {
+      expect(p.raw.spec.containers.map((c: any) => c.image)).toEqual([node.info.images.nats, node.info.images.satellite]);
+      const varz = await monitor(p.ip, "varz");
+      expect(varz.server_name).toBe(p.name);
+      expect(varz.version).toBe(node.info.images.natsVersion);
+    }
+    await meshFormed(pods);
+    const svc = await node.kubectlJson("get", "service", cluster, "-n", ns);
+    const nc = await connect({ servers: `nats://${svc.spec.clusterIP}:4222`, timeout: 5_000 });
+    expect(nc.info?.cluster).toBeTruthy();
+    await nc.close();
+    expect(await crossServerMessage(pods[0]!.ip, pods[2]!.ip)).toBe(`from ${pods[2]!.ip}`);
+  }, 180_000);
+
+  it("a crashed nats-server is restarted in place and the mesh re-forms", async () => {
+    const victim = pods[1]!;
+    process.kill(hostPid(victim.uid, "nats-server"), "SIGKILL");
+    const healed = await waitFor("the container restarted and Ready", async () => {
+      const now = await node.readyPods(ns, selector, 3, 5_000).catch(() => undefined);
+      const p = now?.find((x) => x.uid === victim.uid);
+      return p && p.restarts > victim.restarts && now;
+    }, 90_000, 500);
+    pods = healed;
+    await meshFormed(pods);
+  });
+
+  it("a deleted pod is recreated and rejoins the mesh", async () => {
+    const victim = pods[0]!;
+    await node.kubectl("delete", "pod", victim.name, "-n", ns, "--wait=false");
+    pods = await waitFor("a new pod in its place", async () => {
+      const now = await node.readyPods(ns, selector, 3, 5_000).catch(() => undefined);
+      return now && !now.some((p) => p.uid === victim.uid) && now;
+    }, 90_000, 500);
+    await meshFormed(pods);
+  });
+
+  it("scales 3 -> 5 -> 3, routes following", async () => {
+    await node.kubectl("patch", "natscluster", cluster, "-n", ns, "--type", "merge", "-p", '{"spec":{"size":5}}');
+    pods = await node.readyPods(ns, selector, 5, 120_000);
+    await meshFormed(pods);
+    await node.kubectl("patch", "natscluster", cluster, "-n", ns, "--type", "merge", "-p", '{"spec":{"size":3}}');
+    pods = await node.readyPods(ns, selector, 3, 120_000);
+    await meshFormed(pods);
+    // Removed peers are gone from every server's routes (2.14 pools several connections per peer).
+    for (const p of pods) {
+      const peers = [...new Set((await monitor(p.ip, "routez")).routes.map((r: any) => r.remote_name))].sort();
+      expect(peers).toEqual(pods.filter((o) => o.name !== p.name).map((o) => o.name).sort());
+    }
+  }, 300_000);
+
+  it("a version change rolls one server at a time and ends on the new version", async () => {
+    const { natsPrevious, natsPreviousVersion } = node.info.images;
+    let minReady = 3;
+    let sampling = true;
+    const sampler = (async () => {
+      while (sampling) {
+        const now = await node.pods(ns, selector).catch(() => undefined);
+        if (now) minReady = Math.min(minReady, now.filter((p) => p.ready && !p.deleting).length);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    })();
+    await node.kubectl("patch", "natscluster", cluster, "-n", ns, "--type", "merge", "-p", JSON.stringify({ spec: { version: natsPreviousVersion } }));
+    pods = await waitFor("every server on the new version", async () => {
+      const now = await node.readyPods(ns, selector, 3, 5_000).catch(() => undefined);
+      return now && now.every((p) => p.images[0] === natsPrevious) && now;
+    }, 300_000, 1_000);
+    sampling = false;
+    await sampler;
+    expect(minReady).toBeGreaterThanOrEqual(2);
+    for (const p of pods) expect((await monitor(p.ip, "varz")).version).toBe(natsPreviousVersion);
+    await meshFormed(pods);
+  }, 360_000);
+
+  it("a spec change (resources) rolls out to every pod", async () => {
+    await node.kubectl("patch", "natscluster", cluster, "-n", ns, "--type", "merge", "-p", '{"spec":{"pod":{"enableConfigReload":true,"resources":{"requests":{"cpu":"15m","memory":"24Mi"},"limits":{"memory":"256Mi"}}}}}');
+    pods = await waitFor("every pod with the new resources", async () => {
+      const now = await node.readyPods(ns, selector, 3, 5_000).catch(() => undefined);
+      return now && now.every((p) => p.raw.spec.containers[0].resources?.requests?.memory === "24Mi") && now;
+    }, 300_000, 1_000);
+    await meshFormed(pods);
+  }, 360_000);
+
+  it("deleting the NatsCluster garbage-collects everything it owns", async () => {
+    const owned = async () => {
+      const kinds = "pods,services,secrets,configmaps,serviceaccounts,roles.rbac.authorization.k8s.io,rolebindings.rbac.authorization.k8s.io";
+      const list = await node.kubectlJson("get", kinds, "-n", ns);
+      return list.items.filter((o: any) => o.metadata.ownerReferences?.some((r: any) => r.kind === "NatsCluster" && r.name === cluster));
+    };
+    expect((await owned()).length).toBeGreaterThanOrEqual(3 + 2 + 1);
+    await node.kubectl("delete", "natscluster", cluster, "-n", ns);
+    await waitFor("nothing left that the cluster owned", async () => (await owned()).length === 0, 120_000, 500);
+  }, 180_000);
+});

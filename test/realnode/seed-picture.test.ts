@@ -1,0 +1,46 @@
+// The seed's picture on real pods: a "ground" nats-server outside the node; the seed's StatefulSet
+// (manifests/example-cluster.yaml) leafnoded to it; the config API controller from manifests/. From
+// the ground, as the seed does it: config.get, then config.put with a new name and a 4th route.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startNatsServer, type NatsServer } from "../harness/nats.ts";
+import { monitor, onNode } from "../harness/on-node.ts";
+import { waitFor } from "../harness/ports.ts";
+import { groundPatch } from "../harness/realnode.ts";
+
+const node = onNode();
+const ns = "sat-seed";
+let ground: NatsServer;
+
+describe.runIf(!node.info.unavailable)("the seed's picture on a real node", () => {
+  beforeAll(async () => {
+    ground = await startNatsServer({ name: "ground", host: "10.89.0.1", leafListen: true });
+    await node.kubectl("create", "namespace", ns);
+    await node.applyManifests(ns, { patches: [groundPatch(`nats://10.89.0.1:${ground.leafPort}`)] });
+  });
+  afterAll(async () => {
+    await ground?.stop();
+    if (!node.info.unavailable) await node.kubectl("delete", "namespace", ns, "--wait=false");
+  });
+
+  it("the seed's StatefulSet runs, linked to the ground; the controller answers from the ground", async () => {
+    const pods = await node.readyPods(ns, "app=nats", 3, 150_000);
+    await node.kubectl("rollout", "status", "deployment/satellite", "-n", ns, "--timeout=120s");
+    await waitFor("3 leafnode links at the ground", async () => (await ground.monitor("leafz")).leafnodes >= 3, 60_000, 250);
+    for (const p of pods) expect((await monitor(p.ip, "routez")).num_routes).toBeGreaterThanOrEqual(2);
+    const get = JSON.parse(await node.nats("-s", ground.url, "req", "--raw", "_SAT.nats.config.get", ""));
+    expect(get).toMatchObject({ ok: true, cluster: "nats", namespace: ns, name: "nats", routes: ["nats://nats-0.nats:6222", "nats://nats-1.nats:6222", "nats://nats-2.nats:6222"] });
+  }, 240_000);
+
+  it("config.put with a new name, a 4th route and wait: every server reloads it, confirmed per server", async () => {
+    const routes = ["nats://nats-0.nats:6222", "nats://nats-1.nats:6222", "nats://nats-2.nats:6222", "nats://another-route:6222"];
+    const reply = JSON.parse(await node.nats("-s", ground.url, "req", "--raw", "--timeout", "20s", "_SAT.nats.config.put", JSON.stringify({ name: "CLUSTER_A", routes, wait: "15s" })));
+    expect(reply).toMatchObject({ ok: true, changed: true, name: "CLUSTER_A", routes });
+    const servers = reply.reload.servers as { pod: string; ok: boolean }[];
+    expect(servers.map((s) => s.pod).sort()).toEqual(["nats-0", "nats-1", "nats-2"]);
+    expect(servers.every((s) => s.ok)).toBe(true);
+    for (const pod of ["nats-0", "nats-1", "nats-2"]) {
+      const log = await node.kubectl("logs", "-n", ns, pod, "-c", "nats");
+      expect(log).toMatch(/Cluster name updated to CLUSTER_A|Reloaded: cluster name/);
+    }
+  }, 120_000);
+});
