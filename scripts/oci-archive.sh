@@ -12,7 +12,7 @@ blob() { # blob FILE: moves FILE into blobs/, prints "sha256:HEX SIZE"
   mv "$1" "$tmp/blobs/sha256/$h"
   echo "sha256:$h $(stat -c %s "$tmp/blobs/sha256/$h")"
 }
-tar --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner --xattrs-exclude='*' -C "$rootfs" -cf "$tmp/layer" .
+tar --format=gnu --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner -C "$rootfs" -cf "$tmp/layer" .
 read -r layer lsize < <(blob "$tmp/layer")
 printf '{"architecture":"amd64","os":"linux","created":"1970-01-01T00:00:00Z","config":%s,"rootfs":{"type":"layers","diff_ids":["%s"]},"history":[{"created":"1970-01-01T00:00:00Z","created_by":"scripts/oci-archive.sh"}]}' \
   "$config" "$layer" >"$tmp/config"
@@ -26,5 +26,5 @@ printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json"
 printf '[{"Config":"blobs/sha256/%s","RepoTags":["%s"],"Layers":["blobs/sha256/%s"]}]' "${cfg#sha256:}" "$name" "${layer#sha256:}" >"$tmp/manifest.json"
 echo '{"imageLayoutVersion":"1.0.0"}' >"$tmp/oci-layout"
 mkdir -p "$(dirname "$out")"
-tar --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner -C "$tmp" -cf "$out" oci-layout index.json manifest.json blobs
+tar --format=gnu --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner -C "$tmp" -cf "$out" oci-layout index.json manifest.json blobs
 echo "$out: $name (layer $layer)"

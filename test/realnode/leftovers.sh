@@ -4,10 +4,8 @@ R=${REALNODE_DIR:-/var/tmp/satellite-realnode}
 # Zombies do not count: they have ended, and PID 1 here reaps them late.
 alive() { [ -r "/proc/$1/stat" ] && [ "$(cut -d' ' -f3 "/proc/$1/stat" 2>/dev/null)" != Z ]; }
 for f in "$R"/run/*.pid; do [ -f "$f" ] && alive "$(cat "$f")" && echo "process $(basename "$f" .pid) $(cat "$f")"; done
-for n in kubelet containerd kube-proxy coredns kube-controller kube-scheduler kube-apiserver etcd; do
-  for p in $(pgrep -x "$n"); do alive "$p" && echo "process $n $p"; done
-done
-for p in $(pgrep -f "containerd-shim.*$R"); do alive "$p" && echo "shim $p"; done
+# Every daemon of the node names a path under $R on its command line (the shims too).
+for p in $(pgrep -f "$R/"); do alive "$p" && echo "process $(cat "/proc/$p/comm" 2>/dev/null) $p"; done
 grep -E " $R/|/run/netns/cni-" /proc/self/mounts | cut -d' ' -f2 | sed 's/^/mount /'
 ls /var/run/netns 2>/dev/null | grep '^cni-' | sed 's/^/netns /'
 ip -br link 2>/dev/null | grep -E '^(rn0|veth)' | cut -d' ' -f1 | sed 's/^/link /'
