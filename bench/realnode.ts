@@ -34,6 +34,13 @@ export async function benchRealNode(o: { puts: number; volumeRounds: number; vol
   const images = buildImages();
   const t0 = Date.now();
   const node = startRealNode({ archives: images.archives, syncFrequency: "1m" });
+  // Interrupted (Ctrl-C): still leave nothing on the host.
+  const interrupted = () => {
+    node.stop();
+    process.exit(130);
+  };
+  process.once("SIGINT", interrupted);
+  process.once("SIGTERM", interrupted);
   const nodeReadyMs = Date.now() - t0;
   const kubectl = (...args: string[]) => execFileSync(node.kubectlBin, ["--kubeconfig", node.kubeconfig, "-n", ns, ...args], { encoding: "utf8" });
   const ground = await startNatsServer({ name: "ground", leafListen: true, leafHost: "10.89.0.1" });
@@ -58,12 +65,16 @@ export async function benchRealNode(o: { puts: number; volumeRounds: number; vol
     }
     await nc.close();
 
+    process.stderr.write(`bench: real node: ${puts.length} puts measured; the floor next\n`);
     const floor = await measureFloor(kube, node.kubectlBin, node.kubeconfig, o.puts);
+    process.stderr.write("bench: real node: the seeds' volume path next (about a minute or two per round)\n");
     const volume = await measureVolume(kube, node.kubectlBin, node.kubeconfig, o.volumeRounds);
     return { puts, floor, volume, volumeReplicas: o.volumeReplicas, nodeReadyMs };
   } finally {
     kube.close();
     await ground.stop();
+    process.off("SIGINT", interrupted);
+    process.off("SIGTERM", interrupted);
     const left = node.stop();
     if (left) process.stderr.write(`the real node left this behind:\n${left}\n`);
   }
@@ -82,11 +93,16 @@ const loadTime = async (ip: string) => ((await (await fetch(`http://${ip}:8222/v
 async function measureFloor(kube: ReturnType<typeof createKubeClient>, kubectlBin: string, kubeconfig: string, n: number): Promise<number[]> {
   const servers = serverPods(kubectlBin, kubeconfig, "app=nats");
   let cm = await kube.create<any>(configMaps, { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "floor", namespace: ns }, data: { v: "0" } });
-  const seen = new Map<string, () => void>();
+  // resourceVersion -> a waiter, or true once its event arrived (the event may beat the write's reply)
+  const seen = new Map<string, true | (() => void)>();
   const abort = new AbortController();
   const watching = (async () => {
     for await (const ev of kube.watch(configMaps, ns, { fieldSelector: "metadata.name=floor", resourceVersion: cm.metadata.resourceVersion, signal: abort.signal })) {
-      seen.get((ev.object as any).metadata?.resourceVersion)?.();
+      const rv = (ev.object as { metadata?: { resourceVersion?: string } }).metadata?.resourceVersion;
+      if (!rv) continue;
+      const waiter = seen.get(rv);
+      seen.set(rv, true);
+      if (typeof waiter === "function") waiter();
     }
   })().catch(() => undefined);
   await sleep(500);
@@ -95,16 +111,23 @@ async function measureFloor(kube: ReturnType<typeof createKubeClient>, kubectlBi
     const before = await Promise.all(servers.map((s) => loadTime(s.ip)));
     await sleep(1_100); // config_load_time has a resolution of a second on some versions: let it move
     const s = performance.now();
-    let eventSeen!: () => void;
-    const event = new Promise<void>((r) => (eventSeen = r));
-    const next = { ...cm, data: { v: String(i + 1) } };
-    const pending = kube.replace<any>(configMaps, next);
-    cm = await pending;
-    seen.set(cm.metadata.resourceVersion, eventSeen);
-    await event;
+    cm = await kube.replace<any>(configMaps, { ...cm, data: { v: String(i + 1) } });
+    const rv = cm.metadata.resourceVersion as string;
+    if (seen.get(rv) !== true) {
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error("no watch event within 10 s of the write")), 10_000);
+        seen.set(rv, () => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
     for (const srv of servers) process.kill(srv.pid, "SIGHUP");
     await Promise.all(servers.map(async (srv, j) => {
-      while ((await loadTime(srv.ip)) === before[j]) await sleep(1);
+      while ((await loadTime(srv.ip)) === before[j]) {
+        if (performance.now() - s > 10_000) throw new Error(`${srv.name} did not reload within 10 s of SIGHUP`);
+        await sleep(1);
+      }
     }));
     if (i >= 3) out.push(performance.now() - s);
   }
@@ -123,7 +146,10 @@ async function measureVolume(kube: ReturnType<typeof createKubeClient>, kubectlB
     const s = Date.now();
     await kube.replace(configMaps, { ...cm, data: { ...cm.data, "routes.json": JSON.stringify({ name: `round${r}`, routes: [] }) } });
     const delays = await Promise.all(servers.map(async (srv, j) => {
-      while ((await loadTime(srv.ip)) === before[j]) await sleep(100);
+      while ((await loadTime(srv.ip)) === before[j]) {
+        if (Date.now() - s > 300_000) throw new Error(`${srv.name} did not reload within 300 s of the ConfigMap change`);
+        await sleep(100);
+      }
       return Date.now() - s;
     }));
     out.push(...delays);
@@ -149,7 +175,7 @@ function writeVolumeManifest(images: ReturnType<typeof buildImages>, replicas: n
               volumes: [{ name: "config", configMap: { name: "seedvol" } }, { name: "pid", emptyDir: {} }],
               containers: [
                 { name: "nats", image: images.nats, command: ["nats-server", "--config", "/etc/nats/nats.conf"], volumeMounts: [{ name: "config", mountPath: "/etc/nats" }, { name: "pid", mountPath: "/var/run/nats" }] },
-                { name: "reloader", image: images.satellite, args: ["reloader", "-config", "/etc/nats/nats.conf", "-pid", "/var/run/nats/nats.pid"], securityContext: { runAsUser: 0 }, volumeMounts: [{ name: "config", mountPath: "/etc/nats" }, { name: "pid", mountPath: "/var/run/nats" }] },
+                { name: "reloader", image: images.satellite, args: ["reloader", "-config", "/etc/nats/nats.conf", "-config", "/etc/nats/routes.json", "-pid", "/var/run/nats/nats.pid"], securityContext: { runAsUser: 0 }, volumeMounts: [{ name: "config", mountPath: "/etc/nats" }, { name: "pid", mountPath: "/var/run/nats" }] },
               ],
             },
           },
