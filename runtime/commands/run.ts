@@ -17,6 +17,7 @@ import type { NatsAuthOptions } from "../nats/connect.ts";
 import type { KubeClient } from "../kube/client.ts";
 import type { Instance } from "../../handlers/status.ts";
 import { startOperator } from "../operator.ts";
+import { labelCluster } from "../../handlers/operator/names.ts";
 import { startMemoryReducer } from "../memory.ts";
 import { runtimeName, version } from "../version.ts";
 
@@ -26,7 +27,7 @@ export const runFlags: FlagSpec[] = [
   { names: ["cm", "configmap"], arg: "NAME", help: "ConfigMap holding the cluster's routes (default <CLUSTER>-config)" },
   { names: ["key"], arg: "KEY", help: "key of the routes file in the ConfigMap", default: "routes.json" },
   { names: ["namespace", "n"], arg: "NS", help: "namespace of the ConfigMap and pods (default: the kubeconfig's, else \"default\")", env: ["POD_NAMESPACE"] },
-  { names: ["selector", "l"], arg: "SELECTOR", help: "label selector of the cluster's server pods, for status (default app=<CLUSTER>)" },
+  { names: ["selector", "l"], arg: "SELECTOR", help: "label selector of the cluster's server pods, for status (default app=<CLUSTER>,!nats_cluster: not the operator's pods, which carry nats_cluster)" },
   { names: ["kubeconfig"], arg: "FILE", help: "kubeconfig file (default: in-cluster service account, else ~/.kube/config)", env: ["KUBECONFIG", "KUBERNETES_CONFIG_FILE"] },
   { names: ["context"], arg: "NAME", help: "kubeconfig context to use (default: its current-context)" },
   { names: ["operator"], boolean: true, help: "run the NatsCluster operator for the namespace (needs the CRD and manifests/operator RBAC)" },
@@ -111,7 +112,7 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<numbe
   }
   if (cluster) {
     const target: Target = { cluster, namespace, configMap: (f.cm as string | undefined) || `${cluster}-config`, key: f.key as string };
-    const podSelector = (f.selector as string | undefined) || `app=${cluster}`;
+    const podSelector = (f.selector as string | undefined) || `app=${cluster},!${labelCluster}`;
     starting.add("config API");
     parts.push(await startConfigApiPart({ kube, target, podSelector, instance, log, nats: natsOptionsFrom(f, `satellite ${cluster} ${instance.id}`) }));
     starting.delete("config API");
