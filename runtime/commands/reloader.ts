@@ -10,6 +10,7 @@ import { natsFlags, natsOptionsFrom } from "../nats/flags.ts";
 import { startFileReloader } from "../reloader/file-mode.ts";
 import { serverControl } from "../reloader/server.ts";
 import { startWatchReloader } from "../reloader/watch.ts";
+import { startReportLink, type ReportLink } from "../reloader/report-link.ts";
 import { runtimeName, version } from "../version.ts";
 import { startMemoryReducer } from "../memory.ts";
 import { configMaps, secrets } from "../kube/resources.ts";
@@ -76,7 +77,7 @@ export async function reloader(argv: string[], env: NodeJS.ProcessEnv): Promise<
   const pod = env.POD_NAME || hostname();
 
   let sys: NatsConnection | undefined;
-  let nc: NatsConnection | undefined;
+  let reports: ReportLink | undefined;
   const closers: (() => Promise<unknown> | void)[] = [];
   if (via === "system") {
     const o = natsOptionsFrom(f, `satellite reloader ${pod} (system)`);
@@ -109,11 +110,11 @@ export async function reloader(argv: string[], env: NodeJS.ProcessEnv): Promise<
       }
     }
     if (f.cluster) {
-      nc = await connectNats(natsOptionsFrom(f, `satellite reloader ${pod}`), log);
-      closers.push(() => nc!.drain());
+      reports = startReportLink(natsOptionsFrom(f, `satellite reloader ${pod}`), log);
+      closers.push(() => reports!.close());
     }
     log.info("satellite reloader (watch mode)", { version, runtime: runtimeName(), kind, name, namespace, dir: f.dir, entry: f.entry, reloadVia: via, pod });
-    const w = startWatchReloader({ kube, kind, name, namespace, dir: String(f.dir), entry: basename(String(f.entry)), server, log, nc, cluster: f.cluster as string | undefined, pod });
+    const w = startWatchReloader({ kube, kind, name, namespace, dir: String(f.dir), entry: basename(String(f.entry)), server, log, reports, cluster: f.cluster as string | undefined, pod });
     closers.unshift(() => w.stop());
   }
 

@@ -1,4 +1,3 @@
-import type { NatsConnection } from "@nats-io/nats-core";
 import { planReload } from "../../handlers/reloader/plan.ts";
 import { decodeBase64 } from "../../handlers/operator/base64.ts";
 import type { KubeClient } from "../kube/client.ts";
@@ -8,6 +7,7 @@ import type { Logger } from "../log.ts";
 import { readFiles, writeFilesAtomically } from "./files.ts";
 import { askSubject, configRevisionAnnotation, reportSubject, type ReloadReport } from "../../handlers/reloader/report.ts";
 import type { ServerControl } from "./server.ts";
+import type { ReportLink } from "./report-link.ts";
 
 export interface WatchReloaderDeps {
   kube: KubeClient;
@@ -18,8 +18,8 @@ export interface WatchReloaderDeps {
   entry: string;
   server: ServerControl;
   log: Logger;
-  /** Where reports go (optional): the cluster name for the subject, this pod's name. */
-  nc?: NatsConnection;
+  /** Where reports go (optional, best effort): the cluster name for the subject, this pod's name. */
+  reports?: ReportLink;
   cluster?: string;
   pod: string;
 }
@@ -47,9 +47,7 @@ export function startWatchReloader(d: WatchReloaderDeps) {
 
   async function publish(r: ReloadReport) {
     lastReport = r;
-    if (d.nc && d.cluster && !d.nc.isClosed()) {
-      d.nc.publish(reportSubject(d.cluster, d.pod), JSON.stringify(r));
-    }
+    if (d.reports && d.cluster) d.reports.publish(reportSubject(d.cluster, d.pod), JSON.stringify(r));
   }
 
   async function event(o: ConfigObject, type: "Normal" | "Warning", reason: string, message: string) {
@@ -144,8 +142,8 @@ export function startWatchReloader(d: WatchReloaderDeps) {
   void reflector.synced.then(() => {
     if (!latest) d.log.warn(`${d.kind.toLowerCase()} "${d.name}" not found in namespace "${d.namespace}": waiting for it`);
   });
-  if (d.nc && d.cluster) {
-    d.nc.subscribe(askSubject(d.cluster), { callback: () => lastReport && void publish({ ...lastReport, at: new Date().toISOString() }) });
+  if (d.reports && d.cluster) {
+    d.reports.onMessage(askSubject(d.cluster), () => lastReport && void publish({ ...lastReport, at: new Date().toISOString() }));
   }
   const heartbeat = setInterval(() => lastReport && void publish({ ...lastReport, at: new Date().toISOString() }), heartbeatMs);
   heartbeat.unref?.();

@@ -116,6 +116,23 @@ describe("a config change from the ground reaches every server", () => {
     expect((await put({ name: "CLUSTER_D", routes, wait: "5s" })).reload).toMatchObject({ complete: true, ok: true });
   });
 
+  it("a reloader NATS refuses still writes and reloads; its reports resume once NATS takes it", async () => {
+    await seed.reloaders[2]!.stop();
+    // The server knows no user "nobody": every connect is refused (as with TLS or creds it lacks).
+    seed.reloaders[2] = seed.startReloader(2, ["-user", "nobody", "-password", "wrong"]);
+    await waitForLog(seed.reloaders[2]!, /no NATS connection for reload reports|NATS connection for reload reports closed/);
+    const before = (await varz(2)).config_load_time;
+    const reply = await put({ name: "CLUSTER_F", routes, wait: "2s" });
+    expect(reply.reload.servers.find((s: any) => s.pod === "nats-2").state).toBe("pending");
+    await waitFor("nats-2 on CLUSTER_F without NATS", async () => readFileSync(join(servers[2]!.dir, "nats.log"), "utf8").includes("Cluster name updated to CLUSTER_F"), 15_000);
+    expect((await varz(2)).config_load_time).not.toBe(before);
+    expect(seed.reloaders[2]!.running()).toBe(true);
+    await seed.reloaders[2]!.stop();
+    seed.reloaders[2] = seed.startReloader(2);
+    await waitForLog(seed.reloaders[2]!, "connected to NATS");
+    expect((await put({ name: "CLUSTER_F", routes, wait: "5s" })).reload).toMatchObject({ complete: true, ok: true });
+  });
+
   it("a controller killed after writing still leaves every server converged", async () => {
     const cm = await kube.admin.get(configMaps, { namespace: ns, name: "nats-config" });
     const req = gc.request("_SAT.nats.config.put", JSON.stringify({ name: "CLUSTER_E", routes, wait: "5s" }), { timeout: 3_000 }).catch(() => undefined);
