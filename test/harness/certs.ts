@@ -1,5 +1,6 @@
 import { execFileSync } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 export interface TestCerts {
@@ -39,4 +40,26 @@ export function makeCerts(dir: string): TestCerts {
     saKey: p("sa.key"),
     saPub: p("sa.pub"),
   };
+}
+
+/**
+ * The seed's two TLS Secrets for a NatsCluster, as files: a CA, a client-facing server certificate
+ * and a route certificate valid for every `<pod>.<cluster>-mgmt.<namespace>.svc`. Returns the
+ * `--from-file` arguments of `kubectl create secret generic` for each.
+ */
+export function makeNatsTls(namespace: string, cluster: string): { clients: string[]; routes: string[] } {
+  const dir = mkdtempSync(join(tmpdir(), "satellite-nats-tls-"));
+  const p = (f: string) => join(dir, f);
+  const ssl = (...args: string[]) => execFileSync("openssl", args, { cwd: dir, stdio: ["ignore", "ignore", "pipe"] });
+  ssl("req", "-x509", ...ec, "-keyout", p("ca-key.pem"), "-out", p("ca.pem"), "-days", "7", "-subj", "/CN=satellite-test-nats-ca");
+  const svc = `${namespace}.svc`;
+  const names = [`${cluster}`, `${cluster}.${namespace}`, `${cluster}.${svc}`, `*.${cluster}-mgmt.${svc}`, `*.${cluster}-mgmt.${svc}.cluster.local`, "localhost"];
+  const san = `subjectAltName=${names.map((n) => `DNS:${n}`).join(",")},IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth\n`;
+  for (const leaf of ["server", "route"]) {
+    writeFileSync(p(`${leaf}.ext`), san);
+    ssl("req", ...ec, "-keyout", p(`${leaf}-key.pem`), "-out", p(`${leaf}.csr`), "-subj", `/CN=${cluster}-${leaf}`);
+    ssl("x509", "-req", "-in", p(`${leaf}.csr`), "-CA", p("ca.pem"), "-CAkey", p("ca-key.pem"), "-CAcreateserial", "-days", "7", "-out", p(`${leaf}.pem`), "-extfile", p(`${leaf}.ext`));
+  }
+  const from = (...files: string[]) => files.map((f) => `--from-file=${f}=${p(f)}`);
+  return { clients: from("ca.pem", "server.pem", "server-key.pem"), routes: from("ca.pem", "route.pem", "route-key.pem") };
 }

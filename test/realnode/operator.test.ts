@@ -6,6 +6,7 @@ import { connect } from "@nats-io/transport-node";
 import { monitor, onNode, type PodView } from "../harness/on-node.ts";
 import { waitFor } from "../harness/ports.ts";
 import { hostPid } from "../harness/realnode.ts";
+import { makeNatsTls } from "../harness/certs.ts";
 
 const node = onNode();
 const ns = "sat-operator";
@@ -157,6 +158,29 @@ describe.runIf(!node.info.unavailable)("operator on a real node", () => {
       return now && now.every((p) => p.raw.spec.containers[0].resources?.requests?.memory === "24Mi") && now;
     }, 300_000, 1_000);
     await meshFormed(pods);
+  }, 360_000);
+
+  it("a spec change (TLS for clients and routes, as in the seed's example) rolls out; the mesh re-forms over TLS", async () => {
+    const certs = makeNatsTls(ns, cluster);
+    await node.kubectl("create", "secret", "generic", "nats-clients-tls", "-n", ns, ...certs.clients);
+    await node.kubectl("create", "secret", "generic", "nats-routes-tls", "-n", ns, ...certs.routes);
+    await node.kubectl("patch", "natscluster", cluster, "-n", ns, "--type", "merge", "-p", '{"spec":{"tls":{"serverSecret":"nats-clients-tls","routesSecret":"nats-routes-tls"}}}');
+    pods = await waitFor("every server with TLS", async () => {
+      const now = await node.readyPods(ns, selector, 3, 5_000).catch(() => undefined);
+      if (!now) return false;
+      const varz = await Promise.all(now.map((p) => monitor(p.ip, "varz")));
+      return varz.every((v) => v.tls_required && v.cluster?.tls_required) && now;
+    }, 300_000, 1_000);
+    await meshFormed(pods);
+    // The reloader sidecars have no client certificate for NATS: they must still reload, in place.
+    await node.kubectl("patch", "natscluster", cluster, "-n", ns, "--type", "merge", "-p", '{"spec":{"natsConfig":{"maxPayload":2097152}}}');
+    await waitFor("every server reloaded with the new max_payload", async () => {
+      const varz = await Promise.all(pods.map((p) => monitor(p.ip, "varz")));
+      return varz.every((v) => v.max_payload === 2097152);
+    }, 60_000, 500);
+    const after = await node.readyPods(ns, selector, 3);
+    expect(after.map((p) => p.uid).sort()).toEqual(pods.map((p) => p.uid).sort());
+    for (const p of after) expect(p.restarts).toBe(0);
   }, 360_000);
 
   it("deleting the NatsCluster garbage-collects everything it owns", async () => {
