@@ -4,7 +4,7 @@
 import { execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { startNatsServer } from "../test/harness/nats.ts";
-import { waitFor } from "../test/harness/ports.ts";
+import { isFree, waitFor } from "../test/harness/ports.ts";
 import { buildImages, groundPatch, startRealNode, writeOverlay } from "../test/harness/realnode.ts";
 
 const say = (s: string) => process.stdout.write(s + "\n");
@@ -13,7 +13,8 @@ const images = buildImages();
 const node = startRealNode({ archives: images.archives });
 const kubectl = (...args: string[]) => execFileSync(node.kubectlBin, ["--kubeconfig", node.kubeconfig, ...args], { encoding: "utf8" });
 let stopping = false;
-const ground = await startNatsServer({ name: "ground", port: 4222, leafListen: true, leafHost: "10.89.0.1" }).catch(async (e) => {
+// The ground takes NATS's default port when it is free, so a plain `nats req` reaches it.
+const ground = await startNatsServer({ name: "ground", port: (await isFree(4222)) ? 4222 : undefined, leafListen: true, leafHost: "10.89.0.1" }).catch(async (e) => {
   node.stop();
   throw e;
 });
@@ -40,6 +41,7 @@ try {
   await stop(1);
 }
 
+const nats = ground.port === 4222 ? "nats" : `nats -s ${ground.url}`;
 say(`
 satellite runs on a real node: every pod below is a real container (kubectl logs works).
 The ground server ${ground.url} reaches the seed's cluster "nats" (StatefulSet nats, 3 pods) over
@@ -50,12 +52,12 @@ the NatsCluster example-nats-cluster.
   ${node.kubectlBin} get pods -o wide      # or kubectl, if yours is on PATH
 
 Try (nats CLI: go install github.com/nats-io/natscli/nats@v0.3.0):
-  nats req _SAT.nats.config.get ''
-  nats req _SAT.nats.config.put '{"name":"CLUSTER_A","routes":["nats://nats-0.nats:6222","nats://nats-1.nats:6222","nats://nats-2.nats:6222","nats://another-route:6222"],"wait":"10s"}'
+  ${nats} req _SAT.nats.config.get ''
+  ${nats} req _SAT.nats.config.put '{"name":"CLUSTER_A","routes":["nats://nats-0.nats:6222","nats://nats-1.nats:6222","nats://nats-2.nats:6222","nats://another-route:6222"],"wait":"10s"}'
   kubectl logs nats-0 -c nats | tail -3      # "Cluster name updated to CLUSTER_A"
-  nats req _SAT.nats.status ''
-  nats req --replies=0 _SAT.discover ''
-  nats micro ls
+  ${nats} req _SAT.nats.status ''
+  ${nats} req --replies=0 _SAT.discover ''
+  ${nats} micro ls
   kubectl get natsclusters
   kubectl patch natscluster example-nats-cluster --type merge -p '{"spec":{"size":5}}'
   kubectl get pods -l nats_cluster=example-nats-cluster -w

@@ -5,7 +5,7 @@ import { fileURLToPath } from "node:url";
 import { startControlPlane } from "../test/harness/control-plane.ts";
 import { manifest, testKube } from "../test/harness/kube.ts";
 import { startNatsServer } from "../test/harness/nats.ts";
-import { waitFor } from "../test/harness/ports.ts";
+import { isFree, waitFor } from "../test/harness/ports.ts";
 import { fakeKubelet } from "../test/harness/kubelet.ts";
 import { shippedFlags } from "../test/harness/satellite.ts";
 
@@ -78,10 +78,3 @@ controller.on("exit", (code) => {
     void stop();
   }
 });
-
-async function isFree(port: number): Promise<boolean> {
-  const { createServer } = await import("node:net");
-  return new Promise((resolve) => {
-    const s = createServer().once("error", () => resolve(false)).listen(port, "127.0.0.1", () => s.close(() => resolve(true)));
-  });
-}

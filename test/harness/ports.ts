@@ -33,3 +33,10 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
   }
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${(last as Error).message}` : ""}`);
 }
+
+/** Whether `port` on 127.0.0.1 can be listened on right now. */
+export async function isFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = createServer().once("error", () => resolve(false)).listen(port, "127.0.0.1", () => s.close(() => resolve(true)));
+  });
+}
