@@ -8,8 +8,7 @@ import { createKubeClient } from "../kube/client.ts";
 import { findKubeTarget } from "../kube/kubeconfig.ts";
 import { startReflector } from "../kube/reflector.ts";
 import { configMaps, pods } from "../kube/resources.ts";
-import type { V1Pod } from "@kubernetes/client-node";
-import type { ConfigMap } from "../../handlers/types.ts";
+import type { ConfigMap, Pod } from "../../handlers/types.ts";
 import { createLogger, type Logger } from "../log.ts";
 import { connectNats } from "../nats/connect.ts";
 import { natsFlags, natsOptionsFrom } from "../nats/flags.ts";
@@ -145,7 +144,8 @@ async function startConfigApiPart(d: { kube: KubeClient; target: Target; podSele
   const { kube, target, log } = d;
   const nc = await connectNats(d.nats, log);
   const configMapCache = startReflector<ConfigMap>(kube, configMaps, { namespace: target.namespace, fieldSelector: `metadata.name=${target.configMap}`, log });
-  const svc = await startConfigApi({ nc, kube, target, podSelector: d.podSelector, instance: d.instance, log, configMapCache });
+  const podCache = startReflector<Pod>(kube, pods, { namespace: target.namespace, labelSelector: d.podSelector, log });
+  const svc = await startConfigApi({ nc, kube, target, podSelector: d.podSelector, instance: d.instance, log, configMapCache, podCache });
   log.info("serving config API", { subjects: [`_SAT.${target.cluster}.config.get`, `_SAT.${target.cluster}.config.put`, `_SAT.${target.cluster}.status`, "_SAT.discover"] });
   let stopping = false;
   return {
@@ -159,6 +159,7 @@ async function startConfigApiPart(d: { kube: KubeClient; target: Target; podSele
     async stop() {
       stopping = true;
       configMapCache.stop();
+      podCache.stop();
       await svc.stop().catch(() => undefined);
       // Draining needs the server; when it is gone, give up after a few seconds and close.
       const timer = setTimeout(() => void nc.close(), drainTimeoutMs);
@@ -175,7 +176,7 @@ async function startConfigApiPart(d: { kube: KubeClient; target: Target; podSele
 async function ownImage(kube: KubeClient, namespace: string, podName: string | undefined, log: Logger): Promise<string | undefined> {
   if (!podName) return undefined;
   try {
-    const pod = await kube.get<V1Pod>(pods, { namespace, name: podName });
+    const pod = await kube.get<Pod>(pods, { namespace, name: podName });
     const containers = pod.spec?.containers ?? [];
     return (containers.find((c) => c.args?.includes("-operator") || c.args?.includes("--operator")) ?? containers[0])?.image;
   } catch (e) {

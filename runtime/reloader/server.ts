@@ -61,6 +61,7 @@ export function serverControl(o: { monitorUrl: string; pidFile: string; signal: 
   const leafnodes = () => monitorGet<{ leafnodes: number }>(o.monitorUrl, "leafz").then((l) => l.leafnodes);
   async function confirm(before: Varz, leafsBefore: number): Promise<ReloadOutcome> {
     const deadline = Date.now() + confirmTimeoutMs;
+    let pause = 1;
     while (Date.now() < deadline) {
       const now = await varz().catch(() => undefined);
       if (now && now.config_load_time !== before.config_load_time) {
@@ -72,7 +73,9 @@ export function serverControl(o: { monitorUrl: string; pidFile: string; signal: 
         }
         return { ok: true, varz: now };
       }
-      await new Promise((r) => setTimeout(r, 20));
+      // A reload takes nats-server a millisecond or two: look again soon, then less often.
+      await new Promise((r) => setTimeout(r, pause));
+      pause = Math.min(pause * 2, 20);
     }
     return { ok: false, error: `nats-server did not load the new config within ${confirmTimeoutMs / 1000} s: it keeps running the previous one (its log says why)` };
   }
