@@ -186,6 +186,31 @@ describe("config API through a ground server and a leafnode", () => {
     expect(await p.exited).toBe(0);
   });
 
+  it("answers status and a put's wait from its watch of the pods: requests from the ground cost the API server no LISTs", async () => {
+    // Only this instance may answer: the suite's controller, in the same queue group, steps aside.
+    await controller.stop();
+    const port = await freePort();
+    const p = startSatellite(["run", "-s", leaf.url, "-name", "nats", "-health", `127.0.0.1:${port}`], { env: { KUBECONFIG: kubeconfig } });
+    started.push(p);
+    const podLists = async () => {
+      const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      return [...text.matchAll(/^satellite_kube_requests_total\{code="\d+",resource="pods",verb="list"\} (\d+)$/gm)].reduce((n, m) => n + Number(m[1]), 0);
+    };
+    try {
+      await waitForLog(p, "serving config API");
+      await waitFor("the pod cache listed", async () => (await podLists()) >= 1);
+      const before = await podLists();
+      for (let i = 0; i < 10; i++) expect((await ask("_SAT.nats.status")).body.ok).toBe(true);
+      expect((await ask("_SAT.nats.config.put", { routes: ["nats://nats-0.nats:6222", "nats://no-list:6222"], wait: "200ms" })).body.ok).toBe(true);
+      expect(await podLists()).toBe(before);
+    } finally {
+      await p.stop();
+      controller = startSatellite(["run", "-s", leaf.url, "-name", "nats"], { env: { KUBECONFIG: kubeconfig } });
+      started.push(controller);
+      await waitForLog(controller, "serving config API");
+    }
+  });
+
   it("is live while its NATS server is not there yet, and ready once it is", async () => {
     const [healthPort, natsPort] = [await freePort(), await freePort()];
     const p = startSatellite(["run", "-s", `nats://127.0.0.1:${natsPort}`, "-name", "nats", "-health", `127.0.0.1:${healthPort}`], { env: { KUBECONFIG: kubeconfig } });
