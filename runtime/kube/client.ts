@@ -138,10 +138,12 @@ export function createKubeClient(target: KubeTarget, opts: { timeoutMs?: number;
 
   async function* stream(path: string, o: RequestOptions = {}): AsyncGenerator<WatchEvent> {
     const res = await open("GET", path, o, true);
+    // A decoder that keeps a character split across chunks until its last byte arrives.
+    res.setEncoding("utf8");
     let buffered = "";
     try {
       for await (const chunk of res) {
-        buffered += chunk.toString();
+        buffered += chunk as string;
         let nl: number;
         while ((nl = buffered.indexOf("\n")) >= 0) {
           const line = buffered.slice(0, nl).trim();

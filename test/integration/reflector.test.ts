@@ -85,3 +85,20 @@ it("names the missing CustomResourceDefinition when the API server does not serv
     r.stop();
   }
 });
+
+it("decodes watch events whole: multi-byte characters split across chunks arrive intact", async () => {
+  await kube.admin.create(configMaps, { metadata: { name: "utf8", namespace: ns }, data: { v: "0" } });
+  const r = startReflector<any>(kube.admin, configMaps, { namespace: ns, fieldSelector: "metadata.name=utf8", log });
+  try {
+    await r.synced;
+    // 3-byte characters over a few hundred KB: most chunk boundaries of the watch stream split one.
+    const text = `café ${"€ ✓ ü ".repeat(40_000)} naïve`;
+    const other = "kept as it was: ✓";
+    const written = await kube.admin.patch(configMaps, { namespace: ns, name: "utf8" }, { data: { v: text, other } });
+    await waitFor("the change through the watch", async () => r.get("utf8")?.metadata.resourceVersion === written.metadata.resourceVersion);
+    expect(r.get("utf8")?.data.v === text).toBe(true);
+    expect(r.get("utf8")?.data.other).toBe(other);
+  } finally {
+    r.stop();
+  }
+});
