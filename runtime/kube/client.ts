@@ -26,6 +26,9 @@ export interface ListOptions {
   labelSelector?: string;
   fieldSelector?: string;
   resourceVersion?: string;
+  /** Paging: at most this many objects, and the token of the page to continue from. */
+  limit?: number;
+  continue?: string;
 }
 
 export type PatchType = "merge" | "strategic" | "json" | "apply";
@@ -41,7 +44,7 @@ export interface KubeClient {
   request<T = any>(method: string, path: string, opts?: RequestOptions): Promise<T>;
   stream(path: string, opts?: RequestOptions): AsyncGenerator<WatchEvent>;
   get<T = any>(type: ResourceType, ref: ObjectRef): Promise<T>;
-  list<T = any>(type: ResourceType, namespace: string | undefined, opts?: ListOptions): Promise<{ metadata: { resourceVersion: string }; items: T[] }>;
+  list<T = any>(type: ResourceType, namespace: string | undefined, opts?: ListOptions): Promise<{ metadata: { resourceVersion: string; continue?: string }; items: T[] }>;
   create<T = any>(type: ResourceType, obj: unknown, opts?: { dryRun?: boolean; namespace?: string }): Promise<T>;
   replace<T = any>(type: ResourceType, obj: unknown, opts?: { subresource?: string }): Promise<T>;
   patch<T = any>(type: ResourceType, ref: ObjectRef, patch: unknown, patchType?: PatchType, query?: Query): Promise<T>;

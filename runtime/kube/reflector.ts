@@ -11,6 +11,10 @@ export interface ReflectorOptions extends Pick<ListOptions, "labelSelector" | "f
   relistMs?: number;
   /** Abort a watch that has been silent this long; bookmarks arrive about every minute (default 3 min). */
   watchdogMs?: number;
+  /** A watch that stayed up this long resets the error backoff (default 1 min, as client-go does after minutes). */
+  healthyMs?: number;
+  /** Objects per LIST page (default 500). */
+  pageSize?: number;
   /** Keeps only what the cache's readers need of each object (memory). */
   transform?: (o: any) => any;
 }
@@ -36,7 +40,15 @@ function slim<T extends Meta>(o: T): T {
 }
 
 const keyOf = (o: Meta) => `${o.metadata?.namespace ?? ""}/${o.metadata?.name ?? ""}`;
-const newer = (a: Meta, b: Meta | undefined) => !b || Number(a.metadata?.resourceVersion) > Number(b.metadata?.resourceVersion);
+/**
+ * resourceVersions are opaque: ordered only when both are plain integers (etcd's are); otherwise
+ * the watch, not this process's own write, decides what the cache holds.
+ */
+const newer = (a: Meta, b: Meta | undefined) => {
+  if (!b) return true;
+  const [x, y] = [a.metadata?.resourceVersion ?? "", b.metadata?.resourceVersion ?? ""];
+  return /^\d+$/.test(x) && /^\d+$/.test(y) && BigInt(x) > BigInt(y);
+};
 
 /** List, then watch from the list's resourceVersion; relist on 410, back off on errors, watchdog silent streams. */
 export function startReflector<T extends Meta>(kube: KubeClient, type: ResourceType, o: ReflectorOptions): Reflector<T> {
@@ -53,8 +65,22 @@ export function startReflector<T extends Meta>(kube: KubeClient, type: ResourceT
   };
   const selectors = { labelSelector: o.labelSelector, fieldSelector: o.fieldSelector };
 
+  /** All pages of one LIST; a continue token that expired is a 410 and starts over. */
+  async function listAll(): Promise<{ items: T[]; resourceVersion: string }> {
+    const items: T[] = [];
+    let cont: string | undefined;
+    let resourceVersion = "";
+    do {
+      const page = await kube.list<T>(type, o.namespace, { ...selectors, limit: o.pageSize ?? 500, continue: cont });
+      items.push(...page.items);
+      resourceVersion = page.metadata.resourceVersion;
+      cont = page.metadata.continue || undefined;
+    } while (cont);
+    return { items, resourceVersion };
+  }
+
   async function relist(): Promise<string> {
-    const res = await kube.list<T>(type, o.namespace, selectors);
+    const res = await listAll();
     const seen = new Set<string>();
     for (const item of res.items.map(shape)) {
       const k = keyOf(item);
@@ -71,10 +97,14 @@ export function startReflector<T extends Meta>(kube: KubeClient, type: ResourceT
       }
     }
     markSynced();
-    return res.metadata.resourceVersion;
+    return res.resourceVersion;
   }
 
-  async function watchFrom(rv: string, until: number): Promise<string> {
+  /** Where a broken watch resumes: the last resourceVersion it saw (undefined: list first). */
+  let resumeFrom: string | undefined;
+
+  async function watchFrom(rv: string, until: number): Promise<void> {
+    resumeFrom = rv;
     while (Date.now() < until && !stopping.signal.aborted) {
       const abort = new AbortController();
       const onStop = () => abort.abort();
@@ -90,6 +120,7 @@ export function startReflector<T extends Meta>(kube: KubeClient, type: ResourceT
             throw new KubeError(st.code ?? 500, "WatchError", `watch ${type.resource}: ${st.message ?? "error event"}`);
           }
           rv = ev.object.metadata?.resourceVersion ?? rv;
+          resumeFrom = rv;
           if (ev.type === "BOOKMARK") continue;
           const obj = shape(ev.object);
           const k = keyOf(obj);
@@ -105,22 +136,30 @@ export function startReflector<T extends Meta>(kube: KubeClient, type: ResourceT
         stopping.signal.removeEventListener("abort", onStop);
       }
     }
-    return rv;
   }
 
   void (async () => {
+    const healthyMs = o.healthyMs ?? 60_000;
     let failures = 0;
     while (!stopping.signal.aborted) {
+      let watching = 0;
       try {
-        const rv = await relist();
+        // A watch broken by an error resumes where it was; only a 410 or the periodic relist lists again.
+        const rv = resumeFrom ?? (await relist());
+        watching = Date.now();
+        await watchFrom(rv, watching + relistMs);
+        resumeFrom = undefined;
         failures = 0;
-        await watchFrom(rv, Date.now() + relistMs);
       } catch (e) {
         if (stopping.signal.aborted) break;
         if (isGone(e)) {
           o.log.debug("watch expired (410); relisting", { resource: type.resource });
+          resumeFrom = undefined;
           continue;
         }
+        // Only a watch that stayed up a while counts as recovered: one failing at once (RBAC
+        // without watch, say) must not turn into a LIST+WATCH loop.
+        if (watching && Date.now() - watching >= healthyMs) failures = 0;
         const retryAfter = e instanceof KubeError && e.retryAfterSeconds ? e.retryAfterSeconds * 1000 : 0;
         const delay = Math.max(retryAfter, backoffDelay(failures++));
         const missing = e instanceof KubeError && e.status === 404 && type.group

@@ -3,6 +3,8 @@ import { useKube, waitFor } from "../harness/index.ts";
 import { startReflector } from "../../runtime/kube/reflector.ts";
 import { configMaps } from "../../runtime/kube/resources.ts";
 import { createLogger } from "../../runtime/log.ts";
+import { createKubeClient } from "../../runtime/kube/client.ts";
+import { loadKubeconfig } from "../../runtime/kube/kubeconfig.ts";
 
 const kube = useKube();
 let ns: string;
@@ -100,5 +102,39 @@ it("decodes watch events whole: multi-byte characters split across chunks arrive
     expect(r.get("utf8")?.data.other).toBe(other);
   } finally {
     r.stop();
+  }
+});
+
+it("lists in pages", async () => {
+  for (let i = 0; i < 5; i++) await kube.admin.create(configMaps, { metadata: { name: `page-${i}`, namespace: ns, labels: { paged: "yes" } }, data: { v: "0" } });
+  const r = startReflector<any>(kube.admin, configMaps, { namespace: ns, labelSelector: "paged=yes", log, pageSize: 2 });
+  try {
+    await r.synced;
+    expect(r.list().map((o) => o.metadata.name).sort()).toEqual(["page-0", "page-1", "page-2", "page-3", "page-4"]);
+  } finally {
+    r.stop();
+  }
+});
+
+it("backs off a watch that fails at once (RBAC without watch) instead of looping LIST+WATCH", async () => {
+  await kube.apply([
+    { apiVersion: "rbac.authorization.k8s.io/v1", kind: "Role", metadata: { name: "list-only", namespace: ns }, rules: [{ apiGroups: [""], resources: ["configmaps"], verbs: ["list"] }] },
+    { apiVersion: "rbac.authorization.k8s.io/v1", kind: "RoleBinding", metadata: { name: "list-only", namespace: ns }, roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "list-only" }, subjects: [{ kind: "ServiceAccount", name: "list-only", namespace: ns }] },
+  ], { namespace: ns });
+  const client = createKubeClient(loadKubeconfig(kube.kubeconfigFor(await kube.tokenFor(ns, "list-only"), ns, "list-only")));
+  const seen: string[] = [];
+  const mine = createLogger({ level: "debug", format: "json", write: (l) => seen.push(l) });
+  const r = startReflector<any>(client, configMaps, { namespace: ns, log: mine });
+  try {
+    await r.synced;
+    await new Promise((res) => setTimeout(res, 3_000));
+    const retries = seen.filter((l) => l.includes("list/watch failed")).length;
+    // Jittered doubling from 200 ms: at most 5 tries in 3 s (a reset after each LIST made it ~20).
+    expect(retries).toBeGreaterThanOrEqual(2);
+    expect(retries).toBeLessThanOrEqual(5);
+    expect(seen.find((l) => l.includes("list/watch failed"))).toMatch(/forbidden|403/i);
+  } finally {
+    r.stop();
+    client.close();
   }
 });
