@@ -8,6 +8,8 @@ import { isFree, waitFor } from "../test/harness/ports.ts";
 import { buildImages, groundPatch, startRealNode, writeOverlay } from "../test/harness/realnode.ts";
 
 const say = (s: string) => process.stdout.write(s + "\n");
+// Piped into a pager or tee that Ctrl-C ended first: still tear the node down.
+process.stdout.on("error", () => undefined);
 say("building the images (npm run image) and starting a real node (kubelet, containerd, CoreDNS …) …");
 const images = buildImages();
 const node = startRealNode({ archives: images.archives });
@@ -22,7 +24,7 @@ async function stop(code = 0) {
   if (stopping) return;
   stopping = true;
   say("stopping: the ground server and the real node …");
-  await ground.stop();
+  await ground.stop().catch(() => undefined);
   const left = node.stop();
   if (left) say(`the node left this behind:\n${left}`);
   process.exit(code);

@@ -33,7 +33,9 @@ echo "${REALNODE_OWNER:-$PPID}" > "$RUN/owner"
 
 start() { # start NAME CMD... : background, log file, pid file
   local n=$1; shift
-  "$@" >>"$LOG/$n.log" 2>&1 &
+  # A session of its own: a Ctrl-C at the terminal reaches the harness, which tears down in order,
+  # not every daemon at once. (Not a group leader here, so setsid execs in place: $! is the daemon.)
+  setsid "$@" >>"$LOG/$n.log" 2>&1 </dev/null &
   echo $! >"$RUN/$n.pid"
 }
 alive() { [ -r "/proc/$1/stat" ] && [ "$(cut -d' ' -f3 "/proc/$1/stat")" != Z ]; }
