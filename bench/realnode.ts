@@ -175,7 +175,7 @@ function writeVolumeManifest(images: ReturnType<typeof buildImages>, replicas: n
               volumes: [{ name: "config", configMap: { name: "seedvol" } }, { name: "pid", emptyDir: {} }],
               containers: [
                 { name: "nats", image: images.nats, command: ["nats-server", "--config", "/etc/nats/nats.conf"], volumeMounts: [{ name: "config", mountPath: "/etc/nats" }, { name: "pid", mountPath: "/var/run/nats" }] },
-                { name: "reloader", image: images.satellite, args: ["reloader", "-config", "/etc/nats/nats.conf", "-config", "/etc/nats/routes.json", "-pid", "/var/run/nats/nats.pid"], securityContext: { runAsUser: 0 }, volumeMounts: [{ name: "config", mountPath: "/etc/nats" }, { name: "pid", mountPath: "/var/run/nats" }] },
+                { name: "reloader", image: images.satellite, args: ["reloader", "-config", "/etc/nats/nats.conf", "-pid", "/var/run/nats/nats.pid"], securityContext: { runAsUser: 0 }, volumeMounts: [{ name: "config", mountPath: "/etc/nats" }, { name: "pid", mountPath: "/var/run/nats" }] },
               ],
             },
           },

@@ -144,3 +144,19 @@ class Reader {
     return this.s.slice(start, this.i).trim();
   }
 }
+
+/**
+ * The files a config text `include`s, as written (nats-server resolves them against the
+ * including file's directory). Comments are skipped; an `include` key inside quotes is not one.
+ */
+export function includedFiles(text: string): string[] {
+  const uncommented = text
+    .split("\n")
+    .map((line) => line.replace(/(^|\s)(#|\/\/).*$/, "$1"))
+    .join("\n");
+  const found: string[] = [];
+  for (const m of uncommented.matchAll(/(?:^|[\s{;])include\s+(?:"([^"]+)"|'([^']+)'|([^\s;}'"]+))/g)) {
+    found.push((m[1] ?? m[2] ?? m[3])!);
+  }
+  return found;
+}

@@ -7,7 +7,7 @@ import { findKubeTarget } from "../kube/kubeconfig.ts";
 import { createLogger } from "../log.ts";
 import { connectNats } from "../nats/connect.ts";
 import { natsFlags, natsOptionsFrom } from "../nats/flags.ts";
-import { startFileReloader } from "../reloader/file-mode.ts";
+import { startFileReloader, watchedFiles } from "../reloader/file-mode.ts";
 import { serverControl } from "../reloader/server.ts";
 import { startWatchReloader } from "../reloader/watch.ts";
 import { startReportLink, type ReportLink } from "../reloader/report-link.ts";
@@ -87,7 +87,7 @@ export async function reloader(argv: string[], env: NodeJS.ProcessEnv): Promise<
   const server = serverControl({ monitorUrl: String(f.monitor), pidFile: String(f.pid), signal: `SIG${sig}` as NodeJS.Signals, sys });
 
   if (files.length) {
-    log.info("satellite reloader (file mode)", { version, runtime: runtimeName(), files, pid: f.pid, signal: sig });
+    log.info("satellite reloader (file mode)", { version, runtime: runtimeName(), files: watchedFiles(files), pid: f.pid, signal: sig });
     const fr = startFileReloader({ files, reload: () => server.reload(), log });
     closers.push(() => fr.stop());
   } else {

@@ -1,20 +1,52 @@
-import { watch, type FSWatcher } from "node:fs";
-import { basename, dirname } from "node:path";
+import { readFileSync, watch, type FSWatcher } from "node:fs";
+import { basename, dirname, isAbsolute, join } from "node:path";
+import { includedFiles } from "../../handlers/reloader/nats-conf.ts";
 import type { Logger } from "../log.ts";
 import { readFiles } from "./files.ts";
 
 /**
  * The classic reloader (nats-server-config-reloader's flags): watch config files mounted from a
- * volume and signal nats-server when their content really changes. The kubelet swaps a volume's
- * files through symlinks, so directories are watched and contents compared, with a poll as backstop.
+ * volume, and what they `include`, and signal nats-server when their content really changes.
+ * The kubelet swaps a volume's files through symlinks, so directories are watched and contents
+ * compared, with a poll as backstop.
  */
 const settleMs = 150;
 
+/** The given files and, recursively, the files they include (relative to the including file). */
+export function watchedFiles(files: string[]): string[] {
+  const all = new Set<string>();
+  const visit = (f: string) => {
+    if (all.has(f)) return;
+    all.add(f);
+    let text: string;
+    try {
+      text = readFileSync(f, "utf8");
+    } catch {
+      return;
+    }
+    for (const inc of includedFiles(text)) visit(isAbsolute(inc) ? inc : join(dirname(f), inc));
+  };
+  files.forEach(visit);
+  return [...all];
+}
+
 export function startFileReloader(d: { files: string[]; reload: () => Promise<{ ok: boolean; error?: string }>; log: Logger; pollMs?: number }) {
-  const read = () => d.files.map((f) => readFiles(dirname(f), [basename(f)])[basename(f)]);
+  let files = watchedFiles(d.files);
+  const read = () => files.map((f) => [f, readFiles(dirname(f), [basename(f)])[basename(f)]]);
   let last = JSON.stringify(read());
   let busy = false;
   let again = false;
+  const watchers = new Map<string, FSWatcher>();
+  const watchDirs = () => {
+    for (const dir of new Set(files.map((f) => dirname(f)))) {
+      if (watchers.has(dir)) continue;
+      try {
+        watchers.set(dir, watch(dir, soon));
+      } catch (e) {
+        d.log.warn("cannot watch directory; polling only", { dir, error: (e as Error).message });
+      }
+    }
+  };
   const check = async () => {
     if (busy) {
       again = true;
@@ -24,12 +56,15 @@ export function startFileReloader(d: { files: string[]; reload: () => Promise<{ 
     try {
       do {
         again = false;
+        // A change may add or drop an include.
+        files = watchedFiles(d.files);
+        watchDirs();
         const now = JSON.stringify(read());
         if (now === last) continue;
         last = now;
         const r = await d.reload();
-        if (r.ok) d.log.info("config files changed; nats-server reloaded", { files: d.files });
-        else d.log.error("config files changed; reload failed", { files: d.files, error: r.error });
+        if (r.ok) d.log.info("config files changed; nats-server reloaded", { files });
+        else d.log.error("config files changed; reload failed", { files, error: r.error });
       } while (again);
     } catch (e) {
       d.log.error("reload failed", { error: (e as Error).message });
@@ -39,24 +74,18 @@ export function startFileReloader(d: { files: string[]; reload: () => Promise<{ 
   };
   // A file written in place is empty for a moment: let a burst of events settle before reading.
   let settle: ReturnType<typeof setTimeout> | undefined;
-  const soon = () => {
+  function soon() {
     clearTimeout(settle);
     settle = setTimeout(() => void check(), settleMs);
-  };
-  const watchers: FSWatcher[] = [];
-  for (const dir of new Set(d.files.map((f) => dirname(f)))) {
-    try {
-      watchers.push(watch(dir, soon));
-    } catch (e) {
-      d.log.warn("cannot watch directory; polling only", { dir, error: (e as Error).message });
-    }
   }
+  watchDirs();
+  d.log.debug("watching config files", { files });
   const timer = setInterval(() => void check(), d.pollMs ?? 2_000);
   return {
     stop() {
       clearInterval(timer);
       clearTimeout(settle);
-      for (const w of watchers) w.close();
+      for (const w of watchers.values()) w.close();
     },
   };
 }

@@ -32,3 +32,19 @@ it("file mode (nats-server-config-reloader's flags): one reload per real change 
   expect(await loaded()).toBe(t1);
   expect(r.log().match(/nats-server reloaded/g)).toHaveLength(1);
 });
+
+it("file mode follows includes: given only the main config, a change of an included file reloads", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "sat-filemode-inc-"));
+  const pidFile = join(dir, "nats.pid");
+  writeFileSync(join(dir, "limits.conf"), "max_payload: 1000000\n");
+  const s = await startNatsServer({ name: "fileinc", dir, extra: `pid_file: "${pidFile}"\ninclude "limits.conf"` });
+  running.push(s);
+  await waitFor("the pid file", async () => readFileSync(pidFile, "utf8").trim().length > 0);
+  const r = startSatellite(["reloader", "-pid", pidFile, "-config", s.configPath, "-monitor", `http://127.0.0.1:${s.monitorPort}`, "-log-format", "json"]);
+  running.push(r);
+  await waitForLog(r, "file mode");
+  const t0 = (await s.monitor("varz")).config_load_time;
+  writeFileSync(join(s.dir, "limits.conf"), "max_payload: 3000000\n");
+  await waitFor("a reload", async () => (await s.monitor("varz")).config_load_time !== t0);
+  expect((await s.monitor("varz")).max_payload).toBe(3000000);
+});
