@@ -1,4 +1,5 @@
 import type { ConfigMap, Target } from "../types.ts";
+import { parseNatsConf, type ConfValue } from "../reloader/nats-conf.ts";
 
 /** The content of routes.json, included by nats.conf inside `cluster {}`. */
 export interface RoutesConfig {
@@ -24,8 +25,13 @@ export function loadRoutesConfig(target: Target, cm: ConfigMap | null): Loaded {
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
-  } catch (e) {
-    return { error: { code: 500, message: `${where} key "${target.key}" is not valid JSON (${(e as Error).message}): fix it, or overwrite it with config.put` } };
+  } catch (jsonError) {
+    // The seed writes it in nats-server's own syntax: unquoted keys, `=`, comments, trailing commas.
+    try {
+      parsed = typed(parseNatsConf({ [target.key]: text }, target.key));
+    } catch (e) {
+      return { error: { code: 500, message: `${where} key "${target.key}" is neither JSON (${(jsonError as Error).message}) nor nats-server config (${(e as Error).message}): fix it, or overwrite it with config.put` } };
+    }
   }
   if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) {
     return { error: { code: 500, message: `${where} key "${target.key}" is not a JSON object: overwrite it with config.put` } };
@@ -40,6 +46,16 @@ export function loadRoutesConfig(target: Target, cm: ConfigMap | null): Loaded {
   return { config: { name, routes: (routes as string[] | undefined) ?? [], rest }, revision };
 }
 
+/** The reader keeps values as text: numbers and booleans written bare become JSON's again. */
+function typed(v: ConfValue): unknown {
+  if (Array.isArray(v)) return v.map(typed);
+  if (typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, typed(x)]));
+  if (/^-?\d+(\.\d+)?$/.test(v)) return Number(v);
+  if (v === "true" || v === "false") return v === "true";
+  return v;
+}
+
+/** A put writes JSON, which nats-server reads as config too; comments of a hand-written file are not kept. */
 export function renderRoutesConfig(c: RoutesConfig): string {
   const ordered: Record<string, unknown> = {};
   if (c.name !== undefined) ordered.name = c.name;

@@ -140,7 +140,9 @@ class Reader {
 
   private bare(): string {
     const start = this.i;
-    while (this.i < this.s.length && !/[\n,;}\]#]/.test(this.s[this.i]!) && !(this.s[this.i] === "/" && this.s[this.i + 1] === "/")) this.i++;
+    // "//" starts a comment only after a blank: in nats://host:6222 it is part of the value.
+    const comment = () => this.s[this.i] === "/" && this.s[this.i + 1] === "/" && (this.i === start || /\s/.test(this.s[this.i - 1]!));
+    while (this.i < this.s.length && !/[\n,;}\]#]/.test(this.s[this.i]!) && !comment()) this.i++;
     return this.s.slice(start, this.i).trim();
   }
 }

@@ -24,7 +24,7 @@ describe("config.get", () => {
   });
 
   it.each([
-    ["not JSON", "{", /not valid JSON/],
+    ["neither JSON nor nats-server config", "{", /neither JSON \(.+\) nor nats-server config \(.+missing "}"\)/],
     ["an array", "[]", /not a JSON object/],
     ["a numeric name", '{"name": 1, "routes": []}', /"name" is not a string/],
     ["routes of numbers", '{"routes": [1]}', /"routes" is not a list of strings/],
@@ -32,5 +32,22 @@ describe("config.get", () => {
     const r = configGet({ target, configMap: configMap(text) });
     expect(r.reply.error?.code).toBe(500);
     expect(r.reply.error?.message).toMatch(why);
+  });
+
+  it("reads a routes file written in nats-server's own syntax, as the seed ships it", () => {
+    const seedFile = `{
+  # unquoted keys, "=" or ":", comments and trailing commas: all nats-server syntax
+  name: CLUSTER_A
+  routes = [
+    "nats://nats-0.nats:6222",
+    "nats://nats-1.nats:6222", // the second
+  ],
+  pool_size: 3
+}
+`;
+    const r = configGet({ target, configMap: configMap(seedFile, "7") });
+    expect(r.reply).toMatchObject({ ok: true, revision: "7", name: "CLUSTER_A", routes: ["nats://nats-0.nats:6222", "nats://nats-1.nats:6222"] });
+    const bare = configGet({ target, configMap: configMap("name: B\nroutes: [nats://a:6222, nats-route://b:6222] // bare URLs\n") });
+    expect(bare.reply).toMatchObject({ ok: true, name: "B", routes: ["nats://a:6222", "nats-route://b:6222"] });
   });
 });
