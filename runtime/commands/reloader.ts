@@ -4,10 +4,10 @@ import type { NatsConnection } from "@nats-io/nats-core";
 import { flagHelp, parseFlags, UsageError, type FlagSpec } from "../flags.ts";
 import { createKubeClient } from "../kube/client.ts";
 import { findKubeTarget } from "../kube/kubeconfig.ts";
-import { createLogger } from "../log.ts";
+import { createLogger, type Logger } from "../log.ts";
 import { connectNats } from "../nats/connect.ts";
 import { natsFlags, natsOptionsFrom } from "../nats/flags.ts";
-import { startFileReloader, watchedFiles } from "../reloader/file-mode.ts";
+import { monitorOfConfig, startFileReloader, watchedFiles } from "../reloader/file-mode.ts";
 import { serverControl } from "../reloader/server.ts";
 import { startWatchReloader } from "../reloader/watch.ts";
 import { startReportLink, type ReportLink } from "../reloader/report-link.ts";
@@ -25,7 +25,7 @@ export const reloaderFlags: FlagSpec[] = [
   { names: ["config"], arg: "FILE", repeat: true, help: "file mode: a config file to watch (repeat for several), as nats-server-config-reloader" },
   { names: ["pid", "P"], arg: "FILE", help: "nats-server's pid file", default: "/var/run/nats/nats.pid" },
   { names: ["signal"], arg: "SIG", help: "signal that makes nats-server reload", default: "HUP" },
-  { names: ["monitor"], arg: "URL", help: "nats-server's monitoring endpoint, to confirm reloads", default: "http://127.0.0.1:8222" },
+  { names: ["monitor"], arg: "URL", help: "nats-server's monitoring endpoint, to confirm reloads (default: the http/https of its config in file mode, else http://127.0.0.1:8222; file mode with none signals unconfirmed)" },
   { names: ["reload-via"], arg: "signal|system", help: "reload by signal, or by $SYS.REQ.SERVER.<id>.RELOAD (nats-server 2.10+, needs -sys-*)", default: "signal" },
   { names: ["sys-creds"], arg: "FILE", help: "system-account credentials for -reload-via system" },
   { names: ["sys-user"], arg: "USER", help: "system-account user for -reload-via system" },
@@ -84,10 +84,11 @@ export async function reloader(argv: string[], env: NodeJS.ProcessEnv): Promise<
     sys = await connectNats({ ...o, creds: f["sys-creds"] as string | undefined, user: f["sys-user"] as string | undefined, password: f["sys-password"] as string | undefined, token: undefined, nkey: undefined }, log);
     closers.push(() => sys!.close());
   }
-  const server = serverControl({ monitorUrl: String(f.monitor), pidFile: String(f.pid), signal: `SIG${sig}` as NodeJS.Signals, sys });
+  const monitorUrl = (f.monitor as string | undefined) || (files.length ? monitorFromConfig(files, log) : "http://127.0.0.1:8222");
+  const server = serverControl({ monitorUrl, pidFile: String(f.pid), signal: `SIG${sig}` as NodeJS.Signals, sys });
 
   if (files.length) {
-    log.info("satellite reloader (file mode)", { version, runtime: runtimeName(), files: watchedFiles(files), pid: f.pid, signal: sig });
+    log.info("satellite reloader (file mode)", { version, runtime: runtimeName(), files: watchedFiles(files), pid: f.pid, signal: sig, monitor: monitorUrl ?? "none: reloads are signalled, not confirmed" });
     const fr = startFileReloader({ files, reload: () => server.reload(), log });
     closers.push(() => fr.stop());
   } else {
@@ -128,4 +129,13 @@ export async function reloader(argv: string[], env: NodeJS.ProcessEnv): Promise<
   log.info("stopping", { signal: sigName });
   for (const c of closers) await c();
   return 0;
+}
+
+function monitorFromConfig(files: string[], log: Logger): string | undefined {
+  try {
+    return monitorOfConfig(files);
+  } catch (e) {
+    log.warn("cannot read the monitoring endpoint from nats-server's config; reloads are signalled, not confirmed (or pass -monitor)", { error: (e as Error).message });
+    return undefined;
+  }
 }

@@ -1,6 +1,7 @@
 import { readFileSync, watch, type FSWatcher } from "node:fs";
 import { basename, dirname, isAbsolute, join } from "node:path";
-import { includedFiles } from "../../handlers/reloader/nats-conf.ts";
+import { includedFiles, parseNatsConf } from "../../handlers/reloader/nats-conf.ts";
+import { monitorUrlOf } from "../../handlers/reloader/monitor.ts";
 import type { Logger } from "../log.ts";
 import { readFiles } from "./files.ts";
 
@@ -30,7 +31,20 @@ export function watchedFiles(files: string[]): string[] {
   return [...all];
 }
 
-export function startFileReloader(d: { files: string[]; reload: () => Promise<{ ok: boolean; error?: string }>; log: Logger; pollMs?: number }) {
+/** The monitoring endpoint nats-server's own config (with its includes) sets, if any. */
+export function monitorOfConfig(files: string[]): string | undefined {
+  const all = watchedFiles(files);
+  const texts = Object.fromEntries(all.flatMap((f) => {
+    try {
+      return [[basename(f), readFileSync(f, "utf8")]];
+    } catch {
+      return [];
+    }
+  }));
+  return monitorUrlOf(parseNatsConf(texts, basename(files[0]!)));
+}
+
+export function startFileReloader(d: { files: string[]; reload: () => Promise<{ ok: boolean; confirmed?: boolean; error?: string }>; log: Logger; pollMs?: number }) {
   let files = watchedFiles(d.files);
   const read = () => files.map((f) => [f, readFiles(dirname(f), [basename(f)])[basename(f)]]);
   let last = JSON.stringify(read());
@@ -63,7 +77,8 @@ export function startFileReloader(d: { files: string[]; reload: () => Promise<{ 
         if (now === last) continue;
         last = now;
         const r = await d.reload();
-        if (r.ok) d.log.info("config files changed; nats-server reloaded", { files });
+        if (r.ok && r.confirmed === false) d.log.info("config files changed; nats-server signalled (not confirmed: no monitoring endpoint)", { files });
+        else if (r.ok) d.log.info("config files changed; nats-server reloaded", { files });
         else d.log.error("config files changed; reload failed", { files, error: r.error });
       } while (again);
     } catch (e) {

@@ -12,6 +12,8 @@ export interface Varz {
 
 export interface ReloadOutcome {
   ok: boolean;
+  /** false: the signal went out, but with no monitoring endpoint nothing could confirm it. */
+  confirmed?: boolean;
   error?: string;
   varz?: Varz;
 }
@@ -56,9 +58,10 @@ export function monitorGet<T>(monitorUrl: string, endpoint: string): Promise<T> 
  * account's `$SYS.REQ.SERVER.<id>.RELOAD` (2.10+), whose reply carries nats-server's own error.
  * Either way success is confirmed by a new `config_load_time` in /varz.
  */
-export function serverControl(o: { monitorUrl: string; pidFile: string; signal: NodeJS.Signals; sys?: NatsConnection }): ServerControl {
-  const varz = () => fetchVarz(o.monitorUrl);
-  const leafnodes = () => monitorGet<{ leafnodes: number }>(o.monitorUrl, "leafz").then((l) => l.leafnodes);
+export function serverControl(o: { monitorUrl: string | undefined; pidFile: string; signal: NodeJS.Signals; sys?: NatsConnection }): ServerControl {
+  const noMonitor = () => Promise.reject(new Error("nats-server has no monitoring endpoint (http in its config, or -monitor)"));
+  const varz = () => (o.monitorUrl ? fetchVarz(o.monitorUrl) : noMonitor());
+  const leafnodes = () => (o.monitorUrl ? monitorGet<{ leafnodes: number }>(o.monitorUrl, "leafz").then((l) => l.leafnodes) : noMonitor());
   async function confirm(before: Varz, leafsBefore: number): Promise<ReloadOutcome> {
     const deadline = Date.now() + confirmTimeoutMs;
     let pause = 1;
@@ -82,9 +85,10 @@ export function serverControl(o: { monitorUrl: string; pidFile: string; signal: 
   return {
     varz,
     async reload() {
-      const before = await varz();
+      // Without a monitoring endpoint the signal still goes out, unconfirmed (as nack's reloader does).
+      const before = o.sys || o.monitorUrl ? await varz() : undefined;
       const leafsBefore = await leafnodes().catch(() => 0);
-      if (o.sys) {
+      if (o.sys && before) {
         const m = await o.sys.request(`$SYS.REQ.SERVER.${before.server_id}.RELOAD`, "", { timeout: confirmTimeoutMs });
         const reply = JSON.parse(m.string()) as { error?: { description?: string } };
         if (reply.error) return { ok: false, error: `nats-server refused the new config: ${reply.error.description ?? "unknown error"}` };
@@ -101,7 +105,7 @@ export function serverControl(o: { monitorUrl: string; pidFile: string; signal: 
       } catch (e) {
         return { ok: false, error: `cannot signal nats-server (pid ${pid}): ${(e as Error).message}; the pod needs shareProcessNamespace: true` };
       }
-      return confirm(before, leafsBefore);
+      return before ? confirm(before, leafsBefore) : { ok: true, confirmed: false };
     },
   };
 }

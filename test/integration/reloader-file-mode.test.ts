@@ -2,7 +2,8 @@ import { afterAll, expect, it } from "vitest";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startNatsServer, waitFor, type NatsServer, type Proc } from "../harness/index.ts";
+import { freePort, startNatsServer, startProcess, waitFor, type NatsServer, type Proc } from "../harness/index.ts";
+import { binaries } from "../harness/binaries.ts";
 import { startSatellite, waitForLog } from "../harness/satellite.ts";
 
 const running: (NatsServer | Proc)[] = [];
@@ -47,4 +48,37 @@ it("file mode follows includes: given only the main config, a change of an inclu
   writeFileSync(join(s.dir, "limits.conf"), "max_payload: 3000000\n");
   await waitFor("a reload", async () => (await s.monitor("varz")).config_load_time !== t0);
   expect((await s.monitor("varz")).max_payload).toBe(3000000);
+});
+
+it("file mode finds the monitoring port in nats-server's config (no -monitor) and confirms there", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "sat-filemode-mon-"));
+  const pidFile = join(dir, "nats.pid");
+  writeFileSync(join(dir, "limits.conf"), "max_payload: 1000000\n");
+  const s = await startNatsServer({ name: "filemon", dir, extra: `pid_file: "${pidFile}"\ninclude "limits.conf"` });
+  running.push(s);
+  await waitFor("the pid file", async () => readFileSync(pidFile, "utf8").trim().length > 0);
+  const r = startSatellite(["reloader", "-pid", pidFile, "-config", s.configPath, "-log-format", "json"]);
+  running.push(r);
+  await waitForLog(r, `"monitor":"http://127.0.0.1:${s.monitorPort}"`);
+  const t0 = (await s.monitor("varz")).config_load_time;
+  writeFileSync(join(s.dir, "limits.conf"), "max_payload: 2000000\n");
+  await waitForLog(r, "nats-server reloaded");
+  expect((await s.monitor("varz")).config_load_time).not.toBe(t0);
+});
+
+it("file mode with monitoring off still signals, and says the reload is not confirmed", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "sat-filemode-nomon-"));
+  const pidFile = join(dir, "nats.pid");
+  const port = await freePort();
+  writeFileSync(join(dir, "nats.conf"), `listen: "127.0.0.1:${port}"\npid_file: "${pidFile}"\ninclude "limits.conf"\n`);
+  writeFileSync(join(dir, "limits.conf"), "max_payload: 1000000\n");
+  const server = startProcess("nats-server nomon", binaries().NATS_SERVER_BIN, ["-c", join(dir, "nats.conf")], join(dir, "nats.log"));
+  running.push(server);
+  await waitFor("the pid file", async () => readFileSync(pidFile, "utf8").trim().length > 0);
+  const r = startSatellite(["reloader", "-pid", pidFile, "-config", join(dir, "nats.conf"), "-log-format", "json"]);
+  running.push(r);
+  await waitForLog(r, "reloads are signalled, not confirmed");
+  writeFileSync(join(dir, "limits.conf"), "max_payload: 2000000\n");
+  await waitForLog(r, "nats-server signalled (not confirmed");
+  await waitFor("nats-server's own word that it reloaded", async () => server.log().includes("Reloaded server configuration"));
 });

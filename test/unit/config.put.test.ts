@@ -66,7 +66,7 @@ describe("config.put", () => {
   it("changes a routes file written in nats-server's syntax, writes JSON and keeps the hand-written keys typed", () => {
     const r = configPut(req({ routes: three }), { target, configMap: configMap("name = A\nroutes: [ 'nats://x:6222' ]\npool_size: 3 # by hand\nno_advertise: true\n") });
     expect(r.reply.error).toBeUndefined();
-    expect(JSON.parse(obj(r.changes[0]).data["routes.json"])).toEqual({ name: "A", routes: three, pool_size: 3, no_advertise: true });
+    expect(JSON.parse(obj(r.changes[0]).data!["routes.json"]!)).toEqual({ name: "A", routes: three, pool_size: 3, no_advertise: true });
   });
 
   it("refuses to guess a name over a broken routes file", () => {
