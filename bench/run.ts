@@ -11,6 +11,7 @@ import { configMaps } from "../runtime/kube/resources.ts";
 import { benchOperator } from "./operator.ts";
 import { benchReload } from "./reload.ts";
 import { benchRealNode, realNodeMarkdown } from "./realnode.ts";
+import { benchFileReload } from "./file-reload.ts";
 import { benchRuntimes, flagsOf, type RuntimeSetup } from "./runtimes.ts";
 import { binaries } from "../test/harness/binaries.ts";
 import { execFileSync } from "node:child_process";
@@ -101,6 +102,7 @@ const op = await benchOperator(kube, 50);
 const reload = await benchReload(kube, 50);
 kube.close();
 await cp.stop();
+const fileReload = await benchFileReload(Number(process.env.BENCH_FILE_SWAPS ?? 30));
 const realNode = await benchRealNode({ puts: Number(process.env.BENCH_REALNODE_PUTS ?? 30), volumeRounds: 2, volumeReplicas: 8 });
 
 const cpu = cpus()[0]?.model ?? "unknown CPU";
@@ -168,6 +170,20 @@ the last server has confirmed (by /varz) that it loaded the new revision. Each p
 | ${reload.n} | ${fmt(reload.p50)} | ${fmt(reload.p99)} | ${fmt(reload.max)} | p50 < 1 s, p99 < 2 s | the next section, on a real node |
 
 Each reloader (Node ${process.version}, shipped flags): at most ${reload.reloaderRssMb.toFixed(1)} MB resident after the puts and 10 s idle.
+
+## File mode against nack's reloader (a ConfigMap volume, swapped as the kubelet does)
+
+nats-server reads \`nats.conf\` (which includes \`limits.conf\`) from a directory laid out like a
+ConfigMap volume: each file a symlink through \`..data\`, which a swap renames atomically. Each
+reloader is given only \`-config nats.conf\`. Latency: from the swap until nats-server's
+\`config_load_time\` moves, swaps 1.2 s apart (nack's watch needs its 1 s ticker after each swap).
+Burst: 5 swaps 100 ms apart, reloads counted in nats-server's log, and whether the last one is loaded.
+
+| reloader | swaps | p50 | p99 | RSS | burst: reloads | burst: last loaded |
+|---|---|---|---|---|---|---|
+${fileReload.map((r) => `| ${r.name} | ${r.lat.length} | ${fmt(percentile(r.lat, 50))} | ${fmt(percentile(r.lat, 99))} | ${r.rssMb.toFixed(1)} MB | ${r.burstReloads} | ${r.burstLast ? "yes" : "no"} |`).join("\n")}
+
+satellite's p50 is ${(percentile(fileReload[0]!.lat, 50) / percentile(fileReload[1]!.lat, 50)).toFixed(2)}× nack's (goal ≤ 2×).
 
 ${realNodeMarkdown(realNode)}`;
 writeFileSync(fileURLToPath(new URL("./RESULTS.md", import.meta.url)), report);

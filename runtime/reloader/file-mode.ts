@@ -11,7 +11,8 @@ import { readFiles } from "./files.ts";
  * The kubelet swaps a volume's files through symlinks, so directories are watched and contents
  * compared, with a poll as backstop.
  */
-const settleMs = 150;
+/** Changes closer together than this are one burst; a file written in place settles within it. */
+const burstMs = 150;
 
 /** The given files and, recursively, the files they include (relative to the including file). */
 export function watchedFiles(files: string[]): string[] {
@@ -50,18 +51,27 @@ export function startFileReloader(d: { files: string[]; reload: () => Promise<{ 
   let last = JSON.stringify(read());
   let busy = false;
   let again = false;
+  let settledWanted = false;
+  let lastChangeAt = -Infinity;
   const watchers = new Map<string, FSWatcher>();
   const watchDirs = () => {
     for (const dir of new Set(files.map((f) => dirname(f)))) {
       if (watchers.has(dir)) continue;
       try {
-        watchers.set(dir, watch(dir, soon));
+        watchers.set(dir, watch(dir, (event) => (event === "rename" ? void check("swap") : settleThenCheck())));
       } catch (e) {
         d.log.warn("cannot watch directory; polling only", { dir, error: (e as Error).message });
       }
     }
   };
-  const check = async () => {
+  /**
+   * "swap": a rename in a watched directory. The kubelet swaps a volume's ..data symlink in one
+   * rename, so the new files are whole when it is seen: reload at once, unless changes are coming
+   * in a burst, which reloads once, with its last version, when it is over. "settled": after a
+   * quiet moment (files written in place are empty for an instant), or the poll.
+   */
+  const check = async (kind: "swap" | "settled") => {
+    if (kind === "settled") settledWanted = true;
     if (busy) {
       again = true;
       return;
@@ -70,11 +80,19 @@ export function startFileReloader(d: { files: string[]; reload: () => Promise<{ 
     try {
       do {
         again = false;
+        const settled = settledWanted;
+        settledWanted = false;
         // A change may add or drop an include.
         files = watchedFiles(d.files);
         watchDirs();
         const now = JSON.stringify(read());
         if (now === last) continue;
+        const quiet = Date.now() - lastChangeAt >= burstMs;
+        lastChangeAt = Date.now();
+        if (!settled && !quiet) {
+          settleThenCheck();
+          continue;
+        }
         last = now;
         const r = await d.reload();
         if (r.ok && r.confirmed === false) d.log.info("config files changed; nats-server signalled (not confirmed: no monitoring endpoint)", { files });
@@ -87,15 +105,14 @@ export function startFileReloader(d: { files: string[]; reload: () => Promise<{ 
       busy = false;
     }
   };
-  // A file written in place is empty for a moment: let a burst of events settle before reading.
   let settle: ReturnType<typeof setTimeout> | undefined;
-  function soon() {
+  function settleThenCheck() {
     clearTimeout(settle);
-    settle = setTimeout(() => void check(), settleMs);
+    settle = setTimeout(() => void check("settled"), burstMs);
   }
   watchDirs();
   d.log.debug("watching config files", { files });
-  const timer = setInterval(() => void check(), d.pollMs ?? 2_000);
+  const timer = setInterval(() => void check("settled"), d.pollMs ?? 2_000);
   return {
     stop() {
       clearInterval(timer);

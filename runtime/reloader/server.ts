@@ -86,8 +86,7 @@ export function serverControl(o: { monitorUrl: string | undefined; pidFile: stri
     varz,
     async reload() {
       // Without a monitoring endpoint the signal still goes out, unconfirmed (as nack's reloader does).
-      const before = o.sys || o.monitorUrl ? await varz() : undefined;
-      const leafsBefore = await leafnodes().catch(() => 0);
+      const [before, leafsBefore] = await Promise.all([o.sys || o.monitorUrl ? varz() : undefined, leafnodes().catch(() => 0)]);
       if (o.sys && before) {
         const m = await o.sys.request(`$SYS.REQ.SERVER.${before.server_id}.RELOAD`, "", { timeout: confirmTimeoutMs });
         const reply = JSON.parse(m.string()) as { error?: { description?: string } };

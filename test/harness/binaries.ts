@@ -16,6 +16,8 @@ export interface Binaries {
   PAUSE_BIN: string;
   /** An older real nats-server release (upgrade tests). */
   NATS_SERVER_PREV_BIN: string;
+  /** nack's nats-server-config-reloader, the file-mode reloader's peer in the bench. */
+  NACK_RELOADER_BIN: string;
 }
 
 const script = fileURLToPath(new URL("./provision.sh", import.meta.url));
@@ -27,7 +29,7 @@ export function binaries(): Binaries {
   const keys = ["NATS_SERVER_BIN", "NATS_SERVER_OLD_BIN", "ETCD_BIN", "KUBE_APISERVER_BIN", "NATS_CLI_BIN", "NODE_LTS_BIN", "CACHE_DIR", "REALNODE_UNAVAILABLE"] as const;
   // Set by a parent that already provisioned (vitest's global setup, npm run dev).
   if (keys.every((k) => process.env[k] !== undefined)) {
-    const all = [...keys, "K8S_BIN_DIR", "COREDNS_BIN", "PAUSE_BIN", "NATS_SERVER_PREV_BIN"];
+    const all = [...keys, "K8S_BIN_DIR", "COREDNS_BIN", "PAUSE_BIN", "NATS_SERVER_PREV_BIN", "NACK_RELOADER_BIN"];
     cached = Object.fromEntries(all.map((k) => [k, process.env[k] ?? ""])) as unknown as Binaries;
     return cached;
   }

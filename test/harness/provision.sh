@@ -17,6 +17,7 @@ ETCD_VERSION=v3.6.8
 NATSCLI_VERSION=v0.3.0
 NODE_LTS_VERSION=24
 NATS_OLD_VERSION=v2.12.0
+NACK_VERSION=v0.22.4
 COREDNS_VERSION=v1.15.0
 HERE=$(cd "$(dirname "$0")" && pwd)
 
@@ -149,6 +150,12 @@ node_lts() {
   SATELLITE_CACHE=$CACHE "$HERE/../../scripts/node-lts.sh" "$NODE_LTS_VERSION" || die "set NODE_LTS_BIN to a Node $NODE_LTS_VERSION binary"
 }
 
+# nack's nats-server-config-reloader, the peer the reloader's file mode is measured against.
+nack_reloader() {
+  go_binary "$CACHE/nack-reloader-$NACK_VERSION" "nack's config reloader $NACK_VERSION" "the bench's peer" \
+    github.com/nats-io/nack "$NACK_VERSION" github.com/nats-io/nack/cmd/nats-server-config-reloader
+}
+
 nats_server_v() { # a second real release for upgrade tests, laid out as the official image
   go_binary "$CACHE/nats-server-$1" "nats-server $1" "set NATS_SERVER_BIN" \
     github.com/nats-io/nats-server/v2 "$1" github.com/nats-io/nats-server/v2
@@ -195,6 +202,7 @@ etcd=$(etcd_bin)
 apiserver=$(kube_apiserver)
 cli=$(nats_cli)
 node=$(node_lts)
+nack=$(nack_reloader)
 node_env=$(realnode)
 echo "CACHE_DIR=$CACHE"
 echo "NATS_SERVER_BIN=$nats"
@@ -203,4 +211,5 @@ echo "ETCD_BIN=$etcd"
 echo "KUBE_APISERVER_BIN=$apiserver"
 echo "NATS_CLI_BIN=$cli"
 echo "NODE_LTS_BIN=$node"
+echo "NACK_RELOADER_BIN=$nack"
 echo "$node_env"

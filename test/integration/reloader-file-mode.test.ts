@@ -2,7 +2,8 @@ import { afterAll, expect, it } from "vitest";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { freePort, startNatsServer, startProcess, waitFor, type NatsServer, type Proc } from "../harness/index.ts";
+import { freePort, freePorts, startNatsServer, startProcess, waitFor, type NatsServer, type Proc } from "../harness/index.ts";
+import { volume } from "../harness/volume.ts";
 import { binaries } from "../harness/binaries.ts";
 import { startSatellite, waitForLog } from "../harness/satellite.ts";
 
@@ -81,4 +82,31 @@ it("file mode with monitoring off still signals, and says the reload is not conf
   writeFileSync(join(dir, "limits.conf"), "max_payload: 2000000\n");
   await waitForLog(r, "nats-server signalled (not confirmed");
   await waitFor("nats-server's own word that it reloaded", async () => server.log().includes("Reloaded server configuration"));
+});
+
+it("file mode on a ConfigMap-like volume: a swap reloads; a burst of swaps reloads at most twice and ends on the last (latency: npm run bench)", async () => {
+  const piddir = mkdtempSync(join(tmpdir(), "sat-filemode-vol-"));
+  const pidFile = join(piddir, "nats.pid");
+  const [port, monitorPort] = (await freePorts(2)) as [number, number];
+  const natsConf = `listen: "127.0.0.1:${port}"\nhttp: "127.0.0.1:${monitorPort}"\npid_file: "${pidFile}"\ninclude "limits.conf"\n`;
+  const v = volume({ "nats.conf": natsConf, "limits.conf": "max_payload: 1000000\n" });
+  const server = startProcess("nats-server vol", binaries().NATS_SERVER_BIN, ["-c", join(v.dir, "nats.conf")], join(piddir, "nats.log"));
+  running.push(server);
+  await waitFor("the pid file", async () => readFileSync(pidFile, "utf8").trim().length > 0);
+  const r = startSatellite(["reloader", "-pid", pidFile, "-config", join(v.dir, "nats.conf"), "-log-format", "json"]);
+  running.push(r);
+  await waitForLog(r, "file mode");
+  const varz = async () => (await fetch(`http://127.0.0.1:${monitorPort}/varz`)).json() as Promise<{ max_payload: number }>;
+  const reloads = () => (server.log().match(/Reloaded server configuration/g) ?? []).length;
+  v.swap({ "nats.conf": natsConf, "limits.conf": "max_payload: 2000000\n" });
+  await waitFor("the swap loaded", async () => (await varz()).max_payload === 2000000);
+  expect(reloads()).toBe(1);
+  await new Promise((res) => setTimeout(res, 500));
+  for (let i = 0; i < 5; i++) {
+    v.swap({ "nats.conf": natsConf, "limits.conf": `max_payload: ${3000000 + i}\n` });
+    await new Promise((res) => setTimeout(res, 100));
+  }
+  await waitFor("the last of the burst loaded", async () => (await varz()).max_payload === 3000004, 5_000);
+  await new Promise((res) => setTimeout(res, 500));
+  expect(reloads() - 1).toBeLessThanOrEqual(2);
 });
