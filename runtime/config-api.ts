@@ -114,11 +114,14 @@ async function runWithRetries(
 ): Promise<{ reply: Reply; waitForReloadMs?: number }> {
   for (let attempt = 0; ; attempt++) {
     count();
-    const cached = attempt === 0 && route.writes ? d.configMapCache?.get(d.target.configMap) : undefined;
-    const view = await loadView(d, route, cached, reports);
+    const cache = attempt === 0 && d.configMapCache?.isSynced() ? d.configMapCache : undefined;
+    const cached = cache?.get(d.target.configMap);
+    // Reads answer from the watch cache (absent there is absent): the ground cannot turn requests
+    // into API-server load. A write from it is re-checked on fresh state below unless it is clean.
+    const view = await loadView(d, route, route.writes ? cached : cache ? cached ?? null : undefined, reports);
     const result: Result = route.handle({ subject: msg.subject, data: msg.data }, view);
     // An answer from a cached view that is not a clean write is re-checked on fresh state.
-    if (cached && (result.reply.error || !result.changes.length)) continue;
+    if (route.writes && cached && (result.reply.error || !result.changes.length)) continue;
     if (!result.changes.length || result.reply.error) return result;
     try {
       const written = await applyChanges(d.kube, result.changes);
@@ -151,10 +154,11 @@ async function waitForReload(d: ConfigApiDeps, reports: ReloadReports, revision:
   }
 }
 
-async function loadView(d: ConfigApiDeps, route: NatsRoute, cached: ConfigMap | undefined, reports: ReloadReports): Promise<ApiView> {
+/** `cached`: the ConfigMap from the watch cache, null when the cache knows it is absent, undefined to GET it. */
+async function loadView(d: ConfigApiDeps, route: NatsRoute, cached: ConfigMap | null | undefined, reports: ReloadReports): Promise<ApiView> {
   const { namespace, configMap } = d.target;
   const [cm] = await Promise.all([
-    cached ? cached : route.needs.configMap ? d.kube.get(configMaps, { namespace, name: configMap }).catch((e) => (isNotFound(e) ? null : Promise.reject(e))) : null,
+    cached !== undefined ? cached : route.needs.configMap ? d.kube.get(configMaps, { namespace, name: configMap }).catch((e) => (isNotFound(e) ? null : Promise.reject(e))) : null,
     route.needs.pods ? d.podCache.synced : undefined,
   ]);
   const servers = route.needs.pods ? d.podCache.list() : [];

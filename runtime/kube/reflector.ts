@@ -24,6 +24,8 @@ export type ChangeType = "ADDED" | "MODIFIED" | "DELETED";
 export interface Reflector<T> {
   /** Resolves after the first successful list. */
   synced: Promise<void>;
+  /** Whether the first list has happened: from then on, absent from the cache means absent. */
+  isSynced(): boolean;
   get(name: string, namespace?: string): T | undefined;
   list(): T[];
   onChange(fn: (type: ChangeType, obj: T) => void): void;
@@ -59,7 +61,8 @@ export function startReflector<T extends Meta>(kube: KubeClient, type: ResourceT
   const relistMs = o.relistMs ?? 600_000;
   const watchdogMs = o.watchdogMs ?? 180_000;
   let markSynced!: () => void;
-  const synced = new Promise<void>((r) => (markSynced = r));
+  let isSynced = false;
+  const synced = new Promise<void>((r) => (markSynced = r)).then(() => void (isSynced = true));
   const emit = (t: ChangeType, obj: T) => {
     for (const fn of listeners) fn(t, obj);
   };
@@ -173,6 +176,7 @@ export function startReflector<T extends Meta>(kube: KubeClient, type: ResourceT
 
   return {
     synced,
+    isSynced: () => isSynced,
     get: (name, namespace = o.namespace) => store.get(`${namespace ?? ""}/${name}`),
     list: () => [...store.values()],
     onChange: (fn) => void listeners.push(fn),

@@ -186,21 +186,27 @@ describe("config API through a ground server and a leafnode", () => {
     expect(await p.exited).toBe(0);
   });
 
-  it("answers status and a put's wait from its watch of the pods: requests from the ground cost the API server no LISTs", async () => {
+  it("answers config.get, status and a put's wait from its watches: reads from the ground cost the API server nothing", async () => {
     // Only this instance may answer: the suite's controller, in the same queue group, steps aside.
     await controller.stop();
     const port = await freePort();
     const p = startSatellite(["run", "-s", leaf.url, "-name", "nats", "-health", `127.0.0.1:${port}`], { env: { KUBECONFIG: kubeconfig } });
     started.push(p);
-    const podLists = async () => {
+    const requests = async (resource: string, verb: string) => {
       const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-      return [...text.matchAll(/^satellite_kube_requests_total\{code="\d+",resource="pods",verb="list"\} (\d+)$/gm)].reduce((n, m) => n + Number(m[1]), 0);
+      return [...text.matchAll(new RegExp(`^satellite_kube_requests_total\\{code="\\d+",resource="${resource}",verb="${verb}"\\} (\\d+)$`, "gm"))].reduce((n, m) => n + Number(m[1]), 0);
     };
+    const podLists = () => requests("pods", "list");
     try {
       await waitForLog(p, "serving config API");
       await waitFor("the pod cache listed", async () => (await podLists()) >= 1);
       const before = await podLists();
-      for (let i = 0; i < 10; i++) expect((await ask("_SAT.nats.status")).body.ok).toBe(true);
+      const gets = await requests("configmaps", "get");
+      for (let i = 0; i < 10; i++) {
+        expect((await ask("_SAT.nats.status")).body.ok).toBe(true);
+        expect((await ask("_SAT.nats.config.get")).body.ok).toBe(true);
+      }
+      expect(await requests("configmaps", "get")).toBe(gets);
       expect((await ask("_SAT.nats.config.put", { routes: ["nats://nats-0.nats:6222", "nats://no-list:6222"], wait: "200ms" })).body.ok).toBe(true);
       expect(await podLists()).toBe(before);
     } finally {
