@@ -28,7 +28,9 @@ export function loadRoutesConfig(target: Target, cm: ConfigMap | null): Loaded {
   } catch (jsonError) {
     // The seed writes it in nats-server's own syntax: unquoted keys, `=`, comments, trailing commas.
     try {
-      parsed = typed(parseNatsConf({ [target.key]: text }, target.key));
+      // name and routes stay text as written (a name may look like a number); other keys get types back.
+      const { name, routes, ...other } = parseNatsConf({ [target.key]: text }, target.key);
+      parsed = { name, routes, ...(typed(other) as Record<string, unknown>) };
     } catch (e) {
       return { error: { code: 500, message: `${where} key "${target.key}" is neither JSON (${(jsonError as Error).message}) nor nats-server config (${(e as Error).message}): fix it, or overwrite it with config.put` } };
     }
