@@ -116,7 +116,10 @@ class Reader {
           this.i++;
           return arr;
         }
+        const at = this.i;
         arr.push(this.value());
+        // A character no value can start with ("}" say) would otherwise be read as "" forever.
+        if (this.i === at) this.fail(`unexpected ${JSON.stringify(this.s[this.i])} in a list`);
       }
     }
     if (c === '"' || c === "'") return this.quoted();

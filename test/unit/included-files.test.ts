@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { includedFiles } from "../../handlers/reloader/nats-conf.ts";
+import { includedFiles, parseNatsConf } from "../../handlers/reloader/nats-conf.ts";
 
 describe("includedFiles", () => {
   it("finds includes at the top and inside blocks, quoted or bare, and skips comments", () => {
@@ -20,5 +20,11 @@ http: 8222 # include "trailing-comment.conf"
   it("finds none in a config without includes, or where the word is only part of a value", () => {
     expect(includedFiles('port: 4222\nserver_name: "include-me"\n')).toEqual([]);
     expect(includedFiles("")).toEqual([]);
+  });
+});
+
+describe("parseNatsConf on broken lists", () => {
+  it("refuses a character no value starts with, instead of reading it forever", () => {
+    expect(() => parseNatsConf({ "a.conf": "routes: [ } ]" }, "a.conf")).toThrow(/a\.conf:1: unexpected "}" in a list/);
   });
 });

@@ -51,6 +51,19 @@ describe("nats-server config reader", () => {
   });
 });
 
+describe("nats-server config reader, on text made of its own syntax", () => {
+  it("ends, and throws nothing but a ConfError", () => {
+    const unit = fc.constantFrom("{", "}", "[", "]", ":", "=", ",", ";", '"', "'", "#", "/", "\n", " ", "a", "1", "include ", "nats://h:1");
+    fc.assert(fc.property(fc.string({ unit, maxLength: 200 }), (text) => {
+      try {
+        parseNatsConf({ "nats.conf": text }, "nats.conf");
+      } catch (e) {
+        expect(e).toBeInstanceOf(ConfError);
+      }
+    }), { numRuns: 2_000 });
+  });
+});
+
 describe("routes.json", () => {
   it("round-trips: what a put writes reads back the same, hand-written keys included", () => {
     fc.assert(fc.property(fc.option(clusterName, { nil: undefined }), fc.array(route, { maxLength: 10 }), handKeys, (name, routes, rest) => {
