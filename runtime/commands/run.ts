@@ -15,7 +15,9 @@ import { natsFlags, natsOptionsFrom } from "../nats/flags.ts";
 import type { NatsAuthOptions } from "../nats/connect.ts";
 import type { KubeClient } from "../kube/client.ts";
 import type { Instance } from "../../handlers/status.ts";
-import { startOperator } from "../operator.ts";
+import { startOperator, type Operator } from "../operator.ts";
+import { natsClusterApiProblem } from "../crd-check.ts";
+import { sleep } from "../kube/backoff.ts";
 import { labelCluster } from "../../handlers/operator/names.ts";
 import { startMemoryReducer } from "../memory.ts";
 import { runtimeName, version } from "../version.ts";
@@ -101,13 +103,7 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<numbe
     : undefined;
   if (f.operator) {
     const controllerImage = (f["controller-image"] as string | undefined) || (await ownImage(kube, namespace, env.POD_NAME, log)) || `${defaultImage}:${version}`;
-    const op = startOperator({ kube, namespace, log, controllerImage, instance: instance.id, workers });
-    let operatorSynced = false;
-    void op.synced.then(() => {
-      operatorSynced = true;
-      memory.poke();
-    });
-    parts.push({ name: "operator", ready: () => operatorSynced, stop: op.stop, done: new Promise(() => undefined) });
+    parts.push(startOperatorPart(() => startOperator({ kube, namespace, log, controllerImage, instance: instance.id, workers }), kube, log, () => memory.poke()));
   }
   if (cluster) {
     const target: Target = { cluster, namespace, configMap: (f.cm as string | undefined) || `${cluster}-config`, key: f.key as string };
@@ -130,6 +126,44 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<numbe
   kube.close();
   if (first.code === 0) log.info("stopped");
   return first.code;
+}
+
+const crdRecheckMs = 10_000;
+
+/**
+ * The operator, once the API serves satellite's NatsCluster: with an old or foreign CRD it says so
+ * once, stays not ready, and looks again every 10 s instead of failing every status write.
+ */
+function startOperatorPart(start: () => Operator, kube: KubeClient, log: Logger, onSynced: () => void): Part {
+  let op: Operator | undefined;
+  let synced = false;
+  const stopping = new AbortController();
+  void (async () => {
+    let said: string | undefined;
+    while (!stopping.signal.aborted) {
+      const problem = await natsClusterApiProblem(kube).catch((e) => `cannot read the API server's discovery of nats.io (${(e as Error).message})`);
+      if (!problem) break;
+      if (problem !== said) log.error(problem);
+      said = problem;
+      await sleep(crdRecheckMs, stopping.signal);
+    }
+    if (stopping.signal.aborted) return;
+    if (said) log.info("the NatsCluster API is satellite's now; starting the operator");
+    op = start();
+    void op.synced.then(() => {
+      synced = true;
+      onSynced();
+    });
+  })();
+  return {
+    name: "operator",
+    ready: () => synced,
+    stop: async () => {
+      stopping.abort();
+      await op?.stop();
+    },
+    done: new Promise(() => undefined),
+  };
 }
 
 interface Part {

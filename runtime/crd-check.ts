@@ -1,0 +1,28 @@
+import type { KubeClient } from "./kube/client.ts";
+import { KubeError } from "./kube/errors.ts";
+import { natsClusters } from "./kube/resources.ts";
+
+/**
+ * What is wrong with the NatsCluster API this operator would work against, in one sentence, or
+ * undefined when it is satellite's. Read from API discovery, which any account may read: an old
+ * or foreign CRD (nats-operator's has no status subresource) would make every status write fail
+ * with a misleading "not found", forever.
+ */
+export async function natsClusterApiProblem(kube: KubeClient): Promise<string | undefined> {
+  const { group, version, resource } = natsClusters;
+  let served: { resources: { name: string }[] };
+  try {
+    served = await kube.request("GET", `/apis/${group}/${version}`);
+  } catch (e) {
+    if (e instanceof KubeError && e.status === 404) {
+      return `the API server does not serve ${resource}.${group}/${version}: install satellite's CustomResourceDefinition (kubectl apply -f manifests/crd.yaml)`;
+    }
+    throw e;
+  }
+  const names = served.resources.map((r) => r.name);
+  if (!names.includes(resource)) return `the API server's ${group}/${version} has no ${resource}: install satellite's CustomResourceDefinition (kubectl apply -f manifests/crd.yaml)`;
+  if (!names.includes(`${resource}/status`)) {
+    return `the ${resource}.${group} CustomResourceDefinition installed here has no status subresource (nats-operator's own, or an old one): replace it with satellite's (kubectl apply -f manifests/crd.yaml); the operator waits until then`;
+  }
+  return undefined;
+}

@@ -1,0 +1,42 @@
+// nats-operator's own NatsCluster CRD has no status subresource: an operator working against it
+// would fail every status write with a misleading "not found", forever. satellite says so once,
+// stays not ready, makes no writes, and starts when satellite's CRD is applied.
+import { afterAll, expect, it } from "vitest";
+import { freePort, useKube, waitFor } from "../harness/index.ts";
+import { startSatellite, waitForLog } from "../harness/satellite.ts";
+
+const kube = useKube();
+const crdPath = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/natsclusters.nats.io";
+
+afterAll(async () => {
+  await kube.installCrd();
+  kube.close();
+});
+
+it("an old or foreign NatsCluster CRD: one clear sentence, not ready, no write loop; then it starts on satellite's", async () => {
+  await kube.installCrd();
+  const crd = await kube.admin.request("GET", crdPath);
+  for (const v of crd.spec.versions) delete v.subresources;
+  await kube.admin.request("PUT", crdPath, { body: crd });
+  await waitFor("discovery without natsclusters/status", async () => {
+    const d = await kube.admin.request("GET", "/apis/nats.io/v1alpha2");
+    return !d.resources.some((r: { name: string }) => r.name === "natsclusters/status");
+  });
+  const ns = await kube.createNamespace("foreign-crd");
+  const port = await freePort();
+  const op = startSatellite(["run", "-operator", "-health", `127.0.0.1:${port}`, "-log-format", "json"], { env: { KUBECONFIG: kube.info.kubeconfig, POD_NAMESPACE: ns } });
+  try {
+    await waitForLog(op, "has no status subresource (nats-operator's own, or an old one): replace it with satellite's (kubectl apply -f manifests/crd.yaml)");
+    const readyz = await fetch(`http://127.0.0.1:${port}/readyz`);
+    expect(readyz.status).toBe(503);
+    expect(await readyz.text()).toContain("operator not ready");
+    await new Promise((r) => setTimeout(r, 1_500));
+    expect(op.log().match(/has no status subresource/g)).toHaveLength(1);
+    expect(op.log()).not.toMatch(/reconcile failed/);
+    await kube.installCrd();
+    await waitForLog(op, "starting the operator", 20_000);
+    await waitFor("ready", async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200, 20_000);
+  } finally {
+    await op.stop();
+  }
+});
