@@ -7,7 +7,7 @@ import { findKubeTarget } from "../kube/kubeconfig.ts";
 import { createLogger, type Logger } from "../log.ts";
 import { connectNats } from "../nats/connect.ts";
 import { natsFlags, natsOptionsFrom } from "../nats/flags.ts";
-import { monitorOfConfig, startFileReloader, watchedFiles } from "../reloader/file-mode.ts";
+import { monitorOfConfig, readConfigTree, startFileReloader } from "../reloader/file-mode.ts";
 import { serverControl } from "../reloader/server.ts";
 import { startWatchReloader } from "../reloader/watch.ts";
 import { startReportLink, type ReportLink } from "../reloader/report-link.ts";
@@ -88,7 +88,7 @@ export async function reloader(argv: string[], env: NodeJS.ProcessEnv): Promise<
   const server = serverControl({ monitorUrl, pidFile: String(f.pid), signal: `SIG${sig}` as NodeJS.Signals, sys });
 
   if (files.length) {
-    log.info("satellite reloader (file mode)", { version, runtime: runtimeName(), files: watchedFiles(files), pid: f.pid, signal: sig, monitor: monitorUrl ?? "none: reloads are signalled, not confirmed" });
+    log.info("satellite reloader (file mode)", { version, runtime: runtimeName(), files: [...readConfigTree(files).keys()], pid: f.pid, signal: sig, monitor: monitorUrl ?? "none: reloads are signalled, not confirmed" });
     const fr = startFileReloader({ files, reload: () => server.reload(), log });
     closers.push(() => fr.stop());
   } else {

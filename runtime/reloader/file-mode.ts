@@ -3,7 +3,6 @@ import { basename, dirname, isAbsolute, join } from "node:path";
 import { includedFiles, parseNatsConf } from "../../handlers/reloader/nats-conf.ts";
 import { monitorUrlOf } from "../../handlers/reloader/monitor.ts";
 import type { Logger } from "../log.ts";
-import { readFiles } from "./files.ts";
 
 /**
  * The classic reloader (nats-server-config-reloader's flags): watch config files mounted from a
@@ -14,41 +13,37 @@ import { readFiles } from "./files.ts";
 /** Changes closer together than this are one burst; a file written in place settles within it. */
 const burstMs = 150;
 
-/** The given files and, recursively, the files they include (relative to the including file). */
-export function watchedFiles(files: string[]): string[] {
-  const all = new Set<string>();
+/**
+ * The given files and, recursively, the files they include (relative to the including file),
+ * each with its content (undefined: unreadable), read once.
+ */
+export function readConfigTree(files: string[]): Map<string, string | undefined> {
+  const tree = new Map<string, string | undefined>();
   const visit = (f: string) => {
-    if (all.has(f)) return;
-    all.add(f);
-    let text: string;
+    if (tree.has(f)) return;
+    let text: string | undefined;
     try {
       text = readFileSync(f, "utf8");
     } catch {
-      return;
+      text = undefined;
     }
-    for (const inc of includedFiles(text)) visit(isAbsolute(inc) ? inc : join(dirname(f), inc));
+    tree.set(f, text);
+    for (const inc of text === undefined ? [] : includedFiles(text)) visit(isAbsolute(inc) ? inc : join(dirname(f), inc));
   };
   files.forEach(visit);
-  return [...all];
+  return tree;
 }
 
 /** The monitoring endpoint nats-server's own config (with its includes) sets, if any. */
 export function monitorOfConfig(files: string[]): string | undefined {
-  const all = watchedFiles(files);
-  const texts = Object.fromEntries(all.flatMap((f) => {
-    try {
-      return [[basename(f), readFileSync(f, "utf8")]];
-    } catch {
-      return [];
-    }
-  }));
+  const texts = Object.fromEntries([...readConfigTree(files)].filter((e): e is [string, string] => e[1] !== undefined).map(([f, t]) => [basename(f), t]));
   return monitorUrlOf(parseNatsConf(texts, basename(files[0]!)));
 }
 
 export function startFileReloader(d: { files: string[]; reload: () => Promise<{ ok: boolean; confirmed?: boolean; error?: string }>; log: Logger; pollMs?: number }) {
-  let files = watchedFiles(d.files);
-  const read = () => files.map((f) => [f, readFiles(dirname(f), [basename(f)])[basename(f)]]);
-  let last = JSON.stringify(read());
+  let tree = readConfigTree(d.files);
+  let files = [...tree.keys()];
+  let last = JSON.stringify([...tree]);
   let busy = false;
   let again = false;
   let settledWanted = false;
@@ -83,9 +78,10 @@ export function startFileReloader(d: { files: string[]; reload: () => Promise<{ 
         const settled = settledWanted;
         settledWanted = false;
         // A change may add or drop an include.
-        files = watchedFiles(d.files);
+        tree = readConfigTree(d.files);
+        files = [...tree.keys()];
         watchDirs();
-        const now = JSON.stringify(read());
+        const now = JSON.stringify([...tree]);
         if (now === last) continue;
         const quiet = Date.now() - lastChangeAt >= burstMs;
         lastChangeAt = Date.now();

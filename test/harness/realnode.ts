@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { parse } from "yaml";
 import { fileURLToPath } from "node:url";
@@ -92,8 +92,10 @@ export function leftovers(): string {
  * images this node holds, and strategic-merge `patches`. Returns its directory.
  */
 export function writeOverlay(namespace: string, images: NodeImages, patches: string[] = []): string {
-  mkdirSync(join(root, "dist"), { recursive: true });
-  const dir = mkdtempSync(join(root, "dist", "overlay-"));
+  // One overlay per namespace, rewritten each time (kustomize wants it next to the manifests).
+  const dir = join(root, "dist", `overlay-${namespace}`);
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
   const [satRepo, satTag] = images.satellite.split(":");
   const files = patches.map((p, i) => {
     writeFileSync(join(dir, `patch-${i}.yaml`), p);
