@@ -137,7 +137,11 @@ describe("config API through a ground server and a leafnode", () => {
         status: { phase: "Running", podIP: `10.1.0.${i + 1}`, conditions: [{ type: "Ready", status: "True" }] },
       });
     }
-    const { body } = await ask("_SAT.nats.status");
+    // status reads the watch caches: it shows a change once its watch event has arrived.
+    const body = await waitFor("status to show both pods ready", async () => {
+      const r = (await ask("_SAT.nats.status")).body;
+      return r.ready === 2 && r.total === 3 && r;
+    });
     expect(body).toMatchObject({ ok: true, cluster: "nats", namespace: ns, ready: 2, total: 3, configError: null });
     expect(body.servers.map((s: any) => [s.name, s.ready, s.ip])).toEqual([["nats-0", true, "10.1.0.1"], ["nats-1", false, null], ["nats-2", true, "10.1.0.3"]]);
     expect(body.revision).toBe((await readConfigMap()).metadata.resourceVersion);
