@@ -283,7 +283,12 @@ describe("config API failures", () => {
     const got = await waitFor("a reply from ghost", () => ask("_SAT.ghost.config.get").catch(() => undefined));
     expect(got.body).toEqual({ error: { code: 404, message: `configmap "ghost-config" in namespace "${ns}" not found: create it, or pass -cm with the right name` } });
     await kube.admin.create(configMaps, { metadata: { name: "ghost-config", namespace: ns } });
-    expect((await ask("_SAT.ghost.config.get")).body.error.message).toContain('has no key "routes.json" (it has no data)');
+    // config.get reads the watch cache: the new ConfigMap shows once its event has arrived.
+    const noKey = await waitFor("the new ConfigMap through the watch", async () => {
+      const r = (await ask("_SAT.ghost.config.get")).body;
+      return r.error?.code === 404 && r.error.message.includes("has no key") && r;
+    });
+    expect(noKey.error.message).toContain('has no key "routes.json" (it has no data)');
     const put = await ask("_SAT.ghost.config.put", { name: "ghost", routes: [] });
     expect(put.body).toMatchObject({ ok: true, changed: true });
     expect((await ask("_SAT.ghost.config.get")).body).toMatchObject({ ok: true, name: "ghost", routes: [] });
