@@ -1,17 +1,21 @@
 import { managedBy, where } from "./config.get.ts";
 import { parsePutRequest } from "./config/put-request.ts";
 import { loadRoutesConfig, renderRoutesConfig, type RoutesConfig } from "./config/routes-file.ts";
-import { fail, ok, type ConfigMap, type Request, type Result, type Target } from "./types.ts";
+import { reloadOutcomes } from "./config/reload-wait.ts";
+import { isPodFinished } from "./pod-state.ts";
+import { fail, type ConfigMap, type Learned, type Pod, type Request, type Result, type Target } from "./types.ts";
 
 export interface ConfigPutView {
   target: Target;
   configMap: ConfigMap | null;
+  /** The cluster's server pods: whose reloads a put with `wait` waits for. */
+  pods?: Pod[];
 }
 
 /**
- * `_SAT.<cluster>.config.put`: validates, then replaces name and routes in the
- * ConfigMap, based on the revision it read. With `revision` in the request it
- * is a compare-and-swap. The runtime adds the written revision to the reply.
+ * `_SAT.<cluster>.config.put`: validates, then replaces name and routes in the ConfigMap, based
+ * on the revision it read. With `revision` in the request it is a compare-and-swap; with `wait`,
+ * the reply also says which servers loaded the new config.
  */
 export function configPut(req: Request, view: ConfigPutView): Result {
   const parsed = parsePutRequest(req.data);
@@ -31,14 +35,23 @@ export function configPut(req: Request, view: ConfigPutView): Result {
   const before: RoutesConfig | undefined = "config" in loaded ? loaded.config : undefined;
   const after: RoutesConfig = { name: put.name ?? before?.name, routes: put.routes, rest: before?.rest ?? {} };
   const text = renderRoutesConfig(after);
-  const changes = describeChange(before, after);
-  const body = { ...where(view.target), ...managedBy(cm), name: after.name ?? null, routes: after.routes };
-  const wait = put.waitMs !== undefined ? { waitForReloadMs: put.waitMs } : {};
-  if (cm.data?.[view.target.key] === text) {
-    return { ...ok({ ...body, revision: current, changed: false, changes }), ...wait };
-  }
-  const object: ConfigMap = { ...cm, data: { ...cm.data, [view.target.key]: text } };
-  return { ...ok({ ...body, previousRevision: current, changed: true, changes }, [{ op: "replace", kind: "ConfigMap", object }]), ...wait };
+  const unchanged = cm.data?.[view.target.key] === text;
+  const body = {
+    ...where(view.target), ...managedBy(cm), name: after.name ?? null, routes: after.routes,
+    ...(unchanged ? {} : { previousRevision: current }), changed: !unchanged, changes: describeChange(before, after),
+  };
+  const servers = (view.pods ?? []).filter((p) => !p.metadata?.deletionTimestamp && !isPodFinished(p)).map((p) => p.metadata!.name!);
+  const outcome = (l: Learned) => reloadOutcomes(servers, l.reloads ?? {}, l.revision ?? current);
+  return {
+    changes: unchanged ? [] : [{ op: "replace", kind: "ConfigMap", object: { ...cm, data: { ...cm.data, [view.target.key]: text } } }],
+    ...(put.waitMs !== undefined ? { wait: { ms: put.waitMs, done: (l: Learned) => outcome(l).done } } : {}),
+    reply: (l) => {
+      const revision = l.revision ?? current;
+      if (l.waitedMs === undefined) return { ok: true, ...body, revision };
+      const o = outcome(l);
+      return { ok: true, ...body, revision, reload: { complete: o.done, ok: o.done && o.ok, waitedMs: l.waitedMs, servers: o.servers } };
+    },
+  };
 }
 
 function describeChange(before: RoutesConfig | undefined, after: RoutesConfig) {

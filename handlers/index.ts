@@ -1,12 +1,35 @@
+// The handlers' public face and the whole routing table: every NATS subject, watch and file
+// event satellite responds to, and the pure function behind each. The runtime imports this file
+// only; it does the I/O (NATS, the Kubernetes API, files, signals) around these functions.
 import { configGet } from "./config.get.ts";
 import { configPut } from "./config.put.ts";
-import { discover } from "./discover.ts";
-import { status, type Instance } from "./status.ts";
-import type { ConfigMap, Pod, Request, Result, Target } from "./types.ts";
+import { failureReply } from "./config/failure.ts";
 import type { ServerReport } from "./config/reload-wait.ts";
-import { reconcileCluster } from "./operator/reconcile.ts";
+import { discover } from "./discover.ts";
+import { reconcile, reconcileFailed, watches } from "./operator/controller.ts";
+import { labelCluster } from "./operator/names.ts";
 import { clustersToReconcile } from "./operator/triggers.ts";
+import { monitorOfConfigFiles } from "./reloader/monitor.ts";
+import { includedFiles } from "./reloader/nats-conf.ts";
+import { filesOf, reportStep } from "./reloader/outcome.ts";
+import { planReload } from "./reloader/plan.ts";
+import { askSubject, reportSubject, reportWildcard } from "./reloader/report.ts";
+import { type Instance, status } from "./status.ts";
+import type { ConfigMap, Pod, Request, Result, Target } from "./types.ts";
+
+export { kinds, type Kind, type ObjectOf, type ResourceType } from "./kinds.ts";
+export type { Change, ConfigMap, Learned, Pod, Reply, Request, Result, Target } from "./types.ts";
+export type { Failure } from "./config/failure.ts";
+export type { Instance } from "./status.ts";
+export type { ServerReport } from "./config/reload-wait.ts";
+export type { NatsCluster } from "./operator/natscluster.ts";
+export type { OperatorEnv, Store } from "./operator/controller.ts";
 export type { WatchedKind } from "./operator/triggers.ts";
+export type { ConfigObject, ReloadStep, ServerFacts } from "./reloader/outcome.ts";
+export type { ReloadPlan } from "./reloader/plan.ts";
+export type { ReloadReport } from "./reloader/report.ts";
+
+// ── Config API over NATS ────────────────────────────────────────────────────────────────────
 
 /** What the runtime loads before calling a config-API handler (only what the route `needs`). */
 export interface ApiView {
@@ -14,8 +37,9 @@ export interface ApiView {
   instance: Instance;
   podSelector: string;
   configMap: ConfigMap | null;
+  /** The cluster's server pods (`podSelector`). */
   pods: Pod[];
-  /** The latest report of each server's reloader, by pod name (when the route needs it). */
+  /** The latest report of each server's reloader, by pod name. */
   reloads: Record<string, ServerReport | undefined>;
 }
 
@@ -31,7 +55,7 @@ export interface NatsRoute {
   handle(req: Request, view: ApiView): Result;
 }
 
-/** The routing table: every NATS subject the controller answers, and the handler behind it. */
+/** Every NATS subject the controller answers, and the handler behind it. */
 export const natsRoutes: NatsRoute[] = [
   {
     name: "config-get", subject: (c) => `_SAT.${c}.config.get`, queued: true, writes: false,
@@ -39,7 +63,7 @@ export const natsRoutes: NatsRoute[] = [
   },
   {
     name: "config-put", subject: (c) => `_SAT.${c}.config.put`, queued: true, writes: true,
-    needs: { configMap: true }, handle: (req, view) => configPut(req, view),
+    needs: { configMap: true, pods: true }, handle: (req, view) => configPut(req, view),
   },
   {
     name: "status", subject: (c) => `_SAT.${c}.status`, queued: true, writes: false,
@@ -51,15 +75,42 @@ export const natsRoutes: NatsRoute[] = [
   },
 ];
 
+/** The config API's other inputs: a request the runtime could not carry out, and the servers' reports. */
+export const configApi = {
+  failed: failureReply,
+  /** Server pods of a cluster by default: the seed's `app=<cluster>`, not the operator's (which carry nats_cluster). */
+  serverSelector: (cluster: string) => `app=${cluster},!${labelCluster}`,
+  reloadReports: reportWildcard,
+  /** Asks every reloader of the cluster to publish its latest report again. */
+  askForReports: askSubject,
+};
+
+// ── Operator: Kubernetes watches ────────────────────────────────────────────────────────────
+
 /**
- * The operator's routing: a change of any watched object (NatsCluster, Pod, Service, Secret,
- * ConfigMap, and the reloader's ServiceAccount/Role/RoleBinding) queues the clusters `triggers`
- * names; each is then reconciled from its whole observed state. cluster.create, cluster.update,
- * pod.failed, scaling and rollouts are all that one reconcile. cluster.delete needs no handler:
- * every owned object carries a controller ownerReference, so Kubernetes garbage collection
- * removes them with the NatsCluster.
+ * A change of any watched object queues the clusters `triggers` names; each is then reconciled
+ * from its whole observed state (cluster.create, cluster.update, pod.failed, scaling and rollouts
+ * are all that one reconcile). cluster.delete needs no handler: every owned object carries a
+ * controller ownerReference, so Kubernetes garbage collection removes them with the NatsCluster.
  */
-export const watchRoutes = {
+export const operatorRoutes = {
+  watches,
   triggers: clustersToReconcile,
-  reconcile: reconcileCluster,
+  reconcile,
+  failed: reconcileFailed,
+};
+
+// ── Reloader: a config object or config files changed ──────────────────────────────────────
+
+export const reloaderRoutes = {
+  /** Watch mode: what to do with a new version of the ConfigMap/Secret. */
+  plan: planReload,
+  /** Watch mode: the report and Event for what happened. */
+  report: reportStep,
+  reportSubject,
+  askSubject,
+  filesOf,
+  /** File mode: the files a config includes, and the monitoring endpoint it sets. */
+  includedFiles,
+  monitorOf: monitorOfConfigFiles,
 };

@@ -1,4 +1,7 @@
-import type { V1ConfigMap, V1Pod, V1Role, V1RoleBinding, V1Secret, V1Service, V1ServiceAccount } from "@kubernetes/client-node";
+import type { CoreV1Event, V1ConfigMap, V1Pod, V1Role, V1RoleBinding, V1Secret, V1Service, V1ServiceAccount } from "@kubernetes/client-node";
+import type { Kind, ObjectOf } from "./kinds.ts";
+import type { NatsCluster } from "./operator/natscluster.ts";
+import type { ServerReport } from "./config/reload-wait.ts";
 
 /** A reply to a NATS request: success data, or an error with an HTTP-like code. */
 export type Reply = OkReply | ErrorReply;
@@ -10,27 +13,34 @@ export interface ReplyError {
   message: string;
 }
 
-/** A change for the runtime to make. `replace` carries the resourceVersion it was computed from. */
-export type Change =
-  | Write<"ConfigMap", V1ConfigMap>
-  | Write<"Secret", V1Secret>
-  | Write<"Service", V1Service>
-  | Write<"Pod", V1Pod>
-  | Write<"ServiceAccount", V1ServiceAccount>
-  | Write<"Role", V1Role>
-  | Write<"RoleBinding", V1RoleBinding>
-  | Delete;
-
-export type Kind = "ConfigMap" | "Secret" | "Service" | "Pod" | "ServiceAccount" | "Role" | "RoleBinding";
-type Write<K extends Kind, T> = { op: "create" | "replace"; kind: K; object: T };
+/**
+ * A change for the runtime to make. `replace` carries the resourceVersion it was computed from;
+ * `status` replaces a NatsCluster's status subresource; an Event `create` is best effort.
+ */
+export type Change = { [K in Kind]: { op: "create" | "replace"; kind: K; object: ObjectOf<K> } }[Kind] | StatusChange | Delete;
+export type StatusChange = { op: "status"; kind: "NatsCluster"; object: NatsCluster };
 /** `uid` makes the delete conditional on the object still being the one that was seen. */
 export type Delete = { op: "delete"; kind: Kind; namespace: string; name: string; uid?: string };
 
+/**
+ * A handler's answer: the changes to make, and the reply, built from what the runtime learned
+ * making them. With `wait`, the runtime first follows the servers' reload reports until `done`
+ * or the time is up.
+ */
 export interface Result {
-  reply: Reply;
   changes: Change[];
-  /** After the changes, wait this long for the servers to confirm they reloaded (config.put "wait"). */
-  waitForReloadMs?: number;
+  reply(learned: Learned): Reply;
+  wait?: { ms: number; done(learned: Learned): boolean };
+}
+
+/** What the runtime learned carrying out a Result. */
+export interface Learned {
+  /** The resourceVersion of the last object written. */
+  revision?: string;
+  /** The latest report of each server's reloader, by pod name. */
+  reloads?: Record<string, ServerReport | undefined>;
+  /** How long the runtime waited for reloads (absent: it did not wait). */
+  waitedMs?: number;
 }
 
 /** Who this controller serves: from its flags. */
@@ -46,7 +56,8 @@ export interface Request {
   data: Uint8Array;
 }
 
-export const fail = (code: number, message: string): Result => ({ reply: { error: { code, message } }, changes: [] });
-export const ok = (body: Record<string, unknown>, changes: Change[] = []): Result => ({ reply: { ok: true, ...body }, changes });
+export const fail = (code: number, message: string): Result => ({ changes: [], reply: () => ({ error: { code, message } }) });
+export const ok = (body: Record<string, unknown>): Result => ({ changes: [], reply: () => ({ ok: true, ...body }) });
 
-export type { V1ConfigMap as ConfigMap, V1Pod as Pod, V1Secret as Secret, V1Service as Service, V1ServiceAccount as ServiceAccount, V1Role as Role, V1RoleBinding as RoleBinding };
+export type { Kind, ObjectOf };
+export type { CoreV1Event as Event, V1ConfigMap as ConfigMap, V1Pod as Pod, V1Secret as Secret, V1Service as Service, V1ServiceAccount as ServiceAccount, V1Role as Role, V1RoleBinding as RoleBinding };

@@ -1,21 +1,14 @@
 import type { NatsConnection } from "@nats-io/nats-core";
 import { Svcm, type Service, type ServiceMsg } from "@nats-io/services";
-import { natsRoutes, type ApiView, type NatsRoute } from "../handlers/index.ts";
-import type { Instance } from "../handlers/status.ts";
-import type { Reply, Result, Target } from "../handlers/types.ts";
+import { configApi, kinds, natsRoutes, type ApiView, type ConfigMap, type Failure, type Instance, type Learned, type NatsRoute, type Pod, type Reply, type Result, type Target } from "../handlers/index.ts";
 import { applyChanges } from "./effects.ts";
 import type { KubeClient } from "./kube/client.ts";
 import { KubeError, isConflict, isNotFound } from "./kube/errors.ts";
-import { configMaps } from "./kube/resources.ts";
 import type { Reflector } from "./kube/reflector.ts";
-import type { ConfigMap } from "../handlers/types.ts";
 import { keyedLock } from "./keyed-lock.ts";
 import type { Logger } from "./log.ts";
 import { counter } from "./metrics.ts";
-import { reloadOutcomes } from "../handlers/config/reload-wait.ts";
 import { followReloadReports, type ReloadReports } from "./reload-reports.ts";
-import { isPodFinished } from "../handlers/pod-state.ts";
-import type { Pod } from "../handlers/types.ts";
 
 export interface ConfigApiDeps {
   nc: NatsConnection;
@@ -71,6 +64,7 @@ export async function startConfigApi(d: ConfigApiDeps): Promise<Service> {
   return svc;
 }
 
+/** NATS message → view → handler → changes → (reload reports) → the handler's reply. */
 async function serveRequest(
   d: ConfigApiDeps,
   route: NatsRoute,
@@ -82,13 +76,11 @@ async function serveRequest(
   let attempts = 0;
   let reply: Reply;
   try {
-    const { reply: written, waitForReloadMs } = await serialized(() => runWithRetries(d, route, msg, reports, () => attempts++));
-    reply = written;
-    if (waitForReloadMs !== undefined && !written.error) {
-      reply = { ...written, reload: await waitForReload(d, reports, String(written.revision), waitForReloadMs) };
-    }
+    const { result, learned } = await serialized(() => runWithRetries(d, route, msg, reports, () => attempts++));
+    if (result.wait) await waitForReloads(reports, result.wait, learned);
+    reply = result.reply(learned);
   } catch (e) {
-    reply = { error: infrastructureError(e, d.target) };
+    reply = configApi.failed(e instanceof RetriesExhausted ? { kind: "conflicts", attempts: e.attempts } : apiFailure(e), d.target);
   }
   const fields: Record<string, unknown> = {
     subject: msg.subject,
@@ -105,13 +97,20 @@ async function serveRequest(
   }
 }
 
+class RetriesExhausted extends Error {
+  constructor(readonly attempts: number) {
+    super(`${attempts} conflicting writes`);
+  }
+}
+
+/** Runs the handler on the current state and applies its changes; a conflicting write runs it again on fresh state. */
 async function runWithRetries(
   d: ConfigApiDeps,
   route: NatsRoute,
   msg: ServiceMsg,
   reports: ReloadReports,
   count: () => void,
-): Promise<{ reply: Reply; waitForReloadMs?: number }> {
+): Promise<{ result: Result; learned: Learned }> {
   for (let attempt = 0; ; attempt++) {
     count();
     const cache = attempt === 0 && d.configMapCache?.isSynced() ? d.configMapCache : undefined;
@@ -119,38 +118,34 @@ async function runWithRetries(
     // Reads answer from the watch cache (absent there is absent): the ground cannot turn requests
     // into API-server load. A write from it is re-checked on fresh state below unless it is clean.
     const view = await loadView(d, route, route.writes ? cached : cache ? cached ?? null : undefined, reports);
-    const result: Result = route.handle({ subject: msg.subject, data: msg.data }, view);
-    // An answer from a cached view that is not a clean write is re-checked on fresh state.
-    if (route.writes && cached && (result.reply.error || !result.changes.length)) continue;
-    if (!result.changes.length || result.reply.error) return result;
+    const result = route.handle({ subject: msg.subject, data: msg.data }, view);
+    if (!result.changes.length) {
+      // An answer from a cached view that changes nothing (or refuses) is re-checked on fresh state.
+      if (route.writes && cached) continue;
+      return { result, learned: {} };
+    }
     try {
-      const written = await applyChanges(d.kube, result.changes);
-      for (const w of written) if (w?.metadata?.name === d.target.configMap) d.configMapCache?.observe(w);
-      return { ...result, reply: { ...result.reply, revision: written.at(-1)?.metadata?.resourceVersion } as Reply };
+      const written = await applyChanges(d.kube, result.changes, d.log);
+      for (const w of written) if (w?.metadata?.name === d.target.configMap) d.configMapCache?.observe(w as ConfigMap);
+      return { result, learned: { revision: written.at(-1)?.metadata?.resourceVersion } };
     } catch (e) {
       if (!isConflict(e)) throw e;
-      if (attempt >= maxConflictRetries) {
-        return { reply: { error: { code: 409, message: `the config kept changing under this request (${attempt + 1} conflicting writes): try again` } } };
-      }
+      if (attempt >= maxConflictRetries) throw new RetriesExhausted(attempt + 1);
       d.log.debug("write conflict; retrying on fresh state", { subject: msg.subject, attempt });
       await new Promise((r) => setTimeout(r, Math.random() * 5 * (attempt + 1)));
     }
   }
 }
 
-/** Waits until every server pod reports the config of `revision` (or later) loaded or refused, or the time is up. */
-async function waitForReload(d: ConfigApiDeps, reports: ReloadReports, revision: string, ms: number) {
+/** Follows the servers' reload reports into `learned` until the handler says it is done, or the time is up. */
+async function waitForReloads(reports: ReloadReports, wait: NonNullable<Result["wait"]>, learned: Learned): Promise<void> {
   const started = Date.now();
-  await d.podCache.synced;
-  const expected = d.podCache.list()
-    .filter((p) => !p.metadata?.deletionTimestamp && !isPodFinished(p))
-    .map((p) => p.metadata!.name!);
-  if (expected.some((pod) => !reports.has(pod))) reports.ask();
+  reports.ask();
   for (;;) {
-    const outcome = reloadOutcomes(expected, reports.latest(), revision);
-    const waitedMs = Date.now() - started;
-    if (outcome.done || waitedMs >= ms) return { complete: outcome.done, ok: outcome.done && outcome.ok, waitedMs, servers: outcome.servers };
-    await reports.next(ms - waitedMs);
+    learned.reloads = reports.latest();
+    learned.waitedMs = Date.now() - started;
+    if (wait.done(learned) || learned.waitedMs >= wait.ms) return;
+    await reports.next(wait.ms - learned.waitedMs);
   }
 }
 
@@ -158,20 +153,13 @@ async function waitForReload(d: ConfigApiDeps, reports: ReloadReports, revision:
 async function loadView(d: ConfigApiDeps, route: NatsRoute, cached: ConfigMap | null | undefined, reports: ReloadReports): Promise<ApiView> {
   const { namespace, configMap } = d.target;
   const [cm] = await Promise.all([
-    cached !== undefined ? cached : route.needs.configMap ? d.kube.get(configMaps, { namespace, name: configMap }).catch((e) => (isNotFound(e) ? null : Promise.reject(e))) : null,
+    cached !== undefined ? cached : route.needs.configMap ? d.kube.get(kinds.ConfigMap, { namespace, name: configMap }).catch((e) => (isNotFound(e) ? null : Promise.reject(e))) : null,
     route.needs.pods ? d.podCache.synced : undefined,
   ]);
   const servers = route.needs.pods ? d.podCache.list() : [];
   return { target: d.target, instance: d.instance, podSelector: d.podSelector, configMap: cm, pods: servers, reloads: route.needs.reloads ? reports.latest() : {} };
 }
 
-function infrastructureError(e: unknown, t: Target): { code: number; message: string } {
-  if (e instanceof KubeError) {
-    if (e.status === 403) {
-      return { code: 500, message: `the controller is not allowed to do this in namespace "${t.namespace}" (${e.message}): grant it with the Role in manifests/` };
-    }
-    if (e.status === 429 || e.status >= 500) return { code: 503, message: `the Kubernetes API is busy or failing (${e.message}): try again` };
-    return { code: 500, message: `the Kubernetes API refused the request: ${e.message}` };
-  }
-  return { code: 503, message: `the Kubernetes API cannot be reached: ${(e as Error).message}` };
+function apiFailure(e: unknown): Failure {
+  return { kind: "api", status: e instanceof KubeError ? e.status : undefined, message: (e as Error).message };
 }

@@ -1,6 +1,6 @@
+import { kinds } from "../handlers/index.ts";
 import type { KubeClient } from "./kube/client.ts";
 import { KubeError } from "./kube/errors.ts";
-import { natsClusters } from "./kube/resources.ts";
 
 /**
  * What is wrong with the NatsCluster API this operator would work against, in one sentence, or
@@ -9,10 +9,10 @@ import { natsClusters } from "./kube/resources.ts";
  * with a misleading "not found", forever.
  */
 export async function natsClusterApiProblem(kube: KubeClient): Promise<string | undefined> {
-  const { group, version, resource } = natsClusters;
+  const { group, version, resource } = kinds.NatsCluster;
   let served: { resources: { name: string }[] };
   try {
-    served = await kube.request("GET", `/apis/${group}/${version}`);
+    served = await kube.discover(`${group}/${version}`);
   } catch (e) {
     if (e instanceof KubeError && e.status === 404) {
       return `the API server does not serve ${resource}.${group}/${version}: install satellite's CustomResourceDefinition (kubectl apply -f manifests/crd.yaml)`;

@@ -1,34 +1,34 @@
-import type { Change, Kind } from "../handlers/types.ts";
+import { kinds, type Change } from "../handlers/index.ts";
 import type { KubeClient } from "./kube/client.ts";
 import { isNotFound } from "./kube/errors.ts";
-import { configMaps, pods, resourcePath, roleBindings, roles, secrets, serviceAccounts, services, type ResourceType } from "./kube/resources.ts";
+import type { Logger } from "./log.ts";
 
-export const resourceOf: Record<Kind, ResourceType> = {
-  ConfigMap: configMaps, Secret: secrets, Service: services, Pod: pods, ServiceAccount: serviceAccounts, Role: roles, RoleBinding: roleBindings,
-};
+type Written = { metadata?: { name?: string; resourceVersion?: string } };
 
 /**
- * Carries out a handler's changes in order. A replace sends the resourceVersion the handler
- * saw, so a concurrent write makes the API server answer 409 instead of being overwritten; a
- * delete with a uid only deletes the object that was seen. Deleting what is gone is success.
+ * Carries out a handler's changes in order and returns what each write gave back. A replace sends
+ * the resourceVersion the handler saw, so a concurrent write makes the API server answer 409
+ * instead of being overwritten; a delete with a uid only deletes the object that was seen, and
+ * deleting what is gone is success. Events are best effort: logged, and a failure to record one
+ * stops nothing.
  */
-export async function applyChanges(kube: KubeClient, changes: Change[]): Promise<any[]> {
-  const written = [];
+export async function applyChanges(kube: KubeClient, changes: Change[], log: Logger): Promise<Written[]> {
+  const written: Written[] = [];
   for (const c of changes) {
-    const type = resourceOf[c.kind];
+    const type = kinds[c.kind];
     if (c.op === "delete") {
-      const body = c.uid ? { apiVersion: "v1", kind: "DeleteOptions", preconditions: { uid: c.uid } } : undefined;
-      try {
-        await kube.request("DELETE", resourcePath(type, { namespace: c.namespace, name: c.name }), { body });
-      } catch (e) {
+      await kube.remove(type, { namespace: c.namespace, name: c.name }, { uid: c.uid }).catch((e) => {
         if (!isNotFound(e)) throw e;
-      }
-      continue;
-    }
-    if (c.op === "create") written.push(await kube.create(type, c.object));
-    else {
+      });
+    } else if (c.kind === "Event" && c.op === "create") {
+      const e = c.object;
+      (e.type === "Warning" ? log.warn : log.info)(e.message ?? "", { about: `${e.involvedObject.kind}/${e.involvedObject.namespace}/${e.involvedObject.name}`, reason: e.reason });
+      await kube.create(type, e).catch((err) => log.warn("cannot record event", { reason: e.reason, error: (err as Error).message }));
+    } else if (c.op === "create") {
+      written.push(await kube.create(type, c.object));
+    } else {
       if (!c.object.metadata?.resourceVersion) throw new Error(`refusing to replace ${c.kind} ${c.object.metadata?.name} without a resourceVersion`);
-      written.push(await kube.replace(type, c.object));
+      written.push(await kube.replace(type, c.object, c.op === "status" ? { subresource: "status" } : {}));
     }
   }
   return written;

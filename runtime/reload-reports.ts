@@ -1,12 +1,10 @@
 import type { NatsConnection } from "@nats-io/nats-core";
-import type { ServerReport } from "../handlers/config/reload-wait.ts";
-import { askSubject, reportWildcard } from "../handlers/reloader/report.ts";
+import { configApi, type ServerReport } from "../handlers/index.ts";
 import type { Logger } from "./log.ts";
 
 export interface ReloadReports {
   /** Every reloader's latest report, by pod name. */
   latest(): Record<string, ServerReport>;
-  has(pod: string): boolean;
   /** Asks every reloader of the cluster to publish its latest report again. */
   ask(): void;
   /** Resolves at the next report, or after `ms`. */
@@ -17,7 +15,7 @@ export interface ReloadReports {
 export function followReloadReports(nc: NatsConnection, cluster: string, log: Logger): ReloadReports {
   const reports = new Map<string, ServerReport>();
   const waiting = new Set<() => void>();
-  nc.subscribe(reportWildcard(cluster), {
+  nc.subscribe(configApi.reloadReports(cluster), {
     callback: (err, m) => {
       if (err) return;
       try {
@@ -30,11 +28,10 @@ export function followReloadReports(nc: NatsConnection, cluster: string, log: Lo
       }
     },
   });
-  const ask = () => nc.publish(askSubject(cluster));
+  const ask = () => nc.publish(configApi.askForReports(cluster));
   ask();
   return {
     latest: () => Object.fromEntries(reports),
-    has: (pod) => reports.has(pod),
     ask,
     next: (ms) =>
       new Promise<void>((resolve) => {

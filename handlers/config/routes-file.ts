@@ -27,13 +27,13 @@ export function loadRoutesConfig(target: Target, cm: ConfigMap | null): Loaded {
     parsed = JSON.parse(text);
   } catch (jsonError) {
     // The seed writes it in nats-server's own syntax: unquoted keys, `=`, comments, trailing commas.
-    try {
-      // name and routes stay text as written (a name may look like a number); other keys get types back.
-      const { name, routes, ...other } = parseNatsConf({ [target.key]: text }, target.key);
-      parsed = { name, routes, ...(typed(other) as Record<string, unknown>) };
-    } catch (e) {
-      return { error: { code: 500, message: `${where} key "${target.key}" is neither JSON (${(jsonError as Error).message}) nor nats-server config (${(e as Error).message}): fix it, or overwrite it with config.put` } };
+    const read = parseNatsConf({ [target.key]: text }, target.key);
+    if ("error" in read) {
+      return { error: { code: 500, message: `${where} key "${target.key}" is neither JSON (${(jsonError as Error).message}) nor nats-server config (${read.error.message}): fix it, or overwrite it with config.put` } };
     }
+    // name and routes stay text as written (a name may look like a number); other keys get types back.
+    const { name, routes, ...other } = read.conf;
+    parsed = { name, routes, ...(typed(other) as Record<string, unknown>) };
   }
   if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) {
     return { error: { code: 500, message: `${where} key "${target.key}" is not a JSON object: overwrite it with config.put` } };

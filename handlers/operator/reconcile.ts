@@ -1,3 +1,4 @@
+import type { EventNote } from "../events.ts";
 import type { Change, ConfigMap, Pod, Role, RoleBinding, Secret, Service, ServiceAccount } from "../types.ts";
 import { loadRoutesConfig } from "../config/routes-file.ts";
 import { isPodReady } from "../pod-state.ts";
@@ -12,11 +13,7 @@ import { ports, renderServerConfig } from "./server-config.ts";
 import { decodeBase64 } from "./base64.ts";
 import { validateCluster, type Secrets } from "./validate.ts";
 
-export interface ClusterEvent {
-  type: "Normal" | "Warning";
-  reason: string;
-  message: string;
-}
+export type ClusterEvent = EventNote;
 
 /** Everything a reconcile looks at: the cluster and what it owns or names, read from the caches. */
 export interface ClusterView {
@@ -91,11 +88,9 @@ export function reconcileCluster(v: ClusterView): ReconcileResult {
 
   let conf: string | undefined;
   if (!problems.length) {
-    try {
-      conf = renderServerConfig({ cluster: c, clusterName, routes, clientsAuth });
-    } catch (e) {
-      problems.push(`the server config cannot be rendered: ${(e as Error).message}`);
-    }
+    const rendered = renderServerConfig({ cluster: c, clusterName, routes, clientsAuth });
+    if ("error" in rendered) problems.push(`the server config cannot be rendered: ${rendered.error.message}`);
+    else conf = rendered.text;
   }
   const foreign = (kind: string, obj: { metadata?: any } | null | undefined, objName: string) => {
     if (obj && !isOwnedBy(obj, c)) problems.push(`${kind} "${objName}" already exists and is not controlled by this NatsCluster: rename or delete it`);

@@ -25,20 +25,23 @@ export interface ClientsAuth {
   timeout?: number;
 }
 
-type Result<T> = { value: T } | { error: string };
+type Result<T> = { value: T } | { error: { code: 400; message: string } };
+const invalid = (message: string) => ({ error: { code: 400 as const, message } });
 
 /** Which key of the auth Secret holds the JSON: `clients-auth.json`, else the Secret's only key. */
 export function chooseClientsAuthKey(keys: string[]): Result<string> {
   if (keys.includes(clientsAuthKey)) return { value: clientsAuthKey };
   if (keys.length === 1) return { value: keys[0]! };
-  if (keys.length === 0) return { error: `auth secret has no keys: put the authorization JSON under "${clientsAuthKey}"` };
+  if (keys.length === 0) return invalid(`has no keys: put the authorization JSON under "${clientsAuthKey}"`);
   const listed = [...keys].sort().map((k) => JSON.stringify(k)).join(", ");
-  return { error: `auth secret has keys ${listed} and none is "${clientsAuthKey}": put the authorization JSON under that key` };
+  return invalid(`has keys ${listed} and none is "${clientsAuthKey}": put the authorization JSON under that key`);
 }
 
 class AuthError extends Error {}
+/** A value that cannot be written into nats.conf safely; renderServerConfig turns it into an error result. */
+export class RenderError extends Error {}
 const fail = (msg: string): never => {
-  throw new AuthError(`auth secret: ${msg}`);
+  throw new AuthError(msg);
 };
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 const kind = (v: unknown) => (v === null ? "null" : Array.isArray(v) ? "a list" : typeof v === "object" ? "an object" : `a ${typeof v}`);
@@ -114,7 +117,7 @@ export function parseClientsAuth(source: string): Result<ClientsAuth> {
   try {
     doc = JSON.parse(source);
   } catch (e) {
-    return { error: `auth secret: not valid JSON (${(e as Error).message})` };
+    return invalid(`not valid JSON (${(e as Error).message})`);
   }
   try {
     if (!isObject(doc)) fail(`must be a JSON object with "users" and/or "default_permissions", not ${kind(doc)}`);
@@ -133,7 +136,7 @@ export function parseClientsAuth(source: string): Result<ClientsAuth> {
     }
     return { value: auth };
   } catch (e) {
-    if (e instanceof AuthError) return { error: e.message };
+    if (e instanceof AuthError) return invalid(e.message);
     throw e;
   }
 }
@@ -153,9 +156,9 @@ function unsafeCharAt(s: string): string | undefined {
 
 /** A nats.conf double-quoted string; throws on characters it cannot hold (the value is not echoed: it may be a password). */
 export function quote(value: string, what: string): string {
-  if (typeof value !== "string") throw new Error(`cannot write ${what} into nats.conf: it is ${kind(value)}, not a string`);
+  if (typeof value !== "string") throw new RenderError(`cannot write ${what} into nats.conf: it is ${kind(value)}, not a string`);
   const bad = unsafeCharAt(value);
-  if (bad) throw new Error(`cannot write ${what} into nats.conf: it contains ${bad}`);
+  if (bad) throw new RenderError(`cannot write ${what} into nats.conf: it contains ${bad}`);
   return `"${value.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
 }
 
@@ -163,7 +166,7 @@ export function quote(value: string, what: string): string {
 export function num(value: number, what: string, integer = false): string {
   const s = String(value);
   const ok = typeof value === "number" && (integer ? Number.isSafeInteger(value) : /^-?\d+(\.\d+)?$/.test(s));
-  if (!ok) throw new Error(`cannot write ${what} into nats.conf: ${s} is not ${integer ? "an integer" : "a plain decimal number"}`);
+  if (!ok) throw new RenderError(`cannot write ${what} into nats.conf: ${s} is not ${integer ? "an integer" : "a plain decimal number"}`);
   return s;
 }
 

@@ -47,10 +47,10 @@ export function validateCluster(c: NatsCluster, secrets: Secrets): { problems: s
     if (!secret) problems.push(`${where} not found in namespace "${c.metadata.namespace}"`);
     else {
       const key = chooseClientsAuthKey(Object.keys(secret.data ?? {}));
-      if ("error" in key) problems.push(`${where}: ${key.error.replace(/^auth secret /, "")}`);
+      if ("error" in key) problems.push(`${where} ${key.error.message}`);
       else {
         const parsed = parseClientsAuth(decodeBase64(secret.data![key.value]!));
-        if ("error" in parsed) problems.push(`${where} key "${key.value}": ${parsed.error.replace(/^auth secret: /, "")}`);
+        if ("error" in parsed) problems.push(`${where} key "${key.value}": ${parsed.error.message}`);
         else clientsAuth = parsed.value;
       }
     }

@@ -1,4 +1,4 @@
-import type { ConfMap } from "./nats-conf.ts";
+import { parseNatsConf, type ConfMap } from "./nats-conf.ts";
 
 /**
  * nats-server's monitoring endpoint as its config sets it: `http`/`https` (a port, or host:port),
@@ -17,4 +17,10 @@ export function monitorUrlOf(conf: ConfMap): string | undefined {
     }
   }
   return undefined;
+}
+
+/** The monitoring endpoint the config files set (`entry` and what it includes), none, or why it cannot be read. */
+export function monitorOfConfigFiles(files: Record<string, string>, entry: string): { url?: string } | { error: { code: number; message: string } } {
+  const read = parseNatsConf(files, entry);
+  return "error" in read ? read : { url: monitorUrlOf(read.conf) };
 }

@@ -8,12 +8,20 @@ export interface ConfMap {
   [key: string]: ConfValue;
 }
 
-export class ConfError extends Error {}
+class ConfError extends Error {}
 
-export function parseNatsConf(files: Record<string, string>, entry: string): ConfMap {
+export type ParsedConf = { conf: ConfMap } | { error: { code: 400; message: string } };
+
+/** `entry` read with what it includes from `files`, or where and why it cannot be read. */
+export function parseNatsConf(files: Record<string, string>, entry: string): ParsedConf {
   const text = files[entry];
-  if (text === undefined) throw new ConfError(`${entry}: no such file`);
-  return new Reader(text, entry, files, new Set([entry])).document();
+  if (text === undefined) return { error: { code: 400, message: `${entry}: no such file` } };
+  try {
+    return { conf: new Reader(text, entry, files, new Set([entry])).document() };
+  } catch (e) {
+    if (e instanceof ConfError) return { error: { code: 400, message: e.message } };
+    throw e;
+  }
 }
 
 class Reader {

@@ -1,4 +1,3 @@
-import { ConfError } from "./nats-conf.ts";
 import { changesNeedingRestart } from "./reloadable.ts";
 
 export interface ReloadInput {
@@ -32,12 +31,6 @@ export function planReload(i: ReloadInput): ReloadPlan {
   const write: Record<string, string> = {};
   for (const [k, v] of Object.entries(i.desired)) if (i.onDisk[k] !== v) write[k] = v;
   if (!Object.keys(write).length) return { action: "none" };
-  let reasons: string[] = [];
-  try {
-    reasons = changesNeedingRestart({ ...i.lastGood }, { ...i.lastGood, ...i.desired }, i.entry, i.version);
-  } catch (e) {
-    // Our reader is not nats-server: when it cannot read a config, nats-server decides.
-    if (!(e instanceof ConfError)) throw e;
-  }
+  const reasons = changesNeedingRestart({ ...i.lastGood }, { ...i.lastGood, ...i.desired }, i.entry, i.version);
   return reasons.length ? { action: "restart-needed", write, reasons } : { action: "reload", write };
 }

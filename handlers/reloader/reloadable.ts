@@ -25,11 +25,13 @@ export function atLeast(v: string, min: string): boolean {
 
 /**
  * Changes between two configs that nats-server `version` cannot apply by reloading (it then
- * rejects the whole reload), as sentences. Empty: a reload can take the new config.
+ * rejects the whole reload), as sentences. Empty: a reload can take the new config. A config this
+ * reader cannot read is left for nats-server to judge: no reasons.
  */
 export function changesNeedingRestart(oldFiles: Record<string, string>, newFiles: Record<string, string>, entry: string, version: string): string[] {
-  const before = parseNatsConf(oldFiles, entry);
-  const after = parseNatsConf(newFiles, entry);
+  const [was, now] = [parseNatsConf(oldFiles, entry), parseNatsConf(newFiles, entry)];
+  if ("error" in was || "error" in now) return [];
+  const [before, after] = [was.conf, now.conf];
   const never: [string, string][] = [
     ["server_name", "the server name"],
     ["listen", "the client listen address"], ["host", "the client host"], ["port", "the client port"], ["net", "the client host"],

@@ -1,3 +1,4 @@
+import { kinds, reloaderRoutes, type ConfigObject, type ResourceType } from "../../handlers/index.ts";
 import { hostname } from "node:os";
 import { basename } from "node:path";
 import type { NatsConnection } from "@nats-io/nats-core";
@@ -13,8 +14,6 @@ import { startWatchReloader } from "../reloader/watch.ts";
 import { startReportLink, type ReportLink } from "../reloader/report-link.ts";
 import { runtimeName, version } from "../version.ts";
 import { startMemoryReducer } from "../memory.ts";
-import { configMaps, secrets } from "../kube/resources.ts";
-import { decodeBase64 } from "../../handlers/operator/base64.ts";
 import { writeFilesAtomically } from "../reloader/files.ts";
 
 export const reloaderFlags: FlagSpec[] = [
@@ -100,8 +99,8 @@ export async function reloader(argv: string[], env: NodeJS.ProcessEnv): Promise<
     closers.push(() => kube.close());
     if (f.once) {
       try {
-        const o = await kube.get(kind === "Secret" ? secrets : configMaps, { namespace, name });
-        const data: Record<string, string> = Object.fromEntries(Object.entries((o.data ?? {}) as Record<string, string>).map(([k, v]) => [k, kind === "Secret" ? decodeBase64(v) : v]));
+        const o = await kube.get(kinds[kind] as ResourceType<ConfigObject>, { namespace, name });
+        const data = reloaderRoutes.filesOf({ kind, data: o.data });
         if (data[basename(String(f.entry))] === undefined) throw new Error(`${kind.toLowerCase()} "${name}" has no key "${basename(String(f.entry))}"`);
         writeFilesAtomically(String(f.dir), data);
         log.info("config written", { kind, name, namespace, dir: f.dir, files: Object.keys(data), revision: o.metadata.resourceVersion });
@@ -132,10 +131,8 @@ export async function reloader(argv: string[], env: NodeJS.ProcessEnv): Promise<
 }
 
 function monitorFromConfig(files: string[], log: Logger): string | undefined {
-  try {
-    return monitorOfConfig(files);
-  } catch (e) {
-    log.warn("cannot read the monitoring endpoint from nats-server's config; reloads are signalled, not confirmed (or pass -monitor)", { error: (e as Error).message });
-    return undefined;
-  }
+  const found = monitorOfConfig(files);
+  if (!("error" in found)) return found.url;
+  log.warn("cannot read the monitoring endpoint from nats-server's config; reloads are signalled, not confirmed (or pass -monitor)", { error: found.error.message });
+  return undefined;
 }

@@ -1,24 +1,20 @@
+import { configApi, kinds, type Instance, type Target } from "../../handlers/index.ts";
 import { hostname } from "node:os";
 import { randomUUID } from "node:crypto";
-import type { Target } from "../../handlers/types.ts";
 import { startConfigApi } from "../config-api.ts";
 import { flagHelp, parseFlags, UsageError, type FlagSpec } from "../flags.ts";
 import { serveHealth } from "../health.ts";
 import { createKubeClient } from "../kube/client.ts";
 import { findKubeTarget } from "../kube/kubeconfig.ts";
 import { startReflector } from "../kube/reflector.ts";
-import { configMaps, pods } from "../kube/resources.ts";
-import type { ConfigMap, Pod } from "../../handlers/types.ts";
 import { createLogger, type Logger } from "../log.ts";
 import { connectNats } from "../nats/connect.ts";
 import { natsFlags, natsOptionsFrom } from "../nats/flags.ts";
 import type { NatsAuthOptions } from "../nats/connect.ts";
 import type { KubeClient } from "../kube/client.ts";
-import type { Instance } from "../../handlers/status.ts";
 import { startOperator, type Operator } from "../operator.ts";
 import { natsClusterApiProblem } from "../crd-check.ts";
 import { sleep } from "../kube/backoff.ts";
-import { labelCluster } from "../../handlers/operator/names.ts";
 import { startMemoryReducer } from "../memory.ts";
 import { runtimeName, version } from "../version.ts";
 
@@ -107,7 +103,7 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<numbe
   }
   if (cluster) {
     const target: Target = { cluster, namespace, configMap: (f.cm as string | undefined) || `${cluster}-config`, key: f.key as string };
-    const podSelector = (f.selector as string | undefined) || `app=${cluster},!${labelCluster}`;
+    const podSelector = (f.selector as string | undefined) || configApi.serverSelector(cluster);
     starting.add("config API");
     parts.push(await startConfigApiPart({ kube, target, podSelector, instance, log, nats: natsOptionsFrom(f, `satellite ${cluster} ${instance.id}`) }));
     starting.delete("config API");
@@ -177,8 +173,8 @@ interface Part {
 async function startConfigApiPart(d: { kube: KubeClient; target: Target; podSelector: string; instance: Instance; log: Logger; nats: NatsAuthOptions }): Promise<Part> {
   const { kube, target, log } = d;
   const nc = await connectNats(d.nats, log);
-  const configMapCache = startReflector<ConfigMap>(kube, configMaps, { namespace: target.namespace, fieldSelector: `metadata.name=${target.configMap}`, log });
-  const podCache = startReflector<Pod>(kube, pods, { namespace: target.namespace, labelSelector: d.podSelector, log });
+  const configMapCache = startReflector(kube, kinds.ConfigMap, { namespace: target.namespace, fieldSelector: `metadata.name=${target.configMap}`, log });
+  const podCache = startReflector(kube, kinds.Pod, { namespace: target.namespace, labelSelector: d.podSelector, log });
   const svc = await startConfigApi({ nc, kube, target, podSelector: d.podSelector, instance: d.instance, log, configMapCache, podCache });
   log.info("serving config API", { subjects: [`_SAT.${target.cluster}.config.get`, `_SAT.${target.cluster}.config.put`, `_SAT.${target.cluster}.status`, "_SAT.discover"] });
   let stopping = false;
@@ -210,7 +206,7 @@ async function startConfigApiPart(d: { kube: KubeClient; target: Target; podSele
 async function ownImage(kube: KubeClient, namespace: string, podName: string | undefined, log: Logger): Promise<string | undefined> {
   if (!podName) return undefined;
   try {
-    const pod = await kube.get<Pod>(pods, { namespace, name: podName });
+    const pod = await kube.get(kinds.Pod, { namespace, name: podName });
     const containers = pod.spec?.containers ?? [];
     return (containers.find((c) => c.args?.includes("-operator") || c.args?.includes("--operator")) ?? containers[0])?.image;
   } catch (e) {

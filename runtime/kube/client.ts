@@ -3,7 +3,7 @@ import * as https from "node:https";
 import { KubeError } from "./errors.ts";
 import { credentialSource, type CredentialSource, type Credentials } from "./credentials.ts";
 import type { KubeTarget } from "./kubeconfig.ts";
-import { resourcePath, type ObjectRef, type ResourceType } from "./resources.ts";
+import type { ResourceType } from "../../handlers/index.ts";
 import { counter } from "../metrics.ts";
 
 const requests = counter("satellite_kube_requests_total", "Requests to the Kubernetes API server, by verb, resource and status code.");
@@ -39,17 +39,31 @@ const patchContentTypes: Record<PatchType, string> = {
   apply: "application/apply-patch+yaml",
 };
 
+export interface ObjectRef {
+  namespace?: string;
+  name?: string;
+  subresource?: string;
+}
+
+/** What API discovery says a group/version serves. */
+export interface ApiResourceList {
+  resources: { name: string; kind: string; namespaced: boolean }[];
+}
+
+/** A client typed by the kinds registry: each call returns the type of the kind it is given. */
 export interface KubeClient {
   readonly target: KubeTarget;
-  request<T = any>(method: string, path: string, opts?: RequestOptions): Promise<T>;
-  stream(path: string, opts?: RequestOptions): AsyncGenerator<WatchEvent>;
-  get<T = any>(type: ResourceType, ref: ObjectRef): Promise<T>;
-  list<T = any>(type: ResourceType, namespace: string | undefined, opts?: ListOptions): Promise<{ metadata: { resourceVersion: string; continue?: string }; items: T[] }>;
-  create<T = any>(type: ResourceType, obj: unknown, opts?: { dryRun?: boolean; namespace?: string }): Promise<T>;
-  replace<T = any>(type: ResourceType, obj: unknown, opts?: { subresource?: string }): Promise<T>;
-  patch<T = any>(type: ResourceType, ref: ObjectRef, patch: unknown, patchType?: PatchType, query?: Query): Promise<T>;
-  remove(type: ResourceType, ref: ObjectRef, query?: Query): Promise<unknown>;
-  watch(type: ResourceType, namespace: string | undefined, opts: ListOptions & { timeoutSeconds?: number; signal?: AbortSignal }): AsyncGenerator<WatchEvent>;
+  get<T>(type: ResourceType<T>, ref: ObjectRef): Promise<T>;
+  list<T>(type: ResourceType<T>, namespace: string | undefined, opts?: ListOptions): Promise<{ metadata: { resourceVersion: string; continue?: string }; items: T[] }>;
+  /** `ref`: create a subresource of an existing object (e.g. a ServiceAccount's token). */
+  create<T>(type: ResourceType<T>, obj: T, opts?: { dryRun?: boolean; namespace?: string; ref?: ObjectRef }): Promise<T>;
+  replace<T>(type: ResourceType<T>, obj: T, opts?: { subresource?: "status" }): Promise<T>;
+  patch<T>(type: ResourceType<T>, ref: ObjectRef, patch: unknown, patchType?: PatchType, query?: Query): Promise<T>;
+  /** With `uid`, deletes only the object that was seen (a precondition); absent is an error (404). */
+  remove<T>(type: ResourceType<T>, ref: ObjectRef, opts?: { uid?: string }): Promise<void>;
+  watch<T>(type: ResourceType<T>, namespace: string | undefined, opts: ListOptions & { timeoutSeconds?: number; signal?: AbortSignal }): AsyncGenerator<WatchEvent<T>>;
+  /** API discovery of one group/version ("v1", "nats.io/v1alpha2"); any account may read it. */
+  discover(groupVersion: string): Promise<ApiResourceList>;
   close(): void;
 }
 
@@ -139,7 +153,7 @@ export function createKubeClient(target: KubeTarget, opts: { timeoutMs?: number;
     return (String(res.headers["content-type"]).includes("json") ? JSON.parse(text) : text) as T;
   }
 
-  async function* stream(path: string, o: RequestOptions = {}): AsyncGenerator<WatchEvent> {
+  async function* stream<T>(path: string, o: RequestOptions = {}): AsyncGenerator<WatchEvent<T>> {
     const res = await open("GET", path, o, true);
     // A decoder that keeps a character split across chunks until its last byte arrives.
     res.setEncoding("utf8");
@@ -151,7 +165,7 @@ export function createKubeClient(target: KubeTarget, opts: { timeoutMs?: number;
         while ((nl = buffered.indexOf("\n")) >= 0) {
           const line = buffered.slice(0, nl).trim();
           buffered = buffered.slice(nl + 1);
-          if (line) yield JSON.parse(line) as WatchEvent;
+          if (line) yield JSON.parse(line) as WatchEvent<T>;
         }
       }
     } finally {
@@ -159,16 +173,14 @@ export function createKubeClient(target: KubeTarget, opts: { timeoutMs?: number;
     }
   }
 
-  const nsOf = (type: ResourceType, obj: any, ns?: string) => (type.namespaced ? (ns ?? obj?.metadata?.namespace) : undefined);
+  const nsOf = (type: ResourceType<unknown>, obj: any, ns?: string) => (type.namespaced ? (ns ?? obj?.metadata?.namespace) : undefined);
 
   return {
     target,
-    request,
-    stream,
     get: (type, ref) => request("GET", resourcePath(type, ref)),
     list: (type, namespace, lo = {}) => request("GET", resourcePath(type, { namespace }), { query: { ...lo } }),
     create: (type, obj: any, co = {}) =>
-      request("POST", resourcePath(type, { namespace: nsOf(type, obj, co.namespace) }), {
+      request("POST", resourcePath(type, co.ref ?? { namespace: nsOf(type, obj, co.namespace) }), {
         body: obj,
         query: co.dryRun ? { dryRun: "All" } : undefined,
       }),
@@ -176,7 +188,10 @@ export function createKubeClient(target: KubeTarget, opts: { timeoutMs?: number;
       request("PUT", resourcePath(type, { namespace: nsOf(type, obj), name: obj.metadata.name, subresource: ro.subresource }), { body: obj }),
     patch: (type, ref, body, patchType = "merge", query) =>
       request("PATCH", resourcePath(type, ref), { body, contentType: patchContentTypes[patchType], query }),
-    remove: (type, ref, query) => request("DELETE", resourcePath(type, ref), { query }),
+    remove: async (type, ref, ro = {}) => {
+      const body = ro.uid ? { apiVersion: "v1", kind: "DeleteOptions", preconditions: { uid: ro.uid } } : undefined;
+      await request("DELETE", resourcePath(type, ref), { body });
+    },
     watch: (type, namespace, wo) =>
       stream(resourcePath(type, { namespace }), {
         signal: wo.signal,
@@ -189,11 +204,21 @@ export function createKubeClient(target: KubeTarget, opts: { timeoutMs?: number;
           timeoutSeconds: wo.timeoutSeconds,
         },
       }),
+    discover: (groupVersion) => request("GET", groupVersion.includes("/") ? `/apis/${groupVersion}` : `/api/${groupVersion}`),
     close() {
       for (const a of agents.values()) a.destroy();
       agents.clear();
     },
   };
+}
+
+function resourcePath(type: ResourceType<unknown>, ref: ObjectRef = {}): string {
+  let path = type.group ? `/apis/${type.group}/${type.version}` : `/api/${type.version}`;
+  if (type.namespaced && ref.namespace) path += `/namespaces/${encodeURIComponent(ref.namespace)}`;
+  path += `/${type.resource}`;
+  if (ref.name) path += `/${encodeURIComponent(ref.name)}`;
+  if (ref.subresource) path += `/${ref.subresource}`;
+  return path;
 }
 
 function verbOf(method: string, o: RequestOptions, streaming: boolean, path: string): string {

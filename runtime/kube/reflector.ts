@@ -1,8 +1,8 @@
+import type { ResourceType } from "../../handlers/index.ts";
 import type { Logger } from "../log.ts";
 import { backoffDelay, sleep } from "./backoff.ts";
 import type { KubeClient, ListOptions, WatchEvent } from "./client.ts";
 import { KubeError, isGone } from "./errors.ts";
-import type { ResourceType } from "./resources.ts";
 
 export interface ReflectorOptions extends Pick<ListOptions, "labelSelector" | "fieldSelector"> {
   namespace?: string;
@@ -53,7 +53,7 @@ const newer = (a: Meta, b: Meta | undefined) => {
 };
 
 /** List, then watch from the list's resourceVersion; relist on 410, back off on errors, watchdog silent streams. */
-export function startReflector<T extends Meta>(kube: KubeClient, type: ResourceType, o: ReflectorOptions): Reflector<T> {
+export function startReflector<T extends Meta>(kube: KubeClient, type: ResourceType<T>, o: ReflectorOptions): Reflector<T> {
   const shape = (x: T): T => (o.transform ? o.transform(slim(x)) : slim(x));
   const store = new Map<string, T>();
   const listeners: ((t: ChangeType, obj: T) => void)[] = [];

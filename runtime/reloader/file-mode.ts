@@ -1,7 +1,6 @@
 import { readFileSync, watch, type FSWatcher } from "node:fs";
 import { basename, dirname, isAbsolute, join } from "node:path";
-import { includedFiles, parseNatsConf } from "../../handlers/reloader/nats-conf.ts";
-import { monitorUrlOf } from "../../handlers/reloader/monitor.ts";
+import { reloaderRoutes } from "../../handlers/index.ts";
 import type { Logger } from "../log.ts";
 
 /**
@@ -28,16 +27,16 @@ export function readConfigTree(files: string[]): Map<string, string | undefined>
       text = undefined;
     }
     tree.set(f, text);
-    for (const inc of text === undefined ? [] : includedFiles(text)) visit(isAbsolute(inc) ? inc : join(dirname(f), inc));
+    for (const inc of text === undefined ? [] : reloaderRoutes.includedFiles(text)) visit(isAbsolute(inc) ? inc : join(dirname(f), inc));
   };
   files.forEach(visit);
   return tree;
 }
 
-/** The monitoring endpoint nats-server's own config (with its includes) sets, if any. */
-export function monitorOfConfig(files: string[]): string | undefined {
+/** The monitoring endpoint nats-server's own config (with its includes) sets, none, or why it cannot be read. */
+export function monitorOfConfig(files: string[]) {
   const texts = Object.fromEntries([...readConfigTree(files)].filter((e): e is [string, string] => e[1] !== undefined).map(([f, t]) => [basename(f), t]));
-  return monitorUrlOf(parseNatsConf(texts, basename(files[0]!)));
+  return reloaderRoutes.monitorOf(texts, basename(files[0]!));
 }
 
 export function startFileReloader(d: { files: string[]; reload: () => Promise<{ ok: boolean; confirmed?: boolean; error?: string }>; log: Logger; pollMs?: number }) {

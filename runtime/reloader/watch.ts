@@ -1,13 +1,11 @@
-import { planReload } from "../../handlers/reloader/plan.ts";
-import { decodeBase64 } from "../../handlers/operator/base64.ts";
+import { kinds, reloaderRoutes, type ConfigObject, type ReloadReport, type ReloadStep, type ResourceType, type ServerFacts } from "../../handlers/index.ts";
+import { applyChanges } from "../effects.ts";
 import type { KubeClient } from "../kube/client.ts";
-import { configMaps, events, secrets } from "../kube/resources.ts";
 import { startReflector } from "../kube/reflector.ts";
 import type { Logger } from "../log.ts";
 import { readFiles, writeFilesAtomically } from "./files.ts";
-import { askSubject, configRevisionAnnotation, reportSubject, type ReloadReport } from "../../handlers/reloader/report.ts";
-import type { ServerControl } from "./server.ts";
 import type { ReportLink } from "./report-link.ts";
+import type { ServerControl } from "./server.ts";
 
 export interface WatchReloaderDeps {
   kube: KubeClient;
@@ -24,8 +22,6 @@ export interface WatchReloaderDeps {
   pod: string;
 }
 
-type ConfigObject = { metadata: { name: string; namespace: string; uid: string; resourceVersion: string; annotations?: Record<string, string> }; data?: Record<string, string> };
-
 const heartbeatMs = 30_000;
 
 /**
@@ -34,77 +30,56 @@ const heartbeatMs = 30_000;
  * disk, so the last good one stays; each outcome is logged, published and recorded as an Event.
  */
 export function startWatchReloader(d: WatchReloaderDeps) {
-  const type = d.kind === "Secret" ? secrets : configMaps;
-  const reflector = startReflector<ConfigObject>(d.kube, type, { namespace: d.namespace, fieldSelector: `metadata.name=${d.name}`, log: d.log });
+  const type = kinds[d.kind] as ResourceType<ConfigObject>;
+  const reflector = startReflector(d.kube, type, { namespace: d.namespace, fieldSelector: `metadata.name=${d.name}`, log: d.log });
   let latest: ConfigObject | undefined;
   let running = false;
   let again = false;
   let lastReport: ReloadReport | undefined;
   let lastGood: Record<string, string> | undefined;
 
-  const filesOf = (o: ConfigObject) =>
-    Object.fromEntries(Object.entries(o.data ?? {}).map(([k, v]) => [k, d.kind === "Secret" ? decodeBase64(v) : v]));
-
-  async function publish(r: ReloadReport) {
+  const publish = (r: ReloadReport) => {
     lastReport = r;
-    if (d.reports && d.cluster) d.reports.publish(reportSubject(d.cluster, d.pod), JSON.stringify(r));
-  }
+    if (d.reports && d.cluster) d.reports.publish(reloaderRoutes.reportSubject(d.cluster, d.pod), JSON.stringify(r));
+  };
 
-  async function event(o: ConfigObject, type: "Normal" | "Warning", reason: string, message: string) {
-    const now = new Date().toISOString();
-    await d.kube.create(events, {
-      apiVersion: "v1", kind: "Event",
-      metadata: { generateName: `${o.metadata.name}.`, namespace: o.metadata.namespace },
-      involvedObject: { apiVersion: "v1", kind: d.kind, name: o.metadata.name, namespace: o.metadata.namespace, uid: o.metadata.uid, resourceVersion: o.metadata.resourceVersion },
-      type, reason, message: `${d.pod}: ${message}`, source: { component: "satellite-reloader" }, reportingComponent: "satellite-reloader", reportingInstance: d.pod,
-      firstTimestamp: now, lastTimestamp: now, count: 1,
-    }).catch((e) => d.log.warn("cannot record event", { reason, error: (e as Error).message }));
+  /** The step's report is published and its Event recorded. */
+  async function record(o: ConfigObject, step: ReloadStep, server: ServerFacts): Promise<void> {
+    const { report, changes } = reloaderRoutes.report(step, { cluster: d.cluster ?? "", pod: d.pod, object: { ...o, kind: d.kind }, server, now: new Date().toISOString() });
+    await applyChanges(d.kube, changes, d.log);
+    publish(report);
   }
 
   async function sync(o: ConfigObject): Promise<void> {
-    const desired = filesOf(o);
+    const desired = reloaderRoutes.filesOf({ kind: d.kind, data: o.data });
     const names = [...new Set([...Object.keys(desired), ...Object.keys(lastGood ?? {})])];
     const onDisk = readFiles(d.dir, names);
     const varz = await d.server.varz();
     lastGood ??= Object.fromEntries(Object.entries(onDisk).filter((e): e is [string, string] => e[1] !== undefined));
-    const plan = planReload({ desired, onDisk, lastGood, entry: d.entry, version: varz.version });
-    const base = {
-      cluster: d.cluster ?? "", pod: d.pod, server: varz.server_name, version: varz.version,
-      revision: o.metadata.resourceVersion, configRevision: o.metadata.annotations?.[configRevisionAnnotation] ?? o.metadata.resourceVersion,
-    };
-    const at = () => new Date().toISOString();
-    if (plan.action === "none") {
-      await publish({ ...base, action: "in-sync", ok: true, configLoadTime: varz.config_load_time, configDigest: varz.config_digest, at: at() });
-      return;
-    }
+    const plan = reloaderRoutes.plan({ desired, onDisk, lastGood, entry: d.entry, version: varz.version });
+    const revision = o.metadata.resourceVersion;
+    if (plan.action === "none") return record(o, { action: "in-sync" }, varz);
     if (plan.action === "refuse") {
       d.log.error("config not written", { object: d.name, error: plan.error });
-      await event(o, "Warning", "ConfigRefused", plan.error);
-      await publish({ ...base, action: "refused", ok: false, error: plan.error, at: at() });
-      return;
+      return record(o, { action: "refused", error: plan.error }, varz);
     }
     writeFilesAtomically(d.dir, plan.write);
     if (plan.action === "restart-needed") {
-      const msg = `config written, but nats-server cannot reload it: ${plan.reasons.join("; ")}; restart the server to apply it`;
-      d.log.warn("restart needed", { object: d.name, revision: o.metadata.resourceVersion, reasons: plan.reasons });
-      await event(o, "Warning", "RestartNeeded", msg);
-      await publish({ ...base, action: "restart-needed", ok: false, error: msg, reasons: plan.reasons, at: at() });
-      return;
+      d.log.warn("restart needed", { object: d.name, revision, reasons: plan.reasons });
+      return record(o, { action: "restart-needed", reasons: plan.reasons }, varz);
     }
     const outcome = await d.server.reload();
     if (outcome.ok) {
       lastGood = { ...lastGood, ...plan.write };
-      d.log.info("nats-server reloaded", { object: d.name, revision: o.metadata.resourceVersion, files: Object.keys(plan.write), configLoadTime: outcome.varz?.config_load_time });
-      await publish({ ...base, action: "reloaded", ok: true, configLoadTime: outcome.varz?.config_load_time, configDigest: outcome.varz?.config_digest, at: at() });
-      return;
+      d.log.info("nats-server reloaded", { object: d.name, revision, files: Object.keys(plan.write), configLoadTime: outcome.varz?.config_load_time });
+      return record(o, { action: "reloaded" }, { ...varz, ...outcome.varz });
     }
     // Put the last good files back, so a restart does not pick up what nats-server refused.
     const restore: Record<string, string> = {};
     for (const k of Object.keys(plan.write)) if (lastGood[k] !== undefined) restore[k] = lastGood[k]!;
     writeFilesAtomically(d.dir, restore);
-    d.log.error("nats-server refused the new config; kept the last good one", { object: d.name, revision: o.metadata.resourceVersion, error: outcome.error });
-    await event(o, "Warning", "ReloadFailed", `${outcome.error}; the last good config stays in place`);
-    await publish({ ...base, action: "failed", ok: false, error: outcome.error, at: at() });
+    d.log.error("nats-server refused the new config; kept the last good one", { object: d.name, revision, error: outcome.error });
+    return record(o, { action: "failed", error: outcome.error ?? "reload failed" }, varz);
   }
 
   async function drive() {
@@ -143,9 +118,9 @@ export function startWatchReloader(d: WatchReloaderDeps) {
     if (!latest) d.log.warn(`${d.kind.toLowerCase()} "${d.name}" not found in namespace "${d.namespace}": waiting for it`);
   });
   if (d.reports && d.cluster) {
-    d.reports.onMessage(askSubject(d.cluster), () => lastReport && void publish({ ...lastReport, at: new Date().toISOString() }));
+    d.reports.onMessage(reloaderRoutes.askSubject(d.cluster), () => lastReport && publish({ ...lastReport, at: new Date().toISOString() }));
   }
-  const heartbeat = setInterval(() => lastReport && void publish({ ...lastReport, at: new Date().toISOString() }), heartbeatMs);
+  const heartbeat = setInterval(() => lastReport && publish({ ...lastReport, at: new Date().toISOString() }), heartbeatMs);
   heartbeat.unref?.();
   return {
     synced: reflector.synced,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { configPut } from "../../handlers/config.put.ts";
-import { configMap, req, routesJson, target } from "./fixtures.ts";
+import { configMap, pod, req, routesJson, target } from "./fixtures.ts";
 import type { Change, ConfigMap } from "../../handlers/types.ts";
 
 const obj = (c: Change | undefined): ConfigMap => {
@@ -14,7 +14,7 @@ describe("config.put", () => {
   it("replaces name and routes, based on the revision it read, and says what changed", () => {
     const cm = configMap(routesJson("A", three.slice(0, 2)), "41");
     const r = configPut(req({ name: "CLUSTER_A", routes: [...three, "nats://another-route:6222"] }), { target, configMap: cm });
-    expect(r.reply).toMatchObject({
+    expect(r.reply({})).toMatchObject({
       ok: true, cluster: "nats", namespace: "edge-1", configMap: "nats-config", changed: true, previousRevision: "41",
       name: "CLUSTER_A",
       changes: { name: { from: "A", to: "CLUSTER_A" }, routesAdded: [three[2], "nats://another-route:6222"], routesRemoved: [] },
@@ -31,13 +31,13 @@ describe("config.put", () => {
     const cm = configMap(routesJson("A", three), "7");
     const r = configPut(req({ name: "A", routes: three }), { target, configMap: cm });
     expect(r.changes).toEqual([]);
-    expect(r.reply).toMatchObject({ ok: true, changed: false, revision: "7", changes: { routesAdded: [], routesRemoved: [] } });
+    expect(r.reply({})).toMatchObject({ ok: true, changed: false, revision: "7", changes: { routesAdded: [], routesRemoved: [] } });
   });
 
   it("keeps the current name when the request has none", () => {
     const r = configPut(req({ routes: three.slice(0, 1) }), { target, configMap: configMap(routesJson("KEEP", three)) });
     expect(JSON.parse(obj(r.changes[0]).data!["routes.json"]!)).toEqual({ name: "KEEP", routes: three.slice(0, 1) });
-    expect(r.reply).toMatchObject({ changes: { routesRemoved: three.slice(1) } });
+    expect(r.reply({})).toMatchObject({ changes: { routesRemoved: three.slice(1) } });
   });
 
   it("keeps other cluster-block keys written by hand", () => {
@@ -50,8 +50,8 @@ describe("config.put", () => {
     const cm = configMap(routesJson("A", []), "50");
     const stale = configPut(req({ routes: three, revision: "49" }), { target, configMap: cm });
     expect(stale.changes).toEqual([]);
-    expect(stale.reply.error).toMatchObject({ code: 409 });
-    expect(stale.reply.error!.message).toContain("revision 49 is stale");
+    expect(stale.reply({}).error).toMatchObject({ code: 409 });
+    expect(stale.reply({}).error!.message).toContain("revision 49 is stale");
     const fresh = configPut(req({ routes: three, revision: 50 }), { target, configMap: cm });
     expect(fresh.changes).toHaveLength(1);
   });
@@ -65,30 +65,60 @@ describe("config.put", () => {
 
   it("changes a routes file written in nats-server's syntax, writes JSON and keeps the hand-written keys typed", () => {
     const r = configPut(req({ routes: three }), { target, configMap: configMap("name = A\nroutes: [ 'nats://x:6222' ]\npool_size: 3 # by hand\nno_advertise: true\n") });
-    expect(r.reply.error).toBeUndefined();
+    expect(r.reply({}).error).toBeUndefined();
     expect(JSON.parse(obj(r.changes[0]).data!["routes.json"]!)).toEqual({ name: "A", routes: three, pool_size: 3, no_advertise: true });
   });
 
   it("refuses to guess a name over a broken routes file", () => {
     const r = configPut(req({ routes: three }), { target, configMap: configMap("{not json") });
     expect(r.changes).toEqual([]);
-    expect(r.reply.error!.message).toMatch(/neither JSON.*send "name" too/);
+    expect(r.reply({}).error!.message).toMatch(/neither JSON.*send "name" too/);
     expect(configPut(req({ name: "A", routes: three }), { target, configMap: configMap("{not json") }).changes).toHaveLength(1);
   });
 
   it("says when the routes file belongs to a NatsCluster (the operator renders it)", () => {
     const cm = configMap(routesJson("A", []));
     cm.metadata!.ownerReferences = [{ apiVersion: "nats.io/v1alpha2", kind: "NatsCluster", name: "nats", uid: "u", controller: true }];
-    expect(configPut(req({ routes: three }), { target, configMap: cm }).reply).toMatchObject({ ok: true, managedBy: "NatsCluster/nats", changed: true });
+    expect(configPut(req({ routes: three }), { target, configMap: cm }).reply({})).toMatchObject({ ok: true, managedBy: "NatsCluster/nats", changed: true });
   });
 
   it("answers 404 with a way out when the ConfigMap is missing", () => {
     const r = configPut(req({ routes: three }), { target, configMap: null });
-    expect(r).toEqual({ changes: [], reply: { error: { code: 404, message: 'configmap "nats-config" not found in namespace "edge-1": create it, or pass -cm' } } });
+    expect(r.changes).toEqual([]);
+    expect(r.reply({})).toEqual({ error: { code: 404, message: 'configmap "nats-config" not found in namespace "edge-1": create it, or pass -cm' } });
   });
 
   it("rejects bad input before looking at the ConfigMap", () => {
     const r = configPut(req("nope"), { target, configMap: null });
-    expect(r.reply.error!.code).toBe(400);
+    expect(r.reply({}).error!.code).toBe(400);
+  });
+
+  it("replies with the revision the runtime wrote", () => {
+    const r = configPut(req({ routes: three }), { target, configMap: configMap(routesJson("A", []), "41") });
+    expect(r.reply({ revision: "42" })).toMatchObject({ ok: true, changed: true, previousRevision: "41", revision: "42" });
+    expect(r.reply({ revision: "42" })).not.toHaveProperty("reload");
+  });
+
+  it("with wait: done once every running server reports the written revision; the reply says per server", () => {
+    const pods = [pod("nats-1"), pod("nats-2"), pod("nats-3", { phase: "Failed" }), { ...pod("nats-4"), metadata: { name: "nats-4", deletionTimestamp: new Date() } }];
+    const r = configPut(req({ routes: three, wait: "5s" }), { target, configMap: configMap(routesJson("A", []), "41"), pods });
+    const report = (p: string, rev: string, ok = true) => ({ pod: p, configRevision: rev, action: ok ? "reloaded" : "failed", ok, ...(ok ? {} : { error: "bad" }) }) as const;
+    expect(r.wait?.ms).toBe(5_000);
+    const partly = { revision: "42", reloads: { "nats-1": report("nats-1", "42"), "nats-2": report("nats-2", "41") } };
+    expect(r.wait!.done(partly)).toBe(false);
+    const all = { revision: "42", reloads: { "nats-1": report("nats-1", "42"), "nats-2": report("nats-2", "43", false) } };
+    expect(r.wait!.done(all)).toBe(true);
+    expect(r.reply({ ...all, waitedMs: 12 })).toMatchObject({
+      revision: "42",
+      reload: { complete: true, ok: false, waitedMs: 12, servers: [{ pod: "nats-1", state: "reloaded" }, { pod: "nats-2", state: "failed", error: "bad" }] },
+    });
+    expect(r.reply({ ...partly, waitedMs: 5_000 })).toMatchObject({ reload: { complete: false, ok: false, servers: [{ state: "reloaded" }, { state: "pending" }] } });
+  });
+
+  it("with wait and nothing to change: waits for the current revision", () => {
+    const cm = configMap(routesJson("A", three), "41");
+    const r = configPut(req({ name: "A", routes: three, wait: "1s" }), { target, configMap: cm, pods: [pod("nats-1")] });
+    expect(r.changes).toEqual([]);
+    expect(r.wait!.done({ reloads: { "nats-1": { pod: "nats-1", configRevision: "41", action: "in-sync", ok: true } } })).toBe(true);
   });
 });

@@ -1,8 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { monitorUrlOf } from "../../handlers/reloader/monitor.ts";
-import { parseNatsConf } from "../../handlers/reloader/nats-conf.ts";
+import { monitorOfConfigFiles } from "../../handlers/reloader/monitor.ts";
 
-const of = (text: string) => monitorUrlOf(parseNatsConf({ "nats.conf": text }, "nats.conf"));
+const of = (text: string) => {
+  const r = monitorOfConfigFiles({ "nats.conf": text }, "nats.conf");
+  return "error" in r ? r.error.message : r.url;
+};
 
 describe("monitorUrlOf: nats-server's monitoring endpoint from its own config", () => {
   it.each([

@@ -10,16 +10,19 @@ const natsCluster = (spec: NatsClusterSpec = {}): NatsCluster => ({
   apiVersion: "nats.io/v1alpha2", kind: "NatsCluster", metadata: { name: "nats", namespace: "edge-1" }, spec: { serverImage: "nats", ...spec },
 });
 const routes = ["nats://nats-0.nats-mgmt.edge-1.svc:6222", "nats://nats-1.nats-mgmt.edge-1.svc:6222"];
-const render = (spec: NatsClusterSpec = {}, more: Partial<ServerConfigInput> = {}) =>
-  renderServerConfig({ cluster: natsCluster(spec), clusterName: "nats", routes, ...more });
+const render = (spec: NatsClusterSpec = {}, more: Partial<ServerConfigInput> = {}) => {
+  const r = renderServerConfig({ cluster: natsCluster(spec), clusterName: "nats", routes, ...more });
+  if ("error" in r) throw new Error(r.error.message);
+  return r.text;
+};
 const auth = (json: unknown): ClientsAuth => {
   const r = parseClientsAuth(JSON.stringify(json));
-  if ("error" in r) throw new Error(r.error);
+  if ("error" in r) throw new Error(r.error.message);
   return r.value;
 };
 const authError = (json: unknown) => {
   const r = parseClientsAuth(typeof json === "string" ? json : JSON.stringify(json));
-  return "error" in r ? r.error : `accepted: ${JSON.stringify(r.value)}`;
+  return "error" in r ? r.error.message : `accepted: ${JSON.stringify(r.value)}`;
 };
 
 describe("renderServerConfig", () => {
@@ -248,34 +251,34 @@ describe("parseClientsAuth", () => {
   });
 
   it.each([
-    [[], `auth secret: must be a JSON object with "users" and/or "default_permissions", not a list`],
-    [{ token: "t" }, `auth secret: the object has unknown field "token"; known fields are users, default_permissions, timeout`],
-    [{ users: {} }, `auth secret: "users" must be a list, not an object`],
-    [{ users: [{ username: "a" }, { username: "b" }, { password: "x" }] }, "auth secret: users[2] has no username"],
-    [{ users: [{ username: "" }] }, "auth secret: users[0] has no username"],
-    [{ users: ["alice"] }, `auth secret: users[0] must be an object with "username", not a string`],
-    [{ users: [{ username: 7 }] }, "auth secret: users[0].username must be a string, not a number"],
-    [{ users: [{ username: "a", nkey: "UA" }] }, `auth secret: users[0] has unknown field "nkey"; known fields are username, password, permissions`],
-    [{ users: [{ username: "a" }, { username: "a" }] }, `auth secret: users[1] repeats username "a" of users[0]`],
-    [{ users: [{ username: "a", password: null }] }, "auth secret: users[0].password must be a string, not null"],
-    [{ users: [{ username: "a", password: "x\ny" }] }, "auth secret: users[0].password contains a newline (U+000A) at position 1, which nats.conf cannot hold"],
-    [{ users: [{ username: "a", permissions: ["x"] }] }, `auth secret: users[0].permissions must be an object with "publish" and/or "subscribe", not a list`],
-    [{ users: [{ username: "a", permissions: { pub: ["x"] } }] }, `auth secret: users[0].permissions has unknown field "pub"; known fields are publish, subscribe`],
-    [{ users: [{ username: "a", permissions: { publish: "x" } }] }, `auth secret: users[0].permissions.publish must be a list of subjects or {"allow": [...], "deny": [...]}, not a string`],
-    [{ users: [{ username: "a", permissions: { publish: ["x", 1] } }] }, "auth secret: users[0].permissions.publish[1] must be a string, not a number"],
-    [{ users: [{ username: "a", permissions: { publish: { allow: "x" } } }] }, "auth secret: users[0].permissions.publish.allow must be a list of subjects, not a string"],
-    [{ users: [{ username: "a", permissions: { publish: { only: [] } } }] }, `auth secret: users[0].permissions.publish has unknown field "only"; known fields are allow, deny`],
-    [{ users: [{ username: "a", permissions: { publish: ["a b"] } }] }, `auth secret: users[0].permissions.publish[0] "a b" is not a valid subject`],
-    [{ default_permissions: { subscribe: ["a.>.b"] } }, `auth secret: default_permissions.subscribe[0] "a.>.b" is not a valid subject`],
-    [{ default_permissions: { subscribe: { deny: ["a..b"] } } }, `auth secret: default_permissions.subscribe.deny[0] "a..b" is not a valid subject`],
-    [{ default_permissions: { subscribe: ["a b c"] } }, `auth secret: default_permissions.subscribe[0] "a b c" is not a valid subject`],
-    [{ timeout: -1 }, `auth secret: "timeout" must be a number of seconds, 0 or more`],
+    [[], `must be a JSON object with "users" and/or "default_permissions", not a list`],
+    [{ token: "t" }, `the object has unknown field "token"; known fields are users, default_permissions, timeout`],
+    [{ users: {} }, `"users" must be a list, not an object`],
+    [{ users: [{ username: "a" }, { username: "b" }, { password: "x" }] }, "users[2] has no username"],
+    [{ users: [{ username: "" }] }, "users[0] has no username"],
+    [{ users: ["alice"] }, `users[0] must be an object with "username", not a string`],
+    [{ users: [{ username: 7 }] }, "users[0].username must be a string, not a number"],
+    [{ users: [{ username: "a", nkey: "UA" }] }, `users[0] has unknown field "nkey"; known fields are username, password, permissions`],
+    [{ users: [{ username: "a" }, { username: "a" }] }, `users[1] repeats username "a" of users[0]`],
+    [{ users: [{ username: "a", password: null }] }, "users[0].password must be a string, not null"],
+    [{ users: [{ username: "a", password: "x\ny" }] }, "users[0].password contains a newline (U+000A) at position 1, which nats.conf cannot hold"],
+    [{ users: [{ username: "a", permissions: ["x"] }] }, `users[0].permissions must be an object with "publish" and/or "subscribe", not a list`],
+    [{ users: [{ username: "a", permissions: { pub: ["x"] } }] }, `users[0].permissions has unknown field "pub"; known fields are publish, subscribe`],
+    [{ users: [{ username: "a", permissions: { publish: "x" } }] }, `users[0].permissions.publish must be a list of subjects or {"allow": [...], "deny": [...]}, not a string`],
+    [{ users: [{ username: "a", permissions: { publish: ["x", 1] } }] }, "users[0].permissions.publish[1] must be a string, not a number"],
+    [{ users: [{ username: "a", permissions: { publish: { allow: "x" } } }] }, "users[0].permissions.publish.allow must be a list of subjects, not a string"],
+    [{ users: [{ username: "a", permissions: { publish: { only: [] } } }] }, `users[0].permissions.publish has unknown field "only"; known fields are allow, deny`],
+    [{ users: [{ username: "a", permissions: { publish: ["a b"] } }] }, `users[0].permissions.publish[0] "a b" is not a valid subject`],
+    [{ default_permissions: { subscribe: ["a.>.b"] } }, `default_permissions.subscribe[0] "a.>.b" is not a valid subject`],
+    [{ default_permissions: { subscribe: { deny: ["a..b"] } } }, `default_permissions.subscribe.deny[0] "a..b" is not a valid subject`],
+    [{ default_permissions: { subscribe: ["a b c"] } }, `default_permissions.subscribe[0] "a b c" is not a valid subject`],
+    [{ timeout: -1 }, `"timeout" must be a number of seconds, 0 or more`],
   ])("rejects %j", (json, error) => {
     expect(authError(json)).toBe(error);
   });
 
   it("rejects text that is not JSON", () => {
-    expect(authError("users: []")).toMatch(/^auth secret: not valid JSON \(.+\)$/);
+    expect(authError("users: []")).toMatch(/^not valid JSON \(.+\)$/);
   });
 });
 
@@ -284,7 +287,7 @@ describe("chooseClientsAuthKey", () => {
     expect(clientsAuthKey).toBe("clients-auth.json");
     expect(chooseClientsAuthKey(["other", "clients-auth.json"])).toEqual({ value: "clients-auth.json" });
     expect(chooseClientsAuthKey(["data"])).toEqual({ value: "data" });
-    expect(chooseClientsAuthKey([])).toEqual({ error: `auth secret has no keys: put the authorization JSON under "clients-auth.json"` });
-    expect(chooseClientsAuthKey(["b", "a"])).toEqual({ error: `auth secret has keys "a", "b" and none is "clients-auth.json": put the authorization JSON under that key` });
+    expect(chooseClientsAuthKey([])).toEqual({ error: { code: 400, message: `has no keys: put the authorization JSON under "clients-auth.json"` } });
+    expect(chooseClientsAuthKey(["b", "a"])).toEqual({ error: { code: 400, message: `has keys "a", "b" and none is "clients-auth.json": put the authorization JSON under that key` } });
   });
 });

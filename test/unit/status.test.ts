@@ -7,11 +7,11 @@ describe("status", () => {
   it("reports the config revision and every server's readiness, in pod order", () => {
     const pods = [pod("nats-10", { ready: true, ip: "10.0.0.10" }), pod("nats-2", { ready: false, restarts: 3 }), pod("nats-1", { ready: true, ip: "10.0.0.1" })];
     const r = status({ target, instance, podSelector: "app=nats", configMap: configMap(routesJson("A", ["nats://a:6222"]), "77"), pods });
-    expect(r.reply).toMatchObject({
+    expect(r.reply({})).toMatchObject({
       ok: true, cluster: "nats", namespace: "edge-1", revision: "77", instance,
       config: { name: "A", routes: ["nats://a:6222"] }, configError: null, ready: 2, total: 3,
     });
-    expect(((r.reply as any).servers as any[]).map((s) => [s.name, s.ready, s.ip, s.restarts])).toEqual([
+    expect(((r.reply({}) as any).servers as any[]).map((s) => [s.name, s.ready, s.ip, s.restarts])).toEqual([
       ["nats-1", true, "10.0.0.1", 0], ["nats-2", false, null, 3], ["nats-10", true, "10.0.0.10", 0],
     ]);
   });
@@ -21,7 +21,7 @@ describe("status", () => {
       target, instance, podSelector: "app=nats", configMap: configMap(routesJson("A", []), "80"), pods: [pod("nats-0", { ready: true }), pod("nats-1", { ready: true })],
       reloads: { "nats-0": { pod: "nats-0", configRevision: "80", action: "reloaded", ok: true, configLoadTime: "2026-11-21T10:00:00Z" }, "nats-1": { pod: "nats-1", configRevision: "79", action: "failed", ok: false, error: "bad" } },
     });
-    expect(((r.reply as any).servers as any[]).map((s) => s.config)).toEqual([
+    expect(((r.reply({}) as any).servers as any[]).map((s) => s.config)).toEqual([
       { revision: "80", state: "reloaded", ok: true, loadedAt: "2026-11-21T10:00:00Z" },
       { revision: "79", state: "failed", ok: false, error: "bad", loadedAt: null },
     ]);
@@ -29,14 +29,14 @@ describe("status", () => {
 
   it("still answers when the config is missing, and says why", () => {
     const r = status({ target, instance, podSelector: "app=nats", configMap: null, pods: [] });
-    expect(r.reply).toMatchObject({ ok: true, revision: null, config: null, total: 0, ready: 0 });
-    expect((r.reply as any).configError).toMatch(/not found/);
+    expect(r.reply({})).toMatchObject({ ok: true, revision: null, config: null, total: 0, ready: 0 });
+    expect((r.reply({}) as any).configError).toMatch(/not found/);
   });
 });
 
 describe("discover", () => {
   it("names the cluster, the instance and the subjects to use", () => {
-    expect(discover({ target, instance }).reply).toEqual({
+    expect(discover({ target, instance }).reply({})).toEqual({
       ok: true, cluster: "nats", namespace: "edge-1", ...instance,
       subjects: { get: "_SAT.nats.config.get", put: "_SAT.nats.config.put", status: "_SAT.nats.status" },
     });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { watchRoutes } from "../../handlers/index.ts";
+import { operatorRoutes } from "../../handlers/index.ts";
 import { natsCluster } from "./operator-fixtures.ts";
 
 const clusters = [
@@ -10,25 +10,25 @@ const clusters = [
 
 describe("which clusters an event concerns", () => {
   it("a NatsCluster: itself", () => {
-    expect(watchRoutes.triggers("NatsCluster", { metadata: { name: "demo", namespace: "ns1" } }, clusters)).toEqual(["ns1/demo"]);
+    expect(operatorRoutes.triggers("NatsCluster", { metadata: { name: "demo", namespace: "ns1" } }, clusters)).toEqual(["ns1/demo"]);
   });
 
   it("an owned object: its controller", () => {
     const pod = { metadata: { name: "demo-2", namespace: "ns1", ownerReferences: [{ kind: "NatsCluster", name: "demo", controller: true }] } };
-    expect(watchRoutes.triggers("Pod", pod, clusters)).toEqual(["ns1/demo"]);
+    expect(operatorRoutes.triggers("Pod", pod, clusters)).toEqual(["ns1/demo"]);
   });
 
   it("a deleted owned object without its owner reference: the cluster label", () => {
-    expect(watchRoutes.triggers("Service", { metadata: { name: "demo-mgmt", namespace: "ns1", labels: { nats_cluster: "demo" } } }, clusters)).toEqual(["ns1/demo"]);
+    expect(operatorRoutes.triggers("Service", { metadata: { name: "demo-mgmt", namespace: "ns1", labels: { nats_cluster: "demo" } } }, clusters)).toEqual(["ns1/demo"]);
   });
 
   it("a routes file: its cluster, even when created by hand without labels", () => {
-    expect(watchRoutes.triggers("ConfigMap", { metadata: { name: "other-config", namespace: "ns1" } }, clusters)).toEqual(["ns1/other"]);
+    expect(operatorRoutes.triggers("ConfigMap", { metadata: { name: "other-config", namespace: "ns1" } }, clusters)).toEqual(["ns1/other"]);
   });
 
   it("a Secret: every cluster in its namespace whose spec names it", () => {
-    expect(watchRoutes.triggers("Secret", { metadata: { name: "shared-tls", namespace: "ns1" } }, clusters)).toEqual(["ns1/demo", "ns1/other"]);
-    expect(watchRoutes.triggers("Secret", { metadata: { name: "auth", namespace: "ns1" } }, clusters)).toEqual(["ns1/other"]);
-    expect(watchRoutes.triggers("Secret", { metadata: { name: "unrelated", namespace: "ns1" } }, clusters)).toEqual([]);
+    expect(operatorRoutes.triggers("Secret", { metadata: { name: "shared-tls", namespace: "ns1" } }, clusters)).toEqual(["ns1/demo", "ns1/other"]);
+    expect(operatorRoutes.triggers("Secret", { metadata: { name: "auth", namespace: "ns1" } }, clusters)).toEqual(["ns1/other"]);
+    expect(operatorRoutes.triggers("Secret", { metadata: { name: "unrelated", namespace: "ns1" } }, clusters)).toEqual([]);
   });
 });

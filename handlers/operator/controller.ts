@@ -1,0 +1,83 @@
+import { eventChange, type Reporter } from "../events.ts";
+import type { Kind, ObjectOf } from "../kinds.ts";
+import type { Change } from "../types.ts";
+import { withConditions } from "./conditions.ts";
+import { reloaderAccountName } from "./desired-objects.ts";
+import { labelApp, labelCluster, routesConfigMapName, stableJson } from "./names.ts";
+import type { NatsCluster } from "./natscluster.ts";
+import { reconcileCluster, type ClusterView } from "./reconcile.ts";
+import type { WatchedKind } from "./triggers.ts";
+import { referencedSecrets } from "./validate.ts";
+
+/** Read access to the operator's caches: what a reconcile may look at. */
+export interface Store {
+  get<K extends WatchedKind>(kind: K, namespace: string, name: string): ObjectOf<K> | undefined;
+  /** Objects of the namespace whose labels include `labels`. */
+  list<K extends WatchedKind>(kind: K, namespace: string, labels: Record<string, string>): ObjectOf<K>[];
+}
+
+/** What the operator runs with, besides the caches. */
+export interface OperatorEnv extends Reporter {
+  /** satellite's own image, for the reloader sidecar. */
+  controllerImage: string;
+  now: string;
+}
+
+/** Every kind the operator watches, and which of its objects (a label selector). */
+export const watches: { kind: WatchedKind & Kind; labelSelector?: string }[] = [
+  { kind: "NatsCluster" },
+  { kind: "Pod", labelSelector: `${labelApp}=nats,${labelCluster}` },
+  { kind: "Service", labelSelector: `${labelApp}=nats,${labelCluster}` },
+  { kind: "Secret" },
+  { kind: "ConfigMap" },
+  { kind: "ServiceAccount", labelSelector: `${labelApp}=nats,${labelCluster}` },
+  { kind: "Role", labelSelector: `${labelApp}=nats,${labelCluster}` },
+  { kind: "RoleBinding", labelSelector: `${labelApp}=nats,${labelCluster}` },
+];
+
+/** The cluster's view, gathered from the caches by the names and labels the operator gives its objects. */
+export function viewOf(cluster: NatsCluster, store: Store, env: OperatorEnv): ClusterView {
+  const ns = cluster.metadata.namespace!;
+  const name = cluster.metadata.name!;
+  const owned = { [labelCluster]: name };
+  const rbac = reloaderAccountName(name);
+  return {
+    cluster,
+    pods: store.list("Pod", ns, owned),
+    services: store.list("Service", ns, owned),
+    configSecret: store.get("Secret", ns, name) ?? null,
+    routesConfigMap: store.get("ConfigMap", ns, routesConfigMapName(name)) ?? null,
+    secrets: Object.fromEntries(referencedSecrets(cluster).map((s) => [s, store.get("Secret", ns, s)])),
+    reloaderRbac: { serviceAccount: store.get("ServiceAccount", ns, rbac), role: store.get("Role", ns, rbac), roleBinding: store.get("RoleBinding", ns, rbac) },
+    controllerImage: env.controllerImage,
+    now: env.now,
+  };
+}
+
+/**
+ * A reconcile as one list of changes in the order they are made: objects, then Events, then the
+ * status when it differs from the one seen.
+ */
+export function reconcile(cluster: NatsCluster, store: Store, env: OperatorEnv): Change[] {
+  const r = reconcileCluster(viewOf(cluster, store, env));
+  const changes: Change[] = [...r.changes, ...r.events.map((e) => eventChange(cluster, e, env, env.now))];
+  if (stableJson(cluster.status ?? {}) !== stableJson(r.status)) changes.push({ op: "status", kind: "NatsCluster", object: { ...cluster, status: r.status } });
+  return changes;
+}
+
+/**
+ * A reconcile the API server did not let finish: a Progressing=False condition saying why, and a
+ * Warning Event when that reason is new, so `kubectl describe` shows it (retries repeat neither).
+ */
+export function reconcileFailed(cluster: NatsCluster, error: string, env: OperatorEnv): Change[] {
+  const message = `the last reconcile failed and is retried with backoff: ${error}`;
+  const before = cluster.status?.conditions?.find((c) => c.type === "Progressing");
+  if (before?.reason === "ReconcileFailed" && before.message === message) return [];
+  const next = { type: "Progressing", status: "False", reason: "ReconcileFailed", message } as const;
+  const others = (cluster.status?.conditions ?? []).filter((c) => c.type !== "Progressing");
+  const conditions = [...others, ...withConditions(cluster.status?.conditions, [next], env.now, cluster.metadata.generation)];
+  return [
+    eventChange(cluster, { type: "Warning", reason: "ReconcileFailed", message: error }, env, env.now),
+    { op: "status", kind: "NatsCluster", object: { ...cluster, status: { ...cluster.status, conditions } } },
+  ];
+}

@@ -1,0 +1,62 @@
+import { describe, expect, it } from "vitest";
+import { operatorRoutes, type Change, type OperatorEnv, type Store } from "../../handlers/index.ts";
+import { describe as describeChange, image, natsCluster, now, runningPod } from "./operator-fixtures.ts";
+
+const env: OperatorEnv = { component: "satellite", instance: "op-1", controllerImage: image, now };
+
+/** A store over plain objects, as the runtime's caches would hold them. */
+function storeOf(objects: Partial<Record<string, { metadata?: any }[]>>): Store {
+  const of = (kind: string) => (objects[kind] ?? []) as any[];
+  return {
+    get: (kind, ns, name) => of(kind).find((o) => o.metadata?.namespace === ns && o.metadata?.name === name),
+    list: (kind, ns, labels) => of(kind).filter((o) => o.metadata?.namespace === ns && Object.entries(labels).every(([k, v]) => o.metadata?.labels?.[k] === v)),
+  };
+}
+
+const ops = (changes: Change[]) => changes.map((c) => (c.kind === "Event" && c.op === "create" ? `event ${c.object.reason}` : c.op === "status" ? "status" : describeChange(c)));
+
+describe("operator routes: a reconcile as one list of changes", () => {
+  it("a new cluster: its objects, then an Event per note, then its status", () => {
+    const c = natsCluster({ size: 1 });
+    const changes = operatorRoutes.reconcile(c, storeOf({ NatsCluster: [c] }), env);
+    expect(ops(changes)).toEqual(["create ConfigMap demo-config", "create Secret demo", "create Service demo", "create Service demo-mgmt", "create Pod demo-1", "event CreatingPods", "status"]);
+  });
+
+  it("an Event names the cluster, the reason, and who recorded it", () => {
+    const c = natsCluster({ size: 1 });
+    const ev = operatorRoutes.reconcile(c, storeOf({}), env).find((x) => x.kind === "Event");
+    expect(ev).toMatchObject({
+      op: "create",
+      object: { involvedObject: { kind: "NatsCluster", name: "demo", namespace: "ns1", uid: "uid-demo" }, type: "Normal", reportingComponent: "satellite", reportingInstance: "op-1", firstTimestamp: now },
+    });
+  });
+
+  it("reads the cluster's pods by their labels, not another cluster's", () => {
+    const c = natsCluster({ size: 1 });
+    const other = natsCluster({ size: 1 }, { name: "other", uid: "uid-other" });
+    const mine = operatorRoutes.reconcile(c, storeOf({ Pod: [runningPod(c, 1), runningPod(other, 1)] }), env);
+    expect(ops(mine)).not.toContain("create Pod demo-1");
+    const theirs = operatorRoutes.reconcile(c, storeOf({ Pod: [runningPod(other, 1)] }), env);
+    expect(ops(theirs)).toContain("create Pod demo-1");
+  });
+
+  it("no status write when the status would not change", () => {
+    const c = natsCluster({ size: 1 });
+    const first = operatorRoutes.reconcile(c, storeOf({}), env);
+    const status = first.find((x) => x.op === "status")!.object as any;
+    const again = operatorRoutes.reconcile({ ...c, status: status.status }, storeOf({}), env);
+    expect(ops(again)).not.toContain("status");
+  });
+});
+
+describe("operator routes: a reconcile that failed", () => {
+  it("a Warning Event and a Progressing=False condition, once per reason", () => {
+    const c = natsCluster({ size: 1 });
+    const changes = operatorRoutes.failed(c, "pods is forbidden", env);
+    expect(ops(changes)).toEqual(["event ReconcileFailed", "status"]);
+    const status = (changes[1]!.object as any).status;
+    expect(status.conditions).toEqual([expect.objectContaining({ type: "Progressing", status: "False", reason: "ReconcileFailed", message: expect.stringContaining("pods is forbidden") })]);
+    expect(operatorRoutes.failed({ ...c, status }, "pods is forbidden", env)).toEqual([]);
+    expect(ops(operatorRoutes.failed({ ...c, status }, "quota exceeded", env))).toEqual(["event ReconcileFailed", "status"]);
+  });
+});
