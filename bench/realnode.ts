@@ -5,12 +5,12 @@
 //     from the host, confirmed by /varz config_load_time);
 //   the seeds' path: a ConfigMap mounted as a volume (the kubelet's default sync period) and a
 //     file-watching reloader, from the write until nats-server's config_load_time moves.
+import { kinds } from "../handlers/index.ts";
 import { execFileSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { connect } from "@nats-io/transport-node";
 import { createKubeClient } from "../runtime/kube/client.ts";
 import { loadKubeconfig } from "../runtime/kube/kubeconfig.ts";
-import { configMaps } from "../runtime/kube/resources.ts";
 import { startNatsServer } from "../test/harness/nats.ts";
 import { waitFor } from "../test/harness/ports.ts";
 import { buildImages, groundPatch, hostPid, realNodeUnavailable, startRealNode, writeOverlay } from "../test/harness/realnode.ts";
@@ -92,12 +92,12 @@ const loadTime = async (ip: string) => ((await (await fetch(`http://${ip}:8222/v
 
 async function measureFloor(kube: ReturnType<typeof createKubeClient>, kubectlBin: string, kubeconfig: string, n: number): Promise<number[]> {
   const servers = serverPods(kubectlBin, kubeconfig, "app=nats");
-  let cm = await kube.create<any>(configMaps, { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "floor", namespace: ns }, data: { v: "0" } });
+  let cm = await kube.create<any>(kinds.ConfigMap, { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "floor", namespace: ns }, data: { v: "0" } });
   // resourceVersion -> a waiter, or true once its event arrived (the event may beat the write's reply)
   const seen = new Map<string, true | (() => void)>();
   const abort = new AbortController();
   const watching = (async () => {
-    for await (const ev of kube.watch(configMaps, ns, { fieldSelector: "metadata.name=floor", resourceVersion: cm.metadata.resourceVersion, signal: abort.signal })) {
+    for await (const ev of kube.watch(kinds.ConfigMap, ns, { fieldSelector: "metadata.name=floor", resourceVersion: cm.metadata.resourceVersion, signal: abort.signal })) {
       const rv = (ev.object as { metadata?: { resourceVersion?: string } }).metadata?.resourceVersion;
       if (!rv) continue;
       const waiter = seen.get(rv);
@@ -111,7 +111,7 @@ async function measureFloor(kube: ReturnType<typeof createKubeClient>, kubectlBi
     const before = await Promise.all(servers.map((s) => loadTime(s.ip)));
     await sleep(1_100); // config_load_time has a resolution of a second on some versions: let it move
     const s = performance.now();
-    cm = await kube.replace<any>(configMaps, { ...cm, data: { v: String(i + 1) } });
+    cm = await kube.replace<any>(kinds.ConfigMap, { ...cm, data: { v: String(i + 1) } });
     const rv = cm.metadata.resourceVersion as string;
     if (seen.get(rv) !== true) {
       await new Promise<void>((resolve, reject) => {
@@ -142,9 +142,9 @@ async function measureVolume(kube: ReturnType<typeof createKubeClient>, kubectlB
   const out: number[] = [];
   for (let r = 0; r < rounds; r++) {
     const before = await Promise.all(servers.map((s) => loadTime(s.ip)));
-    const cm = await kube.get<any>(configMaps, { namespace: ns, name: "seedvol" });
+    const cm = await kube.get<any>(kinds.ConfigMap, { namespace: ns, name: "seedvol" });
     const s = Date.now();
-    await kube.replace(configMaps, { ...cm, data: { ...cm.data, "routes.json": JSON.stringify({ name: `round${r}`, routes: [] }) } });
+    await kube.replace(kinds.ConfigMap, { ...cm, data: { ...cm.data, "routes.json": JSON.stringify({ name: `round${r}`, routes: [] }) } });
     const delays = await Promise.all(servers.map(async (srv, j) => {
       while ((await loadTime(srv.ip)) === before[j]) {
         if (Date.now() - s > 300_000) throw new Error(`${srv.name} did not reload within 300 s of the ConfigMap change`);

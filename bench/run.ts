@@ -1,4 +1,5 @@
 // npm run bench: measures the config API against the local test bed and writes bench/RESULTS.md.
+import { kinds } from "../handlers/index.ts";
 import { connect } from "@nats-io/transport-node";
 import { cpus, totalmem, release } from "node:os";
 import { writeFileSync, readFileSync } from "node:fs";
@@ -7,7 +8,6 @@ import { startControlPlane } from "../test/harness/control-plane.ts";
 import { manifest, testKube } from "../test/harness/kube.ts";
 import { startNatsServer } from "../test/harness/nats.ts";
 import { shippedFlags, startSatellite, waitForLog } from "../test/harness/satellite.ts";
-import { configMaps } from "../runtime/kube/resources.ts";
 import { benchOperator } from "./operator.ts";
 import { benchReload } from "./reload.ts";
 import { benchRealNode, realNodeMarkdown } from "./realnode.ts";
@@ -78,9 +78,9 @@ for (let r = 0; r < rounds; r++) {
     }
     await controller.stop();
   }
-  let cm = await kube.admin.get(configMaps, { namespace: ns, name: "nats-config" });
+  let cm = await kube.admin.get(kinds.ConfigMap, { namespace: ns, name: "nats-config" });
   const b = await run(perRound, async () => {
-    cm = await kube.admin.replace(configMaps, { ...cm, data: { ...cm.data, "routes.json": put(++seq) } });
+    cm = await kube.admin.replace(kinds.ConfigMap, { ...cm, data: { ...cm.data, "routes.json": put(++seq) } });
   });
   direct.lat.push(...b.lat);
   direct.ms += b.ms;

@@ -1,3 +1,4 @@
+import { kinds } from "../handlers/index.ts";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -6,7 +7,6 @@ import { runtimeBinary, shippedFlags, startSatellite, type Runtime } from "../te
 import { freePort, waitFor } from "../test/harness/ports.ts";
 import { manifest, type TestKube } from "../test/harness/kube.ts";
 import type { NatsServer } from "../test/harness/nats.ts";
-import { natsClusters, pods } from "../runtime/kube/resources.ts";
 
 /** A runtime with the flags the image ships, or with the runtime's defaults. */
 export interface RuntimeSetup {
@@ -79,12 +79,12 @@ export async function benchRuntimes(kube: TestKube, nats: NatsServer, setups: Ru
     }
   }
   for (let i = 0; i < clusters; i++) {
-    await kube.admin.create(natsClusters, { apiVersion: "nats.io/v1alpha2", kind: "NatsCluster", metadata: { name: `m${i}`, namespace: ns }, spec: { size: 3 } });
+    await kube.admin.create(kinds.NatsCluster, { apiVersion: "nats.io/v1alpha2", kind: "NatsCluster", metadata: { name: `m${i}`, namespace: ns }, spec: { size: 3 } });
   }
   // One operator creates what the clusters own, so every measured run finds the same steady state.
   {
     const { p } = await start(setups[0]!);
-    await waitFor("every cluster's pods", async () => (await kube.admin.list(pods, ns)).items.length >= clusters * 3, 60_000, 200);
+    await waitFor("every cluster's pods", async () => (await kube.admin.list(kinds.Pod, ns)).items.length >= clusters * 3, 60_000, 200);
     await p.stop();
   }
   for (const r of out) {

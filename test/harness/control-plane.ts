@@ -1,10 +1,12 @@
 import { mkdtempSync, writeFileSync, readFileSync } from "node:fs";
+import { request } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { makeCerts } from "./certs.ts";
 import { binaries } from "./binaries.ts";
 import { freePorts, waitFor } from "./ports.ts";
 import { startProcess, type Proc } from "./process.ts";
+import { kinds } from "../../handlers/index.ts";
 import { createKubeClient } from "../../runtime/kube/client.ts";
 import { loadKubeconfig } from "../../runtime/kube/kubeconfig.ts";
 
@@ -84,12 +86,7 @@ export async function startControlPlane(opts: { dir?: string } = {}): Promise<Ru
       await cp.apiserver.stop();
       await new Promise((r) => setTimeout(r, downMs));
       cp.apiserver = startProcess("kube-apiserver", bins.KUBE_APISERVER_BIN, apiserverArgs, apiserverLog);
-      const client = createKubeClient(loadKubeconfig(kubeconfig));
-      try {
-        await waitFor("kube-apiserver /readyz after restart", async () => (await client.request<string>("GET", "/readyz")) === "ok", 60_000, 100);
-      } finally {
-        client.close();
-      }
+      await waitFor("kube-apiserver /readyz after restart", async () => (await readyz(server, certs)) === "ok", 60_000, 100);
     },
   };
   const admin = createKubeClient(loadKubeconfig(kubeconfig));
@@ -97,10 +94,10 @@ export async function startControlPlane(opts: { dir?: string } = {}): Promise<Ru
     await waitFor("kube-apiserver /readyz", async () => {
       if (!cp.apiserver.running()) throw new Error("kube-apiserver exited");
       if (!etcd.running()) throw new Error("etcd exited");
-      return (await admin.request<string>("GET", "/readyz")) === "ok";
+      return (await readyz(server, certs)) === "ok";
     }, 60_000, 100);
     // The default namespace is made by a controller loop inside the API server, shortly after readyz.
-    await waitFor("namespace default", () => admin.request("GET", "/api/v1/namespaces/default"), 20_000, 100);
+    await waitFor("namespace default", () => admin.get(kinds.Namespace, { name: "default" }), 20_000, 100);
   } catch (e) {
     const detail = `\n--- etcd log tail ---\n${etcd.tail(15)}\n--- kube-apiserver log tail ---\n${cp.apiserver.tail(30)}`;
     await cp.stop();
@@ -138,4 +135,29 @@ current-context: test
 
 export function readInfo(path: string): ControlPlaneInfo {
   return JSON.parse(readFileSync(path, "utf8")) as ControlPlaneInfo;
+}
+
+/**
+ * The API server's /readyz ("ok" once every post-start hook has run, RBAC's bootstrap roles
+ * included), asked with the admin's certificate. Not an API resource, so not the client's.
+ */
+function readyz(server: string, certs: { caCert: string; adminCert: string; adminKey: string }): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = request(new URL("/readyz", server), {
+      ca: readFileSync(certs.caCert),
+      cert: readFileSync(certs.adminCert),
+      key: readFileSync(certs.adminKey),
+      agent: false,
+      timeout: 5_000,
+    }, (res) => {
+      let body = "";
+      res.setEncoding("utf8");
+      res.on("data", (c: string) => (body += c));
+      res.on("end", () => (res.statusCode === 200 ? resolve(body) : reject(new Error(`GET /readyz: HTTP ${res.statusCode}: ${body.trim().slice(0, 300)}`))));
+      res.on("error", reject);
+    });
+    req.on("timeout", () => req.destroy(new Error("GET /readyz: no answer within 5 s")));
+    req.on("error", (e) => reject(new Error(`GET /readyz: ${e.message}`)));
+    req.end();
+  });
 }

@@ -2,13 +2,23 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { join } from "node:path";
 import { parseAllDocuments } from "yaml";
+import type { AuthenticationV1TokenRequest, V1CustomResourceDefinition } from "@kubernetes/client-node";
+import { kinds, type ResourceType } from "../../handlers/index.ts";
 import { createKubeClient, type KubeClient } from "../../runtime/kube/client.ts";
 import { loadKubeconfig } from "../../runtime/kube/kubeconfig.ts";
-import { namespaces, resourcePath, serviceAccounts, type ResourceType } from "../../runtime/kube/resources.ts";
 import { kubeconfigYaml, type ControlPlaneInfo } from "./control-plane.ts";
 import { waitFor } from "./ports.ts";
 
 export const manifest = (name: string) => readFileSync(fileURLToPath(new URL(`../../manifests/${name}`, import.meta.url)), "utf8");
+
+/** CustomResourceDefinitions: cluster-scoped; only the tests install and edit them. */
+export const customResourceDefinitions: ResourceType<V1CustomResourceDefinition> = {
+  kind: "CustomResourceDefinition",
+  group: "apiextensions.k8s.io",
+  version: "v1",
+  resource: "customresourcedefinitions",
+  namespaced: false,
+};
 
 export interface TestKube {
   info: ControlPlaneInfo;
@@ -17,7 +27,8 @@ export interface TestKube {
   createNamespace(prefix: string): Promise<string>;
   /** Server-side apply of every document; `dryRun` asks the API server to validate only. */
   apply(docs: string | object[], opts?: { namespace?: string; dryRun?: boolean }): Promise<any[]>;
-  resourceFor(apiVersion: string, kind: string): Promise<ResourceType>;
+  /** Where objects of `kind` in `apiVersion` live, from API discovery (waits for a new CRD to be served). */
+  resourceFor(apiVersion: string, kind: string): Promise<ResourceType<any>>;
   /** Applies manifests/crd.yaml and waits until the API server serves NatsClusters. */
   installCrd(): Promise<void>;
   /** A TokenRequest token for a ServiceAccount, created if missing. */
@@ -31,26 +42,20 @@ let counter = 0;
 
 export function testKube(info: ControlPlaneInfo): TestKube {
   const admin = createKubeClient(loadKubeconfig(info.kubeconfig));
-  const discovered = new Map<string, ResourceType[]>();
-  const kindOf = new WeakMap<ResourceType, string>();
+  const discovered = new Map<string, ResourceType<any>[]>();
 
-  async function resourceFor(apiVersion: string, kind: string): Promise<ResourceType> {
+  async function resourceFor(apiVersion: string, kind: string): Promise<ResourceType<any>> {
     const [group, version] = apiVersion.includes("/") ? apiVersion.split("/") as [string, string] : ["", apiVersion];
     const find = async () => {
       let list = discovered.get(apiVersion);
-      if (!list?.some((r) => r.resource && kindOf.get(r) === kind)) {
-        const path = group ? `/apis/${group}/${version}` : `/api/${version}`;
-        const res = await admin.request<{ resources: { name: string; kind: string; namespaced: boolean }[] }>("GET", path);
+      if (!list?.some((r) => r.kind === kind)) {
+        const res = await admin.discover(apiVersion);
         list = res.resources
           .filter((r) => !r.name.includes("/"))
-          .map((r) => {
-            const t: ResourceType = { group, version, resource: r.name, namespaced: r.namespaced };
-            kindOf.set(t, r.kind);
-            return t;
-          });
+          .map((r) => ({ kind: r.kind, group, version, resource: r.name, namespaced: r.namespaced }) as ResourceType<any>);
         discovered.set(apiVersion, list);
       }
-      return list.find((r) => kindOf.get(r) === kind);
+      return list.find((r) => r.kind === kind);
     };
     return waitFor(`API discovery of ${kind} in ${apiVersion}`, find, 10_000, 200);
   }
@@ -62,13 +67,13 @@ export function testKube(info: ControlPlaneInfo): TestKube {
     async installCrd() {
       await this.apply(manifest("crd.yaml"));
       await waitFor("the NatsCluster CRD to be established", async () => {
-        const crd = await admin.request("GET", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/natsclusters.nats.io");
-        return crd.status?.conditions?.some((c: { type: string; status: string }) => c.type === "Established" && c.status === "True");
+        const crd = await admin.get(customResourceDefinitions, { name: "natsclusters.nats.io" });
+        return crd.status?.conditions?.some((c) => c.type === "Established" && c.status === "True");
       });
     },
     async createNamespace(prefix) {
       const name = `${prefix}-${process.pid}-${Date.now().toString(36)}-${counter++}`.slice(0, 63).replace(/-$/, "");
-      await admin.create(namespaces, { apiVersion: "v1", kind: "Namespace", metadata: { name } });
+      await admin.create(kinds.Namespace, { apiVersion: "v1", kind: "Namespace", metadata: { name } });
       return name;
     },
     async apply(docs, opts = {}) {
@@ -84,24 +89,27 @@ export function testKube(info: ControlPlaneInfo): TestKube {
         if (opts.namespace && obj.kind === "RoleBinding") {
           body.subjects = obj.subjects?.map((s: any) => (s.kind === "ServiceAccount" ? { ...s, namespace: opts.namespace } : s));
         }
-        applied.push(await admin.request("PATCH", resourcePath(type, { namespace, name: obj.metadata.name }), {
-          body,
-          contentType: "application/apply-patch+yaml",
-          query: { fieldManager: "satellite-test", force: true, dryRun: opts.dryRun ? "All" : undefined, fieldValidation: "Strict" },
+        applied.push(await admin.patch(type, { namespace, name: obj.metadata.name }, body, "apply", {
+          fieldManager: "satellite-test",
+          force: true,
+          dryRun: opts.dryRun ? "All" : undefined,
+          fieldValidation: "Strict",
         }));
       }
       return applied;
     },
     async tokenFor(namespace, serviceAccount, seconds = 3600) {
       try {
-        await admin.create(serviceAccounts, { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: serviceAccount, namespace } });
+        await admin.create(kinds.ServiceAccount, { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: serviceAccount, namespace } });
       } catch (e) {
         if ((e as { status?: number }).status !== 409) throw e;
       }
-      const res = await admin.request("POST", resourcePath(serviceAccounts, { namespace, name: serviceAccount, subresource: "token" }), {
-        body: { apiVersion: "authentication.k8s.io/v1", kind: "TokenRequest", spec: { expirationSeconds: seconds } },
+      // A ServiceAccount's token subresource takes a TokenRequest and answers with one.
+      const tokenRequests = kinds.ServiceAccount as ResourceType<AuthenticationV1TokenRequest>;
+      const res = await admin.create(tokenRequests, { apiVersion: "authentication.k8s.io/v1", kind: "TokenRequest", spec: { expirationSeconds: seconds } }, {
+        ref: { namespace, name: serviceAccount, subresource: "token" },
       });
-      return res.status.token as string;
+      return res.status!.token!;
     },
     kubeconfigFor(token, namespace, name) {
       const path = join(info.dir, `${name}-${process.pid}-${counter++}.kubeconfig`);

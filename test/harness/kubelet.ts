@@ -1,10 +1,10 @@
+import { kinds } from "../../handlers/index.ts";
 import type { KubeClient } from "../../runtime/kube/client.ts";
-import { pods } from "../../runtime/kube/resources.ts";
 
 /** What a kubelet would report for a pod: its phase, readiness and IP. */
 export async function setPodStatus(kube: KubeClient, namespace: string, name: string, s: { phase: "Running" | "Failed" | "Succeeded" | "Pending"; ready?: boolean; reason?: string; podIP?: string }) {
   const now = new Date().toISOString();
-  await kube.patch(pods, { namespace, name, subresource: "status" }, {
+  await kube.patch(kinds.Pod, { namespace, name, subresource: "status" }, {
     status: {
       phase: s.phase,
       reason: s.reason,
@@ -28,14 +28,15 @@ export function fakeKubelet(kube: KubeClient, namespace: string, labelSelector: 
   const loop = (async () => {
     while (!abort.signal.aborted) {
       try {
-        const list = await kube.list(pods, namespace, { labelSelector });
+        const list = await kube.list(kinds.Pod, namespace, { labelSelector });
         for (const p of list.items) {
-          const uid = p.metadata.uid as string;
-          if (seen.has(uid) || p.metadata.deletionTimestamp || paused) continue;
+          const meta = p.metadata!;
+          const uid = meta.uid!;
+          if (seen.has(uid) || meta.deletionTimestamp || paused) continue;
           seen.add(uid);
           setTimeout(() => {
             if (abort.signal.aborted) return;
-            setPodStatus(kube, namespace, p.metadata.name, { phase: "Running", ready: true, podIP: "10.2.0.1" }).catch(() => seen.delete(uid));
+            setPodStatus(kube, namespace, meta.name!, { phase: "Running", ready: true, podIP: "10.2.0.1" }).catch(() => seen.delete(uid));
           }, delayMs);
         }
       } catch {

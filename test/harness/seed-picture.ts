@@ -1,6 +1,7 @@
 // The seed's picture on one machine: three nats-server processes playing the pods nats-0..2 (on
 // 127.0.0.2-4 with the standard ports), each with a satellite reloader watching the ConfigMap
 // nats-config; a ground nats-server they link to as leafnodes; the config-API controller.
+import { kinds } from "../../handlers/index.ts";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -11,7 +12,6 @@ import { startNatsServer, type NatsServer } from "./nats.ts";
 import { waitFor } from "./ports.ts";
 import { startProcess, type Proc } from "./process.ts";
 import { startSatellite, waitForLog } from "./satellite.ts";
-import { configMaps, pods } from "../../runtime/kube/resources.ts";
 
 export const seedNatsConf = `server_name: $POD_NAME
 host: $POD_IP
@@ -62,8 +62,8 @@ export async function startSeedPicture(kube: TestKube, o: { firstReloaderViaSyst
   const routes = servers.map((s) => `nats://${s.ip}:6222`);
   await kube.apply(manifest("example-cluster.yaml"), { namespace: ns });
   await kube.apply(manifest("controller.yaml"), { namespace: ns });
-  const cm = await kube.admin.get(configMaps, { namespace: ns, name: "nats-config" });
-  await kube.admin.replace(configMaps, { ...cm, data: { "nats.conf": seedNatsConf, "routes.json": routesJson("nats", routes) } });
+  const cm = await kube.admin.get(kinds.ConfigMap, { namespace: ns, name: "nats-config" });
+  await kube.admin.replace(kinds.ConfigMap, { ...cm, data: { "nats.conf": seedNatsConf, "routes.json": routesJson("nats", routes) } });
   const reloaderKubeconfig = kube.kubeconfigFor(await kube.tokenFor(ns, "nats-reloader"), ns, "nats-reloader");
   const controllerKubeconfig = kube.kubeconfigFor(await kube.tokenFor(ns, "satellite"), ns, "satellite");
   const ground = await startNatsServer({ name: "ground", leafListen: true });
@@ -86,7 +86,7 @@ export async function startSeedPicture(kube: TestKube, o: { firstReloaderViaSyst
     nats.push(startProcess(`nats ${s.pod}`, binaries().NATS_SERVER_BIN, ["-c", join(s.dir, "nats.conf")], join(s.dir, "nats.log"), {
       ...process.env, POD_NAME: s.pod, POD_IP: s.ip, PID_FILE: join(s.dir, "nats.pid"), GROUND_URL: `nats-leaf://127.0.0.1:${ground.leafPort}`,
     }));
-    await kube.admin.create(pods, { metadata: { name: s.pod, namespace: ns, labels: { app: "nats" } }, spec: { containers: [{ name: "nats", image: "nats:2.14.9-alpine" }] } });
+    await kube.admin.create(kinds.Pod, { metadata: { name: s.pod, namespace: ns, labels: { app: "nats" } }, spec: { containers: [{ name: "nats", image: "nats:2.14.9-alpine" }] } });
     await setPodStatus(kube.admin, ns, s.pod, { phase: "Running", ready: true, podIP: s.ip });
   }
   await Promise.all(servers.map((s, i) => waitFor(`${s.pod} routed and linked`, async () => (await monitor(i, "routez")).num_routes >= 2 && (await monitor(i, "leafz")).leafnodes >= 1, 30_000)));

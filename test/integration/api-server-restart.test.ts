@@ -1,5 +1,6 @@
 // Faults: the API server goes away and comes back. This file runs its own control plane, so the
 // restart does not disturb the other test files.
+import { kinds } from "../../handlers/index.ts";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { connect } from "@nats-io/transport-node";
 import { startControlPlane, type RunningControlPlane } from "../harness/control-plane.ts";
@@ -7,7 +8,6 @@ import { manifest, testKube, type TestKube } from "../harness/kube.ts";
 import { fakeKubelet } from "../harness/kubelet.ts";
 import { startNatsServer, waitFor, type NatsServer, type Proc } from "../harness/index.ts";
 import { startSatellite, waitForLog } from "../harness/satellite.ts";
-import { natsClusters, pods } from "../../runtime/kube/resources.ts";
 
 let cp: RunningControlPlane;
 let kube: TestKube;
@@ -16,8 +16,8 @@ let nats: NatsServer;
 let controller: Proc;
 let kubelet: ReturnType<typeof fakeKubelet>;
 
-const podCount = async (cluster: string) => (await kube.admin.list(pods, ns, { labelSelector: `nats_cluster=${cluster}` })).items.filter((p: any) => !p.metadata.deletionTimestamp).length;
-const create = (name: string, size: number) => kube.admin.create(natsClusters, { apiVersion: "nats.io/v1alpha2", kind: "NatsCluster", metadata: { name, namespace: ns }, spec: { size } });
+const podCount = async (cluster: string) => (await kube.admin.list(kinds.Pod, ns, { labelSelector: `nats_cluster=${cluster}` })).items.filter((p: any) => !p.metadata.deletionTimestamp).length;
+const create = (name: string, size: number) => kube.admin.create(kinds.NatsCluster, { apiVersion: "nats.io/v1alpha2", kind: "NatsCluster", metadata: { name, namespace: ns }, spec: { size } });
 
 beforeAll(async () => {
   cp = await startControlPlane();
@@ -59,7 +59,7 @@ it("the operator and the config API ride out the API server going away, and conv
     await restart;
 
     await waitFor("a put to succeed again", async () => (await put(3)).ok === true, 30_000, 250);
-    await kube.admin.patch(natsClusters, { namespace: ns, name: "before" }, { spec: { size: 4 } });
+    await kube.admin.patch(kinds.NatsCluster, { namespace: ns, name: "before" }, { spec: { size: 4 } });
     await create("after", 1);
     await waitFor("both clusters converged", async () => (await podCount("before")) === 4 && (await podCount("after")) === 1, 60_000, 200);
     expect(controller.running()).toBe(true);

@@ -1,3 +1,4 @@
+import { kinds } from "../../handlers/index.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connect } from "@nats-io/transport-node";
 import type { NatsConnection } from "@nats-io/nats-core";
@@ -10,7 +11,6 @@ import { freePort, startHubAndLeaf, useKube, waitFor, type NatsServer, type Proc
 import { manifest } from "../harness/kube.ts";
 import { startSatellite, waitForLog } from "../harness/satellite.ts";
 import { kubeconfigYaml } from "../harness/control-plane.ts";
-import { configMaps, pods } from "../../runtime/kube/resources.ts";
 import { hostilePayloads } from "./hostile-payloads.ts";
 
 const kube = useKube();
@@ -27,7 +27,7 @@ async function ask(subject: string, body: unknown = "", nc = ground) {
   const m = await nc.request(subject, typeof body === "string" ? body : JSON.stringify(body), { timeout: 5_000 });
   return { body: JSON.parse(dec.decode(m.data)), headers: m.headers };
 }
-const readConfigMap = () => kube.admin.get(configMaps, { namespace: ns, name: "nats-config" });
+const readConfigMap = () => kube.admin.get(kinds.ConfigMap, { namespace: ns, name: "nats-config" });
 
 beforeAll(async () => {
   ns = await kube.createNamespace("config-api");
@@ -56,7 +56,7 @@ describe("config API through a ground server and a leafnode", () => {
     const cm = await readConfigMap();
     const { body } = await ask("_SAT.nats.config.get");
     expect(body).toEqual({
-      ok: true, cluster: "nats", namespace: ns, configMap: "nats-config", revision: cm.metadata.resourceVersion,
+      ok: true, cluster: "nats", namespace: ns, configMap: "nats-config", revision: cm.metadata!.resourceVersion,
       name: "nats", routes: ["nats://nats-0.nats:6222", "nats://nats-1.nats:6222", "nats://nats-2.nats:6222"],
     });
   });
@@ -68,16 +68,16 @@ describe("config API through a ground server and a leafnode", () => {
     const get = await ask("_SAT.nats.config.get");
     expect(get.body).toMatchObject({ name: "CLUSTER_A", routes, revision: put.body.revision });
     const cm = await readConfigMap();
-    expect(cm.metadata.resourceVersion).toBe(put.body.revision);
-    expect(JSON.parse(cm.data["routes.json"])).toEqual({ name: "CLUSTER_A", routes });
-    expect(cm.data["nats.conf"]).toContain('include "routes.json"');
+    expect(cm.metadata!.resourceVersion).toBe(put.body.revision);
+    expect(JSON.parse(cm.data!["routes.json"]!)).toEqual({ name: "CLUSTER_A", routes });
+    expect(cm.data!["nats.conf"]).toContain('include "routes.json"');
   });
 
   it("a put that changes nothing writes nothing", async () => {
     const before = await ask("_SAT.nats.config.get");
     const put = await ask("_SAT.nats.config.put", { name: before.body.name, routes: before.body.routes });
     expect(put.body).toMatchObject({ ok: true, changed: false, revision: before.body.revision });
-    expect((await readConfigMap()).metadata.resourceVersion).toBe(before.body.revision);
+    expect((await readConfigMap()).metadata!.resourceVersion).toBe(before.body.revision);
   });
 
   it("a stale revision is a conflict and changes nothing", async () => {
@@ -106,8 +106,8 @@ describe("config API through a ground server and a leafnode", () => {
     expect(chain).toBe(49);
     const last = replies[revisions.indexOf(Math.max(...revisions))]!.body;
     const cm = await readConfigMap();
-    expect(cm.metadata.resourceVersion).toBe(last.revision);
-    expect(JSON.parse(cm.data["routes.json"])).toEqual({ name: last.name, routes: last.routes });
+    expect(cm.metadata!.resourceVersion).toBe(last.revision);
+    expect(JSON.parse(cm.data!["routes.json"]!)).toEqual({ name: last.name, routes: last.routes });
   });
 
   it("500 malformed or hostile payloads each get an error and leave the ConfigMap byte-identical", async () => {
@@ -129,11 +129,11 @@ describe("config API through a ground server and a leafnode", () => {
 
   it("status lists the server pods and their readiness", async () => {
     for (const i of [0, 1, 2]) {
-      await kube.admin.create(pods, { metadata: { name: `nats-${i}`, namespace: ns, labels: { app: "nats" } }, spec: { containers: [{ name: "nats", image: "nats:2.14.9-alpine" }] } });
+      await kube.admin.create(kinds.Pod, { metadata: { name: `nats-${i}`, namespace: ns, labels: { app: "nats" } }, spec: { containers: [{ name: "nats", image: "nats:2.14.9-alpine" }] } });
     }
     // Play the kubelet: nats-0 and nats-2 are running and ready.
     for (const i of [0, 2]) {
-      await kube.admin.patch(pods, { namespace: ns, name: `nats-${i}`, subresource: "status" }, {
+      await kube.admin.patch(kinds.Pod, { namespace: ns, name: `nats-${i}`, subresource: "status" }, {
         status: { phase: "Running", podIP: `10.1.0.${i + 1}`, conditions: [{ type: "Ready", status: "True" }] },
       });
     }
@@ -144,7 +144,7 @@ describe("config API through a ground server and a leafnode", () => {
     });
     expect(body).toMatchObject({ ok: true, cluster: "nats", namespace: ns, ready: 2, total: 3, configError: null });
     expect(body.servers.map((s: any) => [s.name, s.ready, s.ip])).toEqual([["nats-0", true, "10.1.0.1"], ["nats-1", false, null], ["nats-2", true, "10.1.0.3"]]);
-    expect(body.revision).toBe((await readConfigMap()).metadata.resourceVersion);
+    expect(body.revision).toBe((await readConfigMap()).metadata!.resourceVersion);
   });
 
   it("is a NATS service: $SRV.INFO lists the endpoints, discover reaches every instance", async () => {
@@ -282,7 +282,7 @@ describe("config API failures", () => {
     await waitForLog(p, "serving config API");
     const got = await waitFor("a reply from ghost", () => ask("_SAT.ghost.config.get").catch(() => undefined));
     expect(got.body).toEqual({ error: { code: 404, message: `configmap "ghost-config" in namespace "${ns}" not found: create it, or pass -cm with the right name` } });
-    await kube.admin.create(configMaps, { metadata: { name: "ghost-config", namespace: ns } });
+    await kube.admin.create(kinds.ConfigMap, { metadata: { name: "ghost-config", namespace: ns } });
     // config.get reads the watch cache: the new ConfigMap shows once its event has arrived.
     const noKey = await waitFor("the new ConfigMap through the watch", async () => {
       const r = (await ask("_SAT.ghost.config.get")).body;
@@ -312,9 +312,9 @@ describe("config API failures", () => {
   it("a permission the Role does not grant is refused by the API server", async () => {
     const client = (await import("../../runtime/kube/client.ts")).createKubeClient((await import("../../runtime/kube/kubeconfig.ts")).loadKubeconfig(kubeconfig));
     try {
-      expect((await client.list(configMaps, ns).catch((e) => e)).status).toBe(403);
-      expect((await client.get(configMaps, { namespace: ns, name: "other" }).catch((e) => e)).status).toBe(403);
-      expect((await client.list(pods, ns)).items.length).toBeGreaterThan(0);
+      expect((await client.list(kinds.ConfigMap, ns).catch((e) => e)).status).toBe(403);
+      expect((await client.get(kinds.ConfigMap, { namespace: ns, name: "other" }).catch((e) => e)).status).toBe(403);
+      expect((await client.list(kinds.Pod, ns)).items.length).toBeGreaterThan(0);
     } finally {
       client.close();
     }

@@ -3,10 +3,10 @@
 // stays not ready, makes no writes, and starts when satellite's CRD is applied.
 import { afterAll, expect, it } from "vitest";
 import { freePort, useKube, waitFor } from "../harness/index.ts";
+import { customResourceDefinitions } from "../harness/kube.ts";
 import { startSatellite, waitForLog } from "../harness/satellite.ts";
 
 const kube = useKube();
-const crdPath = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/natsclusters.nats.io";
 
 afterAll(async () => {
   await kube.installCrd();
@@ -15,12 +15,12 @@ afterAll(async () => {
 
 it("an old or foreign NatsCluster CRD: one clear sentence, not ready, no write loop; then it starts on satellite's", async () => {
   await kube.installCrd();
-  const crd = await kube.admin.request("GET", crdPath);
+  const crd = await kube.admin.get(customResourceDefinitions, { name: "natsclusters.nats.io" });
   for (const v of crd.spec.versions) delete v.subresources;
-  await kube.admin.request("PUT", crdPath, { body: crd });
+  await kube.admin.replace(customResourceDefinitions, crd);
   await waitFor("discovery without natsclusters/status", async () => {
-    const d = await kube.admin.request("GET", "/apis/nats.io/v1alpha2");
-    return !d.resources.some((r: { name: string }) => r.name === "natsclusters/status");
+    const d = await kube.admin.discover("nats.io/v1alpha2");
+    return !d.resources.some((r) => r.name === "natsclusters/status");
   });
   const ns = await kube.createNamespace("foreign-crd");
   const port = await freePort();
@@ -30,6 +30,7 @@ it("an old or foreign NatsCluster CRD: one clear sentence, not ready, no write l
     const readyz = await fetch(`http://127.0.0.1:${port}/readyz`);
     expect(readyz.status).toBe(503);
     expect(await readyz.text()).toContain("operator not ready");
+    // Deliberate: 1.5 s pass to show the sentence is not repeated and no write loop starts.
     await new Promise((r) => setTimeout(r, 1_500));
     expect(op.log().match(/has no status subresource/g)).toHaveLength(1);
     expect(op.log()).not.toMatch(/reconcile failed/);

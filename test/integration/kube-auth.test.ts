@@ -1,14 +1,18 @@
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { chmodSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import type { V1SubjectAccessReview } from "@kubernetes/client-node";
+import { kinds, type ResourceType } from "../../handlers/index.ts";
 import { useKube, waitFor } from "../harness/index.ts";
 import { kubeconfigYaml } from "../harness/control-plane.ts";
 import { createKubeClient } from "../../runtime/kube/client.ts";
 import { findKubeTarget, loadKubeconfig } from "../../runtime/kube/kubeconfig.ts";
-import { namespaces } from "../../runtime/kube/resources.ts";
 
 const kube = useKube();
 let ns: string;
+const subjectAccessReviews: ResourceType<V1SubjectAccessReview> = {
+  kind: "SubjectAccessReview", group: "authorization.k8s.io", version: "v1", resource: "subjectaccessreviews", namespaced: false,
+};
 beforeAll(async () => {
   ns = await kube.createNamespace("auth");
   await kube.apply(`
@@ -25,18 +29,21 @@ subjects: [{ kind: ServiceAccount, name: robot, namespace: ${ns} }]
 `, { namespace: ns });
   const admin = kube.admin;
   await waitFor("the RoleBinding to take effect", async () => {
-    const review = await admin.request("POST", "/apis/authorization.k8s.io/v1/subjectaccessreviews", {
-      body: { apiVersion: "authorization.k8s.io/v1", kind: "SubjectAccessReview", spec: { user: `system:serviceaccount:${ns}:robot`, resourceAttributes: { namespace: ns, verb: "list", resource: "configmaps" } } },
+    const review = await admin.create(subjectAccessReviews, {
+      apiVersion: "authorization.k8s.io/v1", kind: "SubjectAccessReview", spec: { user: `system:serviceaccount:${ns}:robot`, resourceAttributes: { namespace: ns, verb: "list", resource: "configmaps" } },
     });
-    return review.status.allowed;
+    return review.status!.allowed;
   });
 });
 afterAll(() => kube.close());
 
+/** The `kind` of a LIST's answer: "ConfigMapList" when the request was authenticated and allowed. */
+const listKind = async (c: ReturnType<typeof createKubeClient>) => ((await c.list(kinds.ConfigMap, ns)) as { kind?: string }).kind;
+
 const whoCanList = async (kubeconfig: string) => {
   const c = createKubeClient(loadKubeconfig(kubeconfig));
   try {
-    return (await c.request("GET", `/api/v1/namespaces/${ns}/configmaps`)).kind;
+    return await listKind(c);
   } finally {
     c.close();
   }
@@ -44,7 +51,7 @@ const whoCanList = async (kubeconfig: string) => {
 
 it("authenticates with a client certificate (the admin kubeconfig)", async () => {
   const c = createKubeClient(loadKubeconfig(kube.info.kubeconfig));
-  expect((await c.get(namespaces, { name: ns })).metadata.name).toBe(ns);
+  expect((await c.get(kinds.Namespace, { name: ns })).metadata!.name).toBe(ns);
   c.close();
 });
 
@@ -72,7 +79,7 @@ it("authenticates with a service-account token file, as in a pod", async () => {
   expect(target).toMatchObject({ namespace: ns, tokenFile: join(saDir, "token") });
   const c = createKubeClient(target);
   try {
-    expect((await c.request("GET", `/api/v1/namespaces/${ns}/configmaps`)).kind).toBe("ConfigMapList");
+    expect(await listKind(c)).toBe("ConfigMapList");
   } finally {
     c.close();
   }

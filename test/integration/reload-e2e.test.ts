@@ -1,6 +1,7 @@
 // The seed's picture on one machine: a real API server; three nats-server processes playing the
 // three pods (127.0.0.2-4, standard ports), each with a satellite reloader; a ground nats-server
 // linked by leafnodes; the controller. Requests come from the ground.
+import { kinds } from "../../handlers/index.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -9,7 +10,6 @@ import type { NatsConnection } from "@nats-io/nats-core";
 import { useKube, waitFor } from "../harness/index.ts";
 import { seedNatsConf, startSeedPicture, type SeedPicture, type SeedServer } from "../harness/seed-picture.ts";
 import { waitForLog } from "../harness/satellite.ts";
-import { configMaps, events } from "../../runtime/kube/resources.ts";
 
 const kube = useKube();
 let seed: SeedPicture;
@@ -63,9 +63,9 @@ describe("a config change from the ground reaches every server", () => {
   });
 
   it("a config nats-server refuses leaves every server running its last good config, and the reply says why", async () => {
-    const cm = await kube.admin.get(configMaps, { namespace: ns, name: "nats-config" });
+    const cm = await kube.admin.get(kinds.ConfigMap, { namespace: ns, name: "nats-config" });
     // Someone edits nats.conf by hand with a typo; then a routes change comes through the API.
-    await kube.admin.replace(configMaps, { ...cm, data: { ...cm.data, "nats.conf": cm.data["nats.conf"].replace("port: 4222", 'port: 4222\nwrite_deadline: "soon"') } });
+    await kube.admin.replace(kinds.ConfigMap, { ...cm, data: { ...cm.data, "nats.conf": cm.data!["nats.conf"]!.replace("port: 4222", 'port: 4222\nwrite_deadline: "soon"') } });
     // The hand edit is reloaded (and refused) first; then the put's change: two rounds of refusals.
     const reply = await put({ name: "CLUSTER_A", routes: routes, wait: "12s" });
     expect(reply).toMatchObject({ ok: true, changed: true, reload: { complete: true, ok: false } });
@@ -81,26 +81,26 @@ describe("a config change from the ground reaches every server", () => {
       expect((await fetch(`http://${s.ip}:8222/healthz`)).ok).toBe(true);
       expect(readFileSync(join(s.dir, "nats.conf"), "utf8")).not.toContain("write_deadline");
     }
-    const evs = (await kube.admin.list(events, ns, { fieldSelector: "involvedObject.name=nats-config,reason=ReloadFailed" })).items;
+    const evs = (await kube.admin.list(kinds.Event, ns, { fieldSelector: "involvedObject.name=nats-config,reason=ReloadFailed" })).items;
     expect(evs.length).toBeGreaterThanOrEqual(3);
     // Fixing the typo heals it.
-    const bad = await kube.admin.get(configMaps, { namespace: ns, name: "nats-config" });
-    await kube.admin.replace(configMaps, { ...bad, data: { ...bad.data, "nats.conf": natsConf } });
+    const bad = await kube.admin.get(kinds.ConfigMap, { namespace: ns, name: "nats-config" });
+    await kube.admin.replace(kinds.ConfigMap, { ...bad, data: { ...bad.data, "nats.conf": natsConf } });
     const fixed = await put({ name: "CLUSTER_B", routes: routes, wait: "5s" });
     expect(fixed.reload).toMatchObject({ complete: true, ok: true });
   });
 
   it("a change nats-server cannot reload is detected and reported, not sent", async () => {
-    const cm = await kube.admin.get(configMaps, { namespace: ns, name: "nats-config" });
+    const cm = await kube.admin.get(kinds.ConfigMap, { namespace: ns, name: "nats-config" });
     const loads = await Promise.all([0, 1, 2].map(async (i) => (await varz(i)).config_load_time));
-    await kube.admin.replace(configMaps, { ...cm, data: { ...cm.data, "nats.conf": natsConf.replace("port: 6222", "port: 6223") } });
+    await kube.admin.replace(kinds.ConfigMap, { ...cm, data: { ...cm.data, "nats.conf": natsConf.replace("port: 6222", "port: 6223") } });
     const reply = await put({ name: "CLUSTER_B", routes: [...routes, "nats://127.0.0.6:6222"], wait: "5s" });
     expect(reply.reload).toMatchObject({ complete: true, ok: false });
     for (const s of reply.reload.servers) expect(s.error).toContain("the cluster port (cluster.port) changed: nats-server applies that only on restart");
     expect(await Promise.all([0, 1, 2].map(async (i) => (await varz(i)).config_load_time))).toEqual(loads);
     // Put the port back: the next change reloads normally.
-    const now = await kube.admin.get(configMaps, { namespace: ns, name: "nats-config" });
-    await kube.admin.replace(configMaps, { ...now, data: { ...now.data, "nats.conf": natsConf } });
+    const now = await kube.admin.get(kinds.ConfigMap, { namespace: ns, name: "nats-config" });
+    await kube.admin.replace(kinds.ConfigMap, { ...now, data: { ...now.data, "nats.conf": natsConf } });
     expect((await put({ name: "CLUSTER_C", routes, wait: "5s" })).reload).toMatchObject({ complete: true, ok: true });
   });
 
@@ -134,9 +134,9 @@ describe("a config change from the ground reaches every server", () => {
   });
 
   it("a controller killed after writing still leaves every server converged", async () => {
-    const cm = await kube.admin.get(configMaps, { namespace: ns, name: "nats-config" });
+    const cm = await kube.admin.get(kinds.ConfigMap, { namespace: ns, name: "nats-config" });
     const req = gc.request("_SAT.nats.config.put", JSON.stringify({ name: "CLUSTER_E", routes, wait: "5s" }), { timeout: 3_000 }).catch(() => undefined);
-    await waitFor("the write", async () => (await kube.admin.get(configMaps, { namespace: ns, name: "nats-config" })).metadata.resourceVersion !== cm.metadata.resourceVersion);
+    await waitFor("the write", async () => (await kube.admin.get(kinds.ConfigMap, { namespace: ns, name: "nats-config" })).metadata!.resourceVersion !== cm.metadata!.resourceVersion);
     seed.controller.signal("SIGKILL");
     await req;
     for (const s of servers) {

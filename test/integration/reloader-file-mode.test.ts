@@ -30,6 +30,7 @@ it("file mode (nats-server-config-reloader's flags): one reload per real change 
   const t1 = await loaded();
   // The same content written again is not a change: no reload.
   writeFileSync(join(s.dir, "extra.conf"), "max_payload: 2000000\n");
+  // Deliberate: 2.5 s (past the reloader's 2 s poll) pass to show no reload follows.
   await new Promise((res) => setTimeout(res, 2_500));
   expect(await loaded()).toBe(t1);
   expect(r.log().match(/nats-server reloaded/g)).toHaveLength(1);
@@ -101,12 +102,14 @@ it("file mode on a ConfigMap-like volume: a swap reloads; a burst of swaps reloa
   v.swap({ "nats.conf": natsConf, "limits.conf": "max_payload: 2000000\n" });
   await waitFor("the swap loaded", async () => (await varz()).max_payload === 2000000);
   expect(reloads()).toBe(1);
-  await new Promise((res) => setTimeout(res, 500));
+  await waitForLog(r, "config files changed; nats-server reloaded");
   for (let i = 0; i < 5; i++) {
     v.swap({ "nats.conf": natsConf, "limits.conf": `max_payload: ${3000000 + i}\n` });
+    // The burst's pace (closer than the reloader's 150 ms burst window), not a synchronisation.
     await new Promise((res) => setTimeout(res, 100));
   }
   await waitFor("the last of the burst loaded", async () => (await varz()).max_payload === 3000004, 5_000);
+  // Deliberate: 500 ms pass to show no further reload trails the burst.
   await new Promise((res) => setTimeout(res, 500));
   expect(reloads() - 1).toBeLessThanOrEqual(2);
 });

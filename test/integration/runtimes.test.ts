@@ -1,5 +1,6 @@
 // The bundle (dist/satellite.mjs) itself, on Node and on Deno with the narrowest permissions, and
 // the single executable built from it: the config round trip, a NatsCluster reconcile and a reload.
+import { kinds } from "../../handlers/index.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -11,7 +12,6 @@ import { freePort, startNatsServer, useKube, waitFor, type NatsServer, type Proc
 import { manifest } from "../harness/kube.ts";
 import { seaBin, shippedFlags, startSatellite, waitForLog, type Runtime } from "../harness/satellite.ts";
 import { binaries } from "../harness/binaries.ts";
-import { configMaps, natsClusters, pods } from "../../runtime/kube/resources.ts";
 
 const kube = useKube();
 const imageFlags = shippedFlags["node-lts"];
@@ -62,8 +62,8 @@ describe.each<Runtime>(["node", "node-lts", "deno", "sea"])("the bundle on %s", 
     } finally {
       await nc.close();
     }
-    await kube.admin.create(natsClusters, { apiVersion: "nats.io/v1alpha2", kind: "NatsCluster", metadata: { name: "rt", namespace: ns }, spec: { size: 3 } });
-    await waitFor("3 pods", async () => (await kube.admin.list(pods, ns, { labelSelector: "nats_cluster=rt" })).items.length === 3);
+    await kube.admin.create(kinds.NatsCluster, { apiVersion: "nats.io/v1alpha2", kind: "NatsCluster", metadata: { name: "rt", namespace: ns }, spec: { size: 3 } });
+    await waitFor("3 pods", async () => (await kube.admin.list(kinds.Pod, ns, { labelSelector: "nats_cluster=rt" })).items.length === 3);
     await p.stop();
     expect(await p.exited).toBe(0);
   });
@@ -78,16 +78,16 @@ describe.each<Runtime>(["node", "node-lts", "deno", "sea"])("the bundle on %s", 
     writeFileSync(join(confDir, "nats.conf"), conf(1000000));
     const server = await startNatsServer({ name: `reload-${runtime}`, extra: 'include "conf/nats.conf"', dir });
     running.push(server);
-    const cm = await kube.admin.get(configMaps, { namespace: ns, name: "nats-config" });
-    await kube.admin.replace(configMaps, { ...cm, data: { "nats.conf": conf(1000000) } });
+    const cm = await kube.admin.get(kinds.ConfigMap, { namespace: ns, name: "nats-config" });
+    await kube.admin.replace(kinds.ConfigMap, { ...cm, data: { "nats.conf": conf(1000000) } });
     const reloaderKubeconfig = kube.kubeconfigFor(await kube.tokenFor(ns, "nats-reloader"), ns, `reloader-${runtime}`);
     const r = startSatellite(["reloader", "-configmap", "nats-config", "-dir", confDir, "-pid", pid, "-monitor", `http://127.0.0.1:${server.monitorPort}`, "-log-format", "json"], {
       runtime, writeDir: confDir, env: { KUBECONFIG: reloaderKubeconfig, POD_NAME: `rt-${runtime}` }, name: `reloader on ${runtime}`,
     });
     running.push(r);
     await waitForLog(r, "watch mode");
-    const now = await kube.admin.get(configMaps, { namespace: ns, name: "nats-config" });
-    await kube.admin.replace(configMaps, { ...now, data: { "nats.conf": conf(2000000) } });
+    const now = await kube.admin.get(kinds.ConfigMap, { namespace: ns, name: "nats-config" });
+    await kube.admin.replace(kinds.ConfigMap, { ...now, data: { "nats.conf": conf(2000000) } });
     await waitFor("the new max_payload", async () => (await server.monitor("varz")).max_payload === 2000000);
     await waitForLog(r, "nats-server reloaded");
   });

@@ -1,8 +1,8 @@
+import { kinds } from "../../handlers/index.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connect } from "@nats-io/transport-node";
 import { binaries } from "../harness/binaries.ts";
 import { startHubAndLeaf, startNatsCluster, useKube, waitFor, type NatsServer } from "../harness/index.ts";
-import { configMaps } from "../../runtime/kube/resources.ts";
 import { createKubeClient } from "../../runtime/kube/client.ts";
 import { loadKubeconfig } from "../../runtime/kube/kubeconfig.ts";
 import { KubeError } from "../../runtime/kube/errors.ts";
@@ -17,33 +17,33 @@ afterAll(() => kube.close());
 
 describe("control plane", () => {
   it("creates, reads and replaces a ConfigMap; a stale resourceVersion gets 409", async () => {
-    const created = await kube.admin.create(configMaps, { metadata: { name: "smoke", namespace: ns }, data: { a: "1" } });
-    const got = await kube.admin.get(configMaps, { namespace: ns, name: "smoke" });
+    const created = await kube.admin.create(kinds.ConfigMap, { metadata: { name: "smoke", namespace: ns }, data: { a: "1" } });
+    const got = await kube.admin.get(kinds.ConfigMap, { namespace: ns, name: "smoke" });
     expect(got.data).toEqual({ a: "1" });
-    const replaced = await kube.admin.replace(configMaps, { ...got, data: { a: "2" } });
-    expect(replaced.metadata.resourceVersion).not.toBe(created.metadata.resourceVersion);
-    const stale = kube.admin.replace(configMaps, { ...got, data: { a: "3" } });
+    const replaced = await kube.admin.replace(kinds.ConfigMap, { ...got, data: { a: "2" } });
+    expect(replaced.metadata!.resourceVersion).not.toBe(created.metadata!.resourceVersion);
+    const stale = kube.admin.replace(kinds.ConfigMap, { ...got, data: { a: "3" } });
     await expect(stale).rejects.toMatchObject({ status: 409, reason: "Conflict" });
-    expect((await kube.admin.get(configMaps, { namespace: ns, name: "smoke" })).data).toEqual({ a: "2" });
+    expect((await kube.admin.get(kinds.ConfigMap, { namespace: ns, name: "smoke" })).data).toEqual({ a: "2" });
   });
 
   it("streams a watch event for a change", async () => {
-    const cm = await kube.admin.create(configMaps, { metadata: { name: "watched", namespace: ns }, data: { v: "0" } });
+    const cm = await kube.admin.create(kinds.ConfigMap, { metadata: { name: "watched", namespace: ns }, data: { v: "0" } });
     const abort = new AbortController();
     const seen: string[] = [];
     const watching = (async () => {
       try {
-        for await (const ev of kube.admin.watch(configMaps, ns, { resourceVersion: cm.metadata.resourceVersion, fieldSelector: "metadata.name=watched", signal: abort.signal })) {
+        for await (const ev of kube.admin.watch(kinds.ConfigMap, ns, { resourceVersion: cm.metadata!.resourceVersion, fieldSelector: "metadata.name=watched", signal: abort.signal })) {
           if (ev.type === "MODIFIED") {
-            seen.push(ev.object.data.v);
-            if (ev.object.data.v === "1") return;
+            seen.push(ev.object.data!.v!);
+            if (ev.object.data!.v === "1") return;
           }
         }
       } catch (e) {
         if (!abort.signal.aborted) throw e;
       }
     })();
-    await kube.admin.patch(configMaps, { namespace: ns, name: "watched" }, { data: { v: "1" } });
+    await kube.admin.patch(kinds.ConfigMap, { namespace: ns, name: "watched" }, { data: { v: "1" } });
     await Promise.race([watching, new Promise((_, rej) => setTimeout(() => rej(new Error("no watch event within 10 s")), 10_000))]);
     abort.abort();
     expect(seen).toEqual(["1"]);
@@ -53,7 +53,7 @@ describe("control plane", () => {
     const token = await kube.tokenFor(ns, "nobody");
     const client = createKubeClient(loadKubeconfig(kube.kubeconfigFor(token, ns, "nobody")));
     try {
-      const err = await client.get(configMaps, { namespace: ns, name: "smoke" }).catch((e) => e);
+      const err = await client.get(kinds.ConfigMap, { namespace: ns, name: "smoke" }).catch((e) => e);
       expect(err).toBeInstanceOf(KubeError);
       expect(err.status).toBe(403);
       expect(err.message).toContain(`system:serviceaccount:${ns}:nobody`);
@@ -81,8 +81,8 @@ subjects:
 `, { namespace: ns });
     const client = createKubeClient(loadKubeconfig(kube.kubeconfigFor(await kube.tokenFor(ns, "reader"), ns, "reader")));
     try {
-      await waitFor("the RoleBinding to take effect", () => client.get(configMaps, { namespace: ns, name: "smoke" }));
-      const write = await client.patch(configMaps, { namespace: ns, name: "smoke" }, { data: { a: "x" } }).catch((e) => e);
+      await waitFor("the RoleBinding to take effect", () => client.get(kinds.ConfigMap, { namespace: ns, name: "smoke" }));
+      const write = await client.patch(kinds.ConfigMap, { namespace: ns, name: "smoke" }, { data: { a: "x" } }).catch((e) => e);
       expect(write.status).toBe(403);
     } finally {
       client.close();

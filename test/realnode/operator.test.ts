@@ -1,7 +1,7 @@
 // The operator on a real node, driven as a user drives it: `kubectl apply -k` of the manifests with
 // an image override, NatsClusters by kubectl, real nats-server pods checked through their own
 // monitoring endpoints and a NATS client.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { connect } from "@nats-io/transport-node";
 import { monitor, onNode, type PodView } from "../harness/on-node.ts";
 import { waitFor } from "../harness/ports.ts";
@@ -55,7 +55,19 @@ async function crossServerMessage(a: string, b: string) {
   }
 }
 
-describe.runIf(!node.info.unavailable)("operator on a real node", () => {
+// One story told in order, not independent tests: every step works on the same namespace, operator
+// Deployment and NatsCluster "alpha" (a 3-pod cluster on the real node takes 10+ s to start, so the
+// steps share it), and each starts from what the step before left: the operator installed, the
+// cluster running, `pods` as last seen. Hence describe.sequential, and once a step fails the later
+// ones are skipped, since they would only fail for the same reason, further away from it.
+describe.runIf(!node.info.unavailable).sequential("operator on a real node", () => {
+  /** The cluster's pods as the last step left them. */
+  let pods: PodView[] = [];
+  let failedStep: string | undefined;
+  beforeEach((ctx) => {
+    if (failedStep) ctx.skip(`an earlier step failed: ${failedStep}`);
+    ctx.onTestFailed(() => void (failedStep ??= ctx.task.name));
+  });
   beforeAll(async () => {
     await node.kubectl("create", "namespace", ns);
   });
@@ -74,7 +86,6 @@ describe.runIf(!node.info.unavailable)("operator on a real node", () => {
     expect(log).not.toMatch(/"level":"error"/);
   }, 180_000);
 
-  let pods: PodView[] = [];
   it("a NatsCluster of 3 with the config reloader: 3 real servers, a full mesh, a client Service, messages cross servers", async () => {
     await node.apply(natsCluster({}));
     pods = await node.readyPods(ns, selector, 3, 120_000);

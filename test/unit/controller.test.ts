@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { operatorRoutes, type Change, type OperatorEnv, type Store } from "../../handlers/index.ts";
+import { operatorRoutes, type Change, type NatsCluster, type OperatorEnv, type Store } from "../../handlers/index.ts";
 import { describe as describeChange, image, natsCluster, now, runningPod } from "./operator-fixtures.ts";
 
 const env: OperatorEnv = { component: "satellite", instance: "op-1", controllerImage: image, now };
@@ -54,7 +54,7 @@ describe("operator routes: a reconcile that failed", () => {
     const c = natsCluster({ size: 1 });
     const changes = operatorRoutes.failed(c, "pods is forbidden", env);
     expect(ops(changes)).toEqual(["event ReconcileFailed", "status"]);
-    const status = (changes[1]!.object as any).status;
+    const status = (changes[1] as { object: NatsCluster }).object.status!;
     expect(status.conditions).toEqual([expect.objectContaining({ type: "Progressing", status: "False", reason: "ReconcileFailed", message: expect.stringContaining("pods is forbidden") })]);
     expect(operatorRoutes.failed({ ...c, status }, "pods is forbidden", env)).toEqual([]);
     expect(ops(operatorRoutes.failed({ ...c, status }, "quota exceeded", env))).toEqual(["event ReconcileFailed", "status"]);

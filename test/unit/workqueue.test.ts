@@ -1,10 +1,25 @@
-import { describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { createWorkQueue } from "../../runtime/workqueue.ts";
 
-const tick = (ms = 5) => new Promise((r) => setTimeout(r, ms));
-async function until(cond: () => boolean, ms = 2_000) {
-  const end = Date.now() + ms;
-  while (!cond() && Date.now() < end) await tick(2);
+// Fake timers: the queue's delays and the workers' sleeps run on a clock the tests move, so every
+// test is exact about when things happen and takes no real time. advanceTimersByTimeAsync also
+// lets the promises waiting on each fired timer (and the workers' loops) run.
+beforeEach(() => {
+  vi.useFakeTimers();
+});
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+const advance = (ms: number) => vi.advanceTimersByTimeAsync(ms);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Moves the clock 1 ms at a time until `cond` holds; throws, naming `what`, if `ms` pass first. */
+async function until(what: string, cond: () => boolean, ms = 2_000) {
+  for (let waited = 0; !cond(); waited++) {
+    if (waited >= ms) throw new Error(`timed out after ${ms} ms (fake time) waiting for ${what}`);
+    await advance(1);
+  }
 }
 
 describe("work queue", () => {
@@ -15,8 +30,9 @@ describe("work queue", () => {
     q.add("b");
     q.add("a");
     q.run(1, async (k) => void seen.push(k));
-    await until(() => seen.length >= 2);
-    await tick(20);
+    await advance(0);
+    expect(seen).toEqual(["a", "b"]);
+    await advance(1_000);
     expect(seen).toEqual(["a", "b"]);
     await q.shutdown();
   });
@@ -30,15 +46,22 @@ describe("work queue", () => {
       inFlight++;
       maxInFlight = Math.max(maxInFlight, inFlight);
       runs++;
-      await tick(10);
+      await sleep(10);
       inFlight--;
     });
     q.add("k");
-    await tick(2);
+    await advance(2);
+    expect([runs, inFlight]).toEqual([1, 1]);
+    // Added twice while it runs, with three idle workers: it runs once more, afterwards.
     q.add("k");
     q.add("k");
-    await until(() => runs >= 2 && inFlight === 0);
-    await tick(20);
+    await advance(7);
+    expect([runs, inFlight]).toEqual([1, 1]);
+    await advance(1);
+    expect([runs, inFlight]).toEqual([2, 1]);
+    await advance(10);
+    expect([runs, inFlight]).toEqual([2, 0]);
+    await advance(1_000);
     expect(maxInFlight).toBe(1);
     expect(runs).toBe(2);
     await q.shutdown();
@@ -52,28 +75,51 @@ describe("work queue", () => {
       if (++attempts < 4) throw new Error("not yet");
     });
     q.add("k");
-    await until(() => attempts >= 4);
-    await tick(20);
+    await advance(0);
+    expect(attempts).toBe(1);
+    await until("the fourth attempt", () => attempts >= 4, 100);
+    await advance(1_000);
     expect(attempts).toBe(4);
     expect(errors).toHaveLength(3);
+    // Jittered doubling from 4 ms: each delay in [d/2, d] for d = 4, 8, 16.
+    expect(errors[0]!).toBeGreaterThanOrEqual(2);
+    expect(errors[0]!).toBeLessThanOrEqual(4);
+    expect(errors[1]!).toBeGreaterThanOrEqual(4);
+    expect(errors[1]!).toBeLessThanOrEqual(8);
     expect(errors[2]!).toBeGreaterThanOrEqual(8);
+    expect(errors[2]!).toBeLessThanOrEqual(16);
+    // Forgotten after the success: the next failure starts again from the base delay.
+    attempts = 0;
+    q.add("k");
+    await advance(0);
+    expect(attempts).toBe(1);
+    expect(errors[3]!).toBeLessThanOrEqual(4);
     await q.shutdown();
   });
 
   it("requeues after the delay a run asks for; a sooner add wins", async () => {
     const q = createWorkQueue();
-    const at: number[] = [];
     const t0 = Date.now();
-    q.run(1, async () => {
-      at.push(Date.now() - t0);
-      return at.length === 1 ? { requeueAfterMs: 1_000 } : undefined;
+    const at: Record<string, number[]> = { waits: [], added: [] };
+    q.run(1, async (k) => {
+      at[k]!.push(Date.now() - t0);
+      return at[k]!.length === 1 ? { requeueAfterMs: 1_000 } : undefined;
     });
-    q.add("k");
-    await until(() => at.length === 1);
-    q.add("k");
-    await until(() => at.length === 2);
-    expect(at).toHaveLength(2);
-    expect(at[1]!).toBeLessThan(500);
+    q.add("waits");
+    q.add("added");
+    await advance(0);
+    expect(at).toEqual({ waits: [0], added: [0] });
+    // "added" is added again long before its requeue is due: it runs now, and not again at 1 s.
+    await advance(100);
+    q.add("added");
+    await advance(0);
+    expect(at).toEqual({ waits: [0], added: [0, 100] });
+    await advance(899);
+    expect(at.waits).toEqual([0]);
+    await advance(1);
+    expect(at).toEqual({ waits: [0, 1_000], added: [0, 100] });
+    await advance(5_000);
+    expect(at).toEqual({ waits: [0, 1_000], added: [0, 100] });
     await q.shutdown();
   });
 
@@ -81,12 +127,17 @@ describe("work queue", () => {
     const q = createWorkQueue();
     let done = false;
     q.run(1, async () => {
-      await tick(20);
+      await sleep(20);
       done = true;
     });
     q.add("k");
-    await tick(1);
-    await q.shutdown();
-    expect(done).toBe(true);
+    await advance(1);
+    let shut = false;
+    const shutdown = q.shutdown().then(() => (shut = true));
+    await advance(18);
+    expect([done, shut]).toEqual([false, false]);
+    await advance(1);
+    await shutdown;
+    expect([done, shut]).toEqual([true, true]);
   });
 });
