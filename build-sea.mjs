@@ -23,7 +23,7 @@ const out = "dist/satellite";
 const main = "dist/satellite.cjs";
 const blob = "dist/satellite.blob";
 // The flags the image gives node (Dockerfile ENTRYPOINT); the runtimes test checks they agree.
-const execArgv = ["--lite-mode"];
+const execArgv = ["--lite-mode", "--expose-gc"];
 
 await build({ ...bundleOptions, outfile: main, format: "cjs" });
 writeFileSync("dist/sea-config.json", JSON.stringify({ main, output: blob, disableExperimentalSEAWarning: true, execArgv }, null, 2));

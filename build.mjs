@@ -12,14 +12,14 @@ const result = await build({
   outfile,
   format: "esm",
   // Bundled CommonJS dependencies call require("net") etc.; ESM has no require of its own.
-  banner: { js: `#!/usr/bin/env node\nimport { createRequire as __satelliteRequire } from "node:module";\nconst require = __satelliteRequire(import.meta.url);` },
+  banner: { js: `#!/usr/bin/env -S node --expose-gc\nimport { createRequire as __satelliteRequire } from "node:module";\nconst require = __satelliteRequire(import.meta.url);` },
 });
 
 const size = statSync(outfile).size;
 const byPackage = new Map();
 for (const [path, info] of Object.entries(result.metafile.outputs[outfile].inputs)) {
   const m = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(path);
-  const key = m ? m[1] : path.split("/").slice(0, 1)[0] + "/";
+  const key = m ? m[1] : `${path.split("/").slice(0, 1)[0]}/`;
   byPackage.set(key, (byPackage.get(key) ?? 0) + info.bytesInOutput);
 }
 const top = [...byPackage.entries()].sort((a, b) => b[1] - a[1]).slice(0, 8);

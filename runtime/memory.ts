@@ -1,5 +1,3 @@
-import { setFlagsFromString } from "node:v8";
-import { runInNewContext } from "node:vm";
 import type { Logger } from "./log.ts";
 import { counter } from "./metrics.ts";
 
@@ -37,7 +35,6 @@ export function startMemoryReducer(o: MemoryReducerOptions): MemoryReducer {
     const m = process.memoryUsage();
     return { total: m.heapTotal, used: m.heapUsed };
   });
-  // Found at the first check, not at start: a new V8 context is not free.
   let gc: Gc | undefined | null = o.gc ?? null;
   let interval = everyMs;
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -81,14 +78,10 @@ export function startMemoryReducer(o: MemoryReducerOptions): MemoryReducer {
 
 const mb = (bytes: number) => Math.round(bytes / 2 ** 20);
 
-/** V8's gc(), which Node and Deno hand out once --expose-gc is set, even after start. */
+/** V8's gc(), which Node and Deno hand out when started with --expose-gc (as shipped). */
 function exposeGc(log: Logger): Gc | undefined {
-  try {
-    setFlagsFromString("--expose-gc");
-    // Taken from a new context each time: holding on to it would keep that context alive (0.7 MB).
-    if (typeof runInNewContext("gc") === "function") return (options) => (runInNewContext("gc") as Gc)(options);
-  } catch (e) {
-    log.debug("no gc(): the heap will not be compacted", { error: String(e) });
-  }
+  const gc = (globalThis as { gc?: Gc }).gc;
+  if (typeof gc === "function") return gc;
+  log.debug("no gc() (start with --expose-gc, as the image does): the heap will not be compacted");
   return undefined;
 }

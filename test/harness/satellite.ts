@@ -32,7 +32,7 @@ export function denoFlags(command: string | undefined, writeDir?: string): strin
  * mode, no optimizing compilers, about 12 MB less resident memory (bench/RESULTS.md). Node 20's
  * V8 also wants --no-expose-wasm with it, or it prints a warning at every start.
  */
-export const shippedFlags: Record<Runtime, string[]> = { node: ["--lite-mode", "--no-expose-wasm"], "node-lts": ["--lite-mode"], deno: ["--v8-flags=--lite-mode"], sea: [] };
+export const shippedFlags: Record<Runtime, string[]> = { node: ["--lite-mode", "--no-expose-wasm", "--expose-gc"], "node-lts": ["--lite-mode", "--expose-gc"], deno: ["--v8-flags=--lite-mode,--expose-gc"], sea: [] };
 
 /**
  * Runs the built bundle (dist/satellite.mjs), as users do, on Node or Deno, with the shipped flags
@@ -55,11 +55,17 @@ export function startSatellite(args: string[], opts: { runtime?: Runtime; env?: 
   });
 }
 
+/** Waits until `p`'s log has `text`; on time out the error shows the end of the log it has instead. */
 export async function waitForLog(p: Proc, text: string | RegExp, timeoutMs = 20_000): Promise<void> {
-  await waitFor(`${p.name} to log ${text}`, async () => {
-    const log = p.log();
-    if (typeof text === "string" ? log.includes(text) : text.test(log)) return true;
-    if (!p.running()) throw new Error(`${p.name} exited:\n${p.tail(20)}`);
-    return false;
-  }, timeoutMs);
+  try {
+    await waitFor(`${p.name} to log ${text}`, async () => {
+      const log = p.log();
+      if (typeof text === "string" ? log.includes(text) : text.test(log)) return true;
+      if (!p.running()) throw new Error(`${p.name} exited:\n${p.tail(20)}`);
+      return false;
+    }, timeoutMs);
+  } catch (e) {
+    if (!p.running()) throw e; // the error has the tail already
+    throw new Error(`${(e as Error).message}\n--- ${p.name} log tail ---\n${p.tail(20)}`, { cause: e });
+  }
 }

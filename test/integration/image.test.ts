@@ -48,7 +48,7 @@ describe("npm run image", () => {
     const [uid, gid] = stage.user.split(":");
     const r = spawnSync("chroot", [`--userspec=${uid}:${gid ?? uid}`, rootfs, ...stage.entrypoint, "version"], { encoding: "utf8" });
     expect(r.stderr).toBe("");
-    expect(r.stdout).toMatch(/^satellite \d+\.\d+\.\d+ \(node v24\.\S+ --lite-mode\)\n$/);
+    expect(r.stdout).toMatch(/^satellite \d+\.\d+\.\d+ \(node v24\.\S+ --lite-mode --expose-gc\)\n$/);
   });
 
   it("is reproducible: the same inputs give the same digests", () => {
