@@ -1,6 +1,7 @@
 // What the ESM bundle and the single-executable build share.
 import { readFileSync } from "node:fs";
 import { builtinModules, createRequire } from "node:module";
+import { fileURLToPath } from "node:url";
 
 const pkg = JSON.parse(readFileSync(new URL("./package.json", import.meta.url), "utf8"));
 
@@ -37,6 +38,15 @@ const unusedNatsModules = {
   },
 };
 
+// tweetnacl (33 KB) signs nkeys in plain JavaScript; runtime/nats/nacl.ts does it with node:crypto.
+const naclByCrypto = {
+  name: "nacl-by-crypto",
+  setup(b) {
+    b.onResolve({ filter: /^tweetnacl$/ }, (args) =>
+      /@nats-io\/nkeys\//.test(args.importer) ? { path: fileURLToPath(new URL("./runtime/nats/nacl.ts", import.meta.url)) } : undefined);
+  },
+};
+
 /** esbuild options shared by the ESM bundle (build.mjs) and the CommonJS one for the single executable (build-sea.mjs). */
 export const bundleOptions = {
   entryPoints: ["runtime/main.ts"],
@@ -48,6 +58,6 @@ export const bundleOptions = {
   legalComments: "none",
   charset: "utf8",
   define: { SATELLITE_VERSION: JSON.stringify(pkg.version) },
-  plugins: [requireBuiltin, unusedNatsModules],
+  plugins: [requireBuiltin, unusedNatsModules, naclByCrypto],
   logLevel: "warning",
 };
