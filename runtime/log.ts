@@ -20,7 +20,7 @@ export interface LogOptions {
 export function createLogger(opts: LogOptions = {}, base: Record<string, unknown> = {}): Logger {
   const min = order[opts.level ?? "info"];
   const format = opts.format ?? (process.stderr.isTTY ? "text" : "json");
-  const write = opts.write ?? ((line: string) => process.stderr.write(line + "\n"));
+  const write = opts.write ?? ((line: string) => process.stderr.write(`${line}\n`));
   const emit = (level: Level, msg: string, fields: Record<string, unknown> = {}) => {
     if (order[level] < min) return;
     const all = { ...base, ...fields };
@@ -28,7 +28,7 @@ export function createLogger(opts: LogOptions = {}, base: Record<string, unknown
       write(JSON.stringify({ time: new Date().toISOString(), level, msg, ...all }));
     } else {
       const extra = Object.entries(all).map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`).join(" ");
-      write(`${new Date().toISOString()} ${level.toUpperCase().padEnd(5)} ${msg}${extra ? " " + extra : ""}`);
+      write(`${new Date().toISOString()} ${level.toUpperCase().padEnd(5)} ${msg}${extra ? ` ${extra}` : ""}`);
     }
   };
   return {

@@ -7,7 +7,10 @@ const counters = new Map<string, { help: string; values: Map<string, number> }>(
 
 export function counter(name: string, help: string): Counter {
   let c = counters.get(name);
-  if (!c) counters.set(name, (c = { help, values: new Map() }));
+  if (!c) {
+    c = { help, values: new Map() };
+    counters.set(name, c);
+  }
   const values = c.values;
   return {
     inc(labels = {}, by = 1) {
@@ -33,5 +36,5 @@ export function renderMetrics(): string {
     out.push(`# HELP ${name} ${c.help}`, `# TYPE ${name} counter`);
     for (const [labels, v] of c.values) out.push(`${name}${labels ? `{${labels}}` : ""} ${v}`);
   }
-  return out.join("\n") + "\n";
+  return `${out.join("\n")}\n`;
 }

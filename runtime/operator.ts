@@ -1,4 +1,4 @@
-import { kinds, operatorRoutes, type Change, type NatsCluster, type ObjectOf, type OperatorEnv, type Store, type WatchedKind } from "../handlers/index.ts";
+import { kinds, operatorRoutes, type Change, type ObjectOf, type OperatorEnv, type ResourceType, type Store, type WatchedKind } from "../handlers/index.ts";
 import { applyChanges } from "./effects.ts";
 import type { KubeClient } from "./kube/client.ts";
 import { startReflector, type Reflector } from "./kube/reflector.ts";
@@ -30,13 +30,16 @@ type Caches = { [K in WatchedKind]: Reflector<ObjectOf<K>> };
 export function startOperator(d: OperatorDeps): Operator {
   const { kube, namespace, log } = d;
   const caches = Object.fromEntries(
-    operatorRoutes.watches.map((w) => [w.kind, startReflector(kube, kinds[w.kind] as any, { namespace, log, labelSelector: w.labelSelector })]),
-  ) as Caches;
+    operatorRoutes.watches.map((w) => [w.kind, startReflector(kube, kinds[w.kind] as ResourceType<Meta>, { namespace, log, labelSelector: w.labelSelector })]),
+  ) as unknown as Caches;
   const all: Reflector<unknown>[] = Object.values(caches);
   const store: Store = {
-    get: (kind, ns, name) => caches[kind].get(name, ns) as any,
+    get: (kind, ns, name) => caches[kind].get(name, ns),
     list: (kind, ns, labels) =>
-      (caches[kind].list() as Meta[]).filter((o) => o.metadata?.namespace === ns && Object.entries(labels).every(([k, v]) => o.metadata?.labels?.[k] === v)) as any,
+      caches[kind].list().filter((o) => {
+        const m = (o as Meta).metadata;
+        return m?.namespace === ns && Object.entries(labels).every(([k, v]) => m.labels?.[k] === v);
+      }),
   };
   const env = (): OperatorEnv => ({ component: "satellite", instance: d.instance, controllerImage: d.controllerImage, now: new Date().toISOString() });
 

@@ -6,6 +6,8 @@ export interface WorkQueue {
   /** Queue a key after a delay (a sooner add wins). */
   addAfter(key: string, ms: number): void;
   /** Start `workers` loops calling `process`; a key is never processed twice at once. */
+  /** `process` may ask for its key again after a while. */
+  // biome-ignore lint/suspicious/noConfusingVoidType: a process that returns nothing is the common case.
   run(workers: number, process: (key: string) => Promise<void | { requeueAfterMs?: number }>): void;
   /** Stop taking keys; resolves when the keys in progress are done. */
   shutdown(): Promise<void>;
@@ -34,7 +36,9 @@ export function createWorkQueue(o: WorkQueueOptions = {}): WorkQueue {
   const running: Promise<void>[] = [];
   let stopped = false;
 
-  const wake = () => waiters.splice(0).forEach((w) => w());
+  const wake = () => {
+    for (const w of waiters.splice(0)) w();
+  };
   const add = (key: string) => {
     if (stopped) return;
     const t = timers.get(key);

@@ -7,7 +7,7 @@ import { startNatsServer } from "../test/harness/nats.ts";
 import { isFree, waitFor } from "../test/harness/ports.ts";
 import { buildImages, groundPatch, startRealNode, writeOverlay } from "../test/harness/realnode.ts";
 
-const say = (s: string) => process.stdout.write(s + "\n");
+const say = (s: string) => process.stdout.write(`${s}\n`);
 // Piped into a pager or tee that Ctrl-C ended first: still tear the node down.
 process.stdout.on("error", () => undefined);
 say("building the images (npm run image) and starting a real node (kubelet, containerd, CoreDNS …) …");

@@ -9,7 +9,7 @@ import { isFree, waitFor } from "../test/harness/ports.ts";
 import { fakeKubelet } from "../test/harness/kubelet.ts";
 import { shippedFlags } from "../test/harness/satellite.ts";
 
-const say = (s: string) => process.stdout.write(s + "\n");
+const say = (s: string) => process.stdout.write(`${s}\n`);
 
 say("starting etcd + kube-apiserver …");
 const cp = await startControlPlane();

@@ -62,5 +62,5 @@ export function renderRoutesConfig(c: RoutesConfig): string {
   const ordered: Record<string, unknown> = {};
   if (c.name !== undefined) ordered.name = c.name;
   ordered.routes = c.routes;
-  return JSON.stringify({ ...ordered, ...c.rest }, null, 2) + "\n";
+  return `${JSON.stringify({ ...ordered, ...c.rest }, null, 2)}\n`;
 }

@@ -93,6 +93,6 @@ export function initialRoutesConfigMap(c: NatsCluster): ConfigMap {
     apiVersion: "v1",
     kind: "ConfigMap",
     metadata: { ...meta(c, routesConfigMapName(name)), labels: { [labelCluster]: name, app: "nats" } },
-    data: { "routes.json": JSON.stringify({ name, routes: [] }, null, 2) + "\n" },
+    data: { "routes.json": `${JSON.stringify({ name, routes: [] }, null, 2)}\n` },
   };
 }

@@ -92,7 +92,7 @@ export function reconcileCluster(v: ClusterView): ReconcileResult {
     if ("error" in rendered) problems.push(`the server config cannot be rendered: ${rendered.error.message}`);
     else conf = rendered.text;
   }
-  const foreign = (kind: string, obj: { metadata?: any } | null | undefined, objName: string) => {
+  const foreign = (kind: string, obj: Parameters<typeof isOwnedBy>[0] | null | undefined, objName: string) => {
     if (obj && !isOwnedBy(obj, c)) problems.push(`${kind} "${objName}" already exists and is not controlled by this NatsCluster: rename or delete it`);
   };
   foreign("secret", v.configSecret, configSecretName(name));

@@ -143,6 +143,7 @@ export function parseClientsAuth(source: string): Result<ClientsAuth> {
 
 // ---- nats.conf value writers ------------------------------------------------------------------
 
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is its purpose.
 const unsafe = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 /** Describes the first character nats.conf cannot hold safely, or undefined. */

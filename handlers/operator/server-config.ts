@@ -100,6 +100,7 @@ function serverConfigText(input: ServerConfigInput): string {
   const port = { ...ports, ...input.ports };
   const listen = (p: number, what: string) => quote(`0.0.0.0:${num(p, what, true)}`, what);
   const id = `${cluster.metadata.namespace ?? "default"}/${cluster.metadata.name ?? ""}`;
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is its purpose.
   if (/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/.test(id)) throw new RenderError(`cannot write the NatsCluster's name into nats.conf: it contains a control character`);
 
   const out = [
@@ -153,5 +154,5 @@ function serverConfigText(input: ServerConfigInput): string {
     if (remotes.length > 0) ln.push("remotes: [", ...remotes.map((r, i) => `  ${remoteConf(r, i, paths)}`), "]");
     out.push("", "leafnodes {", ...indent(ln), "}");
   }
-  return out.join("\n") + "\n";
+  return `${out.join("\n")}\n`;
 }

@@ -77,7 +77,7 @@ export async function reloader(argv: string[], env: NodeJS.ProcessEnv): Promise<
 
   let sys: NatsConnection | undefined;
   let reports: ReportLink | undefined;
-  const closers: (() => Promise<unknown> | void)[] = [];
+  const closers: (() => unknown)[] = [];
   if (via === "system") {
     const o = natsOptionsFrom(f, `satellite reloader ${pod} (system)`);
     sys = await connectNats({ ...o, creds: f["sys-creds"] as string | undefined, user: f["sys-user"] as string | undefined, password: f["sys-password"] as string | undefined, token: undefined, nkey: undefined }, log);

@@ -17,7 +17,7 @@ export interface RequestOptions {
   signal?: AbortSignal;
 }
 
-export interface WatchEvent<T = any> {
+export interface WatchEvent<T = unknown> {
   type: "ADDED" | "MODIFIED" | "DELETED" | "BOOKMARK" | "ERROR";
   object: T;
 }
@@ -161,8 +161,7 @@ export function createKubeClient(target: KubeTarget, opts: { timeoutMs?: number;
     try {
       for await (const chunk of res) {
         buffered += chunk as string;
-        let nl: number;
-        while ((nl = buffered.indexOf("\n")) >= 0) {
+        for (let nl = buffered.indexOf("\n"); nl >= 0; nl = buffered.indexOf("\n")) {
           const line = buffered.slice(0, nl).trim();
           buffered = buffered.slice(nl + 1);
           if (line) yield JSON.parse(line) as WatchEvent<T>;
@@ -173,19 +172,20 @@ export function createKubeClient(target: KubeTarget, opts: { timeoutMs?: number;
     }
   }
 
-  const nsOf = (type: ResourceType<unknown>, obj: any, ns?: string) => (type.namespaced ? (ns ?? obj?.metadata?.namespace) : undefined);
+  type Meta = { metadata?: { name?: string; namespace?: string } };
+  const nsOf = (type: ResourceType<unknown>, obj: Meta, ns?: string) => (type.namespaced ? (ns ?? obj.metadata?.namespace) : undefined);
 
   return {
     target,
     get: (type, ref) => request("GET", resourcePath(type, ref)),
     list: (type, namespace, lo = {}) => request("GET", resourcePath(type, { namespace }), { query: { ...lo } }),
-    create: (type, obj: any, co = {}) =>
-      request("POST", resourcePath(type, co.ref ?? { namespace: nsOf(type, obj, co.namespace) }), {
+    create: (type, obj, co = {}) =>
+      request("POST", resourcePath(type, co.ref ?? { namespace: nsOf(type, obj as Meta, co.namespace) }), {
         body: obj,
         query: co.dryRun ? { dryRun: "All" } : undefined,
       }),
-    replace: (type, obj: any, ro = {}) =>
-      request("PUT", resourcePath(type, { namespace: nsOf(type, obj), name: obj.metadata.name, subresource: ro.subresource }), { body: obj }),
+    replace: (type, obj, ro = {}) =>
+      request("PUT", resourcePath(type, { namespace: nsOf(type, obj as Meta), name: (obj as Meta).metadata?.name, subresource: ro.subresource }), { body: obj }),
     patch: (type, ref, body, patchType = "merge", query) =>
       request("PATCH", resourcePath(type, ref), { body, contentType: patchContentTypes[patchType], query }),
     remove: async (type, ref, ro = {}) => {

@@ -63,7 +63,9 @@ export function inClusterTarget(env: NodeJS.ProcessEnv, saDir = SERVICE_ACCOUNT_
 type Named<T> = { name: string } & T;
 interface RawKubeconfig {
   "current-context"?: string;
+  // biome-ignore lint/suspicious/noExplicitAny: a user's YAML, read field by field below.
   clusters?: Named<{ cluster: Record<string, any> }>[];
+  // biome-ignore lint/suspicious/noExplicitAny: as above.
   users?: Named<{ user: Record<string, any> }>[];
   contexts?: Named<{ context: { cluster: string; user?: string; namespace?: string } }>[];
 }

@@ -15,8 +15,6 @@ export interface ReflectorOptions extends Pick<ListOptions, "labelSelector" | "f
   healthyMs?: number;
   /** Objects per LIST page (default 500). */
   pageSize?: number;
-  /** Keeps only what the cache's readers need of each object (memory). */
-  transform?: (o: any) => any;
 }
 
 export type ChangeType = "ADDED" | "MODIFIED" | "DELETED";
@@ -54,7 +52,7 @@ const newer = (a: Meta, b: Meta | undefined) => {
 
 /** List, then watch from the list's resourceVersion; relist on 410, back off on errors, watchdog silent streams. */
 export function startReflector<T extends Meta>(kube: KubeClient, type: ResourceType<T>, o: ReflectorOptions): Reflector<T> {
-  const shape = (x: T): T => (o.transform ? o.transform(slim(x)) : slim(x));
+  const shape = (x: T): T => slim(x);
   const store = new Map<string, T>();
   const listeners: ((t: ChangeType, obj: T) => void)[] = [];
   const stopping = new AbortController();
@@ -62,7 +60,11 @@ export function startReflector<T extends Meta>(kube: KubeClient, type: ResourceT
   const watchdogMs = o.watchdogMs ?? 180_000;
   let markSynced!: () => void;
   let isSynced = false;
-  const synced = new Promise<void>((r) => (markSynced = r)).then(() => void (isSynced = true));
+  const synced = new Promise<void>((r) => {
+    markSynced = r;
+  }).then(() => {
+    isSynced = true;
+  });
   const emit = (t: ChangeType, obj: T) => {
     for (const fn of listeners) fn(t, obj);
   };
