@@ -22,7 +22,10 @@ const requireBuiltin = {
         .map(([key]) => key);
       // A pure call per name lets esbuild drop the names nothing imports.
       const named = plain.map((key) => `export const ${key} = /* @__PURE__ */ __builtin("${key}");`).join("\n");
-      return { contents: `const m = require("node:${path}");\nconst __builtin = (key) => m[key];\nexport default m;\n${named}`, loader: "js" };
+      return {
+        contents: `const m = require("node:${path}");\nconst __builtin = (key) => m[key];\nexport default m;\n${named}`,
+        loader: "js",
+      };
     });
   },
 };
@@ -33,7 +36,8 @@ const unusedNatsModules = {
   name: "unused-nats-modules",
   setup(b) {
     b.onResolve({ filter: /^\.\/(bench|ws_transport)$/ }, (args) =>
-      /@nats-io\/nats-core\//.test(args.importer) ? { path: args.path, namespace: "unused" } : undefined);
+      /@nats-io\/nats-core\//.test(args.importer) ? { path: args.path, namespace: "unused" } : undefined,
+    );
     b.onLoad({ filter: /.*/, namespace: "unused" }, () => ({ contents: "module.exports = {};", loader: "js" }));
   },
 };
@@ -43,7 +47,8 @@ const naclByCrypto = {
   name: "nacl-by-crypto",
   setup(b) {
     b.onResolve({ filter: /^tweetnacl$/ }, (args) =>
-      /@nats-io\/nkeys\//.test(args.importer) ? { path: fileURLToPath(new URL("./runtime/nats/nacl.ts", import.meta.url)) } : undefined);
+      /@nats-io\/nkeys\//.test(args.importer) ? { path: fileURLToPath(new URL("./runtime/nats/nacl.ts", import.meta.url)) } : undefined,
+    );
   },
 };
 

@@ -1,6 +1,7 @@
 // Bundles runtime/main.ts into one file, dist/satellite.mjs, for Node 20+ and Deno 2+.
-import { build } from "esbuild";
+
 import { statSync } from "node:fs";
+import { build } from "esbuild";
 import { bundleOptions } from "./build-options.mjs";
 
 // "Under 300 KB", read strictly: 300,000 bytes.
@@ -12,7 +13,9 @@ const result = await build({
   outfile,
   format: "esm",
   // Bundled CommonJS dependencies call require("net") etc.; ESM has no require of its own.
-  banner: { js: `#!/usr/bin/env -S node --expose-gc\nimport { createRequire as __satelliteRequire } from "node:module";\nconst require = __satelliteRequire(import.meta.url);` },
+  banner: {
+    js: `#!/usr/bin/env -S node --expose-gc\nimport { createRequire as __satelliteRequire } from "node:module";\nconst require = __satelliteRequire(import.meta.url);`,
+  },
 });
 
 const size = statSync(outfile).size;

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { binaries } from "../test/harness/binaries.ts";
 import { freePorts, waitFor } from "../test/harness/ports.ts";
-import { startProcess, type Proc } from "../test/harness/process.ts";
+import { type Proc, startProcess } from "../test/harness/process.ts";
 import { startSatellite, waitForLog } from "../test/harness/satellite.ts";
 import { volume } from "../test/harness/volume.ts";
 
@@ -73,7 +73,13 @@ export async function benchFileReload(n: number): Promise<FileReloadResult[]> {
         await new Promise((r) => setTimeout(r, 100));
       }
       await new Promise((r) => setTimeout(r, 2_500));
-      results.push({ name, lat, rssMb: rssMb(reloader.pid), burstReloads: reloads() - before, burstLast: (await varz(monitorPort)).max_payload === 3_000_004 });
+      results.push({
+        name,
+        lat,
+        rssMb: rssMb(reloader.pid),
+        burstReloads: reloads() - before,
+        burstLast: (await varz(monitorPort)).max_payload === 3_000_004,
+      });
     } finally {
       await reloader.stop();
       await server.stop();

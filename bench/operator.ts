@@ -1,7 +1,7 @@
 import { kinds, type ResourceType } from "../handlers/index.ts";
-import { startSatellite, waitForLog } from "../test/harness/satellite.ts";
-import { freePort, waitFor } from "../test/harness/ports.ts";
 import { manifest, type TestKube } from "../test/harness/kube.ts";
+import { freePort, waitFor } from "../test/harness/ports.ts";
+import { startSatellite, waitForLog } from "../test/harness/satellite.ts";
 
 export interface OperatorBench {
   clusters: number;
@@ -24,10 +24,24 @@ export async function benchOperator(kube: TestKube, clusters = 50): Promise<Oper
     const before = await kubeRequests(port);
     const t0 = performance.now();
     for (let i = 0; i < clusters; i++) {
-      await kube.admin.create(kinds.NatsCluster, { apiVersion: "nats.io/v1alpha2", kind: "NatsCluster", metadata: { name: `b${i}`, namespace: ns }, spec: { size: 3, version: "2.14.9" } });
+      await kube.admin.create(kinds.NatsCluster, {
+        apiVersion: "nats.io/v1alpha2",
+        kind: "NatsCluster",
+        metadata: { name: `b${i}`, namespace: ns },
+        spec: { size: 3, version: "2.14.9" },
+      });
     }
-    const count = async (type: ResourceType<unknown>) => (await kube.admin.list(type, ns, { labelSelector: "app=nats,nats_cluster" })).items.length;
-    await waitFor("every object of every cluster", async () => (await count(kinds.Pod)) === clusters * 3 && (await count(kinds.Service)) === clusters * 2 && (await count(kinds.Secret)) === clusters, 120_000, 20);
+    const count = async (type: ResourceType<unknown>) =>
+      (await kube.admin.list(type, ns, { labelSelector: "app=nats,nats_cluster" })).items.length;
+    await waitFor(
+      "every object of every cluster",
+      async () =>
+        (await count(kinds.Pod)) === clusters * 3 &&
+        (await count(kinds.Service)) === clusters * 2 &&
+        (await count(kinds.Secret)) === clusters,
+      120_000,
+      20,
+    );
     const seconds = (performance.now() - t0) / 1000;
     // Let the status writes that follow the creates finish before counting.
     await new Promise((r) => setTimeout(r, 1_000));

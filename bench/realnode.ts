@@ -5,10 +5,11 @@
 //     from the host, confirmed by /varz config_load_time);
 //   the seeds' path: a ConfigMap mounted as a volume (the kubelet's default sync period) and a
 //     file-watching reloader, from the write until nats-server's config_load_time moves.
-import { kinds } from "../handlers/index.ts";
+
 import { execFileSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { connect } from "@nats-io/transport-node";
+import { kinds } from "../handlers/index.ts";
 import { createKubeClient } from "../runtime/kube/client.ts";
 import { loadKubeconfig } from "../runtime/kube/kubeconfig.ts";
 import { startNatsServer } from "../test/harness/nats.ts";
@@ -42,7 +43,8 @@ export async function benchRealNode(o: { puts: number; volumeRounds: number; vol
   process.once("SIGINT", interrupted);
   process.once("SIGTERM", interrupted);
   const nodeReadyMs = Date.now() - t0;
-  const kubectl = (...args: string[]) => execFileSync(node.kubectlBin, ["--kubeconfig", node.kubeconfig, "-n", ns, ...args], { encoding: "utf8" });
+  const kubectl = (...args: string[]) =>
+    execFileSync(node.kubectlBin, ["--kubeconfig", node.kubeconfig, "-n", ns, ...args], { encoding: "utf8" });
   const ground = await startNatsServer({ name: "ground", leafListen: true, leafHost: "10.89.0.1" });
   const kube = createKubeClient(loadKubeconfig(node.kubeconfig));
   try {
@@ -57,7 +59,11 @@ export async function benchRealNode(o: { puts: number; volumeRounds: number; vol
     const puts: number[] = [];
     for (let i = -3; i < o.puts; i++) {
       const s = performance.now();
-      const m = await nc.request("_SAT.nats.config.put", JSON.stringify({ routes: [...seedRoutes, `nats://extra-${i + 3}:6222`], wait: "10s" }), { timeout: 15_000 });
+      const m = await nc.request(
+        "_SAT.nats.config.put",
+        JSON.stringify({ routes: [...seedRoutes, `nats://extra-${i + 3}:6222`], wait: "10s" }),
+        { timeout: 15_000 },
+      );
       const reply = JSON.parse(new TextDecoder().decode(m.data));
       const ok = reply.ok && reply.reload?.servers?.length === 3 && reply.reload.servers.every((x: { ok: boolean }) => x.ok);
       if (!ok) throw new Error(`config.put did not reload all 3 servers: ${JSON.stringify(reply)}`);
@@ -80,24 +86,45 @@ export async function benchRealNode(o: { puts: number; volumeRounds: number; vol
   }
 }
 
-interface ServerPod { name: string; ip: string; pid: number }
+interface ServerPod {
+  name: string;
+  ip: string;
+  pid: number;
+}
 
 /** The seed StatefulSet's servers: pod IP and the host PID of each nats-server. */
 function serverPods(kubectlBin: string, kubeconfig: string, selector: string): ServerPod[] {
-  const list = JSON.parse(execFileSync(kubectlBin, ["--kubeconfig", kubeconfig, "-n", ns, "get", "pods", "-l", selector, "-o", "json"], { encoding: "utf8" }));
+  const list = JSON.parse(
+    execFileSync(kubectlBin, ["--kubeconfig", kubeconfig, "-n", ns, "get", "pods", "-l", selector, "-o", "json"], { encoding: "utf8" }),
+  );
   return list.items.map((p: any) => ({ name: p.metadata.name, ip: p.status.podIP, pid: hostPid(p.metadata.uid, "nats-server") }));
 }
 
-const loadTime = async (ip: string) => ((await (await fetch(`http://${ip}:8222/varz`)).json()) as { config_load_time: string }).config_load_time;
+const loadTime = async (ip: string) =>
+  ((await (await fetch(`http://${ip}:8222/varz`)).json()) as { config_load_time: string }).config_load_time;
 
-async function measureFloor(kube: ReturnType<typeof createKubeClient>, kubectlBin: string, kubeconfig: string, n: number): Promise<number[]> {
+async function measureFloor(
+  kube: ReturnType<typeof createKubeClient>,
+  kubectlBin: string,
+  kubeconfig: string,
+  n: number,
+): Promise<number[]> {
   const servers = serverPods(kubectlBin, kubeconfig, "app=nats");
-  let cm = await kube.create<any>(kinds.ConfigMap, { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "floor", namespace: ns }, data: { v: "0" } });
+  let cm = await kube.create<any>(kinds.ConfigMap, {
+    apiVersion: "v1",
+    kind: "ConfigMap",
+    metadata: { name: "floor", namespace: ns },
+    data: { v: "0" },
+  });
   // resourceVersion -> a waiter, or true once its event arrived (the event may beat the write's reply)
   const seen = new Map<string, true | (() => void)>();
   const abort = new AbortController();
   const watching = (async () => {
-    for await (const ev of kube.watch(kinds.ConfigMap, ns, { fieldSelector: "metadata.name=floor", resourceVersion: cm.metadata.resourceVersion, signal: abort.signal })) {
+    for await (const ev of kube.watch(kinds.ConfigMap, ns, {
+      fieldSelector: "metadata.name=floor",
+      resourceVersion: cm.metadata.resourceVersion,
+      signal: abort.signal,
+    })) {
       const rv = (ev.object as { metadata?: { resourceVersion?: string } }).metadata?.resourceVersion;
       if (!rv) continue;
       const waiter = seen.get(rv);
@@ -123,12 +150,14 @@ async function measureFloor(kube: ReturnType<typeof createKubeClient>, kubectlBi
       });
     }
     for (const srv of servers) process.kill(srv.pid, "SIGHUP");
-    await Promise.all(servers.map(async (srv, j) => {
-      while ((await loadTime(srv.ip)) === before[j]) {
-        if (performance.now() - s > 10_000) throw new Error(`${srv.name} did not reload within 10 s of SIGHUP`);
-        await sleep(1);
-      }
-    }));
+    await Promise.all(
+      servers.map(async (srv, j) => {
+        while ((await loadTime(srv.ip)) === before[j]) {
+          if (performance.now() - s > 10_000) throw new Error(`${srv.name} did not reload within 10 s of SIGHUP`);
+          await sleep(1);
+        }
+      }),
+    );
     if (i >= 3) out.push(performance.now() - s);
   }
   abort.abort();
@@ -137,7 +166,12 @@ async function measureFloor(kube: ReturnType<typeof createKubeClient>, kubectlBi
 }
 
 /** The seeds' path: one ConfigMap change; each replica's delay until its server reloaded. */
-async function measureVolume(kube: ReturnType<typeof createKubeClient>, kubectlBin: string, kubeconfig: string, rounds: number): Promise<number[]> {
+async function measureVolume(
+  kube: ReturnType<typeof createKubeClient>,
+  kubectlBin: string,
+  kubeconfig: string,
+  rounds: number,
+): Promise<number[]> {
   const servers = serverPods(kubectlBin, kubeconfig, "app=seedvol");
   const out: number[] = [];
   for (let r = 0; r < rounds; r++) {
@@ -145,13 +179,15 @@ async function measureVolume(kube: ReturnType<typeof createKubeClient>, kubectlB
     const cm = await kube.get<any>(kinds.ConfigMap, { namespace: ns, name: "seedvol" });
     const s = Date.now();
     await kube.replace(kinds.ConfigMap, { ...cm, data: { ...cm.data, "routes.json": JSON.stringify({ name: `round${r}`, routes: [] }) } });
-    const delays = await Promise.all(servers.map(async (srv, j) => {
-      while ((await loadTime(srv.ip)) === before[j]) {
-        if (Date.now() - s > 300_000) throw new Error(`${srv.name} did not reload within 300 s of the ConfigMap change`);
-        await sleep(100);
-      }
-      return Date.now() - s;
-    }));
+    const delays = await Promise.all(
+      servers.map(async (srv, j) => {
+        while ((await loadTime(srv.ip)) === before[j]) {
+          if (Date.now() - s > 300_000) throw new Error(`${srv.name} did not reload within 300 s of the ConfigMap change`);
+          await sleep(100);
+        }
+        return Date.now() - s;
+      }),
+    );
     out.push(...delays);
   }
   return out;
@@ -162,20 +198,50 @@ function writeVolumeManifest(images: ReturnType<typeof buildImages>, replicas: n
   const path = `${process.cwd()}/dist/bench-seedvol.json`;
   const conf = 'port: 4222\nhttp: 8222\npid_file: "/var/run/nats/nats.pid"\ncluster {\n  port: 6222\n  include "routes.json"\n}\n';
   const doc = {
-    apiVersion: "v1", kind: "List", items: [
-      { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "seedvol", namespace: ns }, data: { "nats.conf": conf, "routes.json": '{"name": "seedvol", "routes": []}' } },
+    apiVersion: "v1",
+    kind: "List",
+    items: [
       {
-        apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "seedvol", namespace: ns },
+        apiVersion: "v1",
+        kind: "ConfigMap",
+        metadata: { name: "seedvol", namespace: ns },
+        data: { "nats.conf": conf, "routes.json": '{"name": "seedvol", "routes": []}' },
+      },
+      {
+        apiVersion: "apps/v1",
+        kind: "Deployment",
+        metadata: { name: "seedvol", namespace: ns },
         spec: {
-          replicas, selector: { matchLabels: { app: "seedvol" } },
+          replicas,
+          selector: { matchLabels: { app: "seedvol" } },
           template: {
             metadata: { labels: { app: "seedvol" } },
             spec: {
               shareProcessNamespace: true,
-              volumes: [{ name: "config", configMap: { name: "seedvol" } }, { name: "pid", emptyDir: {} }],
+              volumes: [
+                { name: "config", configMap: { name: "seedvol" } },
+                { name: "pid", emptyDir: {} },
+              ],
               containers: [
-                { name: "nats", image: images.nats, command: ["nats-server", "--config", "/etc/nats/nats.conf"], volumeMounts: [{ name: "config", mountPath: "/etc/nats" }, { name: "pid", mountPath: "/var/run/nats" }] },
-                { name: "reloader", image: images.satellite, args: ["reloader", "-config", "/etc/nats/nats.conf", "-pid", "/var/run/nats/nats.pid"], securityContext: { runAsUser: 0 }, volumeMounts: [{ name: "config", mountPath: "/etc/nats" }, { name: "pid", mountPath: "/var/run/nats" }] },
+                {
+                  name: "nats",
+                  image: images.nats,
+                  command: ["nats-server", "--config", "/etc/nats/nats.conf"],
+                  volumeMounts: [
+                    { name: "config", mountPath: "/etc/nats" },
+                    { name: "pid", mountPath: "/var/run/nats" },
+                  ],
+                },
+                {
+                  name: "reloader",
+                  image: images.satellite,
+                  args: ["reloader", "-config", "/etc/nats/nats.conf", "-pid", "/var/run/nats/nats.pid"],
+                  securityContext: { runAsUser: 0 },
+                  volumeMounts: [
+                    { name: "config", mountPath: "/etc/nats" },
+                    { name: "pid", mountPath: "/var/run/nats" },
+                  ],
+                },
               ],
             },
           },

@@ -1,7 +1,7 @@
 import { connect } from "@nats-io/transport-node";
 import type { TestKube } from "../test/harness/kube.ts";
-import { startSeedPicture } from "../test/harness/seed-picture.ts";
 import { waitFor } from "../test/harness/ports.ts";
+import { startSeedPicture } from "../test/harness/seed-picture.ts";
 import { rssMb } from "./runtimes.ts";
 
 export interface ReloadBench {
@@ -21,14 +21,17 @@ export async function benchReload(kube: TestKube, n = 50): Promise<ReloadBench> 
   const seed = await startSeedPicture(kube);
   const nc = await connect({ servers: seed.ground.url });
   try {
-    await waitFor("the controller from the ground", async () => (await nc.request("_SAT.nats.config.get", "", { timeout: 1_000 })).string().includes('"ok":true'));
+    await waitFor("the controller from the ground", async () =>
+      (await nc.request("_SAT.nats.config.get", "", { timeout: 1_000 })).string().includes('"ok":true'),
+    );
     const lat: number[] = [];
     for (let i = 0; i < n; i++) {
       const body = JSON.stringify({ routes: [...seed.routes, `nats://10.99.0.${(i % 200) + 1}:6222`], wait: "10s" });
       const t0 = performance.now();
       const reply = JSON.parse((await nc.request("_SAT.nats.config.put", body, { timeout: 15_000 })).string());
       lat.push(performance.now() - t0);
-      if (!reply.reload?.complete || !reply.reload.ok) throw new Error(`put ${i} not confirmed by every server: ${JSON.stringify(reply.reload ?? reply)}`);
+      if (!reply.reload?.complete || !reply.reload.ok)
+        throw new Error(`put ${i} not confirmed by every server: ${JSON.stringify(reply.reload ?? reply)}`);
     }
     const sorted = [...lat].sort((a, b) => a - b);
     const pick = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;

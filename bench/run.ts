@@ -1,21 +1,21 @@
 // npm run bench: measures the config API against the local test bed and writes bench/RESULTS.md.
-import { kinds } from "../handlers/index.ts";
-import { connect } from "@nats-io/transport-node";
-import { cpus, totalmem, release } from "node:os";
-import { writeFileSync, readFileSync } from "node:fs";
+
+import { execFileSync } from "node:child_process";
+import { readFileSync, statSync, writeFileSync } from "node:fs";
+import { cpus, release, totalmem } from "node:os";
 import { fileURLToPath } from "node:url";
+import { connect } from "@nats-io/transport-node";
+import { kinds } from "../handlers/index.ts";
+import { binaries } from "../test/harness/binaries.ts";
 import { startControlPlane } from "../test/harness/control-plane.ts";
 import { manifest, testKube } from "../test/harness/kube.ts";
 import { startNatsServer } from "../test/harness/nats.ts";
 import { shippedFlags, startSatellite, waitForLog } from "../test/harness/satellite.ts";
-import { benchOperator } from "./operator.ts";
-import { benchReload } from "./reload.ts";
-import { benchRealNode, realNodeMarkdown } from "./realnode.ts";
 import { benchFileReload } from "./file-reload.ts";
+import { benchOperator } from "./operator.ts";
+import { benchRealNode, realNodeMarkdown } from "./realnode.ts";
+import { benchReload } from "./reload.ts";
 import { benchRuntimes, flagsOf, type RuntimeSetup } from "./runtimes.ts";
-import { binaries } from "../test/harness/binaries.ts";
-import { execFileSync } from "node:child_process";
-import { statSync } from "node:fs";
 
 const puts = Number(process.env.BENCH_PUTS ?? 1000);
 const percentile = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
@@ -29,14 +29,22 @@ await kube.apply(manifest("controller.yaml"), { namespace: ns });
 const nats = await startNatsServer({ name: "bench" });
 const controllerEnv = { KUBECONFIG: kube.kubeconfigFor(await kube.tokenFor(ns, "satellite"), ns, "bench") };
 const startController = async (flags: RuntimeSetup["flags"]) => {
-  const c = startSatellite(["run", "-s", nats.url, "-name", "nats"], { runtimeFlags: flagsOf({ runtime: "node", flags }), env: controllerEnv });
+  const c = startSatellite(["run", "-s", nats.url, "-name", "nats"], {
+    runtimeFlags: flagsOf({ runtime: "node", flags }),
+    env: controllerEnv,
+  });
   await waitForLog(c, "serving config API");
   return c;
 };
 const nc = await connect({ servers: nats.url });
 
 type Stats = { n: number; p50: number; p99: number; perSec: number };
-const stats = (lat: number[], ms: number): Stats => ({ n: lat.length, p50: percentile(lat, 50), p99: percentile(lat, 99), perSec: lat.length / (ms / 1000) });
+const stats = (lat: number[], ms: number): Stats => ({
+  n: lat.length,
+  p50: percentile(lat, 50),
+  p99: percentile(lat, 99),
+  perSec: lat.length / (ms / 1000),
+});
 
 /** `n` sequential calls of `call`; returns the latencies and the total time. */
 async function run(n: number, call: (i: number) => Promise<void>): Promise<{ lat: number[]; ms: number }> {
@@ -90,13 +98,24 @@ const putDefaultsStats = stats(viaNats.defaults.lat, viaNats.defaults.ms);
 const directStats = stats(direct.lat, direct.ms);
 
 await nc.close();
-const setups: RuntimeSetup[] = (["node", "node-lts", "deno"] as const).flatMap((runtime) => (["shipped", "defaults"] as const).map((flags) => ({ runtime, flags })));
-execFileSync(process.execPath, [fileURLToPath(new URL("../build-sea.mjs", import.meta.url)), binaries().NODE_LTS_BIN], { cwd: fileURLToPath(new URL("..", import.meta.url)), stdio: "ignore" });
+const setups: RuntimeSetup[] = (["node", "node-lts", "deno"] as const).flatMap((runtime) =>
+  (["shipped", "defaults"] as const).map((flags) => ({ runtime, flags })),
+);
+execFileSync(process.execPath, [fileURLToPath(new URL("../build-sea.mjs", import.meta.url)), binaries().NODE_LTS_BIN], {
+  cwd: fileURLToPath(new URL("..", import.meta.url)),
+  stdio: "ignore",
+});
 setups.push({ runtime: "sea", flags: "shipped" });
 const runtimes = await benchRuntimes(kube, nats, setups, 10, 50);
 const ltsVersion = execFileSync(binaries().NODE_LTS_BIN, ["--version"], { encoding: "utf8" }).trim();
 const runtimeName = (r: string) =>
-  r === "node" ? `Node ${process.version}` : r === "node-lts" ? `Node ${ltsVersion} (the container's)` : r === "sea" ? `single executable (Node ${ltsVersion})` : "Deno";
+  r === "node"
+    ? `Node ${process.version}`
+    : r === "node-lts"
+      ? `Node ${ltsVersion} (the container's)`
+      : r === "sea"
+        ? `single executable (Node ${ltsVersion})`
+        : "Deno";
 await nats.stop();
 const op = await benchOperator(kube, 50);
 const reload = await benchReload(kube, 50);
@@ -156,7 +175,9 @@ per cluster (from its /metrics), including status writes; list/watch are shared 
 
 | clusters | time | requests per cluster | by verb and resource |
 |---|---|---|---|
-| ${op.clusters} | ${op.seconds.toFixed(2)} s | ${op.totalPerCluster} | ${Object.entries(op.requestsPerCluster).map(([k, v]) => `${k}: ${v}`).join(", ")} |
+| ${op.clusters} | ${op.seconds.toFixed(2)} s | ${op.totalPerCluster} | ${Object.entries(op.requestsPerCluster)
+  .map(([k, v]) => `${k}: ${v}`)
+  .join(", ")} |
 
 ## Config propagation (reloader)
 

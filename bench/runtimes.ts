@@ -1,12 +1,12 @@
-import { kinds } from "../handlers/index.ts";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startProcess } from "../test/harness/process.ts";
-import { runtimeBinary, shippedFlags, startSatellite, type Runtime } from "../test/harness/satellite.ts";
-import { freePort, waitFor } from "../test/harness/ports.ts";
+import { kinds } from "../handlers/index.ts";
 import { manifest, type TestKube } from "../test/harness/kube.ts";
 import type { NatsServer } from "../test/harness/nats.ts";
+import { freePort, waitFor } from "../test/harness/ports.ts";
+import { startProcess } from "../test/harness/process.ts";
+import { type Runtime, runtimeBinary, shippedFlags, startSatellite } from "../test/harness/satellite.ts";
 
 /** A runtime with the flags the image ships, or with the runtime's defaults. */
 export interface RuntimeSetup {
@@ -29,7 +29,8 @@ export interface RuntimeBench extends RuntimeSetup {
   clusters: number;
 }
 
-const statusMb = (pid: number, field: "VmRSS" | "VmHWM") => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, "utf8"))![1]) / 1024;
+const statusMb = (pid: number, field: "VmRSS" | "VmHWM") =>
+  Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, "utf8"))![1]) / 1024;
 export const rssMb = (pid: number) => statusMb(pid, "VmRSS");
 export const flagsOf = (s: RuntimeSetup) => (s.flags === "shipped" ? shippedFlags[s.runtime] : []);
 
@@ -37,12 +38,18 @@ export const flagsOf = (s: RuntimeSetup) => (s.flags === "shipped" ? shippedFlag
 async function floorOf(s: RuntimeSetup): Promise<number> {
   const dir = mkdtempSync(join(tmpdir(), "satellite-floor-"));
   const script = join(dir, "floor.mjs");
-  writeFileSync(script, `import { createRequire } from "node:module";\nconst require = createRequire(import.meta.url);\nrequire("node:http");\nrequire("node:https");\nsetInterval(() => {}, 1000);\n`);
+  writeFileSync(
+    script,
+    `import { createRequire } from "node:module";\nconst require = createRequire(import.meta.url);\nrequire("node:http");\nrequire("node:https");\nsetInterval(() => {}, 1000);\n`,
+  );
   // The single executable is the LTS Node with its flags built in.
   const runtime = s.runtime === "sea" ? "node-lts" : s.runtime;
   const flags = s.runtime === "sea" ? shippedFlags["node-lts"] : flagsOf(s);
   const args = runtime === "deno" ? ["run", ...flags, "--allow-read", script] : [...flags, script];
-  const p = startProcess(`floor ${s.runtime}`, runtimeBinary(runtime), args, join(dir, "floor.log"), { ...process.env, DENO_NO_UPDATE_CHECK: "1" });
+  const p = startProcess(`floor ${s.runtime}`, runtimeBinary(runtime), args, join(dir, "floor.log"), {
+    ...process.env,
+    DENO_NO_UPDATE_CHECK: "1",
+  });
   await new Promise((r) => setTimeout(r, 3_000));
   const mb = rssMb(p.pid);
   await p.stop();
@@ -53,13 +60,30 @@ async function floorOf(s: RuntimeSetup): Promise<number> {
  * Start: process spawn until /readyz answers 200 (NATS connected, every cache listed), `runs` times.
  * Memory: RSS after 10 s and 60 s idle while watching `clusters` NatsClusters of size 3 (and all they own).
  */
-export async function benchRuntimes(kube: TestKube, nats: NatsServer, setups: RuntimeSetup[], runs = 5, clusters = 50): Promise<RuntimeBench[]> {
+export async function benchRuntimes(
+  kube: TestKube,
+  nats: NatsServer,
+  setups: RuntimeSetup[],
+  runs = 5,
+  clusters = 50,
+): Promise<RuntimeBench[]> {
   await kube.installCrd();
   const ns = await kube.createNamespace("bench-runtimes");
   await kube.apply(manifest("operator.yaml"), { namespace: ns });
   await kube.apply(manifest("example-cluster.yaml"), { namespace: ns });
   const kubeconfig = kube.kubeconfigFor(await kube.tokenFor(ns, "satellite-operator"), ns, "bench-runtimes");
-  const args = (port: number) => ["run", "-operator", "-s", nats.url, "-name", "nats", "-health", `127.0.0.1:${port}`, "-log-format", "json"];
+  const args = (port: number) => [
+    "run",
+    "-operator",
+    "-s",
+    nats.url,
+    "-name",
+    "nats",
+    "-health",
+    `127.0.0.1:${port}`,
+    "-log-format",
+    "json",
+  ];
   const ready = async (port: number) => (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined))?.status === 200;
   const start = async (s: RuntimeSetup) => {
     const port = await freePort();
@@ -69,7 +93,18 @@ export async function benchRuntimes(kube: TestKube, nats: NatsServer, setups: Ru
     return { p, port, ms: performance.now() - t0 };
   };
   const out: RuntimeBench[] = [];
-  for (const s of setups) out.push({ ...s, startMs: [], startWithClustersMs: 0, rssMb: 0, rss60Mb: 0, peakMb: 0, floorMb: await floorOf(s), heapMb: 0, clusters });
+  for (const s of setups)
+    out.push({
+      ...s,
+      startMs: [],
+      startWithClustersMs: 0,
+      rssMb: 0,
+      rss60Mb: 0,
+      peakMb: 0,
+      floorMb: await floorOf(s),
+      heapMb: 0,
+      clusters,
+    });
   // Round-robin, so that drift on this shared machine spreads over every setup alike.
   for (let i = 0; i < runs + 1; i++) {
     for (const r of out) {
@@ -79,7 +114,12 @@ export async function benchRuntimes(kube: TestKube, nats: NatsServer, setups: Ru
     }
   }
   for (let i = 0; i < clusters; i++) {
-    await kube.admin.create(kinds.NatsCluster, { apiVersion: "nats.io/v1alpha2", kind: "NatsCluster", metadata: { name: `m${i}`, namespace: ns }, spec: { size: 3 } });
+    await kube.admin.create(kinds.NatsCluster, {
+      apiVersion: "nats.io/v1alpha2",
+      kind: "NatsCluster",
+      metadata: { name: `m${i}`, namespace: ns },
+      spec: { size: 3 },
+    });
   }
   // One operator creates what the clusters own, so every measured run finds the same steady state.
   {

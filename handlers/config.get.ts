@@ -1,5 +1,5 @@
 import { loadRoutesConfig } from "./config/routes-file.ts";
-import { fail, ok, type ConfigMap, type Result, type Target } from "./types.ts";
+import { type ConfigMap, fail, ok, type Result, type Target } from "./types.ts";
 
 export interface ConfigGetView {
   target: Target;

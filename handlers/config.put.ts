@@ -1,9 +1,9 @@
-import { managedBy, where } from "./config.get.ts";
 import { parsePutRequest } from "./config/put-request.ts";
-import { loadRoutesConfig, renderRoutesConfig, type RoutesConfig } from "./config/routes-file.ts";
 import { reloadOutcomes } from "./config/reload-wait.ts";
+import { loadRoutesConfig, type RoutesConfig, renderRoutesConfig } from "./config/routes-file.ts";
+import { managedBy, where } from "./config.get.ts";
 import { isPodFinished } from "./pod-state.ts";
-import { fail, type ConfigMap, type Learned, type Pod, type Request, type Result, type Target } from "./types.ts";
+import { type ConfigMap, fail, type Learned, type Pod, type Request, type Result, type Target } from "./types.ts";
 
 export interface ConfigPutView {
   target: Target;
@@ -22,10 +22,14 @@ export function configPut(req: Request, view: ConfigPutView): Result {
   if ("error" in parsed) return fail(parsed.error.code, parsed.error.message);
   const put = parsed.value;
   const cm = view.configMap;
-  if (!cm) return fail(404, `configmap "${view.target.configMap}" not found in namespace "${view.target.namespace}": create it, or pass -cm`);
+  if (!cm)
+    return fail(404, `configmap "${view.target.configMap}" not found in namespace "${view.target.namespace}": create it, or pass -cm`);
   const current = cm.metadata?.resourceVersion ?? "";
   if (put.revision !== undefined && put.revision !== current) {
-    return fail(409, `revision ${put.revision} is stale: the config is at revision ${current} now; read it again with config.get and retry`);
+    return fail(
+      409,
+      `revision ${put.revision} is stale: the config is at revision ${current} now; read it again with config.get and retry`,
+    );
   }
   const loaded = loadRoutesConfig(view.target, cm);
   const missingKey = "error" in loaded && loaded.error.code === 404;
@@ -37,8 +41,13 @@ export function configPut(req: Request, view: ConfigPutView): Result {
   const text = renderRoutesConfig(after);
   const unchanged = cm.data?.[view.target.key] === text;
   const body = {
-    ...where(view.target), ...managedBy(cm), name: after.name ?? null, routes: after.routes,
-    ...(unchanged ? {} : { previousRevision: current }), changed: !unchanged, changes: describeChange(before, after),
+    ...where(view.target),
+    ...managedBy(cm),
+    name: after.name ?? null,
+    routes: after.routes,
+    ...(unchanged ? {} : { previousRevision: current }),
+    changed: !unchanged,
+    changes: describeChange(before, after),
   };
   const servers = (view.pods ?? []).filter((p) => !p.metadata?.deletionTimestamp && !isPodFinished(p)).map((p) => p.metadata!.name!);
   const outcome = (l: Learned) => reloadOutcomes(servers, l.reloads ?? {}, l.revision ?? current);

@@ -1,10 +1,11 @@
 // The handlers' public face and the whole routing table: every NATS subject, watch and file
 // event satellite responds to, and the pure function behind each. The runtime imports this file
 // only; it does the I/O (NATS, the Kubernetes API, files, signals) around these functions.
-import { configGet } from "./config.get.ts";
-import { configPut } from "./config.put.ts";
+
 import { failureReply } from "./config/failure.ts";
 import type { ServerReport } from "./config/reload-wait.ts";
+import { configGet } from "./config.get.ts";
+import { configPut } from "./config.put.ts";
 import { discover } from "./discover.ts";
 import { reconcile, reconcileFailed, watches } from "./operator/controller.ts";
 import { labelCluster } from "./operator/names.ts";
@@ -17,17 +18,17 @@ import { askSubject, reportSubject, reportWildcard } from "./reloader/report.ts"
 import { type Instance, status } from "./status.ts";
 import type { ConfigMap, Pod, Request, Result, Target } from "./types.ts";
 
-export { kinds, type Kind, type ObjectOf, type ResourceType } from "./kinds.ts";
-export type { Change, ConfigMap, Learned, Pod, Reply, Request, Result, Target } from "./types.ts";
 export type { Failure } from "./config/failure.ts";
-export type { Instance } from "./status.ts";
 export type { ServerReport } from "./config/reload-wait.ts";
-export type { NatsCluster } from "./operator/natscluster.ts";
+export { type Kind, kinds, type ObjectOf, type ResourceType } from "./kinds.ts";
 export type { OperatorEnv, Store } from "./operator/controller.ts";
+export type { NatsCluster } from "./operator/natscluster.ts";
 export type { WatchedKind } from "./operator/triggers.ts";
 export type { ConfigObject, ReloadStep, ServerFacts } from "./reloader/outcome.ts";
 export type { ReloadPlan } from "./reloader/plan.ts";
 export type { ReloadReport } from "./reloader/report.ts";
+export type { Instance } from "./status.ts";
+export type { Change, ConfigMap, Learned, Pod, Reply, Request, Result, Target } from "./types.ts";
 
 // ── Config API over NATS ────────────────────────────────────────────────────────────────────
 
@@ -58,20 +59,36 @@ export interface NatsRoute {
 /** Every NATS subject the controller answers, and the handler behind it. */
 export const natsRoutes: NatsRoute[] = [
   {
-    name: "config-get", subject: (c) => `_SAT.${c}.config.get`, queued: true, writes: false,
-    needs: { configMap: true }, handle: (_req, view) => configGet(view),
+    name: "config-get",
+    subject: (c) => `_SAT.${c}.config.get`,
+    queued: true,
+    writes: false,
+    needs: { configMap: true },
+    handle: (_req, view) => configGet(view),
   },
   {
-    name: "config-put", subject: (c) => `_SAT.${c}.config.put`, queued: true, writes: true,
-    needs: { configMap: true, pods: true }, handle: (req, view) => configPut(req, view),
+    name: "config-put",
+    subject: (c) => `_SAT.${c}.config.put`,
+    queued: true,
+    writes: true,
+    needs: { configMap: true, pods: true },
+    handle: (req, view) => configPut(req, view),
   },
   {
-    name: "status", subject: (c) => `_SAT.${c}.status`, queued: true, writes: false,
-    needs: { configMap: true, pods: true, reloads: true }, handle: (_req, view) => status(view),
+    name: "status",
+    subject: (c) => `_SAT.${c}.status`,
+    queued: true,
+    writes: false,
+    needs: { configMap: true, pods: true, reloads: true },
+    handle: (_req, view) => status(view),
   },
   {
-    name: "discover", subject: () => "_SAT.discover", queued: false, writes: false,
-    needs: {}, handle: (_req, view) => discover(view),
+    name: "discover",
+    subject: () => "_SAT.discover",
+    queued: false,
+    writes: false,
+    needs: {},
+    handle: (_req, view) => discover(view),
   },
 ];
 

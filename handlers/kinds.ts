@@ -23,7 +23,13 @@ export interface ResourceType<T = unknown> {
   readonly __type?: T;
 }
 
-const kind = <T>(kind: string, group: string, version: string, resource: string, namespaced = true): ResourceType<T> => ({ kind, group, version, resource, namespaced });
+const kind = <T>(kind: string, group: string, version: string, resource: string, namespaced = true): ResourceType<T> => ({
+  kind,
+  group,
+  version,
+  resource,
+  namespaced,
+});
 
 /** Every kind satellite reads or writes: its API path and its type. */
 export const kinds = {

@@ -1,13 +1,15 @@
-import { where } from "./config.get.ts";
-import { loadRoutesConfig } from "./config/routes-file.ts";
-import { ok, type ConfigMap, type Pod, type Result, type Target } from "./types.ts";
 import type { ServerReport } from "./config/reload-wait.ts";
-import { isPodReady } from "./pod-state.ts";
+import { loadRoutesConfig } from "./config/routes-file.ts";
+import { where } from "./config.get.ts";
 import { naturalOrder } from "./natural-order.ts";
+import { isPodReady } from "./pod-state.ts";
+import { type ConfigMap, ok, type Pod, type Result, type Target } from "./types.ts";
 
 /** What the server's reloader last said: the config revision it runs, and whether that went well. */
 function configOf(r: ServerReport | undefined) {
-  return r ? { revision: r.configRevision, state: r.action, ok: r.ok, ...(r.error ? { error: r.error } : {}), loadedAt: r.configLoadTime ?? null } : null;
+  return r
+    ? { revision: r.configRevision, state: r.action, ok: r.ok, ...(r.error ? { error: r.error } : {}), loadedAt: r.configLoadTime ?? null }
+    : null;
 }
 
 export interface Instance {

@@ -1,7 +1,16 @@
-import type { CoreV1Event, V1ConfigMap, V1Pod, V1Role, V1RoleBinding, V1Secret, V1Service, V1ServiceAccount } from "@kubernetes/client-node";
+import type {
+  CoreV1Event,
+  V1ConfigMap,
+  V1Pod,
+  V1Role,
+  V1RoleBinding,
+  V1Secret,
+  V1Service,
+  V1ServiceAccount,
+} from "@kubernetes/client-node";
+import type { ServerReport } from "./config/reload-wait.ts";
 import type { Kind, ObjectOf } from "./kinds.ts";
 import type { NatsCluster } from "./operator/natscluster.ts";
-import type { ServerReport } from "./config/reload-wait.ts";
 
 /** A reply to a NATS request: success data, or an error with an HTTP-like code. */
 export type Reply = OkReply | ErrorReply;
@@ -59,5 +68,15 @@ export interface Request {
 export const fail = (code: number, message: string): Result => ({ changes: [], reply: () => ({ error: { code, message } }) });
 export const ok = (body: Record<string, unknown>): Result => ({ changes: [], reply: () => ({ ok: true, ...body }) });
 
-export type { Kind, ObjectOf };
-export type { CoreV1Event as Event, V1ConfigMap as ConfigMap, V1Pod as Pod, V1Secret as Secret, V1Service as Service, V1ServiceAccount as ServiceAccount, V1Role as Role, V1RoleBinding as RoleBinding };
+export type {
+  CoreV1Event as Event,
+  Kind,
+  ObjectOf,
+  V1ConfigMap as ConfigMap,
+  V1Pod as Pod,
+  V1Role as Role,
+  V1RoleBinding as RoleBinding,
+  V1Secret as Secret,
+  V1Service as Service,
+  V1ServiceAccount as ServiceAccount,
+};

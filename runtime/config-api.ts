@@ -1,11 +1,25 @@
 import type { NatsConnection } from "@nats-io/nats-core";
-import { Svcm, type Service, type ServiceMsg } from "@nats-io/services";
-import { configApi, kinds, natsRoutes, type ApiView, type ConfigMap, type Failure, type Instance, type Learned, type NatsRoute, type Pod, type Reply, type Result, type Target } from "../handlers/index.ts";
+import { type Service, type ServiceMsg, Svcm } from "@nats-io/services";
+import {
+  type ApiView,
+  type ConfigMap,
+  configApi,
+  type Failure,
+  type Instance,
+  kinds,
+  type Learned,
+  type NatsRoute,
+  natsRoutes,
+  type Pod,
+  type Reply,
+  type Result,
+  type Target,
+} from "../handlers/index.ts";
 import { applyChanges } from "./effects.ts";
-import type { KubeClient } from "./kube/client.ts";
-import { KubeError, isConflict, isNotFound } from "./kube/errors.ts";
-import type { Reflector } from "./kube/reflector.ts";
 import { keyedLock } from "./keyed-lock.ts";
+import type { KubeClient } from "./kube/client.ts";
+import { isConflict, isNotFound, KubeError } from "./kube/errors.ts";
+import type { Reflector } from "./kube/reflector.ts";
 import type { Logger } from "./log.ts";
 import { counter } from "./metrics.ts";
 import { followReloadReports, type ReloadReports } from "./reload-reports.ts";
@@ -47,7 +61,7 @@ export async function startConfigApi(d: ConfigApiDeps): Promise<Service> {
   for (const route of natsRoutes) {
     svc.addEndpoint(route.name, {
       subject: route.subject(d.target.cluster),
-      queue: route.queued ? d.queue ?? "q" : "",
+      queue: route.queued ? (d.queue ?? "q") : "",
       metadata: { cluster: d.target.cluster },
       handler: (err, msg) => {
         if (err) {
@@ -117,7 +131,7 @@ async function runWithRetries(
     const cached = cache?.get(d.target.configMap);
     // Reads answer from the watch cache (absent there is absent): the ground cannot turn requests
     // into API-server load. A write from it is re-checked on fresh state below unless it is clean.
-    const view = await loadView(d, route, route.writes ? cached : cache ? cached ?? null : undefined, reports);
+    const view = await loadView(d, route, route.writes ? cached : cache ? (cached ?? null) : undefined, reports);
     const result = route.handle({ subject: msg.subject, data: msg.data }, view);
     if (!result.changes.length) {
       // An answer from a cached view that changes nothing (or refuses) is re-checked on fresh state.
@@ -150,14 +164,30 @@ async function waitForReloads(reports: ReloadReports, wait: NonNullable<Result["
 }
 
 /** `cached`: the ConfigMap from the watch cache, null when the cache knows it is absent, undefined to GET it. */
-async function loadView(d: ConfigApiDeps, route: NatsRoute, cached: ConfigMap | null | undefined, reports: ReloadReports): Promise<ApiView> {
+async function loadView(
+  d: ConfigApiDeps,
+  route: NatsRoute,
+  cached: ConfigMap | null | undefined,
+  reports: ReloadReports,
+): Promise<ApiView> {
   const { namespace, configMap } = d.target;
   const [cm] = await Promise.all([
-    cached !== undefined ? cached : route.needs.configMap ? d.kube.get(kinds.ConfigMap, { namespace, name: configMap }).catch((e) => (isNotFound(e) ? null : Promise.reject(e))) : null,
+    cached !== undefined
+      ? cached
+      : route.needs.configMap
+        ? d.kube.get(kinds.ConfigMap, { namespace, name: configMap }).catch((e) => (isNotFound(e) ? null : Promise.reject(e)))
+        : null,
     route.needs.pods ? d.podCache.synced : undefined,
   ]);
   const servers = route.needs.pods ? d.podCache.list() : [];
-  return { target: d.target, instance: d.instance, podSelector: d.podSelector, configMap: cm, pods: servers, reloads: route.needs.reloads ? reports.latest() : {} };
+  return {
+    target: d.target,
+    instance: d.instance,
+    podSelector: d.podSelector,
+    configMap: cm,
+    pods: servers,
+    reloads: route.needs.reloads ? reports.latest() : {},
+  };
 }
 
 function apiFailure(e: unknown): Failure {

@@ -20,7 +20,8 @@ export async function natsClusterApiProblem(kube: KubeClient): Promise<string | 
     throw e;
   }
   const names = served.resources.map((r) => r.name);
-  if (!names.includes(resource)) return `the API server's ${group}/${version} has no ${resource}: install satellite's CustomResourceDefinition (kubectl apply -f manifests/crd.yaml)`;
+  if (!names.includes(resource))
+    return `the API server's ${group}/${version} has no ${resource}: install satellite's CustomResourceDefinition (kubectl apply -f manifests/crd.yaml)`;
   if (!names.includes(`${resource}/status`)) {
     return `the ${resource}.${group} CustomResourceDefinition installed here has no status subresource (nats-operator's own, or an old one): replace it with satellite's (kubectl apply -f manifests/crd.yaml); the operator waits until then`;
   }

@@ -1,4 +1,4 @@
-import { kinds, type Change } from "../handlers/index.ts";
+import { type Change, kinds } from "../handlers/index.ts";
 import type { KubeClient } from "./kube/client.ts";
 import { isNotFound } from "./kube/errors.ts";
 import type { Logger } from "./log.ts";
@@ -22,12 +22,16 @@ export async function applyChanges(kube: KubeClient, changes: Change[], log: Log
       });
     } else if (c.kind === "Event" && c.op === "create") {
       const e = c.object;
-      (e.type === "Warning" ? log.warn : log.info)(e.message ?? "", { about: `${e.involvedObject.kind}/${e.involvedObject.namespace}/${e.involvedObject.name}`, reason: e.reason });
+      (e.type === "Warning" ? log.warn : log.info)(e.message ?? "", {
+        about: `${e.involvedObject.kind}/${e.involvedObject.namespace}/${e.involvedObject.name}`,
+        reason: e.reason,
+      });
       await kube.create(type, e).catch((err) => log.warn("cannot record event", { reason: e.reason, error: (err as Error).message }));
     } else if (c.op === "create") {
       written.push(await kube.create(type, c.object));
     } else {
-      if (!c.object.metadata?.resourceVersion) throw new Error(`refusing to replace ${c.kind} ${c.object.metadata?.name} without a resourceVersion`);
+      if (!c.object.metadata?.resourceVersion)
+        throw new Error(`refusing to replace ${c.kind} ${c.object.metadata?.name} without a resourceVersion`);
       written.push(await kube.replace(type, c.object, c.op === "status" ? { subresource: "status" } : {}));
     }
   }

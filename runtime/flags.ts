@@ -14,7 +14,11 @@ export type FlagValues = Record<string, string | boolean | string[] | undefined>
 export class UsageError extends Error {}
 
 /** Parses argv against specs; values come from flags, then env, then defaults. Keyed by the first name. */
-export function parseFlags(specs: FlagSpec[], argv: string[], env: Record<string, string | undefined>): { values: FlagValues; rest: string[] } {
+export function parseFlags(
+  specs: FlagSpec[],
+  argv: string[],
+  env: Record<string, string | undefined>,
+): { values: FlagValues; rest: string[] } {
   const byName = new Map<string, FlagSpec>();
   for (const s of specs) for (const n of s.names) byName.set(n, s);
   const values: FlagValues = {};

@@ -27,7 +27,9 @@ export function createLogger(opts: LogOptions = {}, base: Record<string, unknown
     if (format === "json") {
       write(JSON.stringify({ time: new Date().toISOString(), level, msg, ...all }));
     } else {
-      const extra = Object.entries(all).map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`).join(" ");
+      const extra = Object.entries(all)
+        .map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`)
+        .join(" ");
       write(`${new Date().toISOString()} ${level.toUpperCase().padEnd(5)} ${msg}${extra ? ` ${extra}` : ""}`);
     }
   };

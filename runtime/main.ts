@@ -1,5 +1,5 @@
-import { run, runUsage } from "./commands/run.ts";
 import { reloader, reloaderUsage } from "./commands/reloader.ts";
+import { run, runUsage } from "./commands/run.ts";
 import { UsageError } from "./flags.ts";
 import { runtimeName, version } from "./version.ts";
 

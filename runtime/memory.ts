@@ -31,10 +31,12 @@ export interface MemoryReducer {
 export function startMemoryReducer(o: MemoryReducerOptions): MemoryReducer {
   const everyMs = o.everyMs ?? 30_000;
   const slack = o.slackBytes ?? 4 * 2 ** 20;
-  const heap = o.heap ?? (() => {
-    const m = process.memoryUsage();
-    return { total: m.heapTotal, used: m.heapUsed };
-  });
+  const heap =
+    o.heap ??
+    (() => {
+      const m = process.memoryUsage();
+      return { total: m.heapTotal, used: m.heapUsed };
+    });
   let gc: Gc | undefined | null = o.gc ?? null;
   let interval = everyMs;
   let timer: ReturnType<typeof setTimeout> | undefined;

@@ -27,10 +27,18 @@ export function renderMetrics(): string {
   const out: string[] = [];
   const mem = process.memoryUsage();
   out.push(
-    "# HELP process_resident_memory_bytes Resident memory size in bytes.", "# TYPE process_resident_memory_bytes gauge", `process_resident_memory_bytes ${mem.rss}`,
-    "# HELP satellite_heap_used_bytes JavaScript heap in use, in bytes.", "# TYPE satellite_heap_used_bytes gauge", `satellite_heap_used_bytes ${mem.heapUsed}`,
-    "# HELP satellite_heap_total_bytes JavaScript heap reserved, in bytes.", "# TYPE satellite_heap_total_bytes gauge", `satellite_heap_total_bytes ${mem.heapTotal}`,
-    "# HELP satellite_external_memory_bytes Memory of objects outside the JavaScript heap (buffers), in bytes.", "# TYPE satellite_external_memory_bytes gauge", `satellite_external_memory_bytes ${mem.external}`,
+    "# HELP process_resident_memory_bytes Resident memory size in bytes.",
+    "# TYPE process_resident_memory_bytes gauge",
+    `process_resident_memory_bytes ${mem.rss}`,
+    "# HELP satellite_heap_used_bytes JavaScript heap in use, in bytes.",
+    "# TYPE satellite_heap_used_bytes gauge",
+    `satellite_heap_used_bytes ${mem.heapUsed}`,
+    "# HELP satellite_heap_total_bytes JavaScript heap reserved, in bytes.",
+    "# TYPE satellite_heap_total_bytes gauge",
+    `satellite_heap_total_bytes ${mem.heapTotal}`,
+    "# HELP satellite_external_memory_bytes Memory of objects outside the JavaScript heap (buffers), in bytes.",
+    "# TYPE satellite_external_memory_bytes gauge",
+    `satellite_external_memory_bytes ${mem.external}`,
   );
   for (const [name, c] of counters) {
     out.push(`# HELP ${name} ${c.help}`, `# TYPE ${name} counter`);

@@ -1,7 +1,16 @@
-import { kinds, operatorRoutes, type Change, type ObjectOf, type OperatorEnv, type ResourceType, type Store, type WatchedKind } from "../handlers/index.ts";
+import {
+  type Change,
+  kinds,
+  type ObjectOf,
+  type OperatorEnv,
+  operatorRoutes,
+  type ResourceType,
+  type Store,
+  type WatchedKind,
+} from "../handlers/index.ts";
 import { applyChanges } from "./effects.ts";
 import type { KubeClient } from "./kube/client.ts";
-import { startReflector, type Reflector } from "./kube/reflector.ts";
+import { type Reflector, startReflector } from "./kube/reflector.ts";
 import type { Logger } from "./log.ts";
 import { counter } from "./metrics.ts";
 import { createWorkQueue } from "./workqueue.ts";
@@ -30,7 +39,10 @@ type Caches = { [K in WatchedKind]: Reflector<ObjectOf<K>> };
 export function startOperator(d: OperatorDeps): Operator {
   const { kube, namespace, log } = d;
   const caches = Object.fromEntries(
-    operatorRoutes.watches.map((w) => [w.kind, startReflector(kube, kinds[w.kind] as ResourceType<Meta>, { namespace, log, labelSelector: w.labelSelector })]),
+    operatorRoutes.watches.map((w) => [
+      w.kind,
+      startReflector(kube, kinds[w.kind] as ResourceType<Meta>, { namespace, log, labelSelector: w.labelSelector }),
+    ]),
   ) as unknown as Caches;
   const all: Reflector<unknown>[] = Object.values(caches);
   const store: Store = {
@@ -41,7 +53,12 @@ export function startOperator(d: OperatorDeps): Operator {
         return m?.namespace === ns && Object.entries(labels).every(([k, v]) => m.labels?.[k] === v);
       }),
   };
-  const env = (): OperatorEnv => ({ component: "satellite", instance: d.instance, controllerImage: d.controllerImage, now: new Date().toISOString() });
+  const env = (): OperatorEnv => ({
+    component: "satellite",
+    instance: d.instance,
+    controllerImage: d.controllerImage,
+    now: new Date().toISOString(),
+  });
 
   const queue = createWorkQueue({
     baseDelayMs: 50,

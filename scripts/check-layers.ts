@@ -15,7 +15,19 @@ export interface SourceFile {
 
 const handlersFace = "handlers/index.ts";
 /** Globals that read the clock, draw random numbers, schedule work or reach outside. */
-const impure = new Set(["performance", "crypto", "setTimeout", "setInterval", "setImmediate", "queueMicrotask", "process", "fetch", "require", "Deno", "Bun"]);
+const impure = new Set([
+  "performance",
+  "crypto",
+  "setTimeout",
+  "setInterval",
+  "setImmediate",
+  "queueMicrotask",
+  "process",
+  "fetch",
+  "require",
+  "Deno",
+  "Bun",
+]);
 
 /** Every import of a file: what it names, and whether only types are imported. */
 function importsOf(sf: ts.SourceFile): { spec: string; typeOnly: boolean; line: number }[] {
@@ -25,7 +37,12 @@ function importsOf(sf: ts.SourceFile): { spec: string; typeOnly: boolean; line: 
     if ((ts.isImportDeclaration(n) || ts.isExportDeclaration(n)) && n.moduleSpecifier && ts.isStringLiteral(n.moduleSpecifier)) {
       const typeOnly = ts.isImportDeclaration(n) ? Boolean(n.importClause?.isTypeOnly) : n.isTypeOnly;
       out.push({ spec: n.moduleSpecifier.text, typeOnly, line: line(n) });
-    } else if (ts.isCallExpression(n) && n.expression.kind === ts.SyntaxKind.ImportKeyword && n.arguments[0] && ts.isStringLiteral(n.arguments[0])) {
+    } else if (
+      ts.isCallExpression(n) &&
+      n.expression.kind === ts.SyntaxKind.ImportKeyword &&
+      n.arguments[0] &&
+      ts.isStringLiteral(n.arguments[0])
+    ) {
       out.push({ spec: n.arguments[0].text, typeOnly: false, line: line(n) });
     }
     ts.forEachChild(n, visit);
@@ -67,16 +84,20 @@ export function layerViolations(files: SourceFile[]): string[] {
       const relative = imp.spec.startsWith(".");
       const target = relative ? posix.normalize(posix.join(posix.dirname(f.path), imp.spec)) : imp.spec;
       if (layer === "handlers") {
-        if (relative && !target.startsWith("handlers/")) out.push(`${f.path}:${imp.line}: a handler imports ${target}: handlers import only other handlers`);
+        if (relative && !target.startsWith("handlers/"))
+          out.push(`${f.path}:${imp.line}: a handler imports ${target}: handlers import only other handlers`);
         else if (!relative && !(imp.typeOnly && imp.spec === "@kubernetes/client-node")) {
-          out.push(`${f.path}:${imp.line}: a handler imports "${imp.spec}": handlers do no I/O (only "import type" from @kubernetes/client-node)`);
+          out.push(
+            `${f.path}:${imp.line}: a handler imports "${imp.spec}": handlers do no I/O (only "import type" from @kubernetes/client-node)`,
+          );
         }
       } else if (relative && target.startsWith("handlers/") && target !== handlersFace) {
         out.push(`${f.path}:${imp.line}: the runtime imports ${target}: it reaches handlers only through ${handlersFace}`);
       }
     }
     if (layer === "handlers") {
-      for (const i of impurities(sf)) out.push(`${f.path}:${i.line}: a handler uses ${i.what}: handlers get time and randomness from their input`);
+      for (const i of impurities(sf))
+        out.push(`${f.path}:${i.line}: a handler uses ${i.what}: handlers get time and randomness from their input`);
     }
   }
   return out;

@@ -16,7 +16,12 @@ const node = startRealNode({ archives: images.archives });
 const kubectl = (...args: string[]) => execFileSync(node.kubectlBin, ["--kubeconfig", node.kubeconfig, ...args], { encoding: "utf8" });
 let stopping = false;
 // The ground takes NATS's default port when it is free, so a plain `nats req` reaches it.
-const ground = await startNatsServer({ name: "ground", port: (await isFree(4222)) ? 4222 : undefined, leafListen: true, leafHost: "10.89.0.1" }).catch(async (e) => {
+const ground = await startNatsServer({
+  name: "ground",
+  port: (await isFree(4222)) ? 4222 : undefined,
+  leafListen: true,
+  leafHost: "10.89.0.1",
+}).catch(async (e) => {
   node.stop();
   throw e;
 });

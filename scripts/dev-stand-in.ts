@@ -4,9 +4,9 @@ import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { startControlPlane } from "../test/harness/control-plane.ts";
 import { manifest, testKube } from "../test/harness/kube.ts";
+import { fakeKubelet } from "../test/harness/kubelet.ts";
 import { startNatsServer } from "../test/harness/nats.ts";
 import { isFree, waitFor } from "../test/harness/ports.ts";
-import { fakeKubelet } from "../test/harness/kubelet.ts";
 import { shippedFlags } from "../test/harness/satellite.ts";
 
 const say = (s: string) => process.stdout.write(`${s}\n`);
@@ -32,10 +32,14 @@ const leaf = await startNatsServer({ name: "nats-0", leafRemotes: [`nats-leaf://
 await waitFor("the leafnode link", async () => (await ground.monitor("leafz")).leafnodes >= 1);
 
 const bundle = fileURLToPath(new URL("../dist/satellite.mjs", import.meta.url));
-const controller = spawn(process.execPath, [...shippedFlags.node, bundle, "run", "-operator", "-s", leaf.url, "-name", "nats", "-log-format", "text", "-health", "127.0.0.1:0"], {
-  stdio: ["ignore", "inherit", "inherit"],
-  env: { ...process.env, KUBECONFIG: kubeconfig, POD_NAMESPACE: ns },
-});
+const controller = spawn(
+  process.execPath,
+  [...shippedFlags.node, bundle, "run", "-operator", "-s", leaf.url, "-name", "nats", "-log-format", "text", "-health", "127.0.0.1:0"],
+  {
+    stdio: ["ignore", "inherit", "inherit"],
+    env: { ...process.env, KUBECONFIG: kubeconfig, POD_NAMESPACE: ns },
+  },
+);
 
 say(`
 satellite is running: the controller serves cluster "nats" from the leaf ${leaf.url},

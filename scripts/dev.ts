@@ -6,7 +6,9 @@ import { realNodeUnavailable } from "../test/harness/realnode.ts";
 binaries();
 const why = realNodeUnavailable();
 if (why) {
-  process.stdout.write(`No real node on this machine (${why}): falling back to the stand-in, a control plane with no kubelet, where pods never run.\n`);
+  process.stdout.write(
+    `No real node on this machine (${why}): falling back to the stand-in, a control plane with no kubelet, where pods never run.\n`,
+  );
   await import("./dev-stand-in.ts");
 } else {
   await import("./dev-realnode.ts");

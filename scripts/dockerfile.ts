@@ -10,7 +10,10 @@ export interface FinalStage {
 
 /** Reads the last stage of a Dockerfile; refuses instructions the OCI archive build cannot follow. */
 export function finalStage(dockerfile: string): FinalStage {
-  const lines = dockerfile.split("\n").map((l) => l.trim()).filter((l) => l && !l.startsWith("#"));
+  const lines = dockerfile
+    .split("\n")
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith("#"));
   const start = lines.map((l) => /^FROM\s/i.test(l)).lastIndexOf(true);
   if (start < 0) throw new Error("the Dockerfile has no FROM");
   const stage: FinalStage = { from: lines[start]!.split(/\s+/)[1]!, copies: [], user: "", entrypoint: [], cmd: [] };
@@ -20,7 +23,8 @@ export function finalStage(dockerfile: string): FinalStage {
     switch (word!.toUpperCase()) {
       case "COPY": {
         const parts = rest.filter((p) => !p.startsWith("--"));
-        if (parts.length !== 2 || !rest.some((p) => p.startsWith("--from="))) throw new Error(`unsupported COPY in the final stage: ${line}`);
+        if (parts.length !== 2 || !rest.some((p) => p.startsWith("--from=")))
+          throw new Error(`unsupported COPY in the final stage: ${line}`);
         stage.copies.push({ from: parts[0]!, to: parts[1]! });
         break;
       }

@@ -22,7 +22,8 @@ const out = arg("--out") ?? join(root, "dist", "satellite-image.tar");
 const stage = finalStage(readFileSync(join(root, "Dockerfile"), "utf8"));
 const nodeMajor = /nodejs(\d+)/.exec(stage.from)?.[1];
 if (!nodeMajor) throw new Error(`the Dockerfile's final stage is FROM ${stage.from}: expected a distroless nodejsNN base`);
-const node = process.env.IMAGE_NODE_BIN || execFileSync("bash", [join(root, "scripts", "node-lts.sh"), nodeMajor], { encoding: "utf8" }).trim();
+const node =
+  process.env.IMAGE_NODE_BIN || execFileSync("bash", [join(root, "scripts", "node-lts.sh"), nodeMajor], { encoding: "utf8" }).trim();
 
 const fs = mkdtempSync(join(tmpdir(), "satellite-image-"));
 chmodSync(fs, 0o755);
@@ -38,7 +39,10 @@ try {
   const ca = "/etc/ssl/certs/ca-certificates.crt";
   if (existsSync(ca)) put(ca, ca, 0o644);
   mkdirSync(join(fs, "etc"), { recursive: true });
-  writeFileSync(join(fs, "etc/passwd"), "root:x:0:0:root:/root:/sbin/nologin\nnobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin\nnonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin\n");
+  writeFileSync(
+    join(fs, "etc/passwd"),
+    "root:x:0:0:root:/root:/sbin/nologin\nnobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin\nnonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin\n",
+  );
   writeFileSync(join(fs, "etc/group"), "root:x:0:\nnobody:x:65534:\nnonroot:x:65532:\n");
   mkdirSync(join(fs, "home/nonroot"), { recursive: true });
   mkdirSync(join(fs, "tmp"), { recursive: true });
@@ -53,7 +57,9 @@ try {
     Cmd: stage.cmd,
     Labels: { "org.opencontainers.image.version": version, "org.opencontainers.image.title": "satellite" },
   };
-  process.stdout.write(execFileSync("bash", [join(root, "scripts", "oci-archive.sh"), tag, fs, JSON.stringify(config), out], { encoding: "utf8" }));
+  process.stdout.write(
+    execFileSync("bash", [join(root, "scripts", "oci-archive.sh"), tag, fs, JSON.stringify(config), out], { encoding: "utf8" }),
+  );
 } finally {
   rmSync(fs, { recursive: true, force: true });
 }

@@ -14,8 +14,14 @@ export function failureReply(f: Failure, t: Target): Reply {
   }
   if (f.status === undefined) return { error: { code: 503, message: `the Kubernetes API cannot be reached: ${f.message}` } };
   if (f.status === 403) {
-    return { error: { code: 500, message: `the controller is not allowed to do this in namespace "${t.namespace}" (${f.message}): grant it with the Role in manifests/` } };
+    return {
+      error: {
+        code: 500,
+        message: `the controller is not allowed to do this in namespace "${t.namespace}" (${f.message}): grant it with the Role in manifests/`,
+      },
+    };
   }
-  if (f.status === 429 || f.status >= 500) return { error: { code: 503, message: `the Kubernetes API is busy or failing (${f.message}): try again` } };
+  if (f.status === 429 || f.status >= 500)
+    return { error: { code: 503, message: `the Kubernetes API is busy or failing (${f.message}): try again` } };
   return { error: { code: 500, message: `the Kubernetes API refused the request: ${f.message}` } };
 }

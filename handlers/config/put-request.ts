@@ -44,13 +44,17 @@ export function parsePutRequest(data: Uint8Array): Parsed<PutRequest> {
   const fields = body as Record<string, unknown>;
   const unknown = Object.keys(fields).filter((k) => !allowedKeys.includes(k));
   if (unknown.length) {
-    return bad(`unknown field${unknown.length > 1 ? "s" : ""} ${unknown.map((k) => JSON.stringify(k)).join(", ")}: allowed fields are ${allowedKeys.join(", ")}`);
+    return bad(
+      `unknown field${unknown.length > 1 ? "s" : ""} ${unknown.map((k) => JSON.stringify(k)).join(", ")}: allowed fields are ${allowedKeys.join(", ")}`,
+    );
   }
   const out: PutRequest = { routes: [] };
   if (fields.name !== undefined) {
     const n = fields.name;
     if (typeof n !== "string" || !namePattern.test(n) || n.length > putLimits.maxNameLength) {
-      return bad(`name ${JSON.stringify(n)} is not a valid NATS cluster name: use 1 to ${putLimits.maxNameLength} letters, digits, "_" or "-"`);
+      return bad(
+        `name ${JSON.stringify(n)} is not a valid NATS cluster name: use 1 to ${putLimits.maxNameLength} letters, digits, "_" or "-"`,
+      );
     }
     out.name = n;
   }
@@ -79,7 +83,9 @@ export function parsePutRequest(data: Uint8Array): Parsed<PutRequest> {
   if (fields.wait !== undefined) {
     const ms = parseDuration(fields.wait);
     if (ms === undefined || ms > putLimits.maxWaitMs) {
-      return bad(`wait ${JSON.stringify(fields.wait)} is not a duration up to ${putLimits.maxWaitMs / 1000}s: use e.g. "5s", "1500ms" or a number of seconds`);
+      return bad(
+        `wait ${JSON.stringify(fields.wait)} is not a duration up to ${putLimits.maxWaitMs / 1000}s: use e.g. "5s", "1500ms" or a number of seconds`,
+      );
     }
     out.waitMs = ms;
   }
@@ -99,10 +105,13 @@ function checkRoute(r: unknown, i: number): Parsed<{ key: string }> {
     return bad(`${at} ${JSON.stringify(r)} is not a route URL: use nats://host:port or nats-route://[user:pass@]host:port`);
   }
   const [, , user, host = "", port] = m;
-  if (user !== undefined && !userinfo.test(user)) return bad(`${at} ${JSON.stringify(r)} has credentials that are not valid: percent-encode reserved characters as %XX`);
+  if (user !== undefined && !userinfo.test(user))
+    return bad(`${at} ${JSON.stringify(r)} has credentials that are not valid: percent-encode reserved characters as %XX`);
   if (!host) return bad(`${at} ${JSON.stringify(r)} has no host`);
   const v4 = ipv4.exec(host);
-  const hostOk = v4 ? v4.slice(1).every((o) => Number(o) <= 255) : ipv6.test(host) || (hostname.test(host) && host.length <= 253 && !/^[0-9.]+$/.test(host));
+  const hostOk = v4
+    ? v4.slice(1).every((o) => Number(o) <= 255)
+    : ipv6.test(host) || (hostname.test(host) && host.length <= 253 && !/^[0-9.]+$/.test(host));
   if (!hostOk) return bad(`${at} ${JSON.stringify(r)} has an invalid host ${JSON.stringify(host)}`);
   if (port === undefined || port === "") return bad(`${at} ${JSON.stringify(r)} has no port: add one, e.g. :6222`);
   if (!/^[0-9]{1,5}$/.test(port) || Number(port) < 1 || Number(port) > 65535) {

@@ -1,8 +1,9 @@
-import type { ReloadReport } from "../reloader/report.ts";
 import { naturalOrder } from "../natural-order.ts";
+import type { ReloadReport } from "../reloader/report.ts";
 
 /** What config.put's wait and status read of a reloader's report. */
-export type ServerReport = Pick<ReloadReport, "pod" | "configRevision" | "action" | "ok"> & Partial<Pick<ReloadReport, "server" | "error" | "configLoadTime">>;
+export type ServerReport = Pick<ReloadReport, "pod" | "configRevision" | "action" | "ok"> &
+  Partial<Pick<ReloadReport, "server" | "error" | "configLoadTime">>;
 
 export interface ServerOutcome {
   pod: string;
@@ -20,7 +21,11 @@ const newerOrSame = (a: string, b: string) => (/^\d+$/.test(a) && /^\d+$/.test(b
  * Per server, whether it runs the config of `revision` (or a later one), refused it, or has not
  * said yet. `done` once no server is pending.
  */
-export function reloadOutcomes(pods: string[], reports: Record<string, ServerReport | undefined>, revision: string): { done: boolean; ok: boolean; servers: ServerOutcome[] } {
+export function reloadOutcomes(
+  pods: string[],
+  reports: Record<string, ServerReport | undefined>,
+  revision: string,
+): { done: boolean; ok: boolean; servers: ServerOutcome[] } {
   const servers = [...pods].sort(naturalOrder).map((pod): ServerOutcome => {
     const r = reports[pod];
     if (!r || !newerOrSame(r.configRevision, revision)) {

@@ -1,5 +1,5 @@
+import { type ConfValue, parseNatsConf } from "../reloader/nats-conf.ts";
 import type { ConfigMap, Target } from "../types.ts";
-import { parseNatsConf, type ConfValue } from "../reloader/nats-conf.ts";
 
 /** The content of routes.json, included by nats.conf inside `cluster {}`. */
 export interface RoutesConfig {
@@ -29,7 +29,12 @@ export function loadRoutesConfig(target: Target, cm: ConfigMap | null): Loaded {
     // The seed writes it in nats-server's own syntax: unquoted keys, `=`, comments, trailing commas.
     const read = parseNatsConf({ [target.key]: text }, target.key);
     if ("error" in read) {
-      return { error: { code: 500, message: `${where} key "${target.key}" is neither JSON (${(jsonError as Error).message}) nor nats-server config (${read.error.message}): fix it, or overwrite it with config.put` } };
+      return {
+        error: {
+          code: 500,
+          message: `${where} key "${target.key}" is neither JSON (${(jsonError as Error).message}) nor nats-server config (${read.error.message}): fix it, or overwrite it with config.put`,
+        },
+      };
     }
     // name and routes stay text as written (a name may look like a number); other keys get types back.
     const { name, routes, ...other } = read.conf;
@@ -43,7 +48,9 @@ export function loadRoutesConfig(target: Target, cm: ConfigMap | null): Loaded {
     return { error: { code: 500, message: `${where} key "${target.key}": "name" is not a string: overwrite it with config.put` } };
   }
   if (routes !== undefined && (!Array.isArray(routes) || routes.some((r) => typeof r !== "string"))) {
-    return { error: { code: 500, message: `${where} key "${target.key}": "routes" is not a list of strings: overwrite it with config.put` } };
+    return {
+      error: { code: 500, message: `${where} key "${target.key}": "routes" is not a list of strings: overwrite it with config.put` },
+    };
   }
   return { config: { name, routes: (routes as string[] | undefined) ?? [], rest }, revision };
 }

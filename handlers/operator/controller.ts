@@ -5,7 +5,7 @@ import { withConditions } from "./conditions.ts";
 import { reloaderAccountName } from "./desired-objects.ts";
 import { labelApp, labelCluster, routesConfigMapName, stableJson } from "./names.ts";
 import type { NatsCluster } from "./natscluster.ts";
-import { reconcileCluster, type ClusterView } from "./reconcile.ts";
+import { type ClusterView, reconcileCluster } from "./reconcile.ts";
 import type { WatchedKind } from "./triggers.ts";
 import { referencedSecrets } from "./validate.ts";
 
@@ -48,7 +48,11 @@ export function viewOf(cluster: NatsCluster, store: Store, env: OperatorEnv): Cl
     configSecret: store.get("Secret", ns, name) ?? null,
     routesConfigMap: store.get("ConfigMap", ns, routesConfigMapName(name)) ?? null,
     secrets: Object.fromEntries(referencedSecrets(cluster).map((s) => [s, store.get("Secret", ns, s)])),
-    reloaderRbac: { serviceAccount: store.get("ServiceAccount", ns, rbac), role: store.get("Role", ns, rbac), roleBinding: store.get("RoleBinding", ns, rbac) },
+    reloaderRbac: {
+      serviceAccount: store.get("ServiceAccount", ns, rbac),
+      role: store.get("Role", ns, rbac),
+      roleBinding: store.get("RoleBinding", ns, rbac),
+    },
     controllerImage: env.controllerImage,
     now: env.now,
   };
@@ -61,7 +65,8 @@ export function viewOf(cluster: NatsCluster, store: Store, env: OperatorEnv): Cl
 export function reconcile(cluster: NatsCluster, store: Store, env: OperatorEnv): Change[] {
   const r = reconcileCluster(viewOf(cluster, store, env));
   const changes: Change[] = [...r.changes, ...r.events.map((e) => eventChange(cluster, e, env, env.now))];
-  if (stableJson(cluster.status ?? {}) !== stableJson(r.status)) changes.push({ op: "status", kind: "NatsCluster", object: { ...cluster, status: r.status } });
+  if (stableJson(cluster.status ?? {}) !== stableJson(r.status))
+    changes.push({ op: "status", kind: "NatsCluster", object: { ...cluster, status: r.status } });
   return changes;
 }
 

@@ -1,9 +1,9 @@
-import type { ConfigMap, Role, RoleBinding, Secret, Service, ServiceAccount } from "../types.ts";
-import type { NatsCluster } from "./natscluster.ts";
-import { configSecretName, labelCluster, mgmtServiceName, ownerReference, routesConfigMapName, selectorLabels } from "./names.ts";
-import { ports } from "./server-config.ts";
-import { encodeBase64 } from "./base64.ts";
 import { configRevisionAnnotation } from "../reloader/report.ts";
+import type { ConfigMap, Role, RoleBinding, Secret, Service, ServiceAccount } from "../types.ts";
+import { encodeBase64 } from "./base64.ts";
+import { configSecretName, labelCluster, mgmtServiceName, ownerReference, routesConfigMapName, selectorLabels } from "./names.ts";
+import type { NatsCluster } from "./natscluster.ts";
+import { ports } from "./server-config.ts";
 
 const meta = (c: NatsCluster, name: string) => ({
   name,
@@ -51,14 +51,20 @@ export function serviceDiffers(live: Service, want: Service): boolean {
 
 /** `want` carried onto `live`: the server-assigned fields (clusterIP, resourceVersion …) are kept. */
 export function updatedService(live: Service, want: Service): Service {
-  return { ...live, metadata: { ...live.metadata, labels: want.metadata?.labels }, spec: { ...live.spec, ...want.spec, clusterIP: live.spec?.clusterIP, clusterIPs: live.spec?.clusterIPs } };
+  return {
+    ...live,
+    metadata: { ...live.metadata, labels: want.metadata?.labels },
+    spec: { ...live.spec, ...want.spec, clusterIP: live.spec?.clusterIP, clusterIPs: live.spec?.clusterIPs },
+  };
 }
 
 /** The rendered config; `configRevision` is the routes file's revision it carries (for config.put's wait). */
 export function desiredConfigSecret(c: NatsCluster, conf: string, configRevision?: string): Secret {
   const m = meta(c, configSecretName(c.metadata.name!));
   return {
-    apiVersion: "v1", kind: "Secret", type: "Opaque",
+    apiVersion: "v1",
+    kind: "Secret",
+    type: "Opaque",
     metadata: configRevision ? { ...m, annotations: { [configRevisionAnnotation]: configRevision } } : m,
     data: { "nats.conf": encodeBase64(conf) },
   };
@@ -72,14 +78,18 @@ export function desiredReloaderRbac(c: NatsCluster): { serviceAccount: ServiceAc
   return {
     serviceAccount: { apiVersion: "v1", kind: "ServiceAccount", metadata: meta(c, name) },
     role: {
-      apiVersion: "rbac.authorization.k8s.io/v1", kind: "Role", metadata: meta(c, name),
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "Role",
+      metadata: meta(c, name),
       rules: [
         { apiGroups: [""], resources: ["secrets"], resourceNames: [configSecretName(c.metadata.name!)], verbs: ["get", "list", "watch"] },
         { apiGroups: [""], resources: ["events"], verbs: ["create"] },
       ],
     },
     roleBinding: {
-      apiVersion: "rbac.authorization.k8s.io/v1", kind: "RoleBinding", metadata: meta(c, name),
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "RoleBinding",
+      metadata: meta(c, name),
       roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name },
       subjects: [{ kind: "ServiceAccount", name, namespace: c.metadata.namespace }],
     },

@@ -1,9 +1,18 @@
-import type { V1Container, V1Volume, V1VolumeMount, V1EnvVar } from "@kubernetes/client-node";
+import type { V1Container, V1EnvVar, V1Volume, V1VolumeMount } from "@kubernetes/client-node";
 import type { Pod } from "../types.ts";
-import type { NatsCluster } from "./natscluster.ts";
-import { annotationTemplateHash, configSecretName, hashOf, labelVersion, mgmtServiceName, ownerReference, podName, selectorLabels } from "./names.ts";
-import { ports, serverPaths } from "./server-config.ts";
 import { reloaderAccountName } from "./desired-objects.ts";
+import {
+  annotationTemplateHash,
+  configSecretName,
+  hashOf,
+  labelVersion,
+  mgmtServiceName,
+  ownerReference,
+  podName,
+  selectorLabels,
+} from "./names.ts";
+import type { NatsCluster } from "./natscluster.ts";
+import { ports, serverPaths } from "./server-config.ts";
 
 export const defaultServerVersion = "2.14.9";
 export const defaultMetricsImage = "natsio/prometheus-nats-exporter";
@@ -39,7 +48,9 @@ export function podTemplate(c: NatsCluster, controllerImage: string): PodTemplat
     volumes.push({ name: "routes-tls", secret: { secretName: spec.tls.routesSecret } });
     mounts.push({ name: "routes-tls", mountPath: serverPaths.routesTlsDir, readOnly: true });
   }
-  const leafSecrets = [...new Set((spec.leafnodeConfig?.remotes ?? []).flatMap((r) => (r.credentialsSecret ? [r.credentialsSecret.name] : [])))];
+  const leafSecrets = [
+    ...new Set((spec.leafnodeConfig?.remotes ?? []).flatMap((r) => (r.credentialsSecret ? [r.credentialsSecret.name] : []))),
+  ];
   for (const [i, secretName] of leafSecrets.entries()) {
     volumes.push({ name: `leaf-creds-${i}`, secret: { secretName } });
     mounts.push({ name: `leaf-creds-${i}`, mountPath: serverPaths.leafCredsDir(secretName), readOnly: true });
@@ -83,7 +94,17 @@ export function podTemplate(c: NatsCluster, controllerImage: string): PodTemplat
     containers.push({
       ...reloader,
       name: "reloader",
-      args: [...watch, "-pid", serverPaths.pidFile, "-cluster", name, "-s", `nats://127.0.0.1:${ports.client}`, "-monitor", `http://127.0.0.1:${ports.monitor}`],
+      args: [
+        ...watch,
+        "-pid",
+        serverPaths.pidFile,
+        "-cluster",
+        name,
+        "-s",
+        `nats://127.0.0.1:${ports.client}`,
+        "-monitor",
+        `http://127.0.0.1:${ports.monitor}`,
+      ],
       volumeMounts: [{ ...mounts[0]!, readOnly: false }, mounts[1]!],
     });
   }
@@ -104,7 +125,12 @@ export function podTemplate(c: NatsCluster, controllerImage: string): PodTemplat
     terminationGracePeriodSeconds: (spec.lameDuckDurationSeconds ?? 30) + 30,
     // The reloader signals nats-server: one process namespace, one user, so no capability is needed.
     ...(pod.enableConfigReload
-      ? { shareProcessNamespace: true, serviceAccountName: reloaderAccountName(name), initContainers, securityContext: { runAsUser: 1000, runAsGroup: 1000, fsGroup: 1000, runAsNonRoot: true } }
+      ? {
+          shareProcessNamespace: true,
+          serviceAccountName: reloaderAccountName(name),
+          initContainers,
+          securityContext: { runAsUser: 1000, runAsGroup: 1000, fsGroup: 1000, runAsNonRoot: true },
+        }
       : {}),
     ...(pod.nodeSelector ? { nodeSelector: pod.nodeSelector } : {}),
     ...(pod.tolerations ? { tolerations: pod.tolerations } : {}),
@@ -113,7 +139,10 @@ export function podTemplate(c: NatsCluster, controllerImage: string): PodTemplat
           affinity: {
             podAntiAffinity: {
               preferredDuringSchedulingIgnoredDuringExecution: [
-                { weight: 100, podAffinityTerm: { topologyKey: "kubernetes.io/hostname", labelSelector: { matchLabels: selectorLabels(name) } } },
+                {
+                  weight: 100,
+                  podAffinityTerm: { topologyKey: "kubernetes.io/hostname", labelSelector: { matchLabels: selectorLabels(name) } },
+                },
               ],
             },
           },

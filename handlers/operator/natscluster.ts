@@ -33,7 +33,10 @@ export interface NatsClusterSpec {
 }
 
 /** `route` is used as is; `cluster` names another NatsCluster (in the same namespace). */
-export interface ExtraRoute { cluster?: string; route?: string }
+export interface ExtraRoute {
+  cluster?: string;
+  route?: string;
+}
 
 export interface NatsConfig {
   debug?: boolean;
@@ -51,7 +54,10 @@ export interface NatsConfig {
 export type PullPolicy = "Always" | "IfNotPresent" | "Never";
 
 /** Quantities keyed by resource name ("cpu", "memory", …): 1, "500m", "1Gi". */
-export interface ResourceRequirements { limits?: Quantities; requests?: Quantities }
+export interface ResourceRequirements {
+  limits?: Quantities;
+  requests?: Quantities;
+}
 export type Quantities = Record<string, number | string>;
 
 export interface Toleration {
@@ -62,7 +68,10 @@ export interface Toleration {
   tolerationSeconds?: number;
 }
 
-export interface EnvVar { name: string; value?: string }
+export interface EnvVar {
+  name: string;
+  value?: string;
+}
 
 export interface PodPolicy {
   labels?: Record<string, string>;
@@ -170,10 +179,20 @@ export function tlsFiles(tls: TLSConfig | undefined): { server?: TLSFiles; route
   const d = specDefaults.tls;
   return {
     server: tls?.serverSecret
-      ? { secret: tls.serverSecret, ca: tls.serverSecretCAFileName ?? d.serverSecretCAFileName, cert: tls.serverSecretCertFileName ?? d.serverSecretCertFileName, key: tls.serverSecretKeyFileName ?? d.serverSecretKeyFileName }
+      ? {
+          secret: tls.serverSecret,
+          ca: tls.serverSecretCAFileName ?? d.serverSecretCAFileName,
+          cert: tls.serverSecretCertFileName ?? d.serverSecretCertFileName,
+          key: tls.serverSecretKeyFileName ?? d.serverSecretKeyFileName,
+        }
       : undefined,
     routes: tls?.routesSecret
-      ? { secret: tls.routesSecret, ca: tls.routesSecretCAFileName ?? d.routesSecretCAFileName, cert: tls.routesSecretCertFileName ?? d.routesSecretCertFileName, key: tls.routesSecretKeyFileName ?? d.routesSecretKeyFileName }
+      ? {
+          secret: tls.routesSecret,
+          ca: tls.routesSecretCAFileName ?? d.routesSecretCAFileName,
+          cert: tls.routesSecretCertFileName ?? d.routesSecretCertFileName,
+          key: tls.routesSecretKeyFileName ?? d.routesSecretKeyFileName,
+        }
       : undefined,
   };
 }

@@ -1,8 +1,8 @@
-import type { Change, Pod } from "../types.ts";
 import { isPodFinished as isDone, isPodReady as isReady } from "../pod-state.ts";
-import type { NatsCluster } from "./natscluster.ts";
-import { annotationTemplateHash, labelVersion, podIndex } from "./names.ts";
+import type { Change, Pod } from "../types.ts";
 import { desiredPod, type PodTemplate } from "./desired-pod.ts";
+import { annotationTemplateHash, labelVersion, podIndex } from "./names.ts";
+import type { NatsCluster } from "./natscluster.ts";
 import type { ClusterEvent } from "./reconcile.ts";
 
 export interface PodPlan {
@@ -12,7 +12,6 @@ export interface PodPlan {
   reason?: string;
   message?: string;
 }
-
 
 /**
  * pod.failed, scale and rollout in one pass over the cluster's pods `<name>-1 … <name>-<size>`:
@@ -60,7 +59,13 @@ export function planPods(c: NatsCluster, owned: Pod[], size: number, template: P
     }
     return { changes, events, reason: "ScalingDown", message: `removing ${excess.length} servers above size ${size}` };
   }
-  if (terminating.length) return { changes, events, reason: "WaitingForPods", message: `waiting for ${terminating.map((p) => p.metadata!.name).join(", ")} to terminate` };
+  if (terminating.length)
+    return {
+      changes,
+      events,
+      reason: "WaitingForPods",
+      message: `waiting for ${terminating.map((p) => p.metadata!.name).join(", ")} to terminate`,
+    };
 
   const outdated = live
     .filter((p) => p.metadata?.annotations?.[annotationTemplateHash] !== hash)
@@ -68,16 +73,31 @@ export function planPods(c: NatsCluster, owned: Pod[], size: number, template: P
   const notReady = live.filter((p) => !isReady(p));
   if (outdated.length) {
     if (notReady.length) {
-      return { changes, events, reason: "RollingUpdate", message: `${outdated.length} servers to update; waiting for ${notReady.map((p) => p.metadata!.name).join(", ")} to be Ready` };
+      return {
+        changes,
+        events,
+        reason: "RollingUpdate",
+        message: `${outdated.length} servers to update; waiting for ${notReady.map((p) => p.metadata!.name).join(", ")} to be Ready`,
+      };
     }
     const p = outdated[0]!;
     changes.push(del(p));
     const from = p.metadata?.labels?.[labelVersion];
     const to = template.labels[labelVersion];
     const what = from !== to ? `version ${from} → ${to}` : "pod spec changed";
-    events.push({ type: "Normal", reason: "RollingUpdate", message: `replacing ${p.metadata!.name} (${what}); ${outdated.length - 1} more after it` });
+    events.push({
+      type: "Normal",
+      reason: "RollingUpdate",
+      message: `replacing ${p.metadata!.name} (${what}); ${outdated.length - 1} more after it`,
+    });
     return { changes, events, reason: "RollingUpdate", message: `updating ${outdated.length} servers, one at a time` };
   }
-  if (notReady.length) return { changes, events, reason: "WaitingForPods", message: `waiting for ${notReady.map((p) => p.metadata!.name).join(", ")} to be Ready` };
+  if (notReady.length)
+    return {
+      changes,
+      events,
+      reason: "WaitingForPods",
+      message: `waiting for ${notReady.map((p) => p.metadata!.name).join(", ")} to be Ready`,
+    };
   return { changes, events };
 }

@@ -1,17 +1,24 @@
-import type { EventNote } from "../events.ts";
-import type { Change, ConfigMap, Pod, Role, RoleBinding, Secret, Service, ServiceAccount } from "../types.ts";
 import { loadRoutesConfig } from "../config/routes-file.ts";
+import type { EventNote } from "../events.ts";
 import { isPodReady } from "../pod-state.ts";
-import { withConditions, conditionStatus } from "./conditions.ts";
 import { configRevisionAnnotation } from "../reloader/report.ts";
-import { desiredConfigSecret, desiredReloaderRbac, desiredServices, initialRoutesConfigMap, serviceDiffers, updatedService } from "./desired-objects.ts";
+import type { Change, ConfigMap, Pod, Role, RoleBinding, Secret, Service, ServiceAccount } from "../types.ts";
+import { decodeBase64 } from "./base64.ts";
+import { conditionStatus, withConditions } from "./conditions.ts";
+import {
+  desiredConfigSecret,
+  desiredReloaderRbac,
+  desiredServices,
+  initialRoutesConfigMap,
+  serviceDiffers,
+  updatedService,
+} from "./desired-objects.ts";
 import { defaultServerVersion, podTemplate, templateHash } from "./desired-pod.ts";
 import { annotationTemplateHash, configSecretName, isOwnedBy, labelVersion, routesConfigMapName } from "./names.ts";
 import type { Condition, NatsCluster, NatsClusterStatus } from "./natscluster.ts";
-import { planPods, type PodPlan } from "./pods.ts";
+import { type PodPlan, planPods } from "./pods.ts";
 import { ports, renderServerConfig } from "./server-config.ts";
-import { decodeBase64 } from "./base64.ts";
-import { validateCluster, type Secrets } from "./validate.ts";
+import { type Secrets, validateCluster } from "./validate.ts";
 
 export type ClusterEvent = EventNote;
 
@@ -70,20 +77,30 @@ export function reconcileCluster(v: ClusterView): ReconcileResult {
     const degraded = problemCondition(problems);
     return {
       changes: [],
-      status: base({}, [readyCondition(), { type: "Progressing", status: "False", reason: "Paused", message: "spec.paused is true: no changes are made until it is cleared" }, degraded]),
-      events: conditionStatus(c.status?.conditions, "Progressing") === "False" && c.status?.conditions?.find((x) => x.type === "Progressing")?.reason === "Paused"
-        ? []
-        : [{ type: "Normal", reason: "Paused", message: "reconciling is paused (spec.paused)" }],
+      status: base({}, [
+        readyCondition(),
+        { type: "Progressing", status: "False", reason: "Paused", message: "spec.paused is true: no changes are made until it is cleared" },
+        degraded,
+      ]),
+      events:
+        conditionStatus(c.status?.conditions, "Progressing") === "False" &&
+        c.status?.conditions?.find((x) => x.type === "Progressing")?.reason === "Paused"
+          ? []
+          : [{ type: "Normal", reason: "Paused", message: "reconciling is paused (spec.paused)" }],
     };
   }
 
   const name = c.metadata.name!;
   const ns = c.metadata.namespace!;
-  const routesFile = v.routesConfigMap ? loadRoutesConfig({ cluster: name, namespace: ns, configMap: routesConfigMapName(name), key: "routes.json" }, v.routesConfigMap) : undefined;
+  const routesFile = v.routesConfigMap
+    ? loadRoutesConfig({ cluster: name, namespace: ns, configMap: routesConfigMapName(name), key: "routes.json" }, v.routesConfigMap)
+    : undefined;
   const fromApi = routesFile && "config" in routesFile ? routesFile.config : undefined;
   const clusterName = fromApi?.name || name;
   const podRoutes = Array.from({ length: Math.max(0, size) }, (_, i) => `nats://${name}-${i + 1}.${name}-mgmt.${ns}.svc:${ports.cluster}`);
-  const extra = (spec.extraRoutes ?? []).map((r) => r.route || (r.cluster ? `nats://${r.cluster}-mgmt.${ns}.svc:${ports.cluster}` : "")).filter(Boolean);
+  const extra = (spec.extraRoutes ?? [])
+    .map((r) => r.route || (r.cluster ? `nats://${r.cluster}-mgmt.${ns}.svc:${ports.cluster}` : ""))
+    .filter(Boolean);
   const routes = [...new Set([...podRoutes, ...extra, ...(fromApi?.routes ?? [])])];
 
   let conf: string | undefined;
@@ -93,18 +110,30 @@ export function reconcileCluster(v: ClusterView): ReconcileResult {
     else conf = rendered.text;
   }
   const foreign = (kind: string, obj: Parameters<typeof isOwnedBy>[0] | null | undefined, objName: string) => {
-    if (obj && !isOwnedBy(obj, c)) problems.push(`${kind} "${objName}" already exists and is not controlled by this NatsCluster: rename or delete it`);
+    if (obj && !isOwnedBy(obj, c))
+      problems.push(`${kind} "${objName}" already exists and is not controlled by this NatsCluster: rename or delete it`);
   };
   foreign("secret", v.configSecret, configSecretName(name));
   const wantServices = desiredServices(c);
-  for (const s of wantServices) foreign("service", v.services.find((x) => x.metadata?.name === s.metadata?.name), s.metadata!.name!);
+  for (const s of wantServices)
+    foreign(
+      "service",
+      v.services.find((x) => x.metadata?.name === s.metadata?.name),
+      s.metadata!.name!,
+    );
 
   if (problems.length || conf === undefined) {
     const degraded = problemCondition(problems);
-    const wasSame = conditionStatus(c.status?.conditions, "Degraded") === "True" && c.status?.conditions?.find((x) => x.type === "Degraded")?.message === degraded.message;
+    const wasSame =
+      conditionStatus(c.status?.conditions, "Degraded") === "True" &&
+      c.status?.conditions?.find((x) => x.type === "Degraded")?.message === degraded.message;
     return {
       changes: [],
-      status: base({}, [readyCondition(), { type: "Progressing", status: "False", reason: "InvalidSpec", message: "fix the problems in the Degraded condition" }, degraded]),
+      status: base({}, [
+        readyCondition(),
+        { type: "Progressing", status: "False", reason: "InvalidSpec", message: "fix the problems in the Degraded condition" },
+        degraded,
+      ]),
       events: wasSame ? [] : [{ type: "Warning", reason: "InvalidSpec", message: degraded.message! }],
     };
   }
@@ -119,16 +148,30 @@ export function reconcileCluster(v: ClusterView): ReconcileResult {
     const confChanged = decodeOr(v.configSecret.data?.["nats.conf"]) !== conf;
     if (confChanged || v.configSecret.metadata?.annotations?.[configRevisionAnnotation] !== configRevision) {
       const annotations = { ...v.configSecret.metadata?.annotations, ...secret.metadata?.annotations };
-      changes.push({ op: "replace", kind: "Secret", object: { ...v.configSecret, metadata: { ...v.configSecret.metadata, annotations }, data: { ...v.configSecret.data, ...secret.data } } });
+      changes.push({
+        op: "replace",
+        kind: "Secret",
+        object: {
+          ...v.configSecret,
+          metadata: { ...v.configSecret.metadata, annotations },
+          data: { ...v.configSecret.data, ...secret.data },
+        },
+      });
     }
-    if (confChanged) events.push({ type: "Normal", reason: "ConfigUpdated", message: `server config changed (${routes.length} routes, cluster name ${clusterName}); servers reload it` });
+    if (confChanged)
+      events.push({
+        type: "Normal",
+        reason: "ConfigUpdated",
+        message: `server config changed (${routes.length} routes, cluster name ${clusterName}); servers reload it`,
+      });
   }
   if (spec.pod?.enableConfigReload) {
     const want = desiredReloaderRbac(c);
     const have = v.reloaderRbac ?? {};
     if (!have.serviceAccount) changes.push({ op: "create", kind: "ServiceAccount", object: want.serviceAccount });
     if (!have.role) changes.push({ op: "create", kind: "Role", object: want.role });
-    else if (JSON.stringify(have.role.rules) !== JSON.stringify(want.role.rules)) changes.push({ op: "replace", kind: "Role", object: { ...have.role, rules: want.role.rules } });
+    else if (JSON.stringify(have.role.rules) !== JSON.stringify(want.role.rules))
+      changes.push({ op: "replace", kind: "Role", object: { ...have.role, rules: want.role.rules } });
     if (!have.roleBinding) changes.push({ op: "create", kind: "RoleBinding", object: want.roleBinding });
   }
   for (const want of wantServices) {
@@ -143,14 +186,20 @@ export function reconcileCluster(v: ClusterView): ReconcileResult {
   events.push(...plan.events);
 
   const wantVersion = spec.version || defaultServerVersion;
-  const outdatedVersions = owned.filter((p) => p.metadata?.annotations?.[annotationTemplateHash] !== templateHash(template)).map((p) => p.metadata?.labels?.[labelVersion]);
-  const currentVersion = owned.length ? outdatedVersions.find((x) => x && x !== wantVersion) ?? wantVersion : c.status?.currentVersion;
+  const outdatedVersions = owned
+    .filter((p) => p.metadata?.annotations?.[annotationTemplateHash] !== templateHash(template))
+    .map((p) => p.metadata?.labels?.[labelVersion]);
+  const currentVersion = owned.length ? (outdatedVersions.find((x) => x && x !== wantVersion) ?? wantVersion) : c.status?.currentVersion;
   const progressing: Omit<Condition, "lastTransitionTime"> = plan.reason
     ? { type: "Progressing", status: "True", reason: plan.reason, message: plan.message }
     : { type: "Progressing", status: "False", reason: "Complete", message: `${size} servers at version ${wantVersion}` };
   return {
     changes,
-    status: base({ currentVersion }, [readyCondition(), progressing, { type: "Degraded", status: "False", reason: "Valid", message: "spec and referenced secrets are valid" }]),
+    status: base({ currentVersion }, [
+      readyCondition(),
+      progressing,
+      { type: "Degraded", status: "False", reason: "Valid", message: "spec and referenced secrets are valid" },
+    ]),
     events,
   };
 }
@@ -162,7 +211,6 @@ function withLegacyFields(c: NatsCluster): NatsCluster {
   const natsConfig = { debug: logging.debug, trace: logging.trace, ...c.spec?.natsConfig };
   return { ...c, spec: { ...c.spec, natsConfig } };
 }
-
 
 function problemCondition(problems: string[]): Omit<Condition, "lastTransitionTime"> {
   return problems.length

@@ -14,8 +14,15 @@ export const clientsAuthKey = "clients-auth.json";
 
 /** Subjects, or subjects allowed and denied. */
 export type SubjectPermission = string[] | { allow?: string[]; deny?: string[] };
-export interface Permissions { publish?: SubjectPermission; subscribe?: SubjectPermission }
-export interface ClientsAuthUser { username: string; password?: string; permissions?: Permissions }
+export interface Permissions {
+  publish?: SubjectPermission;
+  subscribe?: SubjectPermission;
+}
+export interface ClientsAuthUser {
+  username: string;
+  password?: string;
+  permissions?: Permissions;
+}
 
 /** The parsed authorization config from spec.auth.clientsAuthSecret (JSON field names kept). */
 export interface ClientsAuth {
@@ -33,7 +40,10 @@ export function chooseClientsAuthKey(keys: string[]): Result<string> {
   if (keys.includes(clientsAuthKey)) return { value: clientsAuthKey };
   if (keys.length === 1) return { value: keys[0]! };
   if (keys.length === 0) return invalid(`has no keys: put the authorization JSON under "${clientsAuthKey}"`);
-  const listed = [...keys].sort().map((k) => JSON.stringify(k)).join(", ");
+  const listed = [...keys]
+    .sort()
+    .map((k) => JSON.stringify(k))
+    .join(", ");
   return invalid(`has keys ${listed} and none is "${clientsAuthKey}": put the authorization JSON under that key`);
 }
 
@@ -131,7 +141,8 @@ export function parseClientsAuth(source: string): Result<ClientsAuth> {
     }
     if (o.default_permissions !== undefined) auth.default_permissions = permissions(o.default_permissions, "default_permissions");
     if (o.timeout !== undefined) {
-      if (typeof o.timeout !== "number" || !Number.isFinite(o.timeout) || o.timeout < 0) fail(`"timeout" must be a number of seconds, 0 or more`);
+      if (typeof o.timeout !== "number" || !Number.isFinite(o.timeout) || o.timeout < 0)
+        fail(`"timeout" must be a number of seconds, 0 or more`);
       auth.timeout = o.timeout as number;
     }
     return { value: auth };
@@ -151,7 +162,16 @@ function unsafeCharAt(s: string): string | undefined {
   const m = unsafe.exec(s);
   if (!m) return undefined;
   const code = m[0].charCodeAt(0);
-  const name = code === 10 ? "a newline" : code === 13 ? "a carriage return" : code === 9 ? "a tab" : code >= 0xd800 && code <= 0xdfff ? "a lone surrogate" : "a control character";
+  const name =
+    code === 10
+      ? "a newline"
+      : code === 13
+        ? "a carriage return"
+        : code === 9
+          ? "a tab"
+          : code >= 0xd800 && code <= 0xdfff
+            ? "a lone surrogate"
+            : "a control character";
   return `${name} (U+${code.toString(16).toUpperCase().padStart(4, "0")}) at position ${m.index}`;
 }
 

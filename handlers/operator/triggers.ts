@@ -2,7 +2,14 @@ import { labelCluster, routesConfigMapName } from "./names.ts";
 import type { NatsCluster } from "./natscluster.ts";
 import { referencedSecrets } from "./validate.ts";
 
-type Meta = { metadata?: { name?: string; namespace?: string; labels?: Record<string, string>; ownerReferences?: { kind: string; name: string; controller?: boolean }[] } };
+type Meta = {
+  metadata?: {
+    name?: string;
+    namespace?: string;
+    labels?: Record<string, string>;
+    ownerReferences?: { kind: string; name: string; controller?: boolean }[];
+  };
+};
 export type WatchedKind = "NatsCluster" | "Pod" | "Service" | "Secret" | "ConfigMap" | "ServiceAccount" | "Role" | "RoleBinding";
 
 const key = (ns: string | undefined, name: string) => `${ns ?? ""}/${name}`;
@@ -17,7 +24,8 @@ export function clustersToReconcile(kind: WatchedKind, obj: Meta, clusters: Nats
   const name = obj.metadata?.name ?? "";
   if (kind === "NatsCluster") return [key(ns, name)];
   const out = new Set<string>();
-  const owner = obj.metadata?.ownerReferences?.find((r) => r.controller && r.kind === "NatsCluster")?.name ?? obj.metadata?.labels?.[labelCluster];
+  const owner =
+    obj.metadata?.ownerReferences?.find((r) => r.controller && r.kind === "NatsCluster")?.name ?? obj.metadata?.labels?.[labelCluster];
   if (owner) out.add(key(ns, owner));
   for (const c of clusters) {
     if (c.metadata.namespace !== ns) continue;

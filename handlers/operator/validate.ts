@@ -1,14 +1,19 @@
 import type { Secret } from "../types.ts";
-import { tlsFiles, type NatsCluster } from "./natscluster.ts";
-import { chooseClientsAuthKey, parseClientsAuth, type ClientsAuth } from "./server-config.ts";
 import { decodeBase64 } from "./base64.ts";
+import { type NatsCluster, tlsFiles } from "./natscluster.ts";
+import { type ClientsAuth, chooseClientsAuthKey, parseClientsAuth } from "./server-config.ts";
 
 export type Secrets = Record<string, Secret | undefined>;
 
 /** Names of every Secret a cluster's spec refers to (the runtime fetches these into the view). */
 export function referencedSecrets(c: NatsCluster): string[] {
   const s = c.spec ?? {};
-  const names = [s.tls?.serverSecret, s.tls?.routesSecret, s.auth?.clientsAuthSecret, ...(s.leafnodeConfig?.remotes ?? []).map((r) => r.credentialsSecret?.name)];
+  const names = [
+    s.tls?.serverSecret,
+    s.tls?.routesSecret,
+    s.auth?.clientsAuthSecret,
+    ...(s.leafnodeConfig?.remotes ?? []).map((r) => r.credentialsSecret?.name),
+  ];
   return [...new Set(names.filter((n): n is string => Boolean(n)))];
 }
 
@@ -18,8 +23,10 @@ const imageTag = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 export function validateCluster(c: NatsCluster, secrets: Secrets): { problems: string[]; clientsAuth?: ClientsAuth } {
   const s = c.spec ?? {};
   const problems: string[] = [];
-  if (s.size !== undefined && (!Number.isInteger(s.size) || s.size < 0)) problems.push(`spec.size is ${s.size}: use a whole number, 0 or more`);
-  if (s.version !== undefined && s.version !== "" && !imageTag.test(s.version)) problems.push(`spec.version ${JSON.stringify(s.version)} is not an image tag`);
+  if (s.size !== undefined && (!Number.isInteger(s.size) || s.size < 0))
+    problems.push(`spec.size is ${s.size}: use a whole number, 0 or more`);
+  if (s.version !== undefined && s.version !== "" && !imageTag.test(s.version))
+    problems.push(`spec.version ${JSON.stringify(s.version)} is not an image tag`);
   const needKeys = (field: string, name: string | undefined, keys: [string, string][]) => {
     if (!name) return;
     const secret = secrets[name];
@@ -32,12 +39,23 @@ export function validateCluster(c: NatsCluster, secrets: Secrets): { problems: s
     }
   };
   const tls = tlsFiles(s.tls);
-  for (const [field, files, prefix] of [["spec.tls.serverSecret", tls.server, "serverSecret"], ["spec.tls.routesSecret", tls.routes, "routesSecret"]] as const) {
-    if (files) needKeys(field, files.secret, [[files.ca, `${prefix}CAFileName`], [files.cert, `${prefix}CertFileName`], [files.key, `${prefix}KeyFileName`]]);
+  for (const [field, files, prefix] of [
+    ["spec.tls.serverSecret", tls.server, "serverSecret"],
+    ["spec.tls.routesSecret", tls.routes, "routesSecret"],
+  ] as const) {
+    if (files)
+      needKeys(field, files.secret, [
+        [files.ca, `${prefix}CAFileName`],
+        [files.cert, `${prefix}CertFileName`],
+        [files.key, `${prefix}KeyFileName`],
+      ]);
   }
   for (const [i, r] of (s.leafnodeConfig?.remotes ?? []).entries()) {
     if (!r.url && !r.urls?.length) problems.push(`spec.leafnodeConfig.remotes[${i}] has no url or urls`);
-    if (r.credentialsSecret) needKeys(`spec.leafnodeConfig.remotes[${i}].credentialsSecret`, r.credentialsSecret.name, [[r.credentialsSecret.key ?? "user.creds", "key"]]);
+    if (r.credentialsSecret)
+      needKeys(`spec.leafnodeConfig.remotes[${i}].credentialsSecret`, r.credentialsSecret.name, [
+        [r.credentialsSecret.key ?? "user.creds", "key"],
+      ]);
   }
   let clientsAuth: ClientsAuth | undefined;
   const authName = s.auth?.clientsAuthSecret;

@@ -1,4 +1,4 @@
-import { parseNatsConf, type ConfMap } from "./nats-conf.ts";
+import { type ConfMap, parseNatsConf } from "./nats-conf.ts";
 
 /**
  * nats-server's monitoring endpoint as its config sets it: `http`/`https` (a port, or host:port),
@@ -6,7 +6,10 @@ import { parseNatsConf, type ConfMap } from "./nats-conf.ts";
  */
 export function monitorUrlOf(conf: ConfMap): string | undefined {
   const str = (k: string) => (typeof conf[k] === "string" ? (conf[k] as string) : undefined);
-  for (const [scheme, keys] of [["https", ["https", "https_port"]], ["http", ["http", "http_port", "monitor_port"]]] as const) {
+  for (const [scheme, keys] of [
+    ["https", ["https", "https_port"]],
+    ["http", ["http", "http_port", "monitor_port"]],
+  ] as const) {
     for (const k of keys) {
       const v = str(k);
       if (!v) continue;
@@ -20,7 +23,10 @@ export function monitorUrlOf(conf: ConfMap): string | undefined {
 }
 
 /** The monitoring endpoint the config files set (`entry` and what it includes), none, or why it cannot be read. */
-export function monitorOfConfigFiles(files: Record<string, string>, entry: string): { url?: string } | { error: { code: number; message: string } } {
+export function monitorOfConfigFiles(
+  files: Record<string, string>,
+  entry: string,
+): { url?: string } | { error: { code: number; message: string } } {
   const read = parseNatsConf(files, entry);
   return "error" in read ? read : { url: monitorUrlOf(read.conf) };
 }

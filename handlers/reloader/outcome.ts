@@ -1,5 +1,5 @@
+import { type EventNote, eventChange } from "../events.ts";
 import { decodeBase64 } from "../operator/base64.ts";
-import { eventChange, type EventNote } from "../events.ts";
 import type { Change } from "../types.ts";
 import { configRevisionAnnotation, type ReloadReport } from "./report.ts";
 
@@ -41,9 +41,15 @@ export interface StepContext {
 export function reportStep(step: ReloadStep, x: StepContext): { report: ReloadReport; changes: Change[] } {
   const m = x.object.metadata;
   const report: ReloadReport = {
-    cluster: x.cluster, pod: x.pod, server: x.server.server_name, version: x.server.version,
-    revision: m.resourceVersion, configRevision: m.annotations?.[configRevisionAnnotation] ?? m.resourceVersion,
-    action: step.action, ok: step.action === "in-sync" || step.action === "reloaded", at: x.now,
+    cluster: x.cluster,
+    pod: x.pod,
+    server: x.server.server_name,
+    version: x.server.version,
+    revision: m.resourceVersion,
+    configRevision: m.annotations?.[configRevisionAnnotation] ?? m.resourceVersion,
+    action: step.action,
+    ok: step.action === "in-sync" || step.action === "reloaded",
+    at: x.now,
   };
   let note: EventNote | undefined;
   if (!("error" in step) && !("reasons" in step)) {
@@ -54,11 +60,14 @@ export function reportStep(step: ReloadStep, x: StepContext): { report: ReloadRe
     note = { type: "Warning", reason: "RestartNeeded", message: report.error };
   } else {
     report.error = step.error;
-    note = step.action === "refused"
-      ? { type: "Warning", reason: "ConfigRefused", message: step.error }
-      : { type: "Warning", reason: "ReloadFailed", message: `${step.error}; the last good config stays in place` };
+    note =
+      step.action === "refused"
+        ? { type: "Warning", reason: "ConfigRefused", message: step.error }
+        : { type: "Warning", reason: "ReloadFailed", message: `${step.error}; the last good config stays in place` };
   }
   const about = { apiVersion: "v1", kind: x.object.kind, metadata: m };
-  const changes = note ? [eventChange(about, { ...note, message: `${x.pod}: ${note.message}` }, { component: "satellite-reloader", instance: x.pod }, x.now)] : [];
+  const changes = note
+    ? [eventChange(about, { ...note, message: `${x.pod}: ${note.message}` }, { component: "satellite-reloader", instance: x.pod }, x.now)]
+    : [];
   return { report, changes };
 }

@@ -26,7 +26,14 @@ export type ReloadPlan =
  */
 export function planReload(i: ReloadInput): ReloadPlan {
   if (i.desired[i.entry] === undefined) {
-    return { action: "refuse", error: `the config object has no key "${i.entry}" (it has ${Object.keys(i.desired).map((k) => `"${k}"`).join(", ") || "none"}): nothing is written` };
+    return {
+      action: "refuse",
+      error: `the config object has no key "${i.entry}" (it has ${
+        Object.keys(i.desired)
+          .map((k) => `"${k}"`)
+          .join(", ") || "none"
+      }): nothing is written`,
+    };
   }
   const write: Record<string, string> = {};
   for (const [k, v] of Object.entries(i.desired)) if (i.onDisk[k] !== v) write[k] = v;

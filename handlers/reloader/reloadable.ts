@@ -1,4 +1,4 @@
-import { parseNatsConf, type ConfMap, type ConfValue } from "./nats-conf.ts";
+import { type ConfMap, type ConfValue, parseNatsConf } from "./nats-conf.ts";
 
 /** `a.b.c` out of a parsed config, keys compared case-insensitively as nats-server does. */
 function at(conf: ConfMap, path: string): ConfValue | undefined {
@@ -28,16 +28,30 @@ export function atLeast(v: string, min: string): boolean {
  * rejects the whole reload), as sentences. Empty: a reload can take the new config. A config this
  * reader cannot read is left for nats-server to judge: no reasons.
  */
-export function changesNeedingRestart(oldFiles: Record<string, string>, newFiles: Record<string, string>, entry: string, version: string): string[] {
+export function changesNeedingRestart(
+  oldFiles: Record<string, string>,
+  newFiles: Record<string, string>,
+  entry: string,
+  version: string,
+): string[] {
   const [was, now] = [parseNatsConf(oldFiles, entry), parseNatsConf(newFiles, entry)];
   if ("error" in was || "error" in now) return [];
   const [before, after] = [was.conf, now.conf];
   const never: [string, string][] = [
     ["server_name", "the server name"],
-    ["listen", "the client listen address"], ["host", "the client host"], ["port", "the client port"], ["net", "the client host"],
-    ["cluster.listen", "the cluster listen address"], ["cluster.host", "the cluster host"], ["cluster.port", "the cluster port"],
-    ["leafnodes.listen", "the leafnode listen address"], ["leafnodes.host", "the leafnode host"], ["leafnodes.port", "the leafnode port"],
-    ["operator", "the operator JWT"], ["system_account", "the system account"], ["resolver", "the account resolver"],
+    ["listen", "the client listen address"],
+    ["host", "the client host"],
+    ["port", "the client port"],
+    ["net", "the client host"],
+    ["cluster.listen", "the cluster listen address"],
+    ["cluster.host", "the cluster host"],
+    ["cluster.port", "the cluster port"],
+    ["leafnodes.listen", "the leafnode listen address"],
+    ["leafnodes.host", "the leafnode host"],
+    ["leafnodes.port", "the leafnode port"],
+    ["operator", "the operator JWT"],
+    ["system_account", "the system account"],
+    ["resolver", "the account resolver"],
   ];
   const out: string[] = [];
   for (const [path, what] of never) {

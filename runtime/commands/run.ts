@@ -1,34 +1,62 @@
-import { configApi, kinds, type Instance, type Target } from "../../handlers/index.ts";
-import { hostname } from "node:os";
 import { randomUUID } from "node:crypto";
+import { hostname } from "node:os";
+import { configApi, type Instance, kinds, type Target } from "../../handlers/index.ts";
 import { startConfigApi } from "../config-api.ts";
-import { flagHelp, parseFlags, UsageError, type FlagSpec } from "../flags.ts";
+import { natsClusterApiProblem } from "../crd-check.ts";
+import { type FlagSpec, flagHelp, parseFlags, UsageError } from "../flags.ts";
 import { serveHealth } from "../health.ts";
+import { sleep } from "../kube/backoff.ts";
+import type { KubeClient } from "../kube/client.ts";
 import { createKubeClient } from "../kube/client.ts";
 import { findKubeTarget } from "../kube/kubeconfig.ts";
 import { startReflector } from "../kube/reflector.ts";
 import { createLogger, type Logger } from "../log.ts";
+import { startMemoryReducer } from "../memory.ts";
+import type { NatsAuthOptions } from "../nats/connect.ts";
 import { connectNats } from "../nats/connect.ts";
 import { natsFlags, natsOptionsFrom } from "../nats/flags.ts";
-import type { NatsAuthOptions } from "../nats/connect.ts";
-import type { KubeClient } from "../kube/client.ts";
-import { startOperator, type Operator } from "../operator.ts";
-import { natsClusterApiProblem } from "../crd-check.ts";
-import { sleep } from "../kube/backoff.ts";
-import { startMemoryReducer } from "../memory.ts";
+import { type Operator, startOperator } from "../operator.ts";
 import { runtimeName, version } from "../version.ts";
 
 export const runFlags: FlagSpec[] = [
   ...natsFlags,
-  { names: ["name"], arg: "CLUSTER", help: "NATS cluster to serve: answers _SAT.<CLUSTER>.config.get|put and .status", env: ["SATELLITE_CLUSTER"] },
+  {
+    names: ["name"],
+    arg: "CLUSTER",
+    help: "NATS cluster to serve: answers _SAT.<CLUSTER>.config.get|put and .status",
+    env: ["SATELLITE_CLUSTER"],
+  },
   { names: ["cm", "configmap"], arg: "NAME", help: "ConfigMap holding the cluster's routes (default <CLUSTER>-config)" },
   { names: ["key"], arg: "KEY", help: "key of the routes file in the ConfigMap", default: "routes.json" },
-  { names: ["namespace", "n"], arg: "NS", help: "namespace of the ConfigMap and pods (default: the kubeconfig's, else \"default\")", env: ["POD_NAMESPACE"] },
-  { names: ["selector", "l"], arg: "SELECTOR", help: "label selector of the cluster's server pods, for status (default app=<CLUSTER>,!nats_cluster: not the operator's pods, which carry nats_cluster)" },
-  { names: ["kubeconfig"], arg: "FILE", help: "kubeconfig file (default: in-cluster service account, else ~/.kube/config)", env: ["KUBECONFIG", "KUBERNETES_CONFIG_FILE"] },
+  {
+    names: ["namespace", "n"],
+    arg: "NS",
+    help: 'namespace of the ConfigMap and pods (default: the kubeconfig\'s, else "default")',
+    env: ["POD_NAMESPACE"],
+  },
+  {
+    names: ["selector", "l"],
+    arg: "SELECTOR",
+    help: "label selector of the cluster's server pods, for status (default app=<CLUSTER>,!nats_cluster: not the operator's pods, which carry nats_cluster)",
+  },
+  {
+    names: ["kubeconfig"],
+    arg: "FILE",
+    help: "kubeconfig file (default: in-cluster service account, else ~/.kube/config)",
+    env: ["KUBECONFIG", "KUBERNETES_CONFIG_FILE"],
+  },
   { names: ["context"], arg: "NAME", help: "kubeconfig context to use (default: its current-context)" },
-  { names: ["operator"], boolean: true, help: "run the NatsCluster operator for the namespace (needs the CRD and manifests/operator RBAC)" },
-  { names: ["controller-image"], arg: "IMAGE", help: "satellite's image, used for the reloader sidecar of NatsCluster pods (default: the image of this pod (POD_NAME), else ghcr.io/satellite-nats/satellite:<version>)", env: ["SATELLITE_IMAGE"] },
+  {
+    names: ["operator"],
+    boolean: true,
+    help: "run the NatsCluster operator for the namespace (needs the CRD and manifests/operator RBAC)",
+  },
+  {
+    names: ["controller-image"],
+    arg: "IMAGE",
+    help: "satellite's image, used for the reloader sidecar of NatsCluster pods (default: the image of this pod (POD_NAME), else ghcr.io/satellite-nats/satellite:<version>)",
+    env: ["SATELLITE_IMAGE"],
+  },
   { names: ["workers"], arg: "N", help: "NatsClusters reconciled at once", default: "2" },
   { names: ["health"], arg: "ADDR", help: "serve /healthz and /readyz on this address, e.g. :8081 (default: off)" },
   { names: ["log-format"], arg: "json|text", help: "log format (default: text on a terminal, json otherwise)" },
@@ -67,19 +95,31 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<numbe
   if (rest.length) throw new UsageError(`unexpected argument ${JSON.stringify(rest[0])}: see satellite run --help`);
   const cluster = f.name as string | undefined;
   if (!cluster && !f.operator) {
-    throw new UsageError("missing -name: the NATS cluster to serve, e.g. satellite run -name nats (or -operator to run the NatsCluster operator)");
+    throw new UsageError(
+      "missing -name: the NATS cluster to serve, e.g. satellite run -name nats (or -operator to run the NatsCluster operator)",
+    );
   }
-  if (cluster && !/^[A-Za-z0-9_-]+$/.test(cluster)) throw new UsageError(`-name ${JSON.stringify(cluster)}: use letters, digits, "_" or "-" (it becomes part of NATS subjects)`);
+  if (cluster && !/^[A-Za-z0-9_-]+$/.test(cluster))
+    throw new UsageError(`-name ${JSON.stringify(cluster)}: use letters, digits, "_" or "-" (it becomes part of NATS subjects)`);
   const format = f["log-format"] as "json" | "text" | undefined;
   if (format && format !== "json" && format !== "text") throw new UsageError(`-log-format ${format}: use json or text`);
   const workers = Number(f.workers);
-  if (!Number.isInteger(workers) || workers < 1 || workers > 64) throw new UsageError(`-workers ${f.workers}: use a whole number from 1 to 64`);
+  if (!Number.isInteger(workers) || workers < 1 || workers > 64)
+    throw new UsageError(`-workers ${f.workers}: use a whole number from 1 to 64`);
   const log: Logger = createLogger({ level: f.D ? "debug" : "info", format });
 
   const kubeTarget = findKubeTarget({ kubeconfig: f.kubeconfig as string | undefined, context: f.context as string | undefined });
   const namespace = (f.namespace as string | undefined) || kubeTarget.namespace;
   const instance = { id: `${env.POD_NAME || hostname()}-${randomUUID().slice(0, 8)}`, version, startedAt: new Date().toISOString() };
-  log.info("starting satellite controller", { version, runtime: runtimeName(), namespace, cluster, operator: Boolean(f.operator), kubernetes: kubeTarget.source, instance: instance.id });
+  log.info("starting satellite controller", {
+    version,
+    runtime: runtimeName(),
+    namespace,
+    cluster,
+    operator: Boolean(f.operator),
+    kubernetes: kubeTarget.source,
+    instance: instance.id,
+  });
   const kube = createKubeClient(kubeTarget, { userAgent: `satellite/${version}` });
 
   const memory = startMemoryReducer({ log });
@@ -88,24 +128,45 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<numbe
   let stopping = false;
   // Health first: a NATS server that is down or slow at start must not fail the liveness probe.
   const health = f.health
-    ? await serveHealth(String(f.health), {
-        live: () => true,
-        ready: () => {
-          if (stopping) return { ok: false, reason: "shutting down" };
-          const waiting = [...starting, ...parts.filter((p) => !p.ready()).map((p) => p.name)];
-          return waiting.length ? { ok: false, reason: `${waiting.join(", ")} not ready` } : { ok: true };
+    ? await serveHealth(
+        String(f.health),
+        {
+          live: () => true,
+          ready: () => {
+            if (stopping) return { ok: false, reason: "shutting down" };
+            const waiting = [...starting, ...parts.filter((p) => !p.ready()).map((p) => p.name)];
+            return waiting.length ? { ok: false, reason: `${waiting.join(", ")} not ready` } : { ok: true };
+          },
         },
-      }, log)
+        log,
+      )
     : undefined;
   if (f.operator) {
-    const controllerImage = (f["controller-image"] as string | undefined) || (await ownImage(kube, namespace, env.POD_NAME, log)) || `${defaultImage}:${version}`;
-    parts.push(startOperatorPart(() => startOperator({ kube, namespace, log, controllerImage, instance: instance.id, workers }), kube, log, () => memory.poke()));
+    const controllerImage =
+      (f["controller-image"] as string | undefined) || (await ownImage(kube, namespace, env.POD_NAME, log)) || `${defaultImage}:${version}`;
+    parts.push(
+      startOperatorPart(
+        () => startOperator({ kube, namespace, log, controllerImage, instance: instance.id, workers }),
+        kube,
+        log,
+        () => memory.poke(),
+      ),
+    );
   }
   if (cluster) {
     const target: Target = { cluster, namespace, configMap: (f.cm as string | undefined) || `${cluster}-config`, key: f.key as string };
     const podSelector = (f.selector as string | undefined) || configApi.serverSelector(cluster);
     starting.add("config API");
-    parts.push(await startConfigApiPart({ kube, target, podSelector, instance, log, nats: natsOptionsFrom(f, `satellite ${cluster} ${instance.id}`) }));
+    parts.push(
+      await startConfigApiPart({
+        kube,
+        target,
+        podSelector,
+        instance,
+        log,
+        nats: natsOptionsFrom(f, `satellite ${cluster} ${instance.id}`),
+      }),
+    );
     starting.delete("config API");
   }
 
@@ -113,7 +174,10 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<numbe
     process.once("SIGTERM", () => resolve("SIGTERM"));
     process.once("SIGINT", () => resolve("SIGINT"));
   });
-  const first = await Promise.race([signalled.then((sig) => ({ sig, code: 0 })), ...parts.map((p) => p.done.then((code) => ({ sig: undefined, code })))]);
+  const first = await Promise.race([
+    signalled.then((sig) => ({ sig, code: 0 })),
+    ...parts.map((p) => p.done.then((code) => ({ sig: undefined, code }))),
+  ]);
   stopping = true;
   if (first.sig) log.info("draining", { signal: first.sig });
   await Promise.all(parts.map((p) => p.stop().catch(() => undefined)));
@@ -137,7 +201,9 @@ function startOperatorPart(start: () => Operator, kube: KubeClient, log: Logger,
   void (async () => {
     let said: string | undefined;
     while (!stopping.signal.aborted) {
-      const problem = await natsClusterApiProblem(kube).catch((e) => `cannot read the API server's discovery of nats.io (${(e as Error).message})`);
+      const problem = await natsClusterApiProblem(kube).catch(
+        (e) => `cannot read the API server's discovery of nats.io (${(e as Error).message})`,
+      );
       if (!problem) break;
       if (problem !== said) log.error(problem);
       said = problem;
@@ -170,13 +236,26 @@ interface Part {
   done: Promise<number>;
 }
 
-async function startConfigApiPart(d: { kube: KubeClient; target: Target; podSelector: string; instance: Instance; log: Logger; nats: NatsAuthOptions }): Promise<Part> {
+async function startConfigApiPart(d: {
+  kube: KubeClient;
+  target: Target;
+  podSelector: string;
+  instance: Instance;
+  log: Logger;
+  nats: NatsAuthOptions;
+}): Promise<Part> {
   const { kube, target, log } = d;
   const nc = await connectNats(d.nats, log);
-  const configMapCache = startReflector(kube, kinds.ConfigMap, { namespace: target.namespace, fieldSelector: `metadata.name=${target.configMap}`, log });
+  const configMapCache = startReflector(kube, kinds.ConfigMap, {
+    namespace: target.namespace,
+    fieldSelector: `metadata.name=${target.configMap}`,
+    log,
+  });
   const podCache = startReflector(kube, kinds.Pod, { namespace: target.namespace, labelSelector: d.podSelector, log });
   const svc = await startConfigApi({ nc, kube, target, podSelector: d.podSelector, instance: d.instance, log, configMapCache, podCache });
-  log.info("serving config API", { subjects: [`_SAT.${target.cluster}.config.get`, `_SAT.${target.cluster}.config.put`, `_SAT.${target.cluster}.status`, "_SAT.discover"] });
+  log.info("serving config API", {
+    subjects: [`_SAT.${target.cluster}.config.get`, `_SAT.${target.cluster}.config.put`, `_SAT.${target.cluster}.status`, "_SAT.discover"],
+  });
   let stopping = false;
   return {
     name: "config API",
@@ -210,7 +289,10 @@ async function ownImage(kube: KubeClient, namespace: string, podName: string | u
     const containers = pod.spec?.containers ?? [];
     return (containers.find((c) => c.args?.includes("-operator") || c.args?.includes("--operator")) ?? containers[0])?.image;
   } catch (e) {
-    log.warn("cannot read this pod's image; reloader sidecars get the default image (set -controller-image)", { pod: podName, error: (e as Error).message });
+    log.warn("cannot read this pod's image; reloader sidecars get the default image (set -controller-image)", {
+      pod: podName,
+      error: (e as Error).message,
+    });
     return undefined;
   }
 }

@@ -1,10 +1,10 @@
 import * as http from "node:http";
 import * as https from "node:https";
-import { KubeError } from "./errors.ts";
-import { credentialSource, type CredentialSource, type Credentials } from "./credentials.ts";
-import type { KubeTarget } from "./kubeconfig.ts";
 import type { ResourceType } from "../../handlers/index.ts";
 import { counter } from "../metrics.ts";
+import { type CredentialSource, type Credentials, credentialSource } from "./credentials.ts";
+import { KubeError } from "./errors.ts";
+import type { KubeTarget } from "./kubeconfig.ts";
 
 const requests = counter("satellite_kube_requests_total", "Requests to the Kubernetes API server, by verb, resource and status code.");
 
@@ -54,14 +54,22 @@ export interface ApiResourceList {
 export interface KubeClient {
   readonly target: KubeTarget;
   get<T>(type: ResourceType<T>, ref: ObjectRef): Promise<T>;
-  list<T>(type: ResourceType<T>, namespace: string | undefined, opts?: ListOptions): Promise<{ metadata: { resourceVersion: string; continue?: string }; items: T[] }>;
+  list<T>(
+    type: ResourceType<T>,
+    namespace: string | undefined,
+    opts?: ListOptions,
+  ): Promise<{ metadata: { resourceVersion: string; continue?: string }; items: T[] }>;
   /** `ref`: create a subresource of an existing object (e.g. a ServiceAccount's token). */
   create<T>(type: ResourceType<T>, obj: T, opts?: { dryRun?: boolean; namespace?: string; ref?: ObjectRef }): Promise<T>;
   replace<T>(type: ResourceType<T>, obj: T, opts?: { subresource?: "status" }): Promise<T>;
   patch<T>(type: ResourceType<T>, ref: ObjectRef, patch: unknown, patchType?: PatchType, query?: Query): Promise<T>;
   /** With `uid`, deletes only the object that was seen (a precondition); absent is an error (404). */
   remove<T>(type: ResourceType<T>, ref: ObjectRef, opts?: { uid?: string }): Promise<void>;
-  watch<T>(type: ResourceType<T>, namespace: string | undefined, opts: ListOptions & { timeoutSeconds?: number; signal?: AbortSignal }): AsyncGenerator<WatchEvent<T>>;
+  watch<T>(
+    type: ResourceType<T>,
+    namespace: string | undefined,
+    opts: ListOptions & { timeoutSeconds?: number; signal?: AbortSignal },
+  ): AsyncGenerator<WatchEvent<T>>;
   /** API discovery of one group/version ("v1", "nats.io/v1alpha2"); any account may read it. */
   discover(groupVersion: string): Promise<ApiResourceList>;
   close(): void;
@@ -185,7 +193,11 @@ export function createKubeClient(target: KubeTarget, opts: { timeoutMs?: number;
         query: co.dryRun ? { dryRun: "All" } : undefined,
       }),
     replace: (type, obj, ro = {}) =>
-      request("PUT", resourcePath(type, { namespace: nsOf(type, obj as Meta), name: (obj as Meta).metadata?.name, subresource: ro.subresource }), { body: obj }),
+      request(
+        "PUT",
+        resourcePath(type, { namespace: nsOf(type, obj as Meta), name: (obj as Meta).metadata?.name, subresource: ro.subresource }),
+        { body: obj },
+      ),
     patch: (type, ref, body, patchType = "merge", query) =>
       request("PATCH", resourcePath(type, ref), { body, contentType: patchContentTypes[patchType], query }),
     remove: async (type, ref, ro = {}) => {
@@ -238,7 +250,7 @@ function pathParts(path: string): { resource: string; named: boolean } {
   if (!start) return { resource: parts.join("/") || "/", named: true };
   const rest = parts.slice(start);
   if (rest[0] === "namespaces" && rest.length > 2) rest.splice(0, 2);
-  return { resource: rest.length > 2 ? `${rest[0]}/${rest[2]}` : rest[0] ?? "", named: rest.length > 1 };
+  return { resource: rest.length > 2 ? `${rest[0]}/${rest[2]}` : (rest[0] ?? ""), named: rest.length > 1 };
 }
 
 function queryString(q: Query | undefined): string {

@@ -95,7 +95,8 @@ async function runExecPlugin(cfg: ExecConfig): Promise<ExecStatus> {
       }
       try {
         const status = JSON.parse(stdout).status as ExecStatus | undefined;
-        if (!status?.token && !(status?.clientCertificateData && status.clientKeyData)) throw new Error("no token or client certificate in status");
+        if (!status?.token && !(status?.clientCertificateData && status.clientKeyData))
+          throw new Error("no token or client certificate in status");
         resolve(status);
       } catch (e) {
         reject(new Error(`kubeconfig exec plugin "${cfg.command}" printed no usable ExecCredential: ${(e as Error).message}`));
@@ -103,4 +104,3 @@ async function runExecPlugin(cfg: ExecConfig): Promise<ExecStatus> {
     });
   });
 }
-

@@ -1,4 +1,4 @@
-import { readFileSync, existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { dirname, isAbsolute, join } from "node:path";
 import { load as loadYaml } from "js-yaml";
 
@@ -112,7 +112,9 @@ export function parseKubeconfig(raw: RawKubeconfig, baseDir: string, source: str
     };
   }
   if (user["auth-provider"]) {
-    throw new Error(`kubeconfig ${source}: auth-provider "${user["auth-provider"].name}" is not supported: use an exec credential plugin instead`);
+    throw new Error(
+      `kubeconfig ${source}: auth-provider "${user["auth-provider"].name}" is not supported: use an exec credential plugin instead`,
+    );
   }
   return target;
 }

@@ -2,7 +2,7 @@ import type { ResourceType } from "../../handlers/index.ts";
 import type { Logger } from "../log.ts";
 import { backoffDelay, sleep } from "./backoff.ts";
 import type { KubeClient, ListOptions, WatchEvent } from "./client.ts";
-import { KubeError, isGone } from "./errors.ts";
+import { isGone, KubeError } from "./errors.ts";
 
 export interface ReflectorOptions extends Pick<ListOptions, "labelSelector" | "fieldSelector"> {
   namespace?: string;
@@ -117,7 +117,12 @@ export function startReflector<T extends Meta>(kube: KubeClient, type: ResourceT
       let timer = setTimeout(() => abort.abort(), watchdogMs);
       try {
         const timeoutSeconds = 240 + Math.floor(Math.random() * 120);
-        for await (const ev of kube.watch(type, o.namespace, { ...selectors, resourceVersion: rv, timeoutSeconds, signal: abort.signal }) as AsyncGenerator<WatchEvent<T>>) {
+        for await (const ev of kube.watch(type, o.namespace, {
+          ...selectors,
+          resourceVersion: rv,
+          timeoutSeconds,
+          signal: abort.signal,
+        }) as AsyncGenerator<WatchEvent<T>>) {
           clearTimeout(timer);
           timer = setTimeout(() => abort.abort(), watchdogMs);
           if (ev.type === "ERROR") {
@@ -167,10 +172,15 @@ export function startReflector<T extends Meta>(kube: KubeClient, type: ResourceT
         if (watching && Date.now() - watching >= healthyMs) failures = 0;
         const retryAfter = e instanceof KubeError && e.retryAfterSeconds ? e.retryAfterSeconds * 1000 : 0;
         const delay = Math.max(retryAfter, backoffDelay(failures++));
-        const missing = e instanceof KubeError && e.status === 404 && type.group
-          ? `the API server does not serve ${type.resource}.${type.group}/${type.version}: install its CustomResourceDefinition (manifests/crd.yaml)`
-          : undefined;
-        o.log.warn("list/watch failed; retrying", { resource: type.resource, error: missing ?? (e as Error).message, retryInMs: Math.round(delay) });
+        const missing =
+          e instanceof KubeError && e.status === 404 && type.group
+            ? `the API server does not serve ${type.resource}.${type.group}/${type.version}: install its CustomResourceDefinition (manifests/crd.yaml)`
+            : undefined;
+        o.log.warn("list/watch failed; retrying", {
+          resource: type.resource,
+          error: missing ?? (e as Error).message,
+          retryInMs: Math.round(delay),
+        });
         await sleep(delay, stopping.signal);
       }
     }

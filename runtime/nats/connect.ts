@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
+import { type ConnectionOptions, credsAuthenticator, type NatsConnection, nkeyAuthenticator } from "@nats-io/nats-core";
 import { connect } from "@nats-io/transport-node";
-import { credsAuthenticator, nkeyAuthenticator, type ConnectionOptions, type NatsConnection } from "@nats-io/nats-core";
 import type { Logger } from "../log.ts";
 
 export interface NatsAuthOptions {
@@ -40,7 +40,12 @@ export function connectionOptions(o: NatsAuthOptions): ConnectionOptions {
   if (o.token) opts.token = o.token;
   if (o.tlsCert || o.tlsKey || o.tlsCa) {
     if (Boolean(o.tlsCert) !== Boolean(o.tlsKey)) throw new Error("-tlscert and -tlskey go together: give both, or neither");
-    for (const [f, flag] of [[o.tlsCert, "-tlscert"], [o.tlsKey, "-tlskey"], [o.tlsCa, "-tlsca"]] as const) if (f) readOrExplain(f, flag);
+    for (const [f, flag] of [
+      [o.tlsCert, "-tlscert"],
+      [o.tlsKey, "-tlskey"],
+      [o.tlsCa, "-tlsca"],
+    ] as const)
+      if (f) readOrExplain(f, flag);
     opts.tls = { certFile: o.tlsCert, keyFile: o.tlsKey, caFile: o.tlsCa };
   }
   return opts;

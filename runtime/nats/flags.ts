@@ -16,7 +16,10 @@ export const natsFlags: FlagSpec[] = [
 export function natsOptionsFrom(f: FlagValues, name: string): NatsAuthOptions {
   const str = (k: string) => (f[k] as string | undefined) || undefined;
   return {
-    servers: String(f.s).split(",").map((s) => s.trim()).filter(Boolean),
+    servers: String(f.s)
+      .split(",")
+      .map((s) => s.trim())
+      .filter(Boolean),
     name,
     creds: str("creds"),
     nkey: str("nkey"),

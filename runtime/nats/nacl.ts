@@ -7,7 +7,8 @@ import { createPrivateKey, createPublicKey, randomBytes as random, sign, verify 
 const pkcs8 = Buffer.from("302e020100300506032b657004220420", "hex");
 const spki = Buffer.from("302a300506032b6570032100", "hex");
 
-const privateKey = (seed: Uint8Array) => createPrivateKey({ key: Buffer.concat([pkcs8, seed.subarray(0, 32)]), format: "der", type: "pkcs8" });
+const privateKey = (seed: Uint8Array) =>
+  createPrivateKey({ key: Buffer.concat([pkcs8, seed.subarray(0, 32)]), format: "der", type: "pkcs8" });
 const publicKey = (key: Uint8Array) => createPublicKey({ key: Buffer.concat([spki, key]), format: "der", type: "spki" });
 
 /** tweetnacl's layout: the secret key is the seed followed by the public key. */

@@ -1,4 +1,4 @@
-import { readFileSync, watch, type FSWatcher } from "node:fs";
+import { type FSWatcher, readFileSync, watch } from "node:fs";
 import { basename, dirname, isAbsolute, join } from "node:path";
 import { reloaderRoutes } from "../../handlers/index.ts";
 import type { Logger } from "../log.ts";
@@ -35,11 +35,18 @@ export function readConfigTree(files: string[]): Map<string, string | undefined>
 
 /** The monitoring endpoint nats-server's own config (with its includes) sets, none, or why it cannot be read. */
 export function monitorOfConfig(files: string[]) {
-  const texts = Object.fromEntries([...readConfigTree(files)].filter((e): e is [string, string] => e[1] !== undefined).map(([f, t]) => [basename(f), t]));
+  const texts = Object.fromEntries(
+    [...readConfigTree(files)].filter((e): e is [string, string] => e[1] !== undefined).map(([f, t]) => [basename(f), t]),
+  );
   return reloaderRoutes.monitorOf(texts, basename(files[0]!));
 }
 
-export function startFileReloader(d: { files: string[]; reload: () => Promise<{ ok: boolean; confirmed?: boolean; error?: string }>; log: Logger; pollMs?: number }) {
+export function startFileReloader(d: {
+  files: string[];
+  reload: () => Promise<{ ok: boolean; confirmed?: boolean; error?: string }>;
+  log: Logger;
+  pollMs?: number;
+}) {
   let tree = readConfigTree(d.files);
   let files = [...tree.keys()];
   let last = JSON.stringify([...tree]);
@@ -52,7 +59,10 @@ export function startFileReloader(d: { files: string[]; reload: () => Promise<{ 
     for (const dir of new Set(files.map((f) => dirname(f)))) {
       if (watchers.has(dir)) continue;
       try {
-        watchers.set(dir, watch(dir, (event) => (event === "rename" ? void check("swap") : settleThenCheck())));
+        watchers.set(
+          dir,
+          watch(dir, (event) => (event === "rename" ? void check("swap") : settleThenCheck())),
+        );
       } catch (e) {
         d.log.warn("cannot watch directory; polling only", { dir, error: (e as Error).message });
       }
@@ -90,7 +100,8 @@ export function startFileReloader(d: { files: string[]; reload: () => Promise<{ 
         }
         last = now;
         const r = await d.reload();
-        if (r.ok && r.confirmed === false) d.log.info("config files changed; nats-server signalled (not confirmed: no monitoring endpoint)", { files });
+        if (r.ok && r.confirmed === false)
+          d.log.info("config files changed; nats-server signalled (not confirmed: no monitoring endpoint)", { files });
         else if (r.ok) d.log.info("config files changed; nats-server reloaded", { files });
         else d.log.error("config files changed; reload failed", { files, error: r.error });
       } while (again);

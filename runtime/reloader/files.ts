@@ -23,7 +23,8 @@ export function writeFilesAtomically(dir: string, files: Record<string, string>)
   const staged: [string, string][] = [];
   try {
     for (const [name, text] of Object.entries(files)) {
-      if (name.includes("/") || name.startsWith(".")) throw new Error(`refusing to write file ${JSON.stringify(name)}: not a plain file name`);
+      if (name.includes("/") || name.startsWith("."))
+        throw new Error(`refusing to write file ${JSON.stringify(name)}: not a plain file name`);
       const tmp = join(dir, `.${name}.${process.pid}.${Date.now()}.tmp`);
       writeFileSync(tmp, text, { mode: 0o644 });
       staged.push([tmp, join(dir, name)]);

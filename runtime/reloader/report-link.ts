@@ -34,9 +34,15 @@ export function startReportLink(o: NatsAuthOptions, log: Logger, retryMs = 30_00
         const err = await c.closed();
         nc = undefined;
         if (closed) return;
-        log.warn("NATS connection for reload reports closed; the reloader goes on without reports and tries again", { error: err ? String(err) : undefined, retryInSeconds: retryMs / 1000 });
+        log.warn("NATS connection for reload reports closed; the reloader goes on without reports and tries again", {
+          error: err ? String(err) : undefined,
+          retryInSeconds: retryMs / 1000,
+        });
       } catch (e) {
-        log.warn("no NATS connection for reload reports; the reloader goes on without reports and tries again", { error: (e as Error).message, retryInSeconds: retryMs / 1000 });
+        log.warn("no NATS connection for reload reports; the reloader goes on without reports and tries again", {
+          error: (e as Error).message,
+          retryInSeconds: retryMs / 1000,
+        });
       }
       await new Promise<void>((r) => {
         wake = r;

@@ -58,7 +58,12 @@ export function monitorGet<T>(monitorUrl: string, endpoint: string): Promise<T> 
  * account's `$SYS.REQ.SERVER.<id>.RELOAD` (2.10+), whose reply carries nats-server's own error.
  * Either way success is confirmed by a new `config_load_time` in /varz.
  */
-export function serverControl(o: { monitorUrl: string | undefined; pidFile: string; signal: NodeJS.Signals; sys?: NatsConnection }): ServerControl {
+export function serverControl(o: {
+  monitorUrl: string | undefined;
+  pidFile: string;
+  signal: NodeJS.Signals;
+  sys?: NatsConnection;
+}): ServerControl {
   const noMonitor = () => Promise.reject(new Error("nats-server has no monitoring endpoint (http in its config, or -monitor)"));
   const varz = () => (o.monitorUrl ? fetchVarz(o.monitorUrl) : noMonitor());
   const leafnodes = () => (o.monitorUrl ? monitorGet<{ leafnodes: number }>(o.monitorUrl, "leafz").then((l) => l.leafnodes) : noMonitor());
@@ -80,7 +85,10 @@ export function serverControl(o: { monitorUrl: string | undefined; pidFile: stri
       await new Promise((r) => setTimeout(r, pause));
       pause = Math.min(pause * 2, 20);
     }
-    return { ok: false, error: `nats-server did not load the new config within ${confirmTimeoutMs / 1000} s: it keeps running the previous one (its log says why)` };
+    return {
+      ok: false,
+      error: `nats-server did not load the new config within ${confirmTimeoutMs / 1000} s: it keeps running the previous one (its log says why)`,
+    };
   }
   return {
     varz,
@@ -97,12 +105,18 @@ export function serverControl(o: { monitorUrl: string | undefined; pidFile: stri
       try {
         pid = Number(readFileSync(o.pidFile, "utf8").trim());
       } catch (e) {
-        return { ok: false, error: `cannot read nats-server's pid file ${o.pidFile} (${(e as Error).message}): set pid_file in its config and share the directory` };
+        return {
+          ok: false,
+          error: `cannot read nats-server's pid file ${o.pidFile} (${(e as Error).message}): set pid_file in its config and share the directory`,
+        };
       }
       try {
         process.kill(pid, o.signal);
       } catch (e) {
-        return { ok: false, error: `cannot signal nats-server (pid ${pid}): ${(e as Error).message}; the pod needs shareProcessNamespace: true` };
+        return {
+          ok: false,
+          error: `cannot signal nats-server (pid ${pid}): ${(e as Error).message}; the pod needs shareProcessNamespace: true`,
+        };
       }
       return before ? confirm(before, leafsBefore) : { ok: true, confirmed: false };
     },

@@ -1,4 +1,12 @@
-import { kinds, reloaderRoutes, type ConfigObject, type ReloadReport, type ReloadStep, type ResourceType, type ServerFacts } from "../../handlers/index.ts";
+import {
+  type ConfigObject,
+  kinds,
+  type ReloadReport,
+  type ReloadStep,
+  type ResourceType,
+  reloaderRoutes,
+  type ServerFacts,
+} from "../../handlers/index.ts";
 import { applyChanges } from "../effects.ts";
 import type { KubeClient } from "../kube/client.ts";
 import { startReflector } from "../kube/reflector.ts";
@@ -45,7 +53,13 @@ export function startWatchReloader(d: WatchReloaderDeps) {
 
   /** The step's report is published and its Event recorded. */
   async function record(o: ConfigObject, step: ReloadStep, server: ServerFacts): Promise<void> {
-    const { report, changes } = reloaderRoutes.report(step, { cluster: d.cluster ?? "", pod: d.pod, object: { ...o, kind: d.kind }, server, now: new Date().toISOString() });
+    const { report, changes } = reloaderRoutes.report(step, {
+      cluster: d.cluster ?? "",
+      pod: d.pod,
+      object: { ...o, kind: d.kind },
+      server,
+      now: new Date().toISOString(),
+    });
     await applyChanges(d.kube, changes, d.log);
     publish(report);
   }
@@ -71,7 +85,12 @@ export function startWatchReloader(d: WatchReloaderDeps) {
     const outcome = await d.server.reload();
     if (outcome.ok) {
       lastGood = { ...lastGood, ...plan.write };
-      d.log.info("nats-server reloaded", { object: d.name, revision, files: Object.keys(plan.write), configLoadTime: outcome.varz?.config_load_time });
+      d.log.info("nats-server reloaded", {
+        object: d.name,
+        revision,
+        files: Object.keys(plan.write),
+        configLoadTime: outcome.varz?.config_load_time,
+      });
       return record(o, { action: "reloaded" }, { ...varz, ...outcome.varz });
     }
     // Put the last good files back, so a restart does not pick up what nats-server refused.

@@ -1,5 +1,5 @@
-import { afterEach, inject } from "vitest";
 import { readFileSync } from "node:fs";
+import { afterEach, inject } from "vitest";
 
 /** When an integration test fails, show the end of the control plane's logs next to it. */
 afterEach((ctx) => {

@@ -26,7 +26,16 @@ let cached: Binaries | undefined;
 /** Runs provision.sh once (it is idempotent and fast once the cache is warm). */
 export function binaries(): Binaries {
   if (cached) return cached;
-  const keys = ["NATS_SERVER_BIN", "NATS_SERVER_OLD_BIN", "ETCD_BIN", "KUBE_APISERVER_BIN", "NATS_CLI_BIN", "NODE_LTS_BIN", "CACHE_DIR", "REALNODE_UNAVAILABLE"] as const;
+  const keys = [
+    "NATS_SERVER_BIN",
+    "NATS_SERVER_OLD_BIN",
+    "ETCD_BIN",
+    "KUBE_APISERVER_BIN",
+    "NATS_CLI_BIN",
+    "NODE_LTS_BIN",
+    "CACHE_DIR",
+    "REALNODE_UNAVAILABLE",
+  ] as const;
   // Set by a parent that already provisioned (vitest's global setup, npm run dev).
   if (keys.every((k) => process.env[k] !== undefined)) {
     const all = [...keys, "K8S_BIN_DIR", "COREDNS_BIN", "PAUSE_BIN", "NATS_SERVER_PREV_BIN", "NACK_RELOADER_BIN"];

@@ -24,7 +24,23 @@ export function makeCerts(dir: string): TestCerts {
   const leaf = (name: string, subj: string, ext: string) => {
     writeFileSync(p(`${name}.ext`), ext);
     ssl("req", ...ec, "-keyout", p(`${name}.key`), "-out", p(`${name}.csr`), "-subj", subj);
-    ssl("x509", "-req", "-in", p(`${name}.csr`), "-CA", p("ca.crt"), "-CAkey", p("ca.key"), "-CAcreateserial", "-days", "7", "-out", p(`${name}.crt`), "-extfile", p(`${name}.ext`));
+    ssl(
+      "x509",
+      "-req",
+      "-in",
+      p(`${name}.csr`),
+      "-CA",
+      p("ca.crt"),
+      "-CAkey",
+      p("ca.key"),
+      "-CAcreateserial",
+      "-days",
+      "7",
+      "-out",
+      p(`${name}.crt`),
+      "-extfile",
+      p(`${name}.ext`),
+    );
   };
   leaf("server", "/CN=kube-apiserver", "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n");
   leaf("admin", "/O=system:masters/CN=satellite-admin", "extendedKeyUsage=clientAuth\n");
@@ -53,12 +69,35 @@ export function makeNatsTls(namespace: string, cluster: string): { clients: stri
   const ssl = (...args: string[]) => execFileSync("openssl", args, { cwd: dir, stdio: ["ignore", "ignore", "pipe"] });
   ssl("req", "-x509", ...ec, "-keyout", p("ca-key.pem"), "-out", p("ca.pem"), "-days", "7", "-subj", "/CN=satellite-test-nats-ca");
   const svc = `${namespace}.svc`;
-  const names = [`${cluster}`, `${cluster}.${namespace}`, `${cluster}.${svc}`, `*.${cluster}-mgmt.${svc}`, `*.${cluster}-mgmt.${svc}.cluster.local`, "localhost"];
+  const names = [
+    `${cluster}`,
+    `${cluster}.${namespace}`,
+    `${cluster}.${svc}`,
+    `*.${cluster}-mgmt.${svc}`,
+    `*.${cluster}-mgmt.${svc}.cluster.local`,
+    "localhost",
+  ];
   const san = `subjectAltName=${names.map((n) => `DNS:${n}`).join(",")},IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth\n`;
   for (const leaf of ["server", "route"]) {
     writeFileSync(p(`${leaf}.ext`), san);
     ssl("req", ...ec, "-keyout", p(`${leaf}-key.pem`), "-out", p(`${leaf}.csr`), "-subj", `/CN=${cluster}-${leaf}`);
-    ssl("x509", "-req", "-in", p(`${leaf}.csr`), "-CA", p("ca.pem"), "-CAkey", p("ca-key.pem"), "-CAcreateserial", "-days", "7", "-out", p(`${leaf}.pem`), "-extfile", p(`${leaf}.ext`));
+    ssl(
+      "x509",
+      "-req",
+      "-in",
+      p(`${leaf}.csr`),
+      "-CA",
+      p("ca.pem"),
+      "-CAkey",
+      p("ca-key.pem"),
+      "-CAcreateserial",
+      "-days",
+      "7",
+      "-out",
+      p(`${leaf}.pem`),
+      "-extfile",
+      p(`${leaf}.ext`),
+    );
   }
   const from = (...files: string[]) => files.map((f) => `--from-file=${f}=${p(f)}`);
   return { clients: from("ca.pem", "server.pem", "server-key.pem"), routes: from("ca.pem", "route.pem", "route-key.pem") };

@@ -1,6 +1,6 @@
 import type { TestProject } from "vitest/node";
 import { binaries } from "./binaries.ts";
-import { startControlPlane, type ControlPlaneInfo } from "./control-plane.ts";
+import { type ControlPlaneInfo, startControlPlane } from "./control-plane.ts";
 
 declare module "vitest" {
   export interface ProvidedContext {

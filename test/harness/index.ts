@@ -1,10 +1,10 @@
 import { inject } from "vitest";
-import { testKube, type TestKube } from "./kube.ts";
+import { type TestKube, testKube } from "./kube.ts";
 
-export { startNatsServer, startNatsCluster, startHubAndLeaf, type NatsServer } from "./nats.ts";
-export { waitFor, freePort, freePorts } from "./ports.ts";
-export { startProcess, type Proc } from "./process.ts";
 export type { TestKube } from "./kube.ts";
+export { type NatsServer, startHubAndLeaf, startNatsCluster, startNatsServer } from "./nats.ts";
+export { freePort, freePorts, waitFor } from "./ports.ts";
+export { type Proc, startProcess } from "./process.ts";
 
 /** The run's control plane, seen from a test file (admin client and helpers). */
 export function useKube(): TestKube {

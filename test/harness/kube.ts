@@ -1,12 +1,12 @@
 import { readFileSync, writeFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import { join } from "node:path";
-import { parseAllDocuments } from "yaml";
+import { fileURLToPath } from "node:url";
 import type { AuthenticationV1TokenRequest, V1CustomResourceDefinition } from "@kubernetes/client-node";
+import { parseAllDocuments } from "yaml";
 import { kinds, type ResourceType } from "../../handlers/index.ts";
 import { createKubeClient, type KubeClient } from "../../runtime/kube/client.ts";
 import { loadKubeconfig } from "../../runtime/kube/kubeconfig.ts";
-import { kubeconfigYaml, type ControlPlaneInfo } from "./control-plane.ts";
+import { type ControlPlaneInfo, kubeconfigYaml } from "./control-plane.ts";
 import { waitFor } from "./ports.ts";
 
 export const manifest = (name: string) => readFileSync(fileURLToPath(new URL(`../../manifests/${name}`, import.meta.url)), "utf8");
@@ -45,7 +45,7 @@ export function testKube(info: ControlPlaneInfo): TestKube {
   const discovered = new Map<string, ResourceType<any>[]>();
 
   async function resourceFor(apiVersion: string, kind: string): Promise<ResourceType<any>> {
-    const [group, version] = apiVersion.includes("/") ? apiVersion.split("/") as [string, string] : ["", apiVersion];
+    const [group, version] = apiVersion.includes("/") ? (apiVersion.split("/") as [string, string]) : ["", apiVersion];
     const find = async () => {
       let list = discovered.get(apiVersion);
       if (!list?.some((r) => r.kind === kind)) {
@@ -77,38 +77,51 @@ export function testKube(info: ControlPlaneInfo): TestKube {
       return name;
     },
     async apply(docs, opts = {}) {
-      const objects = typeof docs === "string"
-        ? parseAllDocuments(docs).map((d) => d.toJS()).filter((o) => o && typeof o === "object")
-        : docs;
+      const objects =
+        typeof docs === "string"
+          ? parseAllDocuments(docs)
+              .map((d) => d.toJS())
+              .filter((o) => o && typeof o === "object")
+          : docs;
       const applied = [];
       for (const obj of objects as any[]) {
         const type = await resourceFor(obj.apiVersion, obj.kind);
-        const namespace = type.namespaced ? obj.metadata.namespace ?? opts.namespace ?? "default" : undefined;
+        const namespace = type.namespaced ? (obj.metadata.namespace ?? opts.namespace ?? "default") : undefined;
         const body = type.namespaced ? { ...obj, metadata: { ...obj.metadata, namespace } } : { ...obj };
         // As kustomize's namespace transformer does: bound ServiceAccounts move with the namespace.
         if (opts.namespace && obj.kind === "RoleBinding") {
           body.subjects = obj.subjects?.map((s: any) => (s.kind === "ServiceAccount" ? { ...s, namespace: opts.namespace } : s));
         }
-        applied.push(await admin.patch(type, { namespace, name: obj.metadata.name }, body, "apply", {
-          fieldManager: "satellite-test",
-          force: true,
-          dryRun: opts.dryRun ? "All" : undefined,
-          fieldValidation: "Strict",
-        }));
+        applied.push(
+          await admin.patch(type, { namespace, name: obj.metadata.name }, body, "apply", {
+            fieldManager: "satellite-test",
+            force: true,
+            dryRun: opts.dryRun ? "All" : undefined,
+            fieldValidation: "Strict",
+          }),
+        );
       }
       return applied;
     },
     async tokenFor(namespace, serviceAccount, seconds = 3600) {
       try {
-        await admin.create(kinds.ServiceAccount, { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: serviceAccount, namespace } });
+        await admin.create(kinds.ServiceAccount, {
+          apiVersion: "v1",
+          kind: "ServiceAccount",
+          metadata: { name: serviceAccount, namespace },
+        });
       } catch (e) {
         if ((e as { status?: number }).status !== 409) throw e;
       }
       // A ServiceAccount's token subresource takes a TokenRequest and answers with one.
       const tokenRequests = kinds.ServiceAccount as ResourceType<AuthenticationV1TokenRequest>;
-      const res = await admin.create(tokenRequests, { apiVersion: "authentication.k8s.io/v1", kind: "TokenRequest", spec: { expirationSeconds: seconds } }, {
-        ref: { namespace, name: serviceAccount, subresource: "token" },
-      });
+      const res = await admin.create(
+        tokenRequests,
+        { apiVersion: "authentication.k8s.io/v1", kind: "TokenRequest", spec: { expirationSeconds: seconds } },
+        {
+          ref: { namespace, name: serviceAccount, subresource: "token" },
+        },
+      );
       return res.status!.token!;
     },
     kubeconfigFor(token, namespace, name) {

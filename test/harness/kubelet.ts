@@ -2,19 +2,28 @@ import { kinds } from "../../handlers/index.ts";
 import type { KubeClient } from "../../runtime/kube/client.ts";
 
 /** What a kubelet would report for a pod: its phase, readiness and IP. */
-export async function setPodStatus(kube: KubeClient, namespace: string, name: string, s: { phase: "Running" | "Failed" | "Succeeded" | "Pending"; ready?: boolean; reason?: string; podIP?: string }) {
+export async function setPodStatus(
+  kube: KubeClient,
+  namespace: string,
+  name: string,
+  s: { phase: "Running" | "Failed" | "Succeeded" | "Pending"; ready?: boolean; reason?: string; podIP?: string },
+) {
   const now = new Date().toISOString();
-  await kube.patch(kinds.Pod, { namespace, name, subresource: "status" }, {
-    status: {
-      phase: s.phase,
-      reason: s.reason,
-      podIP: s.podIP,
-      conditions: [
-        { type: "Ready", status: s.ready ? "True" : "False", lastTransitionTime: now },
-        { type: "ContainersReady", status: s.ready ? "True" : "False", lastTransitionTime: now },
-      ],
+  await kube.patch(
+    kinds.Pod,
+    { namespace, name, subresource: "status" },
+    {
+      status: {
+        phase: s.phase,
+        reason: s.reason,
+        podIP: s.podIP,
+        conditions: [
+          { type: "Ready", status: s.ready ? "True" : "False", lastTransitionTime: now },
+          { type: "ContainersReady", status: s.ready ? "True" : "False", lastTransitionTime: now },
+        ],
+      },
     },
-  });
+  );
 }
 
 /**

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { binaries } from "./binaries.ts";
 import { freePort, freePorts, waitFor } from "./ports.ts";
-import { startProcess, type Proc } from "./process.ts";
+import { type Proc, startProcess } from "./process.ts";
 
 export interface NatsServerOptions {
   name?: string;
@@ -77,8 +77,17 @@ export async function startNatsServer(opts: NatsServerOptions = {}): Promise<Nat
     return proc;
   };
   const server: NatsServer = {
-    name, url: `nats://${host}:${port}`, host, port, monitorPort, clusterPort, leafPort, configPath, dir,
-    proc: await launch(), pid: 0,
+    name,
+    url: `nats://${host}:${port}`,
+    host,
+    port,
+    monitorPort,
+    clusterPort,
+    leafPort,
+    configPath,
+    dir,
+    proc: await launch(),
+    pid: 0,
     monitor: monitor as NatsServer["monitor"],
     stop: () => server.proc.stop(),
     async restart() {

@@ -1,9 +1,9 @@
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { inject } from "vitest";
-import type { RealNodeInfo } from "./realnode-setup.ts";
 import { waitFor } from "./ports.ts";
 import { writeOverlay } from "./realnode.ts";
+import type { RealNodeInfo } from "./realnode-setup.ts";
 
 const run = promisify(execFile);
 
@@ -68,7 +68,9 @@ export function onNode(): OnNode {
     },
     async apply(doc) {
       return new Promise((resolve, reject) => {
-        const p = execFile(info.kubectlBin, ["--kubeconfig", info.kubeconfig, "apply", "--server-side", "-f", "-"], (e, out, err) => (e ? reject(new Error(`kubectl apply: ${err || e.message}`)) : resolve(out)));
+        const p = execFile(info.kubectlBin, ["--kubeconfig", info.kubeconfig, "apply", "--server-side", "-f", "-"], (e, out, err) =>
+          e ? reject(new Error(`kubectl apply: ${err || e.message}`)) : resolve(out),
+        );
         p.stdin!.end(doc);
       });
     },
@@ -81,10 +83,15 @@ export function onNode(): OnNode {
       }
     },
     async readyPods(namespace, selector, n, timeoutMs = 90_000) {
-      return waitFor(`${n} Ready pods matching ${selector} in ${namespace}`, async () => {
-        const list = await pods(namespace, selector);
-        return list.length === n && list.every((p) => p.ready && !p.deleting) && list;
-      }, timeoutMs, 250);
+      return waitFor(
+        `${n} Ready pods matching ${selector} in ${namespace}`,
+        async () => {
+          const list = await pods(namespace, selector);
+          return list.length === n && list.every((p) => p.ready && !p.deleting) && list;
+        },
+        timeoutMs,
+        250,
+      );
     },
   };
 }

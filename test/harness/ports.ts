@@ -47,7 +47,9 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
   }
   const gave = "error" in last ? `threw: ${errorText(last.error)}` : `returned ${shown(last.value)}`;
   const earlier = lastError && !("error" in last) ? `; last error (try ${lastError.try}): ${errorText(lastError.error)}` : "";
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (${tries} tries); the last try ${gave}${earlier}`, { cause: lastError?.error });
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (${tries} tries); the last try ${gave}${earlier}`, {
+    cause: lastError?.error,
+  });
 }
 
 const errorText = (e: unknown) => (e instanceof Error ? e.message : String(e));
@@ -59,6 +61,8 @@ const shown = (v: unknown) => {
 /** Whether `port` on 127.0.0.1 can be listened on right now. */
 export async function isFree(port: number): Promise<boolean> {
   return new Promise((resolve) => {
-    const s = createServer().once("error", () => resolve(false)).listen(port, "127.0.0.1", () => s.close(() => resolve(true)));
+    const s = createServer()
+      .once("error", () => resolve(false))
+      .listen(port, "127.0.0.1", () => s.close(() => resolve(true)));
   });
 }

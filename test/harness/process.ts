@@ -1,5 +1,5 @@
-import { spawn, type ChildProcess } from "node:child_process";
-import { openSync, readFileSync, closeSync } from "node:fs";
+import { type ChildProcess, spawn } from "node:child_process";
+import { closeSync, openSync, readFileSync } from "node:fs";
 
 export interface Proc {
   name: string;
@@ -53,7 +53,11 @@ export function startProcess(name: string, bin: string, args: string[], logFile:
     exited,
     running: () => exitCode === undefined,
     log,
-    tail: (lines = 30) => log().split("\n").slice(-lines - 1).join("\n"),
+    tail: (lines = 30) =>
+      log()
+        .split("\n")
+        .slice(-lines - 1)
+        .join("\n"),
     signal: (sig) => {
       if (exitCode === undefined) child.kill(sig);
     },

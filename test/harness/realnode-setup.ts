@@ -1,6 +1,6 @@
 import type { TestProject } from "vitest/node";
 import { binaries } from "./binaries.ts";
-import { buildImages, leftovers, realNodeUnavailable, startRealNode, type NodeImages } from "./realnode.ts";
+import { buildImages, leftovers, type NodeImages, realNodeUnavailable, startRealNode } from "./realnode.ts";
 
 export interface RealNodeInfo {
   /** Why the real-node suites cannot run on this machine; empty when they run. */
@@ -32,8 +32,17 @@ export default async function setup(project: TestProject) {
   const started = Date.now();
   const images = buildImages();
   const node = startRealNode({ archives: images.archives });
-  console.log(`test bed: real node Ready in ${((Date.now() - started) / 1000).toFixed(1)} s (images ${images.satellite}, ${images.nats}, ${images.natsPrevious}; state in ${node.dir})`);
-  project.provide("realNode", { unavailable: "", kubeconfig: node.kubeconfig, kubectlBin: node.kubectlBin, natsCliBin: b.NATS_CLI_BIN, dir: node.dir, images });
+  console.log(
+    `test bed: real node Ready in ${((Date.now() - started) / 1000).toFixed(1)} s (images ${images.satellite}, ${images.nats}, ${images.natsPrevious}; state in ${node.dir})`,
+  );
+  project.provide("realNode", {
+    unavailable: "",
+    kubeconfig: node.kubeconfig,
+    kubectlBin: node.kubectlBin,
+    natsCliBin: b.NATS_CLI_BIN,
+    dir: node.dir,
+    images,
+  });
   return () => {
     const left = node.stop();
     if (left) throw new Error(`the real node's teardown left this on the host:\n${left}`);

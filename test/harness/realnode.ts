@@ -1,8 +1,8 @@
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
-import { parse } from "yaml";
 import { fileURLToPath } from "node:url";
+import { parse } from "yaml";
 import { binaries } from "./binaries.ts";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
@@ -31,7 +31,8 @@ export function buildImages(): NodeImages {
   const b = binaries();
   const cache = join(b.CACHE_DIR, "images");
   mkdirSync(cache, { recursive: true });
-  const version = (bin: string) => /v(\d+\.\d+\.\d+\S*)/.exec(execFileSync(bin, ["--version"], { encoding: "utf8" }))![1]!.replace(/^v/, "");
+  const version = (bin: string) =>
+    /v(\d+\.\d+\.\d+\S*)/.exec(execFileSync(bin, ["--version"], { encoding: "utf8" }))![1]!.replace(/^v/, "");
   const natsVersion = version(b.NATS_SERVER_BIN);
   const natsPreviousVersion = version(b.NATS_SERVER_PREV_BIN);
   const nats = (bin: string, v: string) => {
@@ -65,7 +66,14 @@ export interface RealNode {
 /** Brings up the real node (test/realnode/up.sh) with the given image archives imported. */
 export function startRealNode(opts: { archives: string[]; syncFrequency?: string }): RealNode {
   const b = binaries();
-  const env = { ...process.env, ...b, REALNODE_DIR: realnodeDir, IMAGES: opts.archives.join(" "), SYNC_FREQ: opts.syncFrequency ?? "1m", REALNODE_OWNER: String(process.pid) };
+  const env = {
+    ...process.env,
+    ...b,
+    REALNODE_DIR: realnodeDir,
+    IMAGES: opts.archives.join(" "),
+    SYNC_FREQ: opts.syncFrequency ?? "1m",
+    REALNODE_OWNER: String(process.pid),
+  };
   const up = spawnSync("bash", [join(scripts, "up.sh")], { env, encoding: "utf8" });
   if (up.status !== 0) {
     spawnSync("bash", [join(scripts, "down.sh")], { env, stdio: "ignore" });
@@ -84,7 +92,10 @@ export function startRealNode(opts: { archives: string[]; syncFrequency?: string
 
 /** Anything of a real node still on this host: processes, mounts, netns, links, iptables chains, cgroups. */
 export function leftovers(): string {
-  return spawnSync("bash", [join(scripts, "leftovers.sh")], { env: { ...process.env, REALNODE_DIR: realnodeDir }, encoding: "utf8" }).stdout.trim();
+  return spawnSync("bash", [join(scripts, "leftovers.sh")], {
+    env: { ...process.env, REALNODE_DIR: realnodeDir },
+    encoding: "utf8",
+  }).stdout.trim();
 }
 
 /**
@@ -101,7 +112,9 @@ export function writeOverlay(namespace: string, images: NodeImages, patches: str
     writeFileSync(join(dir, `patch-${i}.yaml`), p);
     return `  - path: patch-${i}.yaml\n`;
   });
-  writeFileSync(join(dir, "kustomization.yaml"), `apiVersion: kustomize.config.k8s.io/v1beta1
+  writeFileSync(
+    join(dir, "kustomization.yaml"),
+    `apiVersion: kustomize.config.k8s.io/v1beta1
 kind: Kustomization
 namespace: ${namespace}
 resources:
@@ -112,7 +125,8 @@ images:
     newTag: ${satTag}
   - name: nats
     newTag: "${images.natsVersion}"
-${files.length ? `patches:\n${files.join("")}` : ""}`);
+${files.length ? `patches:\n${files.join("")}` : ""}`,
+  );
   return dir;
 }
 

@@ -1,10 +1,10 @@
-import { fileURLToPath } from "node:url";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startProcess, type Proc } from "./process.ts";
-import { waitFor } from "./ports.ts";
+import { fileURLToPath } from "node:url";
 import { binaries } from "./binaries.ts";
+import { waitFor } from "./ports.ts";
+import { type Proc, startProcess } from "./process.ts";
 
 /**
  * node: the Node running the tests (20 here); node-lts: a current LTS from npm (the container's);
@@ -32,18 +32,30 @@ export function denoFlags(command: string | undefined, writeDir?: string): strin
  * mode, no optimizing compilers, about 12 MB less resident memory (bench/RESULTS.md). Node 20's
  * V8 also wants --no-expose-wasm with it, or it prints a warning at every start.
  */
-export const shippedFlags: Record<Runtime, string[]> = { node: ["--lite-mode", "--no-expose-wasm", "--expose-gc"], "node-lts": ["--lite-mode", "--expose-gc"], deno: ["--v8-flags=--lite-mode,--expose-gc"], sea: [] };
+export const shippedFlags: Record<Runtime, string[]> = {
+  node: ["--lite-mode", "--no-expose-wasm", "--expose-gc"],
+  "node-lts": ["--lite-mode", "--expose-gc"],
+  deno: ["--v8-flags=--lite-mode,--expose-gc"],
+  sea: [],
+};
 
 /**
  * Runs the built bundle (dist/satellite.mjs), as users do, on Node or Deno, with the shipped flags
  * unless told otherwise; or the single executable, whose flags are built in.
  */
-export function startSatellite(args: string[], opts: { runtime?: Runtime; env?: NodeJS.ProcessEnv; name?: string; writeDir?: string; runtimeFlags?: string[] } = {}): Proc {
+export function startSatellite(
+  args: string[],
+  opts: { runtime?: Runtime; env?: NodeJS.ProcessEnv; name?: string; writeDir?: string; runtimeFlags?: string[] } = {},
+): Proc {
   const runtime = opts.runtime ?? "node";
   const dir = mkdtempSync(join(tmpdir(), "satellite-run-"));
   const flags = opts.runtimeFlags ?? shippedFlags[runtime];
   const argv =
-    runtime === "sea" ? args : runtime === "deno" ? [...denoFlags(args[0], opts.writeDir), ...flags, bundle, ...args] : [...flags, bundle, ...args];
+    runtime === "sea"
+      ? args
+      : runtime === "deno"
+        ? [...denoFlags(args[0], opts.writeDir), ...flags, bundle, ...args]
+        : [...flags, bundle, ...args];
   return startProcess(opts.name ?? `satellite ${args[0]}`, runtimeBinary(runtime), argv, join(dir, "satellite.log"), {
     ...process.env,
     KUBECONFIG: "",
@@ -58,12 +70,16 @@ export function startSatellite(args: string[], opts: { runtime?: Runtime; env?: 
 /** Waits until `p`'s log has `text`; on time out the error shows the end of the log it has instead. */
 export async function waitForLog(p: Proc, text: string | RegExp, timeoutMs = 20_000): Promise<void> {
   try {
-    await waitFor(`${p.name} to log ${text}`, async () => {
-      const log = p.log();
-      if (typeof text === "string" ? log.includes(text) : text.test(log)) return true;
-      if (!p.running()) throw new Error(`${p.name} exited:\n${p.tail(20)}`);
-      return false;
-    }, timeoutMs);
+    await waitFor(
+      `${p.name} to log ${text}`,
+      async () => {
+        const log = p.log();
+        if (typeof text === "string" ? log.includes(text) : text.test(log)) return true;
+        if (!p.running()) throw new Error(`${p.name} exited:\n${p.tail(20)}`);
+        return false;
+      },
+      timeoutMs,
+    );
   } catch (e) {
     if (!p.running()) throw e; // the error has the tail already
     throw new Error(`${(e as Error).message}\n--- ${p.name} log tail ---\n${p.tail(20)}`, { cause: e });

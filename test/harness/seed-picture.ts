@@ -1,16 +1,17 @@
 // The seed's picture on one machine: three nats-server processes playing the pods nats-0..2 (on
 // 127.0.0.2-4 with the standard ports), each with a satellite reloader watching the ConfigMap
 // nats-config; a ground nats-server they link to as leafnodes; the config-API controller.
-import { kinds } from "../../handlers/index.ts";
+
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { kinds } from "../../handlers/index.ts";
 import { binaries } from "./binaries.ts";
-import { setPodStatus } from "./kubelet.ts";
 import { manifest, type TestKube } from "./kube.ts";
-import { startNatsServer, type NatsServer } from "./nats.ts";
+import { setPodStatus } from "./kubelet.ts";
+import { type NatsServer, startNatsServer } from "./nats.ts";
 import { waitFor } from "./ports.ts";
-import { startProcess, type Proc } from "./process.ts";
+import { type Proc, startProcess } from "./process.ts";
 import { startSatellite, waitForLog } from "./satellite.ts";
 
 export const seedNatsConf = `server_name: $POD_NAME
@@ -58,7 +59,11 @@ export interface SeedPicture {
 /** `firstReloaderViaSystem`: nats-0's reloader reloads through $SYS (the others by signal). */
 export async function startSeedPicture(kube: TestKube, o: { firstReloaderViaSystem?: boolean } = {}): Promise<SeedPicture> {
   const ns = await kube.createNamespace("seed");
-  const servers: SeedServer[] = [0, 1, 2].map((i) => ({ pod: `nats-${i}`, ip: `127.0.0.${i + 2}`, dir: mkdtempSync(join(tmpdir(), `sat-seed-nats-${i}-`)) }));
+  const servers: SeedServer[] = [0, 1, 2].map((i) => ({
+    pod: `nats-${i}`,
+    ip: `127.0.0.${i + 2}`,
+    dir: mkdtempSync(join(tmpdir(), `sat-seed-nats-${i}-`)),
+  }));
   const routes = servers.map((s) => `nats://${s.ip}:6222`);
   await kube.apply(manifest("example-cluster.yaml"), { namespace: ns });
   await kube.apply(manifest("controller.yaml"), { namespace: ns });
@@ -71,30 +76,80 @@ export async function startSeedPicture(kube: TestKube, o: { firstReloaderViaSyst
 
   const startReloader = (i: number, extra: string[] = []) => {
     const s = servers[i]!;
-    return startSatellite(["reloader", "-configmap", "nats-config", "-dir", s.dir, "-pid", join(s.dir, "nats.pid"), "-monitor", `http://${s.ip}:8222`, "-s", `nats://${s.ip}:4222`, "-cluster", "nats", "-log-format", "json", ...extra], {
-      env: { KUBECONFIG: reloaderKubeconfig, POD_NAMESPACE: ns, POD_NAME: s.pod },
-      name: `reloader ${s.pod}`,
-    });
+    return startSatellite(
+      [
+        "reloader",
+        "-configmap",
+        "nats-config",
+        "-dir",
+        s.dir,
+        "-pid",
+        join(s.dir, "nats.pid"),
+        "-monitor",
+        `http://${s.ip}:8222`,
+        "-s",
+        `nats://${s.ip}:4222`,
+        "-cluster",
+        "nats",
+        "-log-format",
+        "json",
+        ...extra,
+      ],
+      {
+        env: { KUBECONFIG: reloaderKubeconfig, POD_NAMESPACE: ns, POD_NAME: s.pod },
+        name: `reloader ${s.pod}`,
+      },
+    );
   };
-  const startController = () => startSatellite(["run", "-s", `nats://${servers[0]!.ip}:4222`, "-name", "nats", "-log-format", "json"], { env: { KUBECONFIG: controllerKubeconfig }, name: "controller" });
+  const startController = () =>
+    startSatellite(["run", "-s", `nats://${servers[0]!.ip}:4222`, "-name", "nats", "-log-format", "json"], {
+      env: { KUBECONFIG: controllerKubeconfig },
+      name: "controller",
+    });
 
   const nats: Proc[] = [];
   for (const [i, s] of servers.entries()) {
     // The init container: the config on disk before nats-server starts.
     const init = startReloader(i, ["-once"]);
     if ((await init.exited) !== 0) throw new Error(`reloader -once for ${s.pod} failed:\n${init.tail()}`);
-    nats.push(startProcess(`nats ${s.pod}`, binaries().NATS_SERVER_BIN, ["-c", join(s.dir, "nats.conf")], join(s.dir, "nats.log"), {
-      ...process.env, POD_NAME: s.pod, POD_IP: s.ip, PID_FILE: join(s.dir, "nats.pid"), GROUND_URL: `nats-leaf://127.0.0.1:${ground.leafPort}`,
-    }));
-    await kube.admin.create(kinds.Pod, { metadata: { name: s.pod, namespace: ns, labels: { app: "nats" } }, spec: { containers: [{ name: "nats", image: "nats:2.14.9-alpine" }] } });
+    nats.push(
+      startProcess(`nats ${s.pod}`, binaries().NATS_SERVER_BIN, ["-c", join(s.dir, "nats.conf")], join(s.dir, "nats.log"), {
+        ...process.env,
+        POD_NAME: s.pod,
+        POD_IP: s.ip,
+        PID_FILE: join(s.dir, "nats.pid"),
+        GROUND_URL: `nats-leaf://127.0.0.1:${ground.leafPort}`,
+      }),
+    );
+    await kube.admin.create(kinds.Pod, {
+      metadata: { name: s.pod, namespace: ns, labels: { app: "nats" } },
+      spec: { containers: [{ name: "nats", image: "nats:2.14.9-alpine" }] },
+    });
     await setPodStatus(kube.admin, ns, s.pod, { phase: "Running", ready: true, podIP: s.ip });
   }
-  await Promise.all(servers.map((s, i) => waitFor(`${s.pod} routed and linked`, async () => (await monitor(i, "routez")).num_routes >= 2 && (await monitor(i, "leafz")).leafnodes >= 1, 30_000)));
+  await Promise.all(
+    servers.map((s, i) =>
+      waitFor(
+        `${s.pod} routed and linked`,
+        async () => (await monitor(i, "routez")).num_routes >= 2 && (await monitor(i, "leafz")).leafnodes >= 1,
+        30_000,
+      ),
+    ),
+  );
   const sys = o.firstReloaderViaSystem ? ["-reload-via", "system", "-sys-user", "sys", "-sys-password", "sys"] : [];
   const reloaders = [startReloader(0, sys), startReloader(1), startReloader(2)];
   await Promise.all(reloaders.map((r) => waitForLog(r, '"action"').catch(() => waitForLog(r, "satellite reloader"))));
   const picture: SeedPicture = {
-    ns, servers, routes, ground, nats, reloaders, controller: startController(), startReloader, startController, monitor,
+    ns,
+    servers,
+    routes,
+    ground,
+    nats,
+    reloaders,
+    controller: startController(),
+    startReloader,
+    startController,
+    monitor,
     async stop() {
       await Promise.all([picture.controller, ...picture.reloaders].map((p) => p.stop()));
       await Promise.all(nats.map((p) => p.stop()));

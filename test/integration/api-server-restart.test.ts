@@ -1,12 +1,13 @@
 // Faults: the API server goes away and comes back. This file runs its own control plane, so the
 // restart does not disturb the other test files.
-import { kinds } from "../../handlers/index.ts";
-import { afterAll, beforeAll, expect, it } from "vitest";
+
 import { connect } from "@nats-io/transport-node";
-import { startControlPlane, type RunningControlPlane } from "../harness/control-plane.ts";
-import { manifest, testKube, type TestKube } from "../harness/kube.ts";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { kinds } from "../../handlers/index.ts";
+import { type RunningControlPlane, startControlPlane } from "../harness/control-plane.ts";
+import { type NatsServer, type Proc, startNatsServer, waitFor } from "../harness/index.ts";
+import { manifest, type TestKube, testKube } from "../harness/kube.ts";
 import { fakeKubelet } from "../harness/kubelet.ts";
-import { startNatsServer, waitFor, type NatsServer, type Proc } from "../harness/index.ts";
 import { startSatellite, waitForLog } from "../harness/satellite.ts";
 
 let cp: RunningControlPlane;
@@ -16,8 +17,17 @@ let nats: NatsServer;
 let controller: Proc;
 let kubelet: ReturnType<typeof fakeKubelet>;
 
-const podCount = async (cluster: string) => (await kube.admin.list(kinds.Pod, ns, { labelSelector: `nats_cluster=${cluster}` })).items.filter((p: any) => !p.metadata.deletionTimestamp).length;
-const create = (name: string, size: number) => kube.admin.create(kinds.NatsCluster, { apiVersion: "nats.io/v1alpha2", kind: "NatsCluster", metadata: { name, namespace: ns }, spec: { size } });
+const podCount = async (cluster: string) =>
+  (await kube.admin.list(kinds.Pod, ns, { labelSelector: `nats_cluster=${cluster}` })).items.filter(
+    (p: any) => !p.metadata.deletionTimestamp,
+  ).length;
+const create = (name: string, size: number) =>
+  kube.admin.create(kinds.NatsCluster, {
+    apiVersion: "nats.io/v1alpha2",
+    kind: "NatsCluster",
+    metadata: { name, namespace: ns },
+    spec: { size },
+  });
 
 beforeAll(async () => {
   cp = await startControlPlane();
@@ -28,7 +38,10 @@ beforeAll(async () => {
   await kube.apply(manifest("example-cluster.yaml"), { namespace: ns });
   nats = await startNatsServer({ name: "restart" });
   const kubeconfig = kube.kubeconfigFor(await kube.tokenFor(ns, "satellite-operator"), ns, "restart");
-  controller = startSatellite(["run", "-operator", "-s", nats.url, "-name", "nats", "-log-format", "json"], { env: { KUBECONFIG: kubeconfig }, name: "controller" });
+  controller = startSatellite(["run", "-operator", "-s", nats.url, "-name", "nats", "-log-format", "json"], {
+    env: { KUBECONFIG: kubeconfig },
+    name: "controller",
+  });
   await waitForLog(controller, "operator caches synced");
   await waitForLog(controller, "serving config API");
   kubelet = fakeKubelet(kube.admin, ns, "app=nats");
@@ -47,7 +60,10 @@ it("the operator and the config API ride out the API server going away, and conv
   await waitFor("before's pods", async () => (await podCount("before")) === 2);
   const nc = await connect({ servers: nats.url });
   try {
-    const put = (n: number) => nc.request("_SAT.nats.config.put", JSON.stringify({ routes: [`nats://r${n}:6222`] }), { timeout: 10_000 }).then((m) => JSON.parse(m.string()));
+    const put = (n: number) =>
+      nc
+        .request("_SAT.nats.config.put", JSON.stringify({ routes: [`nats://r${n}:6222`] }), { timeout: 10_000 })
+        .then((m) => JSON.parse(m.string()));
     expect((await put(1)).ok).toBe(true);
 
     const restart = cp.restartApiServer(3_000);

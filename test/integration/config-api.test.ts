@@ -1,16 +1,16 @@
-import { kinds } from "../../handlers/index.ts";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { connect } from "@nats-io/transport-node";
-import type { NatsConnection } from "@nats-io/nats-core";
-import { writeFileSync } from "node:fs";
 import { execFileSync } from "node:child_process";
-import { binaries } from "../harness/binaries.ts";
-import { startNatsServer } from "../harness/nats.ts";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { freePort, startHubAndLeaf, useKube, waitFor, type NatsServer, type Proc } from "../harness/index.ts";
-import { manifest } from "../harness/kube.ts";
-import { startSatellite, waitForLog } from "../harness/satellite.ts";
+import type { NatsConnection } from "@nats-io/nats-core";
+import { connect } from "@nats-io/transport-node";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { kinds } from "../../handlers/index.ts";
+import { binaries } from "../harness/binaries.ts";
 import { kubeconfigYaml } from "../harness/control-plane.ts";
+import { freePort, type NatsServer, type Proc, startHubAndLeaf, useKube, waitFor } from "../harness/index.ts";
+import { manifest } from "../harness/kube.ts";
+import { startNatsServer } from "../harness/nats.ts";
+import { startSatellite, waitForLog } from "../harness/satellite.ts";
 import { hostilePayloads } from "./hostile-payloads.ts";
 
 const kube = useKube();
@@ -56,15 +56,26 @@ describe("config API through a ground server and a leafnode", () => {
     const cm = await readConfigMap();
     const { body } = await ask("_SAT.nats.config.get");
     expect(body).toEqual({
-      ok: true, cluster: "nats", namespace: ns, configMap: "nats-config", revision: cm.metadata!.resourceVersion,
-      name: "nats", routes: ["nats://nats-0.nats:6222", "nats://nats-1.nats:6222", "nats://nats-2.nats:6222"],
+      ok: true,
+      cluster: "nats",
+      namespace: ns,
+      configMap: "nats-config",
+      revision: cm.metadata!.resourceVersion,
+      name: "nats",
+      routes: ["nats://nats-0.nats:6222", "nats://nats-1.nats:6222", "nats://nats-2.nats:6222"],
     });
   });
 
   it("config.put then config.get round-trips, and the ConfigMap holds what was put", async () => {
     const routes = ["nats://nats-0.nats:6222", "nats://nats-1.nats:6222", "nats://nats-2.nats:6222", "nats://another-route:6222"];
     const put = await ask("_SAT.nats.config.put", { name: "CLUSTER_A", routes });
-    expect(put.body).toMatchObject({ ok: true, changed: true, name: "CLUSTER_A", routes, changes: { name: { from: "nats", to: "CLUSTER_A" }, routesAdded: ["nats://another-route:6222"] } });
+    expect(put.body).toMatchObject({
+      ok: true,
+      changed: true,
+      name: "CLUSTER_A",
+      routes,
+      changes: { name: { from: "nats", to: "CLUSTER_A" }, routesAdded: ["nats://another-route:6222"] },
+    });
     const get = await ask("_SAT.nats.config.get");
     expect(get.body).toMatchObject({ name: "CLUSTER_A", routes, revision: put.body.revision });
     const cm = await readConfigMap();
@@ -129,13 +140,20 @@ describe("config API through a ground server and a leafnode", () => {
 
   it("status lists the server pods and their readiness", async () => {
     for (const i of [0, 1, 2]) {
-      await kube.admin.create(kinds.Pod, { metadata: { name: `nats-${i}`, namespace: ns, labels: { app: "nats" } }, spec: { containers: [{ name: "nats", image: "nats:2.14.9-alpine" }] } });
+      await kube.admin.create(kinds.Pod, {
+        metadata: { name: `nats-${i}`, namespace: ns, labels: { app: "nats" } },
+        spec: { containers: [{ name: "nats", image: "nats:2.14.9-alpine" }] },
+      });
     }
     // Play the kubelet: nats-0 and nats-2 are running and ready.
     for (const i of [0, 2]) {
-      await kube.admin.patch(kinds.Pod, { namespace: ns, name: `nats-${i}`, subresource: "status" }, {
-        status: { phase: "Running", podIP: `10.1.0.${i + 1}`, conditions: [{ type: "Ready", status: "True" }] },
-      });
+      await kube.admin.patch(
+        kinds.Pod,
+        { namespace: ns, name: `nats-${i}`, subresource: "status" },
+        {
+          status: { phase: "Running", podIP: `10.1.0.${i + 1}`, conditions: [{ type: "Ready", status: "True" }] },
+        },
+      );
     }
     // status reads the watch caches: it shows a change once its watch event has arrived.
     const body = await waitFor("status to show both pods ready", async () => {
@@ -143,14 +161,21 @@ describe("config API through a ground server and a leafnode", () => {
       return r.ready === 2 && r.total === 3 && r;
     });
     expect(body).toMatchObject({ ok: true, cluster: "nats", namespace: ns, ready: 2, total: 3, configError: null });
-    expect(body.servers.map((s: any) => [s.name, s.ready, s.ip])).toEqual([["nats-0", true, "10.1.0.1"], ["nats-1", false, null], ["nats-2", true, "10.1.0.3"]]);
+    expect(body.servers.map((s: any) => [s.name, s.ready, s.ip])).toEqual([
+      ["nats-0", true, "10.1.0.1"],
+      ["nats-1", false, null],
+      ["nats-2", true, "10.1.0.3"],
+    ]);
     expect(body.revision).toBe((await readConfigMap()).metadata!.resourceVersion);
   });
 
   it("is a NATS service: $SRV.INFO lists the endpoints, discover reaches every instance", async () => {
     const info = await ask("$SRV.INFO.satellite");
     expect(info.body.endpoints.map((e: any) => [e.subject, e.queue_group])).toEqual([
-      ["_SAT.nats.config.get", "q"], ["_SAT.nats.config.put", "q"], ["_SAT.nats.status", "q"], ["_SAT.discover", ""],
+      ["_SAT.nats.config.get", "q"],
+      ["_SAT.nats.config.put", "q"],
+      ["_SAT.nats.status", "q"],
+      ["_SAT.discover", ""],
     ]);
     const second = startSatellite(["run", "-s", leaf.url, "-name", "nats"], { env: { KUBECONFIG: kubeconfig } });
     started.push(second);
@@ -161,7 +186,8 @@ describe("config API through a ground server and a leafnode", () => {
       return got.length >= 2 ? got : undefined;
     });
     expect(new Set(answers.map((a) => a.id)).size).toBe(2);
-    for (const a of answers) expect(a).toMatchObject({ ok: true, cluster: "nats", namespace: ns, subjects: { put: "_SAT.nats.config.put" } });
+    for (const a of answers)
+      expect(a).toMatchObject({ ok: true, cluster: "nats", namespace: ns, subjects: { put: "_SAT.nats.config.put" } });
     await second.stop();
     expect(await second.exited).toBe(0);
   });
@@ -181,12 +207,25 @@ describe("config API through a ground server and a leafnode", () => {
       return /^satellite_nats_requests_total\{code="200",endpoint="discover"\} [1-9]\d*$/m.test(text) && text;
     });
     expect(metrics).toMatch(/^satellite_kube_requests_total\{code="200",resource="configmaps",verb="list"\} \d+$/m);
-    for (const gauge of ["process_resident_memory_bytes", "satellite_heap_used_bytes", "satellite_heap_total_bytes", "satellite_external_memory_bytes"]) {
+    for (const gauge of [
+      "process_resident_memory_bytes",
+      "satellite_heap_used_bytes",
+      "satellite_heap_total_bytes",
+      "satellite_external_memory_bytes",
+    ]) {
       expect(metrics).toMatch(new RegExp(`^${gauge} [1-9]\\d*$`, "m"));
     }
     expect((await get("/nope")).status).toBe(404);
     p.signal("SIGTERM");
-    await waitFor("not ready while draining, then gone", async () => !p.running() || (await get("/readyz").then((r) => r.status, () => 0)) !== 200);
+    await waitFor(
+      "not ready while draining, then gone",
+      async () =>
+        !p.running() ||
+        (await get("/readyz").then(
+          (r) => r.status,
+          () => 0,
+        )) !== 200,
+    );
     expect(await p.exited).toBe(0);
   });
 
@@ -198,7 +237,9 @@ describe("config API through a ground server and a leafnode", () => {
     started.push(p);
     const requests = async (resource: string, verb: string) => {
       const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-      return [...text.matchAll(new RegExp(`^satellite_kube_requests_total\\{code="\\d+",resource="${resource}",verb="${verb}"\\} (\\d+)$`, "gm"))].reduce((n, m) => n + Number(m[1]), 0);
+      return [
+        ...text.matchAll(new RegExp(`^satellite_kube_requests_total\\{code="\\d+",resource="${resource}",verb="${verb}"\\} (\\d+)$`, "gm")),
+      ].reduce((n, m) => n + Number(m[1]), 0);
     };
     const podLists = () => requests("pods", "list");
     try {
@@ -211,7 +252,9 @@ describe("config API through a ground server and a leafnode", () => {
         expect((await ask("_SAT.nats.config.get")).body.ok).toBe(true);
       }
       expect(await requests("configmaps", "get")).toBe(gets);
-      expect((await ask("_SAT.nats.config.put", { routes: ["nats://nats-0.nats:6222", "nats://no-list:6222"], wait: "200ms" })).body.ok).toBe(true);
+      expect(
+        (await ask("_SAT.nats.config.put", { routes: ["nats://nats-0.nats:6222", "nats://no-list:6222"], wait: "200ms" })).body.ok,
+      ).toBe(true);
       expect(await podLists()).toBe(before);
     } finally {
       await p.stop();
@@ -223,7 +266,9 @@ describe("config API through a ground server and a leafnode", () => {
 
   it("is live while its NATS server is not there yet, and ready once it is", async () => {
     const [healthPort, natsPort] = [await freePort(), await freePort()];
-    const p = startSatellite(["run", "-s", `nats://127.0.0.1:${natsPort}`, "-name", "nats", "-health", `127.0.0.1:${healthPort}`], { env: { KUBECONFIG: kubeconfig } });
+    const p = startSatellite(["run", "-s", `nats://127.0.0.1:${natsPort}`, "-name", "nats", "-health", `127.0.0.1:${healthPort}`], {
+      env: { KUBECONFIG: kubeconfig },
+    });
     started.push(p);
     const get = (path: string) => fetch(`http://127.0.0.1:${healthPort}${path}`);
     // A liveness probe that waited for NATS would restart the pod before NATS came up.
@@ -242,19 +287,33 @@ describe("config API through a ground server and a leafnode", () => {
 
   it("serves again after its NATS server restarts", async () => {
     await leaf.restart();
-    await waitFor("the controller back behind the restarted leaf", () => ask("_SAT.nats.config.get").then((r) => r.body.ok).catch(() => false), 30_000, 250);
+    await waitFor(
+      "the controller back behind the restarted leaf",
+      () =>
+        ask("_SAT.nats.config.get")
+          .then((r) => r.body.ok)
+          .catch(() => false),
+      30_000,
+      250,
+    );
     expect(controller.running()).toBe(true);
   });
 });
 
 describe("with the nats CLI, as the README shows", () => {
-  const nats = (...args: string[]) => execFileSync(binaries().NATS_CLI_BIN, ["-s", hub.url, ...args], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+  const nats = (...args: string[]) =>
+    execFileSync(binaries().NATS_CLI_BIN, ["-s", hub.url, ...args], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
 
   it("nats req puts and gets; a bad request shows the service error headers", () => {
-    const put = JSON.parse(nats("req", "--raw", "_SAT.nats.config.put", '{"name":"CLUSTER_A","routes":["nats://nats-0.nats:6222","nats://another-route:6222"]}'));
+    const put = JSON.parse(
+      nats("req", "--raw", "_SAT.nats.config.put", '{"name":"CLUSTER_A","routes":["nats://nats-0.nats:6222","nats://another-route:6222"]}'),
+    );
     expect(put).toMatchObject({ ok: true, name: "CLUSTER_A", routes: ["nats://nats-0.nats:6222", "nats://another-route:6222"] });
     expect(JSON.parse(nats("req", "--raw", "_SAT.nats.config.get", ""))).toMatchObject({ revision: put.revision, name: "CLUSTER_A" });
-    const out = execFileSync(binaries().NATS_CLI_BIN, ["-s", hub.url, "req", "_SAT.nats.config.put", '{"routes":["http://x:1"]}'], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+    const out = execFileSync(binaries().NATS_CLI_BIN, ["-s", hub.url, "req", "_SAT.nats.config.put", '{"routes":["http://x:1"]}'], {
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     expect(JSON.parse(out.trim()).error.code).toBe(400);
   });
 
@@ -281,7 +340,9 @@ describe("config API failures", () => {
     started.push(p);
     await waitForLog(p, "serving config API");
     const got = await waitFor("a reply from ghost", () => ask("_SAT.ghost.config.get").catch(() => undefined));
-    expect(got.body).toEqual({ error: { code: 404, message: `configmap "ghost-config" in namespace "${ns}" not found: create it, or pass -cm with the right name` } });
+    expect(got.body).toEqual({
+      error: { code: 404, message: `configmap "ghost-config" in namespace "${ns}" not found: create it, or pass -cm with the right name` },
+    });
     await kube.admin.create(kinds.ConfigMap, { metadata: { name: "ghost-config", namespace: ns } });
     // config.get reads the watch cache: the new ConfigMap shows once its event has arrived.
     const noKey = await waitFor("the new ConfigMap through the watch", async () => {
@@ -310,7 +371,9 @@ describe("config API failures", () => {
   });
 
   it("a permission the Role does not grant is refused by the API server", async () => {
-    const client = (await import("../../runtime/kube/client.ts")).createKubeClient((await import("../../runtime/kube/kubeconfig.ts")).loadKubeconfig(kubeconfig));
+    const client = (await import("../../runtime/kube/client.ts")).createKubeClient(
+      (await import("../../runtime/kube/kubeconfig.ts")).loadKubeconfig(kubeconfig),
+    );
     try {
       expect((await client.list(kinds.ConfigMap, ns).catch((e) => e)).status).toBe(403);
       expect((await client.get(kinds.ConfigMap, { namespace: ns, name: "other" }).catch((e) => e)).status).toBe(403);
@@ -323,7 +386,9 @@ describe("config API failures", () => {
   it("usage errors exit 2 with one sentence", async () => {
     const p = startSatellite(["run", "-s", leaf.url]);
     expect(await p.exited).toBe(2);
-    expect(p.log().trim()).toBe("satellite: missing -name: the NATS cluster to serve, e.g. satellite run -name nats (or -operator to run the NatsCluster operator)");
+    expect(p.log().trim()).toBe(
+      "satellite: missing -name: the NATS cluster to serve, e.g. satellite run -name nats (or -operator to run the NatsCluster operator)",
+    );
     const q = startSatellite(["run", "-name", "x", "-bogus"]);
     expect(await q.exited).toBe(2);
     expect(q.log().trim()).toBe("satellite: unknown flag -bogus: see --help");

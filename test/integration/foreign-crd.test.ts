@@ -24,9 +24,14 @@ it("an old or foreign NatsCluster CRD: one clear sentence, not ready, no write l
   });
   const ns = await kube.createNamespace("foreign-crd");
   const port = await freePort();
-  const op = startSatellite(["run", "-operator", "-health", `127.0.0.1:${port}`, "-log-format", "json"], { env: { KUBECONFIG: kube.info.kubeconfig, POD_NAMESPACE: ns } });
+  const op = startSatellite(["run", "-operator", "-health", `127.0.0.1:${port}`, "-log-format", "json"], {
+    env: { KUBECONFIG: kube.info.kubeconfig, POD_NAMESPACE: ns },
+  });
   try {
-    await waitForLog(op, "has no status subresource (nats-operator's own, or an old one): replace it with satellite's (kubectl apply -f manifests/crd.yaml)");
+    await waitForLog(
+      op,
+      "has no status subresource (nats-operator's own, or an old one): replace it with satellite's (kubectl apply -f manifests/crd.yaml)",
+    );
     const readyz = await fetch(`http://127.0.0.1:${port}/readyz`);
     expect(readyz.status).toBe(503);
     expect(await readyz.text()).toContain("operator not ready");

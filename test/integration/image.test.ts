@@ -1,11 +1,12 @@
 // npm run image: the OCI archive holds the Dockerfile's final stage (its files, user, entrypoint,
 // command) on a base laid out like distroless Node, and runs as that user.
-import { describe, expect, it } from "vitest";
+
 import { execFileSync, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
 import { finalStage } from "../../scripts/dockerfile.ts";
 import { binaries } from "../harness/binaries.ts";
 
@@ -14,10 +15,14 @@ const root = fileURLToPath(new URL("../..", import.meta.url));
 describe("npm run image", () => {
   const dir = mkdtempSync(join(tmpdir(), "satellite-image-test-"));
   const archive = join(dir, "image.tar");
-  execFileSync(process.execPath, ["--import", "tsx", join(root, "scripts/image.ts"), "--tag", "example.test/satellite:t1", "--out", archive], {
-    env: { ...process.env, IMAGE_NODE_BIN: binaries().NODE_LTS_BIN },
-    stdio: "ignore",
-  });
+  execFileSync(
+    process.execPath,
+    ["--import", "tsx", join(root, "scripts/image.ts"), "--tag", "example.test/satellite:t1", "--out", archive],
+    {
+      env: { ...process.env, IMAGE_NODE_BIN: binaries().NODE_LTS_BIN },
+      stdio: "ignore",
+    },
+  );
   execFileSync("tar", ["xf", archive, "-C", dir]);
   const blob = (digest: string) => join(dir, "blobs", digest.replace(":", "/"));
   const index = JSON.parse(readFileSync(join(dir, "index.json"), "utf8"));
@@ -53,10 +58,16 @@ describe("npm run image", () => {
 
   it("is reproducible: the same inputs give the same digests", () => {
     const again = join(dir, "again.tar");
-    execFileSync(process.execPath, ["--import", "tsx", join(root, "scripts/image.ts"), "--tag", "example.test/satellite:t1", "--out", again], {
-      env: { ...process.env, IMAGE_NODE_BIN: binaries().NODE_LTS_BIN },
-      stdio: "ignore",
-    });
-    expect(execFileSync("sha256sum", [again], { encoding: "utf8" }).split(" ")[0]).toBe(execFileSync("sha256sum", [archive], { encoding: "utf8" }).split(" ")[0]);
+    execFileSync(
+      process.execPath,
+      ["--import", "tsx", join(root, "scripts/image.ts"), "--tag", "example.test/satellite:t1", "--out", again],
+      {
+        env: { ...process.env, IMAGE_NODE_BIN: binaries().NODE_LTS_BIN },
+        stdio: "ignore",
+      },
+    );
+    expect(execFileSync("sha256sum", [again], { encoding: "utf8" }).split(" ")[0]).toBe(
+      execFileSync("sha256sum", [archive], { encoding: "utf8" }).split(" ")[0],
+    );
   });
 });

@@ -1,21 +1,26 @@
-import { afterAll, beforeAll, expect, it } from "vitest";
 import { chmodSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { V1SubjectAccessReview } from "@kubernetes/client-node";
+import { afterAll, beforeAll, expect, it } from "vitest";
 import { kinds, type ResourceType } from "../../handlers/index.ts";
-import { useKube, waitFor } from "../harness/index.ts";
-import { kubeconfigYaml } from "../harness/control-plane.ts";
 import { createKubeClient } from "../../runtime/kube/client.ts";
 import { findKubeTarget, loadKubeconfig } from "../../runtime/kube/kubeconfig.ts";
+import { kubeconfigYaml } from "../harness/control-plane.ts";
+import { useKube, waitFor } from "../harness/index.ts";
 
 const kube = useKube();
 let ns: string;
 const subjectAccessReviews: ResourceType<V1SubjectAccessReview> = {
-  kind: "SubjectAccessReview", group: "authorization.k8s.io", version: "v1", resource: "subjectaccessreviews", namespaced: false,
+  kind: "SubjectAccessReview",
+  group: "authorization.k8s.io",
+  version: "v1",
+  resource: "subjectaccessreviews",
+  namespaced: false,
 };
 beforeAll(async () => {
   ns = await kube.createNamespace("auth");
-  await kube.apply(`
+  await kube.apply(
+    `
 apiVersion: rbac.authorization.k8s.io/v1
 kind: Role
 metadata: { name: list-cm }
@@ -26,11 +31,15 @@ kind: RoleBinding
 metadata: { name: list-cm }
 roleRef: { apiGroup: rbac.authorization.k8s.io, kind: Role, name: list-cm }
 subjects: [{ kind: ServiceAccount, name: robot, namespace: ${ns} }]
-`, { namespace: ns });
+`,
+    { namespace: ns },
+  );
   const admin = kube.admin;
   await waitFor("the RoleBinding to take effect", async () => {
     const review = await admin.create(subjectAccessReviews, {
-      apiVersion: "authorization.k8s.io/v1", kind: "SubjectAccessReview", spec: { user: `system:serviceaccount:${ns}:robot`, resourceAttributes: { namespace: ns, verb: "list", resource: "configmaps" } },
+      apiVersion: "authorization.k8s.io/v1",
+      kind: "SubjectAccessReview",
+      spec: { user: `system:serviceaccount:${ns}:robot`, resourceAttributes: { namespace: ns, verb: "list", resource: "configmaps" } },
     });
     return review.status!.allowed;
   });
@@ -58,11 +67,16 @@ it("authenticates with a client certificate (the admin kubeconfig)", async () =>
 it("authenticates with an exec credential plugin", async () => {
   const token = await kube.tokenFor(ns, "robot");
   const plugin = join(kube.info.dir, `exec-plugin-${process.pid}.sh`);
-  writeFileSync(plugin, `#!/bin/sh\n[ -n "$KUBERNETES_EXEC_INFO" ] || exit 3\necho '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"${token}"}}'\n`);
+  writeFileSync(
+    plugin,
+    `#!/bin/sh\n[ -n "$KUBERNETES_EXEC_INFO" ] || exit 3\necho '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"${token}"}}'\n`,
+  );
   chmodSync(plugin, 0o755);
   const path = join(kube.info.dir, `exec-${process.pid}.kubeconfig`);
-  const yaml = kubeconfigYaml(kube.info.server, kube.info.caFile, { token: "unused" }, ns)
-    .replace("    token: unused\n", `    exec:\n      apiVersion: client.authentication.k8s.io/v1\n      command: ${plugin}\n      interactiveMode: Never\n`);
+  const yaml = kubeconfigYaml(kube.info.server, kube.info.caFile, { token: "unused" }, ns).replace(
+    "    token: unused\n",
+    `    exec:\n      apiVersion: client.authentication.k8s.io/v1\n      command: ${plugin}\n      interactiveMode: Never\n`,
+  );
   writeFileSync(path, yaml);
   expect(await whoCanList(path)).toBe("ConfigMapList");
 });

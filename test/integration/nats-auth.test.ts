@@ -1,12 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { type ConnectionOptions, nkeyAuthenticator, nkeys } from "@nats-io/nats-core";
 import { connect } from "@nats-io/transport-node";
-import { nkeys, nkeyAuthenticator, type ConnectionOptions } from "@nats-io/nats-core";
-import { writeFileSync } from "node:fs";
-import { startNatsServer, useKube, waitFor, type NatsServer, type Proc } from "../harness/index.ts";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeCerts } from "../harness/certs.ts";
+import { type NatsServer, type Proc, startNatsServer, useKube, waitFor } from "../harness/index.ts";
 import { startSatellite, waitForLog } from "../harness/satellite.ts";
 
 const kube = useKube();
@@ -43,7 +42,10 @@ describe("the controller authenticates to NATS with what its flags say", () => {
   it("user and password", async () => {
     const s = await startNatsServer({ name: "userpass", extra: `authorization { users: [ { user: ctl, password: "s3cret" } ] }` });
     running.push(s);
-    expect(await controllerAnswers(s, ["-user", "ctl", "-password", "s3cret"], { user: "ctl", pass: "s3cret" })).toMatchObject({ ok: true, cluster: "auth" });
+    expect(await controllerAnswers(s, ["-user", "ctl", "-password", "s3cret"], { user: "ctl", pass: "s3cret" })).toMatchObject({
+      ok: true,
+      cluster: "auth",
+    });
   });
 
   it("a token", async () => {
@@ -55,7 +57,9 @@ describe("the controller authenticates to NATS with what its flags say", () => {
   it("an nkey seed file", async () => {
     const s = await startNatsServer({ name: "nkey", extra: `authorization { users: [ { nkey: "${user.getPublicKey()}" } ] }` });
     running.push(s);
-    expect(await controllerAnswers(s, ["-nkey", nkeySeedFile], { authenticator: nkeyAuthenticator(user.getSeed()) })).toMatchObject({ ok: true });
+    expect(await controllerAnswers(s, ["-nkey", nkeySeedFile], { authenticator: nkeyAuthenticator(user.getSeed()) })).toMatchObject({
+      ok: true,
+    });
   });
 
   it("TLS with a client certificate the server verifies", async () => {
@@ -65,13 +69,17 @@ describe("the controller authenticates to NATS with what its flags say", () => {
     });
     running.push(s);
     const tls = { caFile: certs.caCert, certFile: certs.adminCert, keyFile: certs.adminKey };
-    expect(await controllerAnswers(s, ["-tlsca", certs.caCert, "-tlscert", certs.adminCert, "-tlskey", certs.adminKey], { tls })).toMatchObject({ ok: true });
+    expect(
+      await controllerAnswers(s, ["-tlsca", certs.caCert, "-tlscert", certs.adminCert, "-tlskey", certs.adminKey], { tls }),
+    ).toMatchObject({ ok: true });
   });
 
   it("a wrong password is reported, and nothing is served", async () => {
     const s = await startNatsServer({ name: "denied", extra: `authorization { users: [ { user: ctl, password: "right" } ] }` });
     running.push(s);
-    const p = startSatellite(["run", "-s", s.url, "-name", "auth", "-n", ns, "-user", "ctl", "-password", "wrong"], { env: { KUBECONFIG: kube.info.kubeconfig } });
+    const p = startSatellite(["run", "-s", s.url, "-name", "auth", "-n", ns, "-user", "ctl", "-password", "wrong"], {
+      env: { KUBECONFIG: kube.info.kubeconfig },
+    });
     running.push(p);
     await waitFor("the controller to give up or report", async () => !p.running() || /authoriz/i.test(p.log()), 20_000);
     expect(await p.exited).toBe(1);

@@ -1,21 +1,22 @@
 // One operator, started once with the manifests' account, serves the whole file; each test makes
 // its own NatsCluster (a name of its own in the shared namespace), so none depends on another's
 // leftovers or order.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startNatsServer, useKube, waitFor, type Proc } from "../harness/index.ts";
 import { connect } from "@nats-io/transport-node";
-import { binaries } from "../harness/binaries.ts";
-import { manifest } from "../harness/kube.ts";
-import { fakeKubelet, setPodStatus } from "../harness/kubelet.ts";
-import { startSatellite, waitForLog } from "../harness/satellite.ts";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { kinds } from "../../handlers/index.ts";
 import { decodeBase64 } from "../../handlers/operator/base64.ts";
 import { createKubeClient } from "../../runtime/kube/client.ts";
 import { loadKubeconfig } from "../../runtime/kube/kubeconfig.ts";
+import { binaries } from "../harness/binaries.ts";
+import { type Proc, startNatsServer, useKube, waitFor } from "../harness/index.ts";
+import { manifest } from "../harness/kube.ts";
+import { fakeKubelet, setPodStatus } from "../harness/kubelet.ts";
+import { startSatellite, waitForLog } from "../harness/satellite.ts";
 
 const kube = useKube();
 let ns: string;
@@ -24,8 +25,10 @@ let operator: Proc;
 let kubelet: ReturnType<typeof fakeKubelet>;
 const sel = (name: string) => `app=nats,nats_cluster=${name}`;
 
-const startOperator = () => startSatellite(["run", "-operator", "-log-format", "json"], { env: { KUBECONFIG: kubeconfig }, name: "operator" });
-const podsOf = async (name: string) => (await kube.admin.list(kinds.Pod, ns, { labelSelector: sel(name) })).items.filter((p: any) => !p.metadata.deletionTimestamp);
+const startOperator = () =>
+  startSatellite(["run", "-operator", "-log-format", "json"], { env: { KUBECONFIG: kubeconfig }, name: "operator" });
+const podsOf = async (name: string) =>
+  (await kube.admin.list(kinds.Pod, ns, { labelSelector: sel(name) })).items.filter((p: any) => !p.metadata.deletionTimestamp);
 const names = (list: any[]) => list.map((p) => p.metadata.name).sort((a: string, b: string) => a.localeCompare(b, "en", { numeric: true }));
 const cluster = (name: string) => kube.admin.get(kinds.NatsCluster, { namespace: ns, name });
 const configOf = async (name: string) => decodeBase64((await kube.admin.get(kinds.Secret, { namespace: ns, name })).data!["nats.conf"]!);
@@ -86,7 +89,10 @@ describe("NatsCluster operator on a real API server", () => {
     });
     const dir = mkdtempSync(join(tmpdir(), "sat-conf-"));
     writeFileSync(join(dir, "nats.conf"), conf);
-    const run = spawnSync(binaries().NATS_SERVER_BIN, ["-t", "-c", join(dir, "nats.conf")], { env: { ...process.env, POD_NAME: "valid-1" }, encoding: "utf8" });
+    const run = spawnSync(binaries().NATS_SERVER_BIN, ["-t", "-c", join(dir, "nats.conf")], {
+      env: { ...process.env, POD_NAME: "valid-1" },
+      encoding: "utf8",
+    });
     expect(run.stderr + run.stdout).toContain("is valid");
     expect(run.status).toBe(0);
   });
@@ -130,7 +136,11 @@ describe("NatsCluster operator on a real API server", () => {
       const list = await kube.admin.list(kinds.Pod, ns, { labelSelector: sel("beta") });
       const state = new Map<string, any>(list.items.map((p: any) => [p.metadata.name, p]));
       try {
-        for await (const ev of kube.admin.watch(kinds.Pod, ns, { labelSelector: sel("beta"), resourceVersion: list.metadata.resourceVersion, signal: abort.signal })) {
+        for await (const ev of kube.admin.watch(kinds.Pod, ns, {
+          labelSelector: sel("beta"),
+          resourceVersion: list.metadata.resourceVersion,
+          signal: abort.signal,
+        })) {
           if (ev.type === "DELETED") state.delete(ev.object.metadata!.name!);
           else state.set(ev.object.metadata!.name!, ev.object);
           const unavailable = ["beta-1", "beta-2", "beta-3"].filter((n) => {
@@ -144,32 +154,47 @@ describe("NatsCluster operator on a real API server", () => {
       }
     })();
     await patchSpec("beta", { version: "2.14.9" });
-    await waitFor("all beta pods on 2.14.9 and ready", async () => {
-      const list = await podsOf("beta");
-      const c = await cluster("beta");
-      return list.length === 3 && list.every((p: any) => p.spec.containers[0].image === "nats:2.14.9") && c.status?.readyReplicas === 3
-        && c.status.conditions?.find((x: any) => x.type === "Progressing")?.reason === "Complete";
-    }, 30_000);
+    await waitFor(
+      "all beta pods on 2.14.9 and ready",
+      async () => {
+        const list = await podsOf("beta");
+        const c = await cluster("beta");
+        return (
+          list.length === 3 &&
+          list.every((p: any) => p.spec.containers[0].image === "nats:2.14.9") &&
+          c.status?.readyReplicas === 3 &&
+          c.status.conditions?.find((x: any) => x.type === "Progressing")?.reason === "Complete"
+        );
+      },
+      30_000,
+    );
     abort.abort();
     await watching;
     expect(worst).toBe(1);
     const c = await cluster("beta");
     expect(c.status).toMatchObject({ currentVersion: "2.14.9", observedGeneration: c.metadata.generation });
     const order = (await kube.admin.list(kinds.Event, ns, { fieldSelector: "involvedObject.name=beta,reason=RollingUpdate" })).items
-      .sort((a: any, b: any) => a.metadata.creationTimestamp.localeCompare(b.metadata.creationTimestamp) || Number(a.metadata.resourceVersion) - Number(b.metadata.resourceVersion))
+      .sort(
+        (a: any, b: any) =>
+          a.metadata.creationTimestamp.localeCompare(b.metadata.creationTimestamp) ||
+          Number(a.metadata.resourceVersion) - Number(b.metadata.resourceVersion),
+      )
       .map((e: any) => /replacing (beta-\d)/.exec(e.message)?.[1]);
     expect(order).toEqual(["beta-3", "beta-2", "beta-1"]);
   });
 
   it("the API server rejects a typo'd or mistyped field", async () => {
-    await expect(create("typo", { sizee: 3 })).rejects.toMatchObject({ message: expect.stringContaining(".spec.sizee: field not declared in schema") });
+    await expect(create("typo", { sizee: 3 })).rejects.toMatchObject({
+      message: expect.stringContaining(".spec.sizee: field not declared in schema"),
+    });
     await expect(create("typo", { size: "three" })).rejects.toThrow();
     await expect(kube.admin.get(kinds.NatsCluster, { namespace: ns, name: "typo" })).rejects.toMatchObject({ status: 404 });
   });
 
   it("accepts the seed's v1beta1 examples as written", async () => {
     await kube.apply(manifest("examples/natscluster.yaml"), { namespace: ns, dryRun: true });
-    await kube.apply(`apiVersion: "nats.io/v1beta1"
+    await kube.apply(
+      `apiVersion: "nats.io/v1beta1"
 kind: "NatsCluster"
 metadata:
   name: "nats"
@@ -182,12 +207,17 @@ spec:
   tls:
     serverSecret: "nats-clients-tls"
     routesSecret: "nats-routes-tls"
-`, { namespace: ns, dryRun: true });
+`,
+      { namespace: ns, dryRun: true },
+    );
   });
 
   it("paused stops all changes until cleared", async () => {
     await create("gamma", { size: 1, paused: true });
-    await waitFor("the Paused condition", async () => (await cluster("gamma")).status?.conditions?.find((c: any) => c.type === "Progressing")?.reason === "Paused");
+    await waitFor(
+      "the Paused condition",
+      async () => (await cluster("gamma")).status?.conditions?.find((c: any) => c.type === "Progressing")?.reason === "Paused",
+    );
     expect(await podsOf("gamma")).toHaveLength(0);
     await patchSpec("gamma", { paused: false });
     await waitFor("gamma's pod", async () => (await podsOf("gamma")).length === 1);
@@ -195,7 +225,10 @@ spec:
 
   it("an invalid spec is Degraded with an Event naming the problem; nothing half-created", async () => {
     await create("delta", { size: 3, tls: { serverSecret: "missing-tls" } });
-    await waitFor("Degraded", async () => (await cluster("delta")).status?.conditions?.find((c: any) => c.type === "Degraded")?.status === "True");
+    await waitFor(
+      "Degraded",
+      async () => (await cluster("delta")).status?.conditions?.find((c: any) => c.type === "Degraded")?.status === "True",
+    );
     const degraded = (await cluster("delta")).status!.conditions!.find((c: any) => c.type === "Degraded")!;
     expect(degraded.message).toBe(`spec.tls.serverSecret: secret "missing-tls" not found in namespace "${ns}"`);
     const evs = (await kube.admin.list(kinds.Event, ns, { fieldSelector: "involvedObject.name=delta,reason=InvalidSpec" })).items;
@@ -203,19 +236,41 @@ spec:
     expect(await podsOf("delta")).toHaveLength(0);
     await expect(kube.admin.get(kinds.Secret, { namespace: ns, name: "delta" })).rejects.toMatchObject({ status: 404 });
     // Supplying the secret heals it.
-    await kube.admin.create(kinds.Secret, { metadata: { name: "missing-tls", namespace: ns }, stringData: { "ca.pem": "x", "server.pem": "y", "server-key.pem": "z" } });
+    await kube.admin.create(kinds.Secret, {
+      metadata: { name: "missing-tls", namespace: ns },
+      stringData: { "ca.pem": "x", "server.pem": "y", "server-key.pem": "z" },
+    });
     await waitFor("delta's pods", async () => (await podsOf("delta")).length === 3);
   });
 
   it("a changed auth secret or config API routes file rewrites the config, without restarting pods", async () => {
-    await kube.admin.create(kinds.Secret, { metadata: { name: "eps-auth", namespace: ns }, stringData: { "clients-auth.json": JSON.stringify({ users: [{ username: "a", password: "b" }] }) } });
+    await kube.admin.create(kinds.Secret, {
+      metadata: { name: "eps-auth", namespace: ns },
+      stringData: { "clients-auth.json": JSON.stringify({ users: [{ username: "a", password: "b" }] }) },
+    });
     await create("eps", { size: 2, auth: { clientsAuthSecret: "eps-auth" } });
     await waitFor("eps ready", async () => (await cluster("eps")).status?.readyReplicas === 2);
     const uids = (await podsOf("eps")).map((p: any) => p.metadata.uid).sort();
-    await kube.admin.patch(kinds.Secret, { namespace: ns, name: "eps-auth" }, { stringData: { "clients-auth.json": JSON.stringify({ users: [{ username: "a", password: "b" }, { username: "newuser", password: "c" }] }) } });
+    await kube.admin.patch(
+      kinds.Secret,
+      { namespace: ns, name: "eps-auth" },
+      {
+        stringData: {
+          "clients-auth.json": JSON.stringify({
+            users: [
+              { username: "a", password: "b" },
+              { username: "newuser", password: "c" },
+            ],
+          }),
+        },
+      },
+    );
     await waitFor("the new user in the config", async () => (await configOf("eps")).includes("newuser"));
     const cm = await kube.admin.get(kinds.ConfigMap, { namespace: ns, name: "eps-config" });
-    await kube.admin.replace(kinds.ConfigMap, { ...cm, data: { "routes.json": JSON.stringify({ name: "EPS_REMOTE", routes: ["nats://far-away:6222"] }) } });
+    await kube.admin.replace(kinds.ConfigMap, {
+      ...cm,
+      data: { "routes.json": JSON.stringify({ name: "EPS_REMOTE", routes: ["nats://far-away:6222"] }) },
+    });
     await waitFor("the routes file in the config", async () => (await configOf("eps")).includes("nats://far-away:6222"));
     expect(await configOf("eps")).toMatch(/name: "?EPS_REMOTE"?/);
     expect((await podsOf("eps")).map((p: any) => p.metadata.uid).sort()).toEqual(uids);
@@ -225,16 +280,34 @@ spec:
     // A cluster whose routes file someone already edited: the put's reply reports the change from it.
     await readyCluster("theta", { size: 2 });
     const cm = await kube.admin.get(kinds.ConfigMap, { namespace: ns, name: "theta-config" });
-    await kube.admin.replace(kinds.ConfigMap, { ...cm, data: { "routes.json": JSON.stringify({ name: "THETA_REMOTE", routes: ["nats://far-away:6222"] }) } });
+    await kube.admin.replace(kinds.ConfigMap, {
+      ...cm,
+      data: { "routes.json": JSON.stringify({ name: "THETA_REMOTE", routes: ["nats://far-away:6222"] }) },
+    });
     await waitFor("the routes file in the config", async () => (await configOf("theta")).includes("nats://far-away:6222"));
     const server = await startNatsServer({ name: "op-api" });
     const api = startSatellite(["run", "-s", server.url, "-name", "theta"], { env: { KUBECONFIG: kubeconfig }, name: "config API" });
     try {
       await waitForLog(api, "serving config API");
       const nc = await connect({ servers: server.url });
-      const reply = JSON.parse((await nc.request("_SAT.theta.config.put", JSON.stringify({ name: "THETA_NATS", routes: ["nats://ground-link:6222"] }), { timeout: 5_000 })).string());
+      const reply = JSON.parse(
+        (
+          await nc.request("_SAT.theta.config.put", JSON.stringify({ name: "THETA_NATS", routes: ["nats://ground-link:6222"] }), {
+            timeout: 5_000,
+          })
+        ).string(),
+      );
       await nc.close();
-      expect(reply).toMatchObject({ ok: true, managedBy: "NatsCluster/theta", changed: true, changes: { name: { from: "THETA_REMOTE", to: "THETA_NATS" }, routesAdded: ["nats://ground-link:6222"], routesRemoved: ["nats://far-away:6222"] } });
+      expect(reply).toMatchObject({
+        ok: true,
+        managedBy: "NatsCluster/theta",
+        changed: true,
+        changes: {
+          name: { from: "THETA_REMOTE", to: "THETA_NATS" },
+          routesAdded: ["nats://ground-link:6222"],
+          routesRemoved: ["nats://far-away:6222"],
+        },
+      });
       await waitFor("the operator to render the put", async () => (await configOf("theta")).includes("nats://ground-link:6222"));
       const conf = await configOf("theta");
       expect(conf).toMatch(/name: "?THETA_NATS"?/);
@@ -253,10 +326,15 @@ spec:
     expect(pod.spec!.serviceAccountName).toBe("eta-reloader");
     expect(pod.spec!.containers.map((c: any) => c.name)).toEqual(["nats", "reloader"]);
     // Another cluster's config, which the reloader must not read.
-    await kube.admin.create(kinds.Secret, { metadata: { name: "not-eta", namespace: ns }, stringData: { "nats.conf": "# another cluster's" } });
+    await kube.admin.create(kinds.Secret, {
+      metadata: { name: "not-eta", namespace: ns },
+      stringData: { "nats.conf": "# another cluster's" },
+    });
     const client = createKubeClient(loadKubeconfig(kube.kubeconfigFor(await kube.tokenFor(ns, "eta-reloader"), ns, "eta-reloader")));
     try {
-      await waitFor("the reloader's Role to take effect", () => client.get(kinds.Secret, { namespace: ns, name: "eta" }).catch(() => undefined));
+      await waitFor("the reloader's Role to take effect", () =>
+        client.get(kinds.Secret, { namespace: ns, name: "eta" }).catch(() => undefined),
+      );
       expect((await client.list(kinds.Secret, ns, { fieldSelector: "metadata.name=eta" })).items).toHaveLength(1);
       expect((await client.get(kinds.Secret, { namespace: ns, name: "not-eta" }).catch((e) => e)).status).toBe(403);
     } finally {
@@ -275,7 +353,11 @@ spec:
       const list = await kube.admin.list(kinds.Pod, ns, { labelSelector: sel("zeta") });
       const killed = (async () => {
         try {
-          for await (const ev of kube.admin.watch(kinds.Pod, ns, { labelSelector: sel("zeta"), resourceVersion: list.metadata.resourceVersion, signal: abort.signal })) {
+          for await (const ev of kube.admin.watch(kinds.Pod, ns, {
+            labelSelector: sel("zeta"),
+            resourceVersion: list.metadata.resourceVersion,
+            signal: abort.signal,
+          })) {
             if (ev.type === "ADDED") {
               operator.signal("SIGKILL");
               return (await podsOf("zeta")).length;

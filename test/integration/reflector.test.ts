@@ -1,10 +1,10 @@
-import { kinds } from "../../handlers/index.ts";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { useKube, waitFor } from "../harness/index.ts";
-import { startReflector } from "../../runtime/kube/reflector.ts";
-import { createLogger } from "../../runtime/log.ts";
+import { kinds } from "../../handlers/index.ts";
 import { createKubeClient } from "../../runtime/kube/client.ts";
 import { loadKubeconfig } from "../../runtime/kube/kubeconfig.ts";
+import { startReflector } from "../../runtime/kube/reflector.ts";
+import { createLogger } from "../../runtime/log.ts";
+import { useKube, waitFor } from "../harness/index.ts";
 
 const kube = useKube();
 let ns: string;
@@ -43,7 +43,11 @@ it("restarts a silent watch and misses nothing meanwhile", async () => {
   try {
     await r.synced;
     expect(r.get("quiet")).toBeUndefined();
-    await waitFor("the watchdog to restart the silent watch", async () => lines.slice(from).some((l) => l.includes("watch went silent")), 5_000);
+    await waitFor(
+      "the watchdog to restart the silent watch",
+      async () => lines.slice(from).some((l) => l.includes("watch went silent")),
+      5_000,
+    );
     await kube.admin.create(kinds.ConfigMap, { metadata: { name: "quiet", namespace: ns }, data: { v: "x" } });
     await waitFor("the object after watch restarts", async () => r.get("quiet")?.data?.v === "x");
   } finally {
@@ -80,9 +84,15 @@ it("keeps no managedFields in its cache (server-side-apply bookkeeping nobody re
 });
 
 it("names the missing CustomResourceDefinition when the API server does not serve a resource", async () => {
-  const r = startReflector<any>(kube.admin, { kind: "Widget", group: "nope.example.com", version: "v1", resource: "widgets", namespaced: true }, { namespace: ns, log });
+  const r = startReflector<any>(
+    kube.admin,
+    { kind: "Widget", group: "nope.example.com", version: "v1", resource: "widgets", namespaced: true },
+    { namespace: ns, log },
+  );
   try {
-    await waitFor("the warning", async () => lines.some((l) => l.includes("does not serve widgets.nope.example.com/v1: install its CustomResourceDefinition")));
+    await waitFor("the warning", async () =>
+      lines.some((l) => l.includes("does not serve widgets.nope.example.com/v1: install its CustomResourceDefinition")),
+    );
   } finally {
     r.stop();
   }
@@ -97,7 +107,10 @@ it("decodes watch events whole: multi-byte characters split across chunks arrive
     const text = `café ${"€ ✓ ü ".repeat(40_000)} naïve`;
     const other = "kept as it was: ✓";
     const written = await kube.admin.patch(kinds.ConfigMap, { namespace: ns, name: "utf8" }, { data: { v: text, other } });
-    await waitFor("the change through the watch", async () => r.get("utf8")?.metadata.resourceVersion === written.metadata!.resourceVersion);
+    await waitFor(
+      "the change through the watch",
+      async () => r.get("utf8")?.metadata.resourceVersion === written.metadata!.resourceVersion,
+    );
     expect(r.get("utf8")?.data.v === text).toBe(true);
     expect(r.get("utf8")?.data.other).toBe(other);
   } finally {
@@ -106,21 +119,44 @@ it("decodes watch events whole: multi-byte characters split across chunks arrive
 });
 
 it("lists in pages", async () => {
-  for (let i = 0; i < 5; i++) await kube.admin.create(kinds.ConfigMap, { metadata: { name: `page-${i}`, namespace: ns, labels: { paged: "yes" } }, data: { v: "0" } });
+  for (let i = 0; i < 5; i++)
+    await kube.admin.create(kinds.ConfigMap, {
+      metadata: { name: `page-${i}`, namespace: ns, labels: { paged: "yes" } },
+      data: { v: "0" },
+    });
   const r = startReflector<any>(kube.admin, kinds.ConfigMap, { namespace: ns, labelSelector: "paged=yes", log, pageSize: 2 });
   try {
     await r.synced;
-    expect(r.list().map((o) => o.metadata.name).sort()).toEqual(["page-0", "page-1", "page-2", "page-3", "page-4"]);
+    expect(
+      r
+        .list()
+        .map((o) => o.metadata.name)
+        .sort(),
+    ).toEqual(["page-0", "page-1", "page-2", "page-3", "page-4"]);
   } finally {
     r.stop();
   }
 });
 
 it("backs off a watch that fails at once (RBAC without watch) instead of looping LIST+WATCH", async () => {
-  await kube.apply([
-    { apiVersion: "rbac.authorization.k8s.io/v1", kind: "Role", metadata: { name: "list-only", namespace: ns }, rules: [{ apiGroups: [""], resources: ["configmaps"], verbs: ["list"] }] },
-    { apiVersion: "rbac.authorization.k8s.io/v1", kind: "RoleBinding", metadata: { name: "list-only", namespace: ns }, roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "list-only" }, subjects: [{ kind: "ServiceAccount", name: "list-only", namespace: ns }] },
-  ], { namespace: ns });
+  await kube.apply(
+    [
+      {
+        apiVersion: "rbac.authorization.k8s.io/v1",
+        kind: "Role",
+        metadata: { name: "list-only", namespace: ns },
+        rules: [{ apiGroups: [""], resources: ["configmaps"], verbs: ["list"] }],
+      },
+      {
+        apiVersion: "rbac.authorization.k8s.io/v1",
+        kind: "RoleBinding",
+        metadata: { name: "list-only", namespace: ns },
+        roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "list-only" },
+        subjects: [{ kind: "ServiceAccount", name: "list-only", namespace: ns }],
+      },
+    ],
+    { namespace: ns },
+  );
   const client = createKubeClient(loadKubeconfig(kube.kubeconfigFor(await kube.tokenFor(ns, "list-only"), ns, "list-only")));
   const seen: string[] = [];
   const mine = createLogger({ level: "debug", format: "json", write: (l) => seen.push(l) });

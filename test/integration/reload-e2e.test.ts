@@ -1,15 +1,16 @@
 // The seed's picture on one machine: a real API server; three nats-server processes playing the
 // three pods (127.0.0.2-4, standard ports), each with a satellite reloader; a ground nats-server
 // linked by leafnodes; the controller. Requests come from the ground.
-import { kinds } from "../../handlers/index.ts";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { connect } from "@nats-io/transport-node";
 import type { NatsConnection } from "@nats-io/nats-core";
+import { connect } from "@nats-io/transport-node";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { kinds } from "../../handlers/index.ts";
 import { useKube, waitFor } from "../harness/index.ts";
-import { seedNatsConf, startSeedPicture, type SeedPicture, type SeedServer } from "../harness/seed-picture.ts";
 import { waitForLog } from "../harness/satellite.ts";
+import { type SeedPicture, type SeedServer, seedNatsConf, startSeedPicture } from "../harness/seed-picture.ts";
 
 const kube = useKube();
 let seed: SeedPicture;
@@ -30,7 +31,9 @@ beforeAll(async () => {
   ({ ns, servers, routes } = seed);
   natsConf = seedNatsConf;
   gc = await connect({ servers: seed.ground.url });
-  await waitFor("the controller reachable from the ground", async () => (await gc.request("_SAT.nats.config.get", "", { timeout: 1_000 })).string().includes('"ok":true'));
+  await waitFor("the controller reachable from the ground", async () =>
+    (await gc.request("_SAT.nats.config.get", "", { timeout: 1_000 })).string().includes('"ok":true'),
+  );
 }, 120_000);
 
 afterAll(async () => {
@@ -59,13 +62,18 @@ describe("a config change from the ground reaches every server", () => {
     }
     for (const i of [0, 1, 2]) expect((await seed.monitor(i, "routez")).num_routes).toBeGreaterThanOrEqual(2);
     const status = JSON.parse((await gc.request("_SAT.nats.status", "", { timeout: 5_000 })).string());
-    expect(status.servers.map((s: any) => [s.name, s.config?.revision, s.config?.state])).toEqual(servers.map((s) => [s.pod, reply.revision, "reloaded"]));
+    expect(status.servers.map((s: any) => [s.name, s.config?.revision, s.config?.state])).toEqual(
+      servers.map((s) => [s.pod, reply.revision, "reloaded"]),
+    );
   });
 
   it("a config nats-server refuses leaves every server running its last good config, and the reply says why", async () => {
     const cm = await kube.admin.get(kinds.ConfigMap, { namespace: ns, name: "nats-config" });
     // Someone edits nats.conf by hand with a typo; then a routes change comes through the API.
-    await kube.admin.replace(kinds.ConfigMap, { ...cm, data: { ...cm.data, "nats.conf": cm.data!["nats.conf"]!.replace("port: 4222", 'port: 4222\nwrite_deadline: "soon"') } });
+    await kube.admin.replace(kinds.ConfigMap, {
+      ...cm,
+      data: { ...cm.data, "nats.conf": cm.data!["nats.conf"]!.replace("port: 4222", 'port: 4222\nwrite_deadline: "soon"') },
+    });
     // The hand edit is reloaded (and refused) first; then the put's change: two rounds of refusals.
     const reply = await put({ name: "CLUSTER_A", routes: routes, wait: "12s" });
     expect(reply).toMatchObject({ ok: true, changed: true, reload: { complete: true, ok: false } });
@@ -96,7 +104,8 @@ describe("a config change from the ground reaches every server", () => {
     await kube.admin.replace(kinds.ConfigMap, { ...cm, data: { ...cm.data, "nats.conf": natsConf.replace("port: 6222", "port: 6223") } });
     const reply = await put({ name: "CLUSTER_B", routes: [...routes, "nats://127.0.0.6:6222"], wait: "5s" });
     expect(reply.reload).toMatchObject({ complete: true, ok: false });
-    for (const s of reply.reload.servers) expect(s.error).toContain("the cluster port (cluster.port) changed: nats-server applies that only on restart");
+    for (const s of reply.reload.servers)
+      expect(s.error).toContain("the cluster port (cluster.port) changed: nats-server applies that only on restart");
     expect(await Promise.all([0, 1, 2].map(async (i) => (await varz(i)).config_load_time))).toEqual(loads);
     // Put the port back: the next change reloads normally.
     const now = await kube.admin.get(kinds.ConfigMap, { namespace: ns, name: "nats-config" });
@@ -112,7 +121,11 @@ describe("a config change from the ground reaches every server", () => {
     expect(reply.reload.complete).toBe(false);
     expect(reply.reload.servers.find((s: any) => s.pod === "nats-1").state).toBe("pending");
     seed.reloaders[1] = seed.startReloader(1);
-    await waitFor("nats-1 on CLUSTER_D", async () => readFileSync(join(servers[1]!.dir, "nats.log"), "utf8").includes("Cluster name updated to CLUSTER_D"), 15_000);
+    await waitFor(
+      "nats-1 on CLUSTER_D",
+      async () => readFileSync(join(servers[1]!.dir, "nats.log"), "utf8").includes("Cluster name updated to CLUSTER_D"),
+      15_000,
+    );
     expect((await put({ name: "CLUSTER_D", routes, wait: "5s" })).reload).toMatchObject({ complete: true, ok: true });
   });
 
@@ -124,7 +137,11 @@ describe("a config change from the ground reaches every server", () => {
     const before = (await varz(2)).config_load_time;
     const reply = await put({ name: "CLUSTER_F", routes, wait: "2s" });
     expect(reply.reload.servers.find((s: any) => s.pod === "nats-2").state).toBe("pending");
-    await waitFor("nats-2 on CLUSTER_F without NATS", async () => readFileSync(join(servers[2]!.dir, "nats.log"), "utf8").includes("Cluster name updated to CLUSTER_F"), 15_000);
+    await waitFor(
+      "nats-2 on CLUSTER_F without NATS",
+      async () => readFileSync(join(servers[2]!.dir, "nats.log"), "utf8").includes("Cluster name updated to CLUSTER_F"),
+      15_000,
+    );
     expect((await varz(2)).config_load_time).not.toBe(before);
     expect(seed.reloaders[2]!.running()).toBe(true);
     await seed.reloaders[2]!.stop();
@@ -135,16 +152,29 @@ describe("a config change from the ground reaches every server", () => {
 
   it("a controller killed after writing still leaves every server converged", async () => {
     const cm = await kube.admin.get(kinds.ConfigMap, { namespace: ns, name: "nats-config" });
-    const req = gc.request("_SAT.nats.config.put", JSON.stringify({ name: "CLUSTER_E", routes, wait: "5s" }), { timeout: 3_000 }).catch(() => undefined);
-    await waitFor("the write", async () => (await kube.admin.get(kinds.ConfigMap, { namespace: ns, name: "nats-config" })).metadata!.resourceVersion !== cm.metadata!.resourceVersion);
+    const req = gc
+      .request("_SAT.nats.config.put", JSON.stringify({ name: "CLUSTER_E", routes, wait: "5s" }), { timeout: 3_000 })
+      .catch(() => undefined);
+    await waitFor(
+      "the write",
+      async () =>
+        (await kube.admin.get(kinds.ConfigMap, { namespace: ns, name: "nats-config" })).metadata!.resourceVersion !==
+        cm.metadata!.resourceVersion,
+    );
     seed.controller.signal("SIGKILL");
     await req;
     for (const s of servers) {
-      await waitFor(`${s.pod} on CLUSTER_E`, async () => readFileSync(join(s.dir, "nats.log"), "utf8").includes("Cluster name updated to CLUSTER_E"), 15_000);
+      await waitFor(
+        `${s.pod} on CLUSTER_E`,
+        async () => readFileSync(join(s.dir, "nats.log"), "utf8").includes("Cluster name updated to CLUSTER_E"),
+        15_000,
+      );
     }
     seed.controller = seed.startController();
     await waitForLog(seed.controller, "serving config API");
-    const again = await waitFor("the restarted controller", () => put({ name: "CLUSTER_E", routes, wait: "5s" }, 6_000).catch(() => undefined));
+    const again = await waitFor("the restarted controller", () =>
+      put({ name: "CLUSTER_E", routes, wait: "5s" }, 6_000).catch(() => undefined),
+    );
     expect(again).toMatchObject({ ok: true, changed: false, reload: { complete: true, ok: true } });
   });
 });

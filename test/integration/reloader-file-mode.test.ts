@@ -1,11 +1,11 @@
-import { afterAll, expect, it } from "vitest";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { freePort, freePorts, startNatsServer, startProcess, waitFor, type NatsServer, type Proc } from "../harness/index.ts";
-import { volume } from "../harness/volume.ts";
+import { afterAll, expect, it } from "vitest";
 import { binaries } from "../harness/binaries.ts";
+import { freePort, freePorts, type NatsServer, type Proc, startNatsServer, startProcess, waitFor } from "../harness/index.ts";
 import { startSatellite, waitForLog } from "../harness/satellite.ts";
+import { volume } from "../harness/volume.ts";
 
 const running: (NatsServer | Proc)[] = [];
 afterAll(async () => {
@@ -19,7 +19,19 @@ it("file mode (nats-server-config-reloader's flags): one reload per real change 
   const s = await startNatsServer({ name: "filemode", dir, extra: `pid_file: "${pidFile}"\ninclude "extra.conf"` });
   running.push(s);
   await waitFor("the pid file", async () => readFileSync(pidFile, "utf8").trim().length > 0);
-  const r = startSatellite(["reloader", "-pid", pidFile, "-config", s.configPath, "-config", join(s.dir, "extra.conf"), "-monitor", `http://127.0.0.1:${s.monitorPort}`, "-log-format", "json"]);
+  const r = startSatellite([
+    "reloader",
+    "-pid",
+    pidFile,
+    "-config",
+    s.configPath,
+    "-config",
+    join(s.dir, "extra.conf"),
+    "-monitor",
+    `http://127.0.0.1:${s.monitorPort}`,
+    "-log-format",
+    "json",
+  ]);
   running.push(r);
   await waitForLog(r, "file mode");
   const loaded = async () => (await s.monitor("varz")).config_load_time;
@@ -43,7 +55,17 @@ it("file mode follows includes: given only the main config, a change of an inclu
   const s = await startNatsServer({ name: "fileinc", dir, extra: `pid_file: "${pidFile}"\ninclude "limits.conf"` });
   running.push(s);
   await waitFor("the pid file", async () => readFileSync(pidFile, "utf8").trim().length > 0);
-  const r = startSatellite(["reloader", "-pid", pidFile, "-config", s.configPath, "-monitor", `http://127.0.0.1:${s.monitorPort}`, "-log-format", "json"]);
+  const r = startSatellite([
+    "reloader",
+    "-pid",
+    pidFile,
+    "-config",
+    s.configPath,
+    "-monitor",
+    `http://127.0.0.1:${s.monitorPort}`,
+    "-log-format",
+    "json",
+  ]);
   running.push(r);
   await waitForLog(r, "file mode");
   const t0 = (await s.monitor("varz")).config_load_time;

@@ -1,17 +1,18 @@
 // The bundle (dist/satellite.mjs) itself, on Node and on Deno with the narrowest permissions, and
 // the single executable built from it: the config round trip, a NatsCluster reconcile and a reload.
-import { kinds } from "../../handlers/index.ts";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+import { execFileSync, spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { execFileSync, spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { connect } from "@nats-io/transport-node";
-import { freePort, startNatsServer, useKube, waitFor, type NatsServer, type Proc } from "../harness/index.ts";
-import { manifest } from "../harness/kube.ts";
-import { seaBin, shippedFlags, startSatellite, waitForLog, type Runtime } from "../harness/satellite.ts";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { kinds } from "../../handlers/index.ts";
 import { binaries } from "../harness/binaries.ts";
+import { freePort, type NatsServer, type Proc, startNatsServer, useKube, waitFor } from "../harness/index.ts";
+import { manifest } from "../harness/kube.ts";
+import { type Runtime, seaBin, shippedFlags, startSatellite, waitForLog } from "../harness/satellite.ts";
 
 const kube = useKube();
 const imageFlags = shippedFlags["node-lts"];
@@ -33,9 +34,14 @@ describe.each<Runtime>(["node", "node-lts", "deno", "sea"])("the bundle on %s", 
   let kubeconfig: string;
   beforeAll(async () => {
     if (runtime === "sea") {
-      execFileSync(process.execPath, ["build-sea.mjs", binaries().NODE_LTS_BIN], { cwd: fileURLToPath(new URL("../..", import.meta.url)), stdio: "ignore" });
+      execFileSync(process.execPath, ["build-sea.mjs", binaries().NODE_LTS_BIN], {
+        cwd: fileURLToPath(new URL("../..", import.meta.url)),
+        stdio: "ignore",
+      });
       // Its flags are built in (sea-config execArgv): the image's.
-      expect(execFileSync(seaBin, ["version"], { encoding: "utf8" })).toMatch(new RegExp(`^satellite \\d+\\.\\d+\\.\\d+ \\(node v\\S+ ${imageFlags.join(" ")}\\)\n$`));
+      expect(execFileSync(seaBin, ["version"], { encoding: "utf8" })).toMatch(
+        new RegExp(`^satellite \\d+\\.\\d+\\.\\d+ \\(node v\\S+ ${imageFlags.join(" ")}\\)\n$`),
+      );
     }
     ns = await kube.createNamespace(`rt-${runtime}`);
     await kube.apply(manifest("operator.yaml"), { namespace: ns });
@@ -45,24 +51,55 @@ describe.each<Runtime>(["node", "node-lts", "deno", "sea"])("the bundle on %s", 
 
   it("serves the config round trip and reconciles a NatsCluster, and gives back its start-up heap", async () => {
     const port = await freePort();
-    const p = startSatellite(["run", "-operator", "-s", nats.url, "-name", "nats", "-log-format", "json", "-health", `127.0.0.1:${port}`], { runtime, env: { KUBECONFIG: kubeconfig }, name: `controller on ${runtime}` });
+    const p = startSatellite(["run", "-operator", "-s", nats.url, "-name", "nats", "-log-format", "json", "-health", `127.0.0.1:${port}`], {
+      runtime,
+      env: { KUBECONFIG: kubeconfig },
+      name: `controller on ${runtime}`,
+    });
     running.push(p);
     await waitForLog(p, "serving config API");
     await waitForLog(p, "operator caches synced");
-    const started = JSON.parse(p.log().split("\n").find((l) => l.includes("starting satellite controller"))!);
-    expect(started.runtime).toMatch(runtime === "deno" ? /^deno 2\./ : new RegExp(`^node v\\S+ ${(runtime === "sea" ? imageFlags : shippedFlags[runtime]).join(" ")}$`));
+    const started = JSON.parse(
+      p
+        .log()
+        .split("\n")
+        .find((l) => l.includes("starting satellite controller"))!,
+    );
+    expect(started.runtime).toMatch(
+      runtime === "deno" ? /^deno 2\./ : new RegExp(`^node v\\S+ ${(runtime === "sea" ? imageFlags : shippedFlags[runtime]).join(" ")}$`),
+    );
     // The memory reducer, poked once the caches are synced, really gets gc() from this runtime.
-    await waitFor("a heap compaction", async () => /^satellite_heap_compactions_total [1-9]/m.test(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()));
+    await waitFor("a heap compaction", async () =>
+      /^satellite_heap_compactions_total [1-9]/m.test(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()),
+    );
     const nc = await connect({ servers: nats.url });
     try {
-      const put = JSON.parse((await nc.request("_SAT.nats.config.put", JSON.stringify({ name: `ON_${runtime.toUpperCase().replace("-", "_")}`, routes: ["nats://a:6222"] }), { timeout: 5_000 })).string());
+      const put = JSON.parse(
+        (
+          await nc.request(
+            "_SAT.nats.config.put",
+            JSON.stringify({ name: `ON_${runtime.toUpperCase().replace("-", "_")}`, routes: ["nats://a:6222"] }),
+            { timeout: 5_000 },
+          )
+        ).string(),
+      );
       expect(put).toMatchObject({ ok: true, changed: true });
       const get = JSON.parse((await nc.request("_SAT.nats.config.get", "", { timeout: 5_000 })).string());
-      expect(get).toMatchObject({ ok: true, name: `ON_${runtime.toUpperCase().replace("-", "_")}`, routes: ["nats://a:6222"], revision: put.revision });
+      expect(get).toMatchObject({
+        ok: true,
+        name: `ON_${runtime.toUpperCase().replace("-", "_")}`,
+        routes: ["nats://a:6222"],
+        revision: put.revision,
+      });
     } finally {
       await nc.close();
     }
-    await kube.admin.create(kinds.NatsCluster, { apiVersion: "nats.io/v1alpha2", kind: "NatsCluster", metadata: { name: "rt", namespace: ns }, spec: { size: 3 } });
+    await kube.admin.create(kinds.NatsCluster, {
+      apiVersion: "nats.io/v1alpha2",
+      kind: "NatsCluster",
+      metadata: { name: "rt", namespace: ns },
+      spec: { size: 3 },
+    });
     await waitFor("3 pods", async () => (await kube.admin.list(kinds.Pod, ns, { labelSelector: "nats_cluster=rt" })).items.length === 3);
     await p.stop();
     expect(await p.exited).toBe(0);
@@ -81,9 +118,27 @@ describe.each<Runtime>(["node", "node-lts", "deno", "sea"])("the bundle on %s", 
     const cm = await kube.admin.get(kinds.ConfigMap, { namespace: ns, name: "nats-config" });
     await kube.admin.replace(kinds.ConfigMap, { ...cm, data: { "nats.conf": conf(1000000) } });
     const reloaderKubeconfig = kube.kubeconfigFor(await kube.tokenFor(ns, "nats-reloader"), ns, `reloader-${runtime}`);
-    const r = startSatellite(["reloader", "-configmap", "nats-config", "-dir", confDir, "-pid", pid, "-monitor", `http://127.0.0.1:${server.monitorPort}`, "-log-format", "json"], {
-      runtime, writeDir: confDir, env: { KUBECONFIG: reloaderKubeconfig, POD_NAME: `rt-${runtime}` }, name: `reloader on ${runtime}`,
-    });
+    const r = startSatellite(
+      [
+        "reloader",
+        "-configmap",
+        "nats-config",
+        "-dir",
+        confDir,
+        "-pid",
+        pid,
+        "-monitor",
+        `http://127.0.0.1:${server.monitorPort}`,
+        "-log-format",
+        "json",
+      ],
+      {
+        runtime,
+        writeDir: confDir,
+        env: { KUBECONFIG: reloaderKubeconfig, POD_NAME: `rt-${runtime}` },
+        name: `reloader on ${runtime}`,
+      },
+    );
     running.push(r);
     await waitForLog(r, "watch mode");
     const now = await kube.admin.get(kinds.ConfigMap, { namespace: ns, name: "nats-config" });
@@ -96,7 +151,11 @@ describe.each<Runtime>(["node", "node-lts", "deno", "sea"])("the bundle on %s", 
 it("the bundle does not load Node's fetch stack (undici, about 7 MB) on the image's Node", () => {
   const bundle = fileURLToPath(new URL("../../dist/satellite.mjs", import.meta.url));
   const report = `process.on("exit", () => process.stderr.write("undici loaded: " + process.moduleLoadList.some((m) => m.includes("undici"))))`;
-  const r = spawnSync(binaries().NODE_LTS_BIN, [...imageFlags, "--import", `data:text/javascript,${encodeURIComponent(report)}`, bundle, "version"], { encoding: "utf8" });
+  const r = spawnSync(
+    binaries().NODE_LTS_BIN,
+    [...imageFlags, "--import", `data:text/javascript,${encodeURIComponent(report)}`, bundle, "version"],
+    { encoding: "utf8" },
+  );
   expect(r.stdout).toMatch(/^satellite /);
   expect(r.stderr).toBe("undici loaded: false");
 });

@@ -1,24 +1,37 @@
 // Rendered nats.conf files, checked by real nats-server binaries: `nats-server -t` on the
 // current release and on Debian's older 2.9, then two routed servers started from rendered
 // configs, one of them a leaf of a hub, with TLS and a user whose password needs escaping.
-import { afterAll, describe, expect, it } from "vitest";
+
 import { spawnSync } from "node:child_process";
 import { copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { connect } from "@nats-io/transport-node";
+import { afterAll, describe, expect, it } from "vitest";
 import type { NatsCluster, NatsClusterSpec } from "../../handlers/operator/natscluster.ts";
-import { parseClientsAuth, renderServerConfig, type ClientsAuth, type ServerConfigInput, type ServerPaths } from "../../handlers/operator/server-config.ts";
+import {
+  type ClientsAuth,
+  parseClientsAuth,
+  renderServerConfig,
+  type ServerConfigInput,
+  type ServerPaths,
+} from "../../handlers/operator/server-config.ts";
 import { binaries } from "../harness/binaries.ts";
 import { makeCerts } from "../harness/certs.ts";
-import { freePorts, startNatsServer, startProcess, waitFor, type NatsServer, type Proc } from "../harness/index.ts";
+import { freePorts, type NatsServer, type Proc, startNatsServer, startProcess, waitFor } from "../harness/index.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "satellite-server-config-"));
 const certs = makeCerts(dir);
 // The CRD's default file names, for specs that do not name their files.
 const defaultTls = join(dir, "default-tls");
 mkdirSync(defaultTls);
-for (const [from, to] of [[certs.caCert, "ca.pem"], [certs.serverCert, "server.pem"], [certs.serverKey, "server-key.pem"], [certs.adminCert, "route.pem"], [certs.adminKey, "route-key.pem"]] as const) {
+for (const [from, to] of [
+  [certs.caCert, "ca.pem"],
+  [certs.serverCert, "server.pem"],
+  [certs.serverKey, "server-key.pem"],
+  [certs.adminCert, "route.pem"],
+  [certs.adminKey, "route-key.pem"],
+] as const) {
   copyFileSync(from, join(defaultTls, to));
 }
 const paths: Partial<ServerPaths> = {
@@ -33,7 +46,10 @@ afterAll(async () => {
 });
 
 const natsCluster = (spec: NatsClusterSpec): NatsCluster => ({
-  apiVersion: "nats.io/v1alpha2", kind: "NatsCluster", metadata: { name: "nats", namespace: "edge-1" }, spec: { serverImage: "nats", ...spec },
+  apiVersion: "nats.io/v1alpha2",
+  kind: "NatsCluster",
+  metadata: { name: "nats", namespace: "edge-1" },
+  spec: { serverImage: "nats", ...spec },
 });
 const parsed = (json: unknown): ClientsAuth => {
   const r = parseClientsAuth(JSON.stringify(json));
@@ -57,8 +73,14 @@ const clientsAuth = parsed({
   timeout: 3,
 });
 const customTls = {
-  serverSecret: "nats-tls", serverSecretCertFileName: "server.crt", serverSecretKeyFileName: "server.key", serverSecretCAFileName: "ca.crt",
-  routesSecret: "routes-tls", routesSecretCertFileName: "admin.crt", routesSecretKeyFileName: "admin.key", routesSecretCAFileName: "ca.crt",
+  serverSecret: "nats-tls",
+  serverSecretCertFileName: "server.crt",
+  serverSecretKeyFileName: "server.key",
+  serverSecretCAFileName: "ca.crt",
+  routesSecret: "routes-tls",
+  routesSecretCertFileName: "admin.crt",
+  routesSecretKeyFileName: "admin.key",
+  routesSecretCAFileName: "ca.crt",
 };
 const leafnodeConfig = {
   hostPort: 7422,
@@ -73,20 +95,51 @@ const routes = ["nats://nats-0.nats-mgmt.edge-1.svc:6222", "nats-route://user:pa
 const matrix: [string, NatsClusterSpec, Partial<ServerConfigInput>][] = [
   ["minimal", {}, {}],
   ["no routes", {}, { routes: [] }],
-  ["every natsConfig option, lame duck, noAdvertise", {
-    lameDuckDurationSeconds: 30, noAdvertise: true,
-    natsConfig: { debug: true, trace: true, disableLogtime: true, maxConnections: 100, maxPayload: 2048, maxPending: 65536, maxSubscriptions: 10, maxControlLine: 4096, write_deadline: "10s" },
-  }, {}],
-  ["TLS for clients and routes, custom file names, verify, timeouts", { tls: { ...customTls, verify: true, clientsTLSTimeout: 2.5, routesTLSTimeout: 3 } }, {}],
-  ["TLS with the CRD's default file names", { tls: { serverSecret: "s", routesSecret: "r" } }, { paths: { ...paths, serverTlsDir: defaultTls, routesTlsDir: defaultTls } }],
+  [
+    "every natsConfig option, lame duck, noAdvertise",
+    {
+      lameDuckDurationSeconds: 30,
+      noAdvertise: true,
+      natsConfig: {
+        debug: true,
+        trace: true,
+        disableLogtime: true,
+        maxConnections: 100,
+        maxPayload: 2048,
+        maxPending: 65536,
+        maxSubscriptions: 10,
+        maxControlLine: 4096,
+        write_deadline: "10s",
+      },
+    },
+    {},
+  ],
+  [
+    "TLS for clients and routes, custom file names, verify, timeouts",
+    { tls: { ...customTls, verify: true, clientsTLSTimeout: 2.5, routesTLSTimeout: 3 } },
+    {},
+  ],
+  [
+    "TLS with the CRD's default file names",
+    { tls: { serverSecret: "s", routesSecret: "r" } },
+    { paths: { ...paths, serverTlsDir: defaultTls, routesTlsDir: defaultTls } },
+  ],
   ["auth with users and permissions", { auth: { clientsAuthSecret: "nats-clients-auth", clientsAuthTimeout: 5 } }, { clientsAuth }],
   ["auth with no users", { auth: { clientsAuthSecret: "nats-clients-auth" } }, { clientsAuth: parsed({ users: [] }) }],
   ["leafnode port and remotes", { leafnodeConfig }, {}],
   ["leafnode remotes only", { leafnodeConfig: { remotes: [{ url: "nats://hub:7422" }] } }, {}],
-  ["everything", {
-    lameDuckDurationSeconds: 120, noAdvertise: true, natsConfig: { debug: false, maxPayload: 1048576 },
-    tls: { ...customTls, verify: true, clientsTLSTimeout: 1, routesTLSTimeout: 0.5 }, auth: { clientsAuthSecret: "a", clientsAuthTimeout: 2 }, leafnodeConfig,
-  }, { clientsAuth }],
+  [
+    "everything",
+    {
+      lameDuckDurationSeconds: 120,
+      noAdvertise: true,
+      natsConfig: { debug: false, maxPayload: 1048576 },
+      tls: { ...customTls, verify: true, clientsTLSTimeout: 1, routesTLSTimeout: 0.5 },
+      auth: { clientsAuthSecret: "a", clientsAuthTimeout: 2 },
+      leafnodeConfig,
+    },
+    { clientsAuth },
+  ],
 ];
 
 function check(bin: string, file: string, env: NodeJS.ProcessEnv) {
@@ -94,11 +147,18 @@ function check(bin: string, file: string, env: NodeJS.ProcessEnv) {
   return { ok: r.status === 0, out: `${r.stdout}${r.stderr}` };
 }
 
-const servers = () => [["2.14.9", binaries().NATS_SERVER_BIN], ["2.9.10 (Debian)", binaries().NATS_SERVER_OLD_BIN]] as const;
+const servers = () =>
+  [
+    ["2.14.9", binaries().NATS_SERVER_BIN],
+    ["2.9.10 (Debian)", binaries().NATS_SERVER_OLD_BIN],
+  ] as const;
 
 describe("nats-server -t accepts every rendered config", () => {
   const env = { ...process.env, POD_NAME: "nats-0" };
-  for (const [version, index] of [["2.14.9", 0], ["2.9.10 (Debian)", 1]] as const) {
+  for (const [version, index] of [
+    ["2.14.9", 0],
+    ["2.9.10 (Debian)", 1],
+  ] as const) {
     it.each(matrix)(`${version}: %s`, (name, spec, more) => {
       const bin = servers()[index][1];
       const file = join(dir, `${index}-${name.replace(/\W+/g, "-")}.conf`);
@@ -144,15 +204,30 @@ describe("servers started from rendered configs", () => {
       return proc;
     };
     const spec0: NatsClusterSpec = {
-      lameDuckDurationSeconds: 30, noAdvertise: true, natsConfig: { maxPayload: 2048 },
-      tls: { serverSecret: "nats-tls", serverSecretCertFileName: "server.crt", serverSecretKeyFileName: "server.key", serverSecretCAFileName: "ca.crt", clientsTLSTimeout: 2 },
+      lameDuckDurationSeconds: 30,
+      noAdvertise: true,
+      natsConfig: { maxPayload: 2048 },
+      tls: {
+        serverSecret: "nats-tls",
+        serverSecretCertFileName: "server.crt",
+        serverSecretKeyFileName: "server.key",
+        serverSecretCAFileName: "ca.crt",
+        clientsTLSTimeout: 2,
+      },
       auth: { clientsAuthSecret: "nats-clients-auth", clientsAuthTimeout: 5 },
       leafnodeConfig: { hostPort: leaf0, remotes: [{ url: `nats://127.0.0.1:${hub.leafPort}` }] },
     };
-    const p0 = start(0, spec0, { clientsAuth, paths: { ...paths, pidFile: join(dir, "run-0.pid") }, ports: { client: c0, cluster: k0, monitor: m0 } });
+    const p0 = start(0, spec0, {
+      clientsAuth,
+      paths: { ...paths, pidFile: join(dir, "run-0.pid") },
+      ports: { client: c0, cluster: k0, monitor: m0 },
+    });
     const p1 = start(1, {}, { paths: { ...paths, pidFile: join(dir, "run-1.pid") }, ports: { client: c1, cluster: k1, monitor: m1 } });
     const monitor = async (port: number, endpoint: string) => (await fetch(`http://127.0.0.1:${port}/${endpoint}`)).json() as Promise<any>;
-    for (const [p, m] of [[p0, m0], [p1, m1]] as const) {
+    for (const [p, m] of [
+      [p0, m0],
+      [p1, m1],
+    ] as const) {
       await waitFor(`${p.name} /healthz`, async () => {
         if (!p.running()) throw new Error(`${p.name} exited:\n${p.tail(10)}`);
         return (await monitor(m, "healthz")).status === "ok";
@@ -160,7 +235,15 @@ describe("servers started from rendered configs", () => {
     }
 
     const varz = await monitor(m0, "varz");
-    expect(varz).toMatchObject({ server_name: "nats-0", port: c0, auth_required: true, tls_required: true, max_payload: 2048, auth_timeout: 5, tls_timeout: 2 });
+    expect(varz).toMatchObject({
+      server_name: "nats-0",
+      port: c0,
+      auth_required: true,
+      tls_required: true,
+      max_payload: 2048,
+      auth_timeout: 5,
+      tls_timeout: 2,
+    });
     expect(varz.cluster).toMatchObject({ name: "sat-test", cluster_port: k0 });
     expect((await monitor(m1, "varz")).server_name).toBe("nats-1");
 
@@ -180,6 +263,8 @@ describe("servers started from rendered configs", () => {
     const nc = await connect({ servers: `nats://127.0.0.1:${c0}`, user: "weird user", pass: hostile, tls });
     await nc.flush();
     await nc.close();
-    await expect(connect({ servers: `nats://127.0.0.1:${c0}`, user: "weird user", pass: "p", tls, reconnect: false })).rejects.toThrow(/authorization/i);
+    await expect(connect({ servers: `nats://127.0.0.1:${c0}`, user: "weird user", pass: "p", tls, reconnect: false })).rejects.toThrow(
+      /authorization/i,
+    );
   });
 });

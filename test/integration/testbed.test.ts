@@ -1,11 +1,11 @@
-import { kinds } from "../../handlers/index.ts";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connect } from "@nats-io/transport-node";
-import { binaries } from "../harness/binaries.ts";
-import { startHubAndLeaf, startNatsCluster, useKube, waitFor, type NatsServer } from "../harness/index.ts";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { kinds } from "../../handlers/index.ts";
 import { createKubeClient } from "../../runtime/kube/client.ts";
-import { loadKubeconfig } from "../../runtime/kube/kubeconfig.ts";
 import { KubeError } from "../../runtime/kube/errors.ts";
+import { loadKubeconfig } from "../../runtime/kube/kubeconfig.ts";
+import { binaries } from "../harness/binaries.ts";
+import { type NatsServer, startHubAndLeaf, startNatsCluster, useKube, waitFor } from "../harness/index.ts";
 
 const kube = useKube();
 let ns: string;
@@ -33,7 +33,11 @@ describe("control plane", () => {
     const seen: string[] = [];
     const watching = (async () => {
       try {
-        for await (const ev of kube.admin.watch(kinds.ConfigMap, ns, { resourceVersion: cm.metadata!.resourceVersion, fieldSelector: "metadata.name=watched", signal: abort.signal })) {
+        for await (const ev of kube.admin.watch(kinds.ConfigMap, ns, {
+          resourceVersion: cm.metadata!.resourceVersion,
+          fieldSelector: "metadata.name=watched",
+          signal: abort.signal,
+        })) {
           if (ev.type === "MODIFIED") {
             seen.push(ev.object.data!.v!);
             if (ev.object.data!.v === "1") return;
@@ -63,7 +67,8 @@ describe("control plane", () => {
   });
 
   it("grants exactly what a Role binds", async () => {
-    await kube.apply(`
+    await kube.apply(
+      `
 apiVersion: rbac.authorization.k8s.io/v1
 kind: Role
 metadata: { name: cm-reader }
@@ -78,7 +83,9 @@ metadata: { name: cm-reader }
 roleRef: { apiGroup: rbac.authorization.k8s.io, kind: Role, name: cm-reader }
 subjects:
 - { kind: ServiceAccount, name: reader, namespace: ${ns} }
-`, { namespace: ns });
+`,
+      { namespace: ns },
+    );
     const client = createKubeClient(loadKubeconfig(kube.kubeconfigFor(await kube.tokenFor(ns, "reader"), ns, "reader")));
     try {
       await waitFor("the RoleBinding to take effect", () => client.get(kinds.ConfigMap, { namespace: ns, name: "smoke" }));

@@ -1,36 +1,43 @@
 // The operator on a real node, driven as a user drives it: `kubectl apply -k` of the manifests with
 // an image override, NatsClusters by kubectl, real nats-server pods checked through their own
 // monitoring endpoints and a NATS client.
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+
 import { connect } from "@nats-io/transport-node";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { makeNatsTls } from "../harness/certs.ts";
 import { monitor, onNode, type PodView } from "../harness/on-node.ts";
 import { waitFor } from "../harness/ports.ts";
 import { hostPid } from "../harness/realnode.ts";
-import { makeNatsTls } from "../harness/certs.ts";
 
 const node = onNode();
 const ns = "sat-operator";
 const cluster = "alpha";
 const selector = `nats_cluster=${cluster}`;
 
-const natsCluster = (spec: Record<string, unknown>) => JSON.stringify({
-  apiVersion: "nats.io/v1beta1",
-  kind: "NatsCluster",
-  metadata: { name: cluster, namespace: ns },
-  spec: { size: 3, version: node.info.images?.natsVersion, pod: { enableConfigReload: true }, ...spec },
-});
+const natsCluster = (spec: Record<string, unknown>) =>
+  JSON.stringify({
+    apiVersion: "nats.io/v1beta1",
+    kind: "NatsCluster",
+    metadata: { name: cluster, namespace: ns },
+    spec: { size: 3, version: node.info.images?.natsVersion, pod: { enableConfigReload: true }, ...spec },
+  });
 
 /** Every server routes to all the others, found by the names the operator gave them. */
 async function meshFormed(pods: PodView[]) {
-  return waitFor(`a full route mesh of ${pods.length}`, async () => {
-    for (const p of pods) {
-      const routez = await monitor(p.ip, "routez");
-      const peers = new Set(routez.routes.map((r: { remote_name: string }) => r.remote_name));
-      const others = pods.filter((o) => o.name !== p.name).map((o) => o.name);
-      if (!others.every((o) => peers.has(o))) return false;
-    }
-    return true;
-  }, 60_000, 250);
+  return waitFor(
+    `a full route mesh of ${pods.length}`,
+    async () => {
+      for (const p of pods) {
+        const routez = await monitor(p.ip, "routez");
+        const peers = new Set(routez.routes.map((r: { remote_name: string }) => r.remote_name));
+        const others = pods.filter((o) => o.name !== p.name).map((o) => o.name);
+        if (!others.every((o) => peers.has(o))) return false;
+      }
+      return true;
+    },
+    60_000,
+    250,
+  );
 }
 
 async function crossServerMessage(a: string, b: string) {
@@ -45,7 +52,10 @@ async function crossServerMessage(a: string, b: string) {
     // Interest crosses the route asynchronously: publish until it arrives.
     const timer = setInterval(() => pub.publish("e2e.cross", `from ${b}`), 100);
     try {
-      return await Promise.race([got, new Promise((_, rej) => setTimeout(() => rej(new Error("no message crossed the route in 10 s")), 10_000))]);
+      return await Promise.race([
+        got,
+        new Promise((_, rej) => setTimeout(() => rej(new Error("no message crossed the route in 10 s")), 10_000)),
+      ]);
     } finally {
       clearInterval(timer);
     }
@@ -106,11 +116,16 @@ describe.runIf(!node.info.unavailable).sequential("operator on a real node", () 
   it("a crashed nats-server is restarted in place and the mesh re-forms", async () => {
     const victim = pods[1]!;
     process.kill(hostPid(victim.uid, "nats-server"), "SIGKILL");
-    const healed = await waitFor("the container restarted and Ready", async () => {
-      const now = await node.readyPods(ns, selector, 3, 5_000).catch(() => undefined);
-      const p = now?.find((x) => x.uid === victim.uid);
-      return p && p.restarts > victim.restarts && now;
-    }, 90_000, 500);
+    const healed = await waitFor(
+      "the container restarted and Ready",
+      async () => {
+        const now = await node.readyPods(ns, selector, 3, 5_000).catch(() => undefined);
+        const p = now?.find((x) => x.uid === victim.uid);
+        return p && p.restarts > victim.restarts && now;
+      },
+      90_000,
+      500,
+    );
     pods = healed;
     await meshFormed(pods);
   });
@@ -118,10 +133,15 @@ describe.runIf(!node.info.unavailable).sequential("operator on a real node", () 
   it("a deleted pod is recreated and rejoins the mesh", async () => {
     const victim = pods[0]!;
     await node.kubectl("delete", "pod", victim.name, "-n", ns, "--wait=false");
-    pods = await waitFor("a new pod in its place", async () => {
-      const now = await node.readyPods(ns, selector, 3, 5_000).catch(() => undefined);
-      return now && !now.some((p) => p.uid === victim.uid) && now;
-    }, 90_000, 500);
+    pods = await waitFor(
+      "a new pod in its place",
+      async () => {
+        const now = await node.readyPods(ns, selector, 3, 5_000).catch(() => undefined);
+        return now && !now.some((p) => p.uid === victim.uid) && now;
+      },
+      90_000,
+      500,
+    );
     await meshFormed(pods);
   });
 
@@ -135,7 +155,12 @@ describe.runIf(!node.info.unavailable).sequential("operator on a real node", () 
     // Removed peers are gone from every server's routes (2.14 pools several connections per peer).
     for (const p of pods) {
       const peers = [...new Set((await monitor(p.ip, "routez")).routes.map((r: any) => r.remote_name))].sort();
-      expect(peers).toEqual(pods.filter((o) => o.name !== p.name).map((o) => o.name).sort());
+      expect(peers).toEqual(
+        pods
+          .filter((o) => o.name !== p.name)
+          .map((o) => o.name)
+          .sort(),
+      );
     }
   }, 300_000);
 
@@ -150,11 +175,26 @@ describe.runIf(!node.info.unavailable).sequential("operator on a real node", () 
         await new Promise((r) => setTimeout(r, 200));
       }
     })();
-    await node.kubectl("patch", "natscluster", cluster, "-n", ns, "--type", "merge", "-p", JSON.stringify({ spec: { version: natsPreviousVersion } }));
-    pods = await waitFor("every server on the new version", async () => {
-      const now = await node.readyPods(ns, selector, 3, 5_000).catch(() => undefined);
-      return now && now.every((p) => p.images[0] === natsPrevious) && now;
-    }, 300_000, 1_000);
+    await node.kubectl(
+      "patch",
+      "natscluster",
+      cluster,
+      "-n",
+      ns,
+      "--type",
+      "merge",
+      "-p",
+      JSON.stringify({ spec: { version: natsPreviousVersion } }),
+    );
+    pods = await waitFor(
+      "every server on the new version",
+      async () => {
+        const now = await node.readyPods(ns, selector, 3, 5_000).catch(() => undefined);
+        return now && now.every((p) => p.images[0] === natsPrevious) && now;
+      },
+      300_000,
+      1_000,
+    );
     sampling = false;
     await sampler;
     expect(minReady).toBeGreaterThanOrEqual(2);
@@ -163,11 +203,26 @@ describe.runIf(!node.info.unavailable).sequential("operator on a real node", () 
   }, 360_000);
 
   it("a spec change (resources) rolls out to every pod", async () => {
-    await node.kubectl("patch", "natscluster", cluster, "-n", ns, "--type", "merge", "-p", '{"spec":{"pod":{"enableConfigReload":true,"resources":{"requests":{"cpu":"15m","memory":"24Mi"},"limits":{"memory":"256Mi"}}}}}');
-    pods = await waitFor("every pod with the new resources", async () => {
-      const now = await node.readyPods(ns, selector, 3, 5_000).catch(() => undefined);
-      return now && now.every((p) => p.raw.spec.containers[0].resources?.requests?.memory === "24Mi") && now;
-    }, 300_000, 1_000);
+    await node.kubectl(
+      "patch",
+      "natscluster",
+      cluster,
+      "-n",
+      ns,
+      "--type",
+      "merge",
+      "-p",
+      '{"spec":{"pod":{"enableConfigReload":true,"resources":{"requests":{"cpu":"15m","memory":"24Mi"},"limits":{"memory":"256Mi"}}}}}',
+    );
+    pods = await waitFor(
+      "every pod with the new resources",
+      async () => {
+        const now = await node.readyPods(ns, selector, 3, 5_000).catch(() => undefined);
+        return now && now.every((p) => p.raw.spec.containers[0].resources?.requests?.memory === "24Mi") && now;
+      },
+      300_000,
+      1_000,
+    );
     await meshFormed(pods);
   }, 360_000);
 
@@ -175,20 +230,50 @@ describe.runIf(!node.info.unavailable).sequential("operator on a real node", () 
     const certs = makeNatsTls(ns, cluster);
     await node.kubectl("create", "secret", "generic", "nats-clients-tls", "-n", ns, ...certs.clients);
     await node.kubectl("create", "secret", "generic", "nats-routes-tls", "-n", ns, ...certs.routes);
-    await node.kubectl("patch", "natscluster", cluster, "-n", ns, "--type", "merge", "-p", '{"spec":{"tls":{"serverSecret":"nats-clients-tls","routesSecret":"nats-routes-tls"}}}');
-    pods = await waitFor("every server with TLS", async () => {
-      const now = await node.readyPods(ns, selector, 3, 5_000).catch(() => undefined);
-      if (!now) return false;
-      const varz = await Promise.all(now.map((p) => monitor(p.ip, "varz")));
-      return varz.every((v) => v.tls_required && v.cluster?.tls_required) && now;
-    }, 300_000, 1_000);
+    await node.kubectl(
+      "patch",
+      "natscluster",
+      cluster,
+      "-n",
+      ns,
+      "--type",
+      "merge",
+      "-p",
+      '{"spec":{"tls":{"serverSecret":"nats-clients-tls","routesSecret":"nats-routes-tls"}}}',
+    );
+    pods = await waitFor(
+      "every server with TLS",
+      async () => {
+        const now = await node.readyPods(ns, selector, 3, 5_000).catch(() => undefined);
+        if (!now) return false;
+        const varz = await Promise.all(now.map((p) => monitor(p.ip, "varz")));
+        return varz.every((v) => v.tls_required && v.cluster?.tls_required) && now;
+      },
+      300_000,
+      1_000,
+    );
     await meshFormed(pods);
     // The reloader sidecars have no client certificate for NATS: they must still reload, in place.
-    await node.kubectl("patch", "natscluster", cluster, "-n", ns, "--type", "merge", "-p", '{"spec":{"natsConfig":{"maxPayload":2097152}}}');
-    await waitFor("every server reloaded with the new max_payload", async () => {
-      const varz = await Promise.all(pods.map((p) => monitor(p.ip, "varz")));
-      return varz.every((v) => v.max_payload === 2097152);
-    }, 60_000, 500);
+    await node.kubectl(
+      "patch",
+      "natscluster",
+      cluster,
+      "-n",
+      ns,
+      "--type",
+      "merge",
+      "-p",
+      '{"spec":{"natsConfig":{"maxPayload":2097152}}}',
+    );
+    await waitFor(
+      "every server reloaded with the new max_payload",
+      async () => {
+        const varz = await Promise.all(pods.map((p) => monitor(p.ip, "varz")));
+        return varz.every((v) => v.max_payload === 2097152);
+      },
+      60_000,
+      500,
+    );
     const after = await node.readyPods(ns, selector, 3);
     expect(after.map((p) => p.uid).sort()).toEqual(pods.map((p) => p.uid).sort());
     for (const p of after) expect(p.restarts).toBe(0);
@@ -196,7 +281,8 @@ describe.runIf(!node.info.unavailable).sequential("operator on a real node", () 
 
   it("deleting the NatsCluster garbage-collects everything it owns", async () => {
     const owned = async () => {
-      const kinds = "pods,services,secrets,configmaps,serviceaccounts,roles.rbac.authorization.k8s.io,rolebindings.rbac.authorization.k8s.io";
+      const kinds =
+        "pods,services,secrets,configmaps,serviceaccounts,roles.rbac.authorization.k8s.io,rolebindings.rbac.authorization.k8s.io";
       const list = await node.kubectlJson("get", kinds, "-n", ns);
       return list.items.filter((o: any) => o.metadata.ownerReferences?.some((r: any) => r.kind === "NatsCluster" && r.name === cluster));
     };

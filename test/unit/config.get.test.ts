@@ -6,7 +6,15 @@ describe("config.get", () => {
   it("returns name, routes and revision", () => {
     const r = configGet({ target, configMap: configMap(routesJson("A", ["nats://a:6222"]), "9") });
     expect(r.changes).toEqual([]);
-    expect(r.reply({})).toEqual({ ok: true, cluster: "nats", namespace: "edge-1", configMap: "nats-config", revision: "9", name: "A", routes: ["nats://a:6222"] });
+    expect(r.reply({})).toEqual({
+      ok: true,
+      cluster: "nats",
+      namespace: "edge-1",
+      configMap: "nats-config",
+      revision: "9",
+      name: "A",
+      routes: ["nats://a:6222"],
+    });
   });
 
   it("returns a null name when the file has none", () => {
@@ -14,9 +22,24 @@ describe("config.get", () => {
   });
 
   it.each([
-    ["a missing ConfigMap", null, 404, 'configmap "nats-config" in namespace "edge-1" not found: create it, or pass -cm with the right name'],
-    ["a ConfigMap without data", { ...configMap(undefined), data: undefined }, 404, 'configmap "nats-config" in namespace "edge-1" has no key "routes.json" (it has no data): write one with config.put, or pass -key'],
-    ["a missing key", configMap(undefined, "1", { other: "x" }), 404, 'configmap "nats-config" in namespace "edge-1" has no key "routes.json" (it has "other"): write one with config.put, or pass -key'],
+    [
+      "a missing ConfigMap",
+      null,
+      404,
+      'configmap "nats-config" in namespace "edge-1" not found: create it, or pass -cm with the right name',
+    ],
+    [
+      "a ConfigMap without data",
+      { ...configMap(undefined), data: undefined },
+      404,
+      'configmap "nats-config" in namespace "edge-1" has no key "routes.json" (it has no data): write one with config.put, or pass -key',
+    ],
+    [
+      "a missing key",
+      configMap(undefined, "1", { other: "x" }),
+      404,
+      'configmap "nats-config" in namespace "edge-1" has no key "routes.json" (it has "other"): write one with config.put, or pass -key',
+    ],
   ])("explains %s", (_what, cm, code, message) => {
     expect(configGet({ target, configMap: cm as any }).reply({})).toEqual({ error: { code, message } });
   });
@@ -44,7 +67,12 @@ describe("config.get", () => {
 }
 `;
     const r = configGet({ target, configMap: configMap(seedFile, "7") });
-    expect(r.reply({})).toMatchObject({ ok: true, revision: "7", name: "CLUSTER_A", routes: ["nats://nats-0.nats:6222", "nats://nats-1.nats:6222"] });
+    expect(r.reply({})).toMatchObject({
+      ok: true,
+      revision: "7",
+      name: "CLUSTER_A",
+      routes: ["nats://nats-0.nats:6222", "nats://nats-1.nats:6222"],
+    });
     const bare = configGet({ target, configMap: configMap("name: B\nroutes: [nats://a:6222, nats-route://b:6222] // bare URLs\n") });
     expect(bare.reply({})).toMatchObject({ ok: true, name: "B", routes: ["nats://a:6222", "nats-route://b:6222"] });
   });

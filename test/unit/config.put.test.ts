@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { configPut } from "../../handlers/config.put.ts";
-import { configMap, pod, req, routesJson, target } from "./fixtures.ts";
 import type { Change, ConfigMap } from "../../handlers/types.ts";
+import { configMap, pod, req, routesJson, target } from "./fixtures.ts";
 
 const obj = (c: Change | undefined): ConfigMap => {
   if (!c || c.op === "delete" || c.kind !== "ConfigMap") throw new Error(`not a ConfigMap write: ${JSON.stringify(c)}`);
@@ -15,7 +15,12 @@ describe("config.put", () => {
     const cm = configMap(routesJson("A", three.slice(0, 2)), "41");
     const r = configPut(req({ name: "CLUSTER_A", routes: [...three, "nats://another-route:6222"] }), { target, configMap: cm });
     expect(r.reply({})).toMatchObject({
-      ok: true, cluster: "nats", namespace: "edge-1", configMap: "nats-config", changed: true, previousRevision: "41",
+      ok: true,
+      cluster: "nats",
+      namespace: "edge-1",
+      configMap: "nats-config",
+      changed: true,
+      previousRevision: "41",
       name: "CLUSTER_A",
       changes: { name: { from: "A", to: "CLUSTER_A" }, routesAdded: [three[2], "nats://another-route:6222"], routesRemoved: [] },
     });
@@ -64,7 +69,10 @@ describe("config.put", () => {
   });
 
   it("changes a routes file written in nats-server's syntax, writes JSON and keeps the hand-written keys typed", () => {
-    const r = configPut(req({ routes: three }), { target, configMap: configMap("name = A\nroutes: [ 'nats://x:6222' ]\npool_size: 3 # by hand\nno_advertise: true\n") });
+    const r = configPut(req({ routes: three }), {
+      target,
+      configMap: configMap("name = A\nroutes: [ 'nats://x:6222' ]\npool_size: 3 # by hand\nno_advertise: true\n"),
+    });
     expect(r.reply({}).error).toBeUndefined();
     expect(JSON.parse(obj(r.changes[0]).data!["routes.json"]!)).toEqual({ name: "A", routes: three, pool_size: 3, no_advertise: true });
   });
@@ -79,13 +87,19 @@ describe("config.put", () => {
   it("says when the routes file belongs to a NatsCluster (the operator renders it)", () => {
     const cm = configMap(routesJson("A", []));
     cm.metadata!.ownerReferences = [{ apiVersion: "nats.io/v1alpha2", kind: "NatsCluster", name: "nats", uid: "u", controller: true }];
-    expect(configPut(req({ routes: three }), { target, configMap: cm }).reply({})).toMatchObject({ ok: true, managedBy: "NatsCluster/nats", changed: true });
+    expect(configPut(req({ routes: three }), { target, configMap: cm }).reply({})).toMatchObject({
+      ok: true,
+      managedBy: "NatsCluster/nats",
+      changed: true,
+    });
   });
 
   it("answers 404 with a way out when the ConfigMap is missing", () => {
     const r = configPut(req({ routes: three }), { target, configMap: null });
     expect(r.changes).toEqual([]);
-    expect(r.reply({})).toEqual({ error: { code: 404, message: 'configmap "nats-config" not found in namespace "edge-1": create it, or pass -cm' } });
+    expect(r.reply({})).toEqual({
+      error: { code: 404, message: 'configmap "nats-config" not found in namespace "edge-1": create it, or pass -cm' },
+    });
   });
 
   it("rejects bad input before looking at the ConfigMap", () => {
@@ -100,9 +114,15 @@ describe("config.put", () => {
   });
 
   it("with wait: done once every running server reports the written revision; the reply says per server", () => {
-    const pods = [pod("nats-1"), pod("nats-2"), pod("nats-3", { phase: "Failed" }), { ...pod("nats-4"), metadata: { name: "nats-4", deletionTimestamp: new Date() } }];
+    const pods = [
+      pod("nats-1"),
+      pod("nats-2"),
+      pod("nats-3", { phase: "Failed" }),
+      { ...pod("nats-4"), metadata: { name: "nats-4", deletionTimestamp: new Date() } },
+    ];
     const r = configPut(req({ routes: three, wait: "5s" }), { target, configMap: configMap(routesJson("A", []), "41"), pods });
-    const report = (p: string, rev: string, ok = true) => ({ pod: p, configRevision: rev, action: ok ? "reloaded" : "failed", ok, ...(ok ? {} : { error: "bad" }) }) as const;
+    const report = (p: string, rev: string, ok = true) =>
+      ({ pod: p, configRevision: rev, action: ok ? "reloaded" : "failed", ok, ...(ok ? {} : { error: "bad" }) }) as const;
     expect(r.wait?.ms).toBe(5_000);
     const partly = { revision: "42", reloads: { "nats-1": report("nats-1", "42"), "nats-2": report("nats-2", "41") } };
     expect(r.wait!.done(partly)).toBe(false);
@@ -110,9 +130,19 @@ describe("config.put", () => {
     expect(r.wait!.done(all)).toBe(true);
     expect(r.reply({ ...all, waitedMs: 12 })).toMatchObject({
       revision: "42",
-      reload: { complete: true, ok: false, waitedMs: 12, servers: [{ pod: "nats-1", state: "reloaded" }, { pod: "nats-2", state: "failed", error: "bad" }] },
+      reload: {
+        complete: true,
+        ok: false,
+        waitedMs: 12,
+        servers: [
+          { pod: "nats-1", state: "reloaded" },
+          { pod: "nats-2", state: "failed", error: "bad" },
+        ],
+      },
     });
-    expect(r.reply({ ...partly, waitedMs: 5_000 })).toMatchObject({ reload: { complete: false, ok: false, servers: [{ state: "reloaded" }, { state: "pending" }] } });
+    expect(r.reply({ ...partly, waitedMs: 5_000 })).toMatchObject({
+      reload: { complete: false, ok: false, servers: [{ state: "reloaded" }, { state: "pending" }] },
+    });
   });
 
   it("with wait and nothing to change: waits for the current revision", () => {

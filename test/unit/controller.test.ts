@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { operatorRoutes, type Change, type NatsCluster, type OperatorEnv, type Store } from "../../handlers/index.ts";
+import { type Change, type NatsCluster, type OperatorEnv, operatorRoutes, type Store } from "../../handlers/index.ts";
 import { describe as describeChange, image, natsCluster, now, runningPod } from "./operator-fixtures.ts";
 
 const env: OperatorEnv = { component: "satellite", instance: "op-1", controllerImage: image, now };
@@ -9,17 +9,29 @@ function storeOf(objects: Partial<Record<string, { metadata?: any }[]>>): Store 
   const of = (kind: string) => (objects[kind] ?? []) as any[];
   return {
     get: (kind, ns, name) => of(kind).find((o) => o.metadata?.namespace === ns && o.metadata?.name === name),
-    list: (kind, ns, labels) => of(kind).filter((o) => o.metadata?.namespace === ns && Object.entries(labels).every(([k, v]) => o.metadata?.labels?.[k] === v)),
+    list: (kind, ns, labels) =>
+      of(kind).filter((o) => o.metadata?.namespace === ns && Object.entries(labels).every(([k, v]) => o.metadata?.labels?.[k] === v)),
   };
 }
 
-const ops = (changes: Change[]) => changes.map((c) => (c.kind === "Event" && c.op === "create" ? `event ${c.object.reason}` : c.op === "status" ? "status" : describeChange(c)));
+const ops = (changes: Change[]) =>
+  changes.map((c) =>
+    c.kind === "Event" && c.op === "create" ? `event ${c.object.reason}` : c.op === "status" ? "status" : describeChange(c),
+  );
 
 describe("operator routes: a reconcile as one list of changes", () => {
   it("a new cluster: its objects, then an Event per note, then its status", () => {
     const c = natsCluster({ size: 1 });
     const changes = operatorRoutes.reconcile(c, storeOf({ NatsCluster: [c] }), env);
-    expect(ops(changes)).toEqual(["create ConfigMap demo-config", "create Secret demo", "create Service demo", "create Service demo-mgmt", "create Pod demo-1", "event CreatingPods", "status"]);
+    expect(ops(changes)).toEqual([
+      "create ConfigMap demo-config",
+      "create Secret demo",
+      "create Service demo",
+      "create Service demo-mgmt",
+      "create Pod demo-1",
+      "event CreatingPods",
+      "status",
+    ]);
   });
 
   it("an Event names the cluster, the reason, and who recorded it", () => {
@@ -27,7 +39,13 @@ describe("operator routes: a reconcile as one list of changes", () => {
     const ev = operatorRoutes.reconcile(c, storeOf({}), env).find((x) => x.kind === "Event");
     expect(ev).toMatchObject({
       op: "create",
-      object: { involvedObject: { kind: "NatsCluster", name: "demo", namespace: "ns1", uid: "uid-demo" }, type: "Normal", reportingComponent: "satellite", reportingInstance: "op-1", firstTimestamp: now },
+      object: {
+        involvedObject: { kind: "NatsCluster", name: "demo", namespace: "ns1", uid: "uid-demo" },
+        type: "Normal",
+        reportingComponent: "satellite",
+        reportingInstance: "op-1",
+        firstTimestamp: now,
+      },
     });
   });
 
@@ -55,7 +73,14 @@ describe("operator routes: a reconcile that failed", () => {
     const changes = operatorRoutes.failed(c, "pods is forbidden", env);
     expect(ops(changes)).toEqual(["event ReconcileFailed", "status"]);
     const status = (changes[1] as { object: NatsCluster }).object.status!;
-    expect(status.conditions).toEqual([expect.objectContaining({ type: "Progressing", status: "False", reason: "ReconcileFailed", message: expect.stringContaining("pods is forbidden") })]);
+    expect(status.conditions).toEqual([
+      expect.objectContaining({
+        type: "Progressing",
+        status: "False",
+        reason: "ReconcileFailed",
+        message: expect.stringContaining("pods is forbidden"),
+      }),
+    ]);
     expect(operatorRoutes.failed({ ...c, status }, "pods is forbidden", env)).toEqual([]);
     expect(ops(operatorRoutes.failed({ ...c, status }, "quota exceeded", env))).toEqual(["event ReconcileFailed", "status"]);
   });

@@ -1,7 +1,7 @@
-import { describe, expect, it } from "vitest";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { describe, expect, it } from "vitest";
 import { credentialSource } from "../../runtime/kube/credentials.ts";
 
 describe("service-account token file", () => {

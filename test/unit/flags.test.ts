@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { parseFlags, UsageError, type FlagSpec } from "../../runtime/flags.ts";
 import { runFlags } from "../../runtime/commands/run.ts";
+import { type FlagSpec, parseFlags, UsageError } from "../../runtime/flags.ts";
 
 const specs: FlagSpec[] = [
   { names: ["s", "server"], help: "", env: ["NATS_URL"], default: "nats://127.0.0.1:4222" },
@@ -29,8 +29,17 @@ describe("flags", () => {
 
   it("accepts the seed leaf-controller's flags", () => {
     const { values } = parseFlags(runFlags, ["-s", "nats://x:4222", "-name", "nats", "-cm", "nats-config", "-creds", "/c", "-D"], {
-      KUBERNETES_CONFIG_FILE: "/k", POD_NAMESPACE: "edge",
+      KUBERNETES_CONFIG_FILE: "/k",
+      POD_NAMESPACE: "edge",
     });
-    expect(values).toMatchObject({ s: "nats://x:4222", name: "nats", cm: "nats-config", creds: "/c", D: true, kubeconfig: "/k", namespace: "edge" });
+    expect(values).toMatchObject({
+      s: "nats://x:4222",
+      name: "nats",
+      cm: "nats-config",
+      creds: "/c",
+      D: true,
+      kubeconfig: "/k",
+      namespace: "edge",
+    });
   });
 });

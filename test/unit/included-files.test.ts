@@ -25,6 +25,8 @@ http: 8222 # include "trailing-comment.conf"
 
 describe("parseNatsConf on broken lists", () => {
   it("refuses a character no value starts with, instead of reading it forever", () => {
-    expect(parseNatsConf({ "a.conf": "routes: [ } ]" }, "a.conf")).toMatchObject({ error: { message: expect.stringMatching(/a\.conf:1: unexpected "}" in a list/) } });
+    expect(parseNatsConf({ "a.conf": "routes: [ } ]" }, "a.conf")).toMatchObject({
+      error: { message: expect.stringMatching(/a\.conf:1: unexpected "}" in a list/) },
+    });
   });
 });

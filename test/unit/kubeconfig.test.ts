@@ -1,12 +1,15 @@
 import { describe, expect, it } from "vitest";
-import { parseKubeconfig } from "../../runtime/kube/kubeconfig.ts";
 import { backoffDelay } from "../../runtime/kube/backoff.ts";
+import { parseKubeconfig } from "../../runtime/kube/kubeconfig.ts";
 
 const raw = (user: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({
   "current-context": "b",
   clusters: [{ name: "c", cluster: { server: "https://k:6443/", "certificate-authority-data": Buffer.from("CA").toString("base64") } }],
   users: [{ name: "u", user }],
-  contexts: [{ name: "a", context: { cluster: "c", user: "u" } }, { name: "b", context: { cluster: "c", user: "u", namespace: "edge" } }],
+  contexts: [
+    { name: "a", context: { cluster: "c", user: "u" } },
+    { name: "b", context: { cluster: "c", user: "u", namespace: "edge" } },
+  ],
   ...extra,
 });
 
@@ -22,16 +25,26 @@ describe("kubeconfig", () => {
   });
 
   it("carries client certificates and exec plugins, and resolves relative paths", () => {
-    const t = parseKubeconfig(raw({
-      "client-certificate-data": Buffer.from("CERT").toString("base64"),
-      "client-key-data": Buffer.from("KEY").toString("base64"),
-      tokenFile: "tok",
-      exec: { command: "./bin/auth", args: ["x"], apiVersion: "client.authentication.k8s.io/v1" },
-    }), "/etc/kube", "test");
+    const t = parseKubeconfig(
+      raw({
+        "client-certificate-data": Buffer.from("CERT").toString("base64"),
+        "client-key-data": Buffer.from("KEY").toString("base64"),
+        tokenFile: "tok",
+        exec: { command: "./bin/auth", args: ["x"], apiVersion: "client.authentication.k8s.io/v1" },
+      }),
+      "/etc/kube",
+      "test",
+    );
     expect(t.cert?.toString()).toBe("CERT");
     expect(t.key?.toString()).toBe("KEY");
     expect(t.tokenFile).toBe("/etc/kube/tok");
-    expect(t.exec).toEqual({ command: "./bin/auth", args: ["x"], env: [], apiVersion: "client.authentication.k8s.io/v1", baseDir: "/etc/kube" });
+    expect(t.exec).toEqual({
+      command: "./bin/auth",
+      args: ["x"],
+      env: [],
+      apiVersion: "client.authentication.k8s.io/v1",
+      baseDir: "/etc/kube",
+    });
   });
 
   it("names what is missing", () => {

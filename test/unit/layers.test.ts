@@ -14,10 +14,19 @@ describe("layers (docs/architecture.md)", () => {
 
   it("a deliberate bad import, clock or randomness fails the check", () => {
     const bad = [
-      { path: "handlers/bad.ts", text: 'import { readFileSync } from "node:fs";\nimport { connect } from "@nats-io/transport-node";\nimport { log } from "../runtime/log.ts";\nexport const t = () => [Date.now(), new Date(), Math.random(), performance.now()];\n' },
-      { path: "handlers/fine.ts", text: 'import type { V1Pod } from "@kubernetes/client-node";\nimport { ok } from "./types.ts";\nexport const d = (now: string) => new Date(now);\nexport const o = { process: 1 };\n' },
+      {
+        path: "handlers/bad.ts",
+        text: 'import { readFileSync } from "node:fs";\nimport { connect } from "@nats-io/transport-node";\nimport { log } from "../runtime/log.ts";\nexport const t = () => [Date.now(), new Date(), Math.random(), performance.now()];\n',
+      },
+      {
+        path: "handlers/fine.ts",
+        text: 'import type { V1Pod } from "@kubernetes/client-node";\nimport { ok } from "./types.ts";\nexport const d = (now: string) => new Date(now);\nexport const o = { process: 1 };\n',
+      },
       { path: "handlers/values.ts", text: 'import { V1Pod } from "@kubernetes/client-node";\n' },
-      { path: "runtime/bad.ts", text: 'import { labelCluster } from "../handlers/operator/names.ts";\nimport { kinds } from "../handlers/index.ts";\nconst m = await import("../handlers/status.ts");\n' },
+      {
+        path: "runtime/bad.ts",
+        text: 'import { labelCluster } from "../handlers/operator/names.ts";\nimport { kinds } from "../handlers/index.ts";\nconst m = await import("../handlers/status.ts");\n',
+      },
     ];
     expect(layerViolations(bad)).toEqual([
       'handlers/bad.ts:1: a handler imports "node:fs": handlers do no I/O (only "import type" from @kubernetes/client-node)',

@@ -1,8 +1,8 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
-import { startMemoryReducer } from "../../runtime/memory.ts";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { createLogger } from "../../runtime/log.ts";
+import { startMemoryReducer } from "../../runtime/memory.ts";
 
 const MB = 2 ** 20;
 const log = createLogger({ level: "error" });
@@ -98,15 +98,18 @@ describe("memory reducer", () => {
     setFlagsFromString("--expose-gc");
     const v8gc = runInNewContext("gc") as (o: unknown) => void;
     const calls: unknown[] = [];
-    await withGlobalGc((o) => (calls.push(o), v8gc(o)), async () => {
-      const lines: string[] = [];
-      const r = startMemoryReducer({ log: debugLog(lines), everyMs: 60_000, slackBytes: -1 });
-      r.poke(0);
-      await advance(50);
-      r.stop();
-      expect(calls).toEqual([{ type: "major", execution: "sync", flavor: "last-resort" }]);
-      expect(lines.map((l) => JSON.parse(l).msg)).toEqual(["heap compacted"]);
-    });
+    await withGlobalGc(
+      (o) => (calls.push(o), v8gc(o)),
+      async () => {
+        const lines: string[] = [];
+        const r = startMemoryReducer({ log: debugLog(lines), everyMs: 60_000, slackBytes: -1 });
+        r.poke(0);
+        await advance(50);
+        r.stop();
+        expect(calls).toEqual([{ type: "major", execution: "sync", flavor: "last-resort" }]);
+        expect(lines.map((l) => JSON.parse(l).msg)).toEqual(["heap compacted"]);
+      },
+    );
   });
 
   it("without a gc() says so once and never collects", async () => {

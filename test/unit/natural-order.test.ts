@@ -3,7 +3,13 @@ import { naturalOrder } from "../../handlers/natural-order.ts";
 
 describe("naturalOrder", () => {
   it("orders numbered names by number", () => {
-    expect(["nats-10", "nats-2", "nats-1", "nats-11", "nats-3"].sort(naturalOrder)).toEqual(["nats-1", "nats-2", "nats-3", "nats-10", "nats-11"]);
+    expect(["nats-10", "nats-2", "nats-1", "nats-11", "nats-3"].sort(naturalOrder)).toEqual([
+      "nats-1",
+      "nats-2",
+      "nats-3",
+      "nats-10",
+      "nats-11",
+    ]);
   });
 
   it("orders text by code point and a prefix before the longer name", () => {
@@ -11,7 +17,13 @@ describe("naturalOrder", () => {
   });
 
   it("orders numbers longer than a double exactly, and leading zeros after the same value", () => {
-    expect(["x99999999999999999999", "x100000000000000000000", "x007", "x7", "x08"].sort(naturalOrder)).toEqual(["x7", "x007", "x08", "x99999999999999999999", "x100000000000000000000"]);
+    expect(["x99999999999999999999", "x100000000000000000000", "x007", "x7", "x08"].sort(naturalOrder)).toEqual([
+      "x7",
+      "x007",
+      "x08",
+      "x99999999999999999999",
+      "x100000000000000000000",
+    ]);
   });
 
   it("is zero only for equal strings", () => {

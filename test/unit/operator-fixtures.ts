@@ -1,6 +1,6 @@
+import { desiredPod, podTemplate, templateHash } from "../../handlers/operator/desired-pod.ts";
 import type { NatsCluster, NatsClusterSpec } from "../../handlers/operator/natscluster.ts";
 import type { ClusterView, ReconcileResult } from "../../handlers/operator/reconcile.ts";
-import { desiredPod, podTemplate, templateHash } from "../../handlers/operator/desired-pod.ts";
 import type { Change, Pod, Secret } from "../../handlers/types.ts";
 
 export const now = "2026-11-21T12:00:00.000Z";
@@ -16,7 +16,17 @@ export function natsCluster(spec: NatsClusterSpec, extra: Partial<NatsCluster["m
 }
 
 export function view(c: NatsCluster, over: Partial<ClusterView> = {}): ClusterView {
-  return { cluster: c, pods: [], services: [], configSecret: null, routesConfigMap: null, secrets: {}, controllerImage: image, now, ...over };
+  return {
+    cluster: c,
+    pods: [],
+    services: [],
+    configSecret: null,
+    routesConfigMap: null,
+    secrets: {},
+    controllerImage: image,
+    now,
+    ...over,
+  };
 }
 
 /** A pod as the operator would create it for `c`, with the kubelet's view of it. */

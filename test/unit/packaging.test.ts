@@ -1,8 +1,9 @@
 // What the image and the README tell users to run is what the tests and the bench run.
-import { describe, expect, it } from "vitest";
+
 import { readFileSync } from "node:fs";
-import { shippedFlags } from "../harness/satellite.ts";
+import { describe, expect, it } from "vitest";
 import { finalStage } from "../../scripts/dockerfile.ts";
+import { shippedFlags } from "../harness/satellite.ts";
 
 const read = (path: string) => readFileSync(new URL(`../../${path}`, import.meta.url), "utf8");
 
@@ -13,14 +14,19 @@ describe("shipped runtime flags", () => {
   });
 
   it("the image's build stage copies every local file build.mjs imports", () => {
-    const copied = read("Dockerfile").split("\n").filter((l) => l.startsWith("COPY ") && !l.includes("--from")).join(" ");
+    const copied = read("Dockerfile")
+      .split("\n")
+      .filter((l) => l.startsWith("COPY ") && !l.includes("--from"))
+      .join(" ");
     const imports = [...read("build.mjs").matchAll(/from "\.\/([^"]+)"/g)].map((m) => m[1]!);
     expect(imports).toContain("build-options.mjs");
     for (const file of imports) expect(copied).toContain(file);
   });
 
   it("every deno run line of the README has them", () => {
-    const lines = read("README.md").split("\n").filter((l) => /^deno run /.test(l));
+    const lines = read("README.md")
+      .split("\n")
+      .filter((l) => /^deno run /.test(l));
     expect(lines.length).toBeGreaterThanOrEqual(2);
     for (const l of lines) expect(l.split(/\s+/)).toEqual(expect.arrayContaining(shippedFlags.deno));
   });
@@ -36,7 +42,9 @@ describe("the Dockerfile's final stage, as npm run image reads it", () => {
   });
 
   it("refuses what an archive built without a daemon cannot follow", () => {
-    expect(() => finalStage("FROM a AS b\nRUN x\nFROM c\nRUN apt-get install y\n")).toThrow(/unsupported instruction in the Dockerfile's final stage: RUN apt-get install y/);
+    expect(() => finalStage("FROM a AS b\nRUN x\nFROM c\nRUN apt-get install y\n")).toThrow(
+      /unsupported instruction in the Dockerfile's final stage: RUN apt-get install y/,
+    );
     expect(() => finalStage("FROM c\nCOPY local.txt /x\n")).toThrow(/unsupported COPY/);
     expect(() => finalStage("# nothing\n")).toThrow(/no FROM/);
   });

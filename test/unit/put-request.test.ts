@@ -90,6 +90,8 @@ describe("config.put request validation", () => {
   });
 
   it("accepts an empty route list and a numeric revision", () => {
-    expect(parsePutRequest(enc({ name: "CLUSTER_A", routes: [], revision: 12 }))).toEqual({ value: { name: "CLUSTER_A", routes: [], revision: "12" } });
+    expect(parsePutRequest(enc({ name: "CLUSTER_A", routes: [], revision: 12 }))).toEqual({
+      value: { name: "CLUSTER_A", routes: [], revision: "12" },
+    });
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { reconcileCluster } from "../../handlers/operator/reconcile.ts";
 import { decodeBase64 } from "../../handlers/operator/base64.ts";
+import { reconcileCluster } from "../../handlers/operator/reconcile.ts";
 import { clientsAuthKey } from "../../handlers/operator/server-config.ts";
 import type { Pod, Secret, Service } from "../../handlers/types.ts";
 import { condition, natsCluster, now, runningPod, secret, summary, view } from "./operator-fixtures.ts";
@@ -22,12 +22,19 @@ describe("cluster.create", () => {
   it("creates config, routes file, both services and all pods at once, each owned by the cluster", () => {
     const r = reconcileCluster(view(natsCluster({ size: 3, version: "2.14.9" })));
     expect(summary(r)).toEqual([
-      "create ConfigMap demo-config", "create Secret demo", "create Service demo", "create Service demo-mgmt",
-      "create Pod demo-1", "create Pod demo-2", "create Pod demo-3",
+      "create ConfigMap demo-config",
+      "create Secret demo",
+      "create Service demo",
+      "create Service demo-mgmt",
+      "create Pod demo-1",
+      "create Pod demo-2",
+      "create Pod demo-3",
     ]);
     for (const ch of r.changes) {
       if (ch.op === "delete") throw new Error("no deletes expected");
-      expect(ch.object.metadata?.ownerReferences).toEqual([{ apiVersion: "nats.io/v1alpha2", kind: "NatsCluster", name: "demo", uid: "uid-demo", controller: true, blockOwnerDeletion: true }]);
+      expect(ch.object.metadata?.ownerReferences).toEqual([
+        { apiVersion: "nats.io/v1alpha2", kind: "NatsCluster", name: "demo", uid: "uid-demo", controller: true, blockOwnerDeletion: true },
+      ]);
     }
     expect(r.events).toEqual([{ type: "Normal", reason: "CreatingPods", message: "creating demo-1, demo-2, demo-3" }]);
     expect(condition(r, "Progressing")).toMatchObject({ status: "True", reason: "CreatingPods" });
@@ -55,8 +62,14 @@ describe("cluster.create", () => {
   it("adds the reloader (satellite's own image) with its own account, an init container and a shared process namespace when asked", () => {
     const r = reconcileCluster(view(natsCluster({ size: 1, pod: { enableConfigReload: true, enableMetrics: true } })));
     expect(summary(r)).toEqual([
-      "create ConfigMap demo-config", "create Secret demo", "create ServiceAccount demo-reloader", "create Role demo-reloader", "create RoleBinding demo-reloader",
-      "create Service demo", "create Service demo-mgmt", "create Pod demo-1",
+      "create ConfigMap demo-config",
+      "create Secret demo",
+      "create ServiceAccount demo-reloader",
+      "create Role demo-reloader",
+      "create RoleBinding demo-reloader",
+      "create Service demo",
+      "create Service demo-mgmt",
+      "create Pod demo-1",
     ]);
     const role = (r.changes.find((x) => x.op === "create" && x.kind === "Role") as any).object;
     expect(role.rules).toEqual([
@@ -69,10 +82,24 @@ describe("cluster.create", () => {
     expect(pod.spec?.volumes?.find((v) => v.name === "config")).toEqual({ name: "config", emptyDir: {} });
     expect(pod.spec?.initContainers?.[0]?.args).toEqual(["reloader", "-secret", "demo", "-dir", "/etc/nats-config", "-once"]);
     expect(pod.spec?.containers[1]?.args).toEqual([
-      "reloader", "-secret", "demo", "-dir", "/etc/nats-config", "-pid", "/var/run/nats/nats.pid", "-cluster", "demo", "-s", "nats://127.0.0.1:4222", "-monitor", "http://127.0.0.1:8222",
+      "reloader",
+      "-secret",
+      "demo",
+      "-dir",
+      "/etc/nats-config",
+      "-pid",
+      "/var/run/nats/nats.pid",
+      "-cluster",
+      "demo",
+      "-s",
+      "nats://127.0.0.1:4222",
+      "-monitor",
+      "http://127.0.0.1:8222",
     ]);
     expect(pod.spec?.containers.map((c) => [c.name, c.image])).toEqual([
-      ["nats", "nats:2.14.9"], ["reloader", "ghcr.io/satellite-nats/satellite:0.1.0"], ["metrics", "natsio/prometheus-nats-exporter:0.17.3"],
+      ["nats", "nats:2.14.9"],
+      ["reloader", "ghcr.io/satellite-nats/satellite:0.1.0"],
+      ["metrics", "natsio/prometheus-nats-exporter:0.17.3"],
     ]);
   });
 
@@ -103,7 +130,9 @@ describe("scale", () => {
     const v = { ...converged(big, 5), cluster: natsCluster({ size: 1 }) };
     const r1 = reconcileCluster(v);
     expect(summary(r1).filter((s) => s.includes("Pod"))).toEqual(["delete Pod demo-5"]);
-    const pods2 = v.pods.map((p) => (p.metadata?.name === "demo-5" ? { ...p, metadata: { ...p.metadata, deletionTimestamp: new Date() as any } } : p));
+    const pods2 = v.pods.map((p) =>
+      p.metadata?.name === "demo-5" ? { ...p, metadata: { ...p.metadata, deletionTimestamp: new Date() as any } } : p,
+    );
     expect(summary(reconcileCluster({ ...v, pods: pods2 })).filter((s) => s.includes("Pod"))).toEqual([]);
     const r3 = reconcileCluster({ ...v, pods: v.pods.filter((p) => p.metadata?.name !== "demo-5") });
     expect(summary(r3).filter((s) => s.includes("Pod"))).toEqual(["delete Pod demo-4"]);
@@ -150,7 +179,9 @@ describe("rolling upgrade", () => {
     const v = { ...converged(old, 3), cluster: next };
     const r1 = reconcileCluster(v);
     expect(summary(r1).filter((s) => s.includes("Pod"))).toEqual(["delete Pod demo-3"]);
-    expect(r1.events.find((e) => e.reason === "RollingUpdate")?.message).toBe("replacing demo-3 (version 2.12.0 → 2.14.9); 2 more after it");
+    expect(r1.events.find((e) => e.reason === "RollingUpdate")?.message).toBe(
+      "replacing demo-3 (version 2.12.0 → 2.14.9); 2 more after it",
+    );
     expect(r1.status.currentVersion).toBe("2.12.0");
     // demo-3 is gone: it is created again from the new template.
     const pods2 = v.pods.filter((p) => p.metadata?.name !== "demo-3");
@@ -169,14 +200,23 @@ describe("rolling upgrade", () => {
 
   it("rolls out any pod-template change, such as resources or env", () => {
     const v = converged(natsCluster({ size: 2 }), 2);
-    const r = reconcileCluster({ ...v, cluster: natsCluster({ size: 2, pod: { resources: { limits: { memory: "1Gi" } }, natsEnv: [{ name: "GOMEMLIMIT", value: "900MiB" }] } }) });
+    const r = reconcileCluster({
+      ...v,
+      cluster: natsCluster({
+        size: 2,
+        pod: { resources: { limits: { memory: "1Gi" } }, natsEnv: [{ name: "GOMEMLIMIT", value: "900MiB" }] },
+      }),
+    });
     expect(summary(r).filter((s) => s.includes("Pod"))).toEqual(["delete Pod demo-2"]);
     expect(r.events.find((e) => e.reason === "RollingUpdate")?.message).toContain("pod spec changed");
   });
 
   it("does not restart pods for a config-only change: the config is rewritten to be reloaded", () => {
     const v = converged(natsCluster({ size: 2 }), 2);
-    const r = reconcileCluster({ ...v, cluster: natsCluster({ size: 2, natsConfig: { maxPayload: 2097152 }, extraRoutes: [{ route: "nats://far:6222" }] }) });
+    const r = reconcileCluster({
+      ...v,
+      cluster: natsCluster({ size: 2, natsConfig: { maxPayload: 2097152 }, extraRoutes: [{ route: "nats://far:6222" }] }),
+    });
     expect(summary(r)).toEqual(["replace Secret demo"]);
     expect(decodeBase64((r.changes[0] as any).object.data["nats.conf"])).toContain("nats://far:6222");
   });
@@ -192,16 +232,51 @@ describe("paused and invalid specs", () => {
   it.each([
     ["size < 0", { size: -1 }, {}, "spec.size is -1: use a whole number, 0 or more"],
     ["a missing TLS secret", { tls: { serverSecret: "tls" } }, {}, 'spec.tls.serverSecret: secret "tls" not found in namespace "ns1"'],
-    ["a TLS secret missing a key", { tls: { serverSecret: "tls", serverSecretCAFileName: "ca.pem", serverSecretCertFileName: "server.pem", serverSecretKeyFileName: "server-key.pem" } },
-      { tls: secret("tls", { "ca.pem": "x", "server.pem": "y" }) }, 'spec.tls.serverSecret: secret "tls" has no key "server-key.pem" (serverSecretKeyFileName)'],
-    ["an auth secret that is not JSON", { auth: { clientsAuthSecret: "auth" } }, "auth-not-json", /^spec\.auth\.clientsAuthSecret: secret "auth" key "clients-auth\.json": not valid JSON/],
-    ["a lame duck duration nats-server refuses", { lameDuckDurationSeconds: 10 }, {}, "spec.lameDuckDurationSeconds is 10: nats-server needs 30 or more"],
-    ["a write deadline that is not a duration", { natsConfig: { write_deadline: "soon" } }, {}, 'spec.natsConfig.write_deadline "soon" is not a duration: use e.g. "10s" or "1m30s"'],
-    ["max payload above max pending", { natsConfig: { maxPayload: 10, maxPending: 5 } }, {}, "spec.natsConfig.maxPayload (10) is larger than maxPending (5): nats-server refuses that"],
+    [
+      "a TLS secret missing a key",
+      {
+        tls: {
+          serverSecret: "tls",
+          serverSecretCAFileName: "ca.pem",
+          serverSecretCertFileName: "server.pem",
+          serverSecretKeyFileName: "server-key.pem",
+        },
+      },
+      { tls: secret("tls", { "ca.pem": "x", "server.pem": "y" }) },
+      'spec.tls.serverSecret: secret "tls" has no key "server-key.pem" (serverSecretKeyFileName)',
+    ],
+    [
+      "an auth secret that is not JSON",
+      { auth: { clientsAuthSecret: "auth" } },
+      "auth-not-json",
+      /^spec\.auth\.clientsAuthSecret: secret "auth" key "clients-auth\.json": not valid JSON/,
+    ],
+    [
+      "a lame duck duration nats-server refuses",
+      { lameDuckDurationSeconds: 10 },
+      {},
+      "spec.lameDuckDurationSeconds is 10: nats-server needs 30 or more",
+    ],
+    [
+      "a write deadline that is not a duration",
+      { natsConfig: { write_deadline: "soon" } },
+      {},
+      'spec.natsConfig.write_deadline "soon" is not a duration: use e.g. "10s" or "1m30s"',
+    ],
+    [
+      "max payload above max pending",
+      { natsConfig: { maxPayload: 10, maxPending: 5 } },
+      {},
+      "spec.natsConfig.maxPayload (10) is larger than maxPending (5): nats-server refuses that",
+    ],
   ])("%s: Degraded with the reason, an Event, nothing created or deleted", (_what, spec, secrets, message) => {
     const c = natsCluster({ size: 3, ...spec });
     const base = converged(natsCluster({ size: 3 }), 3);
-    const v = { ...base, cluster: c, secrets: secrets === "auth-not-json" ? { auth: secret("auth", { [clientsAuthKey]: "{not json" }) } : secrets };
+    const v = {
+      ...base,
+      cluster: c,
+      secrets: secrets === "auth-not-json" ? { auth: secret("auth", { [clientsAuthKey]: "{not json" }) } : secrets,
+    };
     const r = reconcileCluster(v);
     expect(r.changes).toEqual([]);
     const degraded = condition(r, "Degraded");
@@ -233,7 +308,10 @@ describe("config API interplay", () => {
 
   it("the routes file written by config.put changes the rendered name and routes", () => {
     const v = converged(natsCluster({ size: 2 }), 2);
-    const cm = { ...v.routesConfigMap!, data: { "routes.json": JSON.stringify({ name: "CLUSTER_A", routes: ["nats://another-route:6222"] }) } };
+    const cm = {
+      ...v.routesConfigMap!,
+      data: { "routes.json": JSON.stringify({ name: "CLUSTER_A", routes: ["nats://another-route:6222"] }) },
+    };
     const r = reconcileCluster({ ...v, routesConfigMap: cm });
     expect(summary(r)).toEqual(["replace Secret demo"]);
     const conf = decodeBase64((r.changes[0] as any).object.data["nats.conf"]);

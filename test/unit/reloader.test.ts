@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { parseNatsConf } from "../../handlers/reloader/nats-conf.ts";
-import { atLeast, changesNeedingRestart } from "../../handlers/reloader/reloadable.ts";
 import { planReload } from "../../handlers/reloader/plan.ts";
+import { atLeast, changesNeedingRestart } from "../../handlers/reloader/reloadable.ts";
 
 const seedConf = `pid_file: "/var/run/nats/nats.pid"
 port: 4222
@@ -20,16 +20,24 @@ const routes = (name: string, r: string[], extra = "") => `{\n  "name": "${name}
 describe("nats-server config reader", () => {
   it("reads maps, arrays, separators, comments and includes", () => {
     const conf = parseNatsConf({ "nats.conf": seedConf, "routes.json": routes("A", ["nats://a:6222"]) }, "nats.conf");
-    expect(conf).toEqual({ conf: {
-      pid_file: "/var/run/nats/nats.pid", port: "4222", http: "8222",
-      cluster: { port: "6222", name: "A", routes: ["nats://a:6222"] },
-      leafnodes: { remotes: [{ url: "nats://ground.example.com:7422" }] },
-    } });
+    expect(conf).toEqual({
+      conf: {
+        pid_file: "/var/run/nats/nats.pid",
+        port: "4222",
+        http: "8222",
+        cluster: { port: "6222", name: "A", routes: ["nats://a:6222"] },
+        leafnodes: { remotes: [{ url: "nats://ground.example.com:7422" }] },
+      },
+    });
   });
 
   it("reads key = value, quoted keys, // comments and a JSON document", () => {
-    expect(parseNatsConf({ a: 'x = 1; "y": \'two\' // note\nz {w: [1, 2]}' }, "a")).toEqual({ conf: { x: "1", y: "two", z: { w: ["1", "2"] } } });
-    expect(parseNatsConf({ a: '{"port": 4222, "cluster": {"name": "c"}}' }, "a")).toEqual({ conf: { port: "4222", cluster: { name: "c" } } });
+    expect(parseNatsConf({ a: "x = 1; \"y\": 'two' // note\nz {w: [1, 2]}" }, "a")).toEqual({
+      conf: { x: "1", y: "two", z: { w: ["1", "2"] } },
+    });
+    expect(parseNatsConf({ a: '{"port": 4222, "cluster": {"name": "c"}}' }, "a")).toEqual({
+      conf: { port: "4222", cluster: { name: "c" } },
+    });
   });
 
   it("says where it cannot follow", () => {
@@ -42,14 +50,28 @@ describe("nats-server config reader", () => {
 describe("what a reload cannot apply", () => {
   const files = (r: string, conf = seedConf) => ({ "nats.conf": conf, "routes.json": r });
   it("routes and the cluster name reload", () => {
-    expect(changesNeedingRestart(files(routes("A", ["nats://a:6222"])), files(routes("B", ["nats://a:6222", "nats://b:6222"])), "nats.conf", "2.14.9")).toEqual([]);
+    expect(
+      changesNeedingRestart(
+        files(routes("A", ["nats://a:6222"])),
+        files(routes("B", ["nats://a:6222", "nats://b:6222"])),
+        "nats.conf",
+        "2.14.9",
+      ),
+    ).toEqual([]);
   });
 
   it("the cluster port, client port and server name need a restart", () => {
     expect(changesNeedingRestart(files(routes("A", [])), files(routes("A", [], ',\n  "port": 7000')), "nats.conf", "2.14.9")).toEqual([
       "the cluster port (cluster.port) changed: nats-server applies that only on restart",
     ]);
-    expect(changesNeedingRestart(files(routes("A", [])), files(routes("A", []), seedConf.replace("port: 4222", "port: 4333").replace("pid_file", "server_name: x\npid_file")), "nats.conf", "2.14.9")).toEqual([
+    expect(
+      changesNeedingRestart(
+        files(routes("A", [])),
+        files(routes("A", []), seedConf.replace("port: 4222", "port: 4333").replace("pid_file", "server_name: x\npid_file")),
+        "nats.conf",
+        "2.14.9",
+      ),
+    ).toEqual([
       "the server name (server_name) changed: nats-server applies that only on restart",
       "the client port (port) changed: nats-server applies that only on restart",
     ]);
@@ -64,7 +86,12 @@ describe("what a reload cannot apply", () => {
   });
 
   it("compares versions", () => {
-    expect([atLeast("2.14.9", "2.14.0"), atLeast("2.9.10", "2.14.0"), atLeast("v2.10.0", "2.10.0"), atLeast("2.10.0-beta.1", "2.2.0")]).toEqual([true, false, true, true]);
+    expect([
+      atLeast("2.14.9", "2.14.0"),
+      atLeast("2.9.10", "2.14.0"),
+      atLeast("v2.10.0", "2.10.0"),
+      atLeast("2.10.0-beta.1", "2.2.0"),
+    ]).toEqual([true, false, true, true]);
   });
 });
 
@@ -76,16 +103,25 @@ describe("reload plan", () => {
   });
 
   it("writes only the files that changed, then reloads", () => {
-    expect(planReload({ ...base, desired: { ...disk, "routes.json": routes("B", ["nats://x:6222"]) } })).toEqual({ action: "reload", write: { "routes.json": routes("B", ["nats://x:6222"]) } });
+    expect(planReload({ ...base, desired: { ...disk, "routes.json": routes("B", ["nats://x:6222"]) } })).toEqual({
+      action: "reload",
+      write: { "routes.json": routes("B", ["nats://x:6222"]) },
+    });
   });
 
   it("writes a change nats-server cannot reload, for the next restart, and says why", () => {
     const plan = planReload({ ...base, desired: { ...disk, "routes.json": routes("A", [], ',\n  "port": 7000') } });
-    expect(plan).toMatchObject({ action: "restart-needed", reasons: ["the cluster port (cluster.port) changed: nats-server applies that only on restart"] });
+    expect(plan).toMatchObject({
+      action: "restart-needed",
+      reasons: ["the cluster port (cluster.port) changed: nats-server applies that only on restart"],
+    });
   });
 
   it("refuses an object without the entry file", () => {
-    expect(planReload({ ...base, desired: { "routes.json": "{}" } })).toEqual({ action: "refuse", error: 'the config object has no key "nats.conf" (it has "routes.json"): nothing is written' });
+    expect(planReload({ ...base, desired: { "routes.json": "{}" } })).toEqual({
+      action: "refuse",
+      error: 'the config object has no key "nats.conf" (it has "routes.json"): nothing is written',
+    });
   });
 
   it("leaves a config its reader cannot follow to nats-server", () => {
@@ -93,15 +129,23 @@ describe("reload plan", () => {
   });
 });
 
-import { reloadOutcomes, type ServerReport } from "../../handlers/config/reload-wait.ts";
 import { parseDuration } from "../../handlers/config/put-request.ts";
+import { reloadOutcomes, type ServerReport } from "../../handlers/config/reload-wait.ts";
 
 describe("config.put wait", () => {
-  const r = (pod: string, configRevision: string, ok = true, error?: string): ServerReport => ({ pod, server: pod, configRevision, action: ok ? "reloaded" : "failed", ok, error });
+  const r = (pod: string, configRevision: string, ok = true, error?: string): ServerReport => ({
+    pod,
+    server: pod,
+    configRevision,
+    action: ok ? "reloaded" : "failed",
+    ok,
+    error,
+  });
   it("is done when every server has the revision or a later one", () => {
     const out = reloadOutcomes(["nats-1", "nats-0"], { "nats-0": r("nats-0", "12"), "nats-1": r("nats-1", "11") }, "11");
     expect(out).toEqual({
-      done: true, ok: true,
+      done: true,
+      ok: true,
       servers: [
         { pod: "nats-0", server: "nats-0", ok: true, state: "reloaded", configRevision: "12", configLoadTime: undefined },
         { pod: "nats-1", server: "nats-1", ok: true, state: "reloaded", configRevision: "11", configLoadTime: undefined },
@@ -126,6 +170,14 @@ describe("config.put wait", () => {
 
   it("reads durations", () => {
     expect(["5s", "1500ms", "1m", 2, 0.5, "0.5s"].map(parseDuration)).toEqual([5000, 1500, 60000, 2000, 500, 500]);
-    expect(["5", "-1s", "5h", "", null, {}, -1].map(parseDuration)).toEqual([undefined, undefined, undefined, undefined, undefined, undefined, undefined]);
+    expect(["5", "-1s", "5h", "", null, {}, -1].map(parseDuration)).toEqual([
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+    ]);
   });
 });

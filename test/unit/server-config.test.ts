@@ -2,12 +2,21 @@ import { describe, expect, it } from "vitest";
 import type { NatsCluster, NatsClusterSpec } from "../../handlers/operator/natscluster.ts";
 import { specDefaults } from "../../handlers/operator/natscluster.ts";
 import {
-  chooseClientsAuthKey, clientsAuthKey, parseClientsAuth, ports, renderServerConfig, serverPaths,
-  type ClientsAuth, type ServerConfigInput,
+  type ClientsAuth,
+  chooseClientsAuthKey,
+  clientsAuthKey,
+  parseClientsAuth,
+  ports,
+  renderServerConfig,
+  type ServerConfigInput,
+  serverPaths,
 } from "../../handlers/operator/server-config.ts";
 
 const natsCluster = (spec: NatsClusterSpec = {}): NatsCluster => ({
-  apiVersion: "nats.io/v1alpha2", kind: "NatsCluster", metadata: { name: "nats", namespace: "edge-1" }, spec: { serverImage: "nats", ...spec },
+  apiVersion: "nats.io/v1alpha2",
+  kind: "NatsCluster",
+  metadata: { name: "nats", namespace: "edge-1" },
+  spec: { serverImage: "nats", ...spec },
 });
 const routes = ["nats://nats-0.nats-mgmt.edge-1.svc:6222", "nats://nats-1.nats-mgmt.edge-1.svc:6222"];
 const render = (spec: NatsClusterSpec = {}, more: Partial<ServerConfigInput> = {}) => {
@@ -54,8 +63,15 @@ cluster {
   it("writes every natsConfig option that is set, and only those", () => {
     const text = render({
       natsConfig: {
-        debug: true, trace: false, disableLogtime: true, maxConnections: 100, maxPayload: 2048, maxPending: 65536,
-        maxSubscriptions: 10, maxControlLine: 4096, write_deadline: "10s",
+        debug: true,
+        trace: false,
+        disableLogtime: true,
+        maxConnections: 100,
+        maxPayload: 2048,
+        maxPending: 65536,
+        maxSubscriptions: 10,
+        maxControlLine: 4096,
+        write_deadline: "10s",
       },
     });
     expect(text).toContain(`pid_file: "/var/run/nats/nats.pid"
@@ -89,9 +105,18 @@ write_deadline: "10s"
   it("secures clients and routes with the Secrets' custom file names", () => {
     const text = render({
       tls: {
-        ...specDefaults.tls, serverSecret: "nats-tls", serverSecretCertFileName: "tls.crt", serverSecretKeyFileName: "tls.key", serverSecretCAFileName: "root.crt",
-        routesSecret: "routes-tls", routesSecretCertFileName: "r.crt", routesSecretKeyFileName: "r.key", routesSecretCAFileName: "rca.crt",
-        verify: true, clientsTLSTimeout: 2.5, routesTLSTimeout: 3,
+        ...specDefaults.tls,
+        serverSecret: "nats-tls",
+        serverSecretCertFileName: "tls.crt",
+        serverSecretKeyFileName: "tls.key",
+        serverSecretCAFileName: "root.crt",
+        routesSecret: "routes-tls",
+        routesSecretCertFileName: "r.crt",
+        routesSecretKeyFileName: "r.key",
+        routesSecretCAFileName: "rca.crt",
+        verify: true,
+        clientsTLSTimeout: 2.5,
+        routesTLSTimeout: 3,
       },
     });
     expect(text).toContain(`
@@ -139,7 +164,8 @@ tls {
       timeout: 9,
     });
     const text = render({ auth: { clientsAuthSecret: "nats-clients-auth", clientsAuthTimeout: 5 } }, { clientsAuth });
-    expect(text.endsWith(`}
+    expect(
+      text.endsWith(`}
 
 authorization {
   timeout: 5
@@ -150,7 +176,8 @@ authorization {
     { user: "user3", permissions: { publish: { allow: ["a.>"], deny: ["a.secret"] }, subscribe: { deny: [">"] } } }
   ]
 }
-`)).toBe(true);
+`),
+    ).toBe(true);
     expect(render({}, { clientsAuth })).toContain("  timeout: 9\n");
     expect(render({}, { clientsAuth: auth({ users: [] }) })).toContain("authorization {\n  users: [\n  ]\n}\n");
     expect(render({ auth: { clientsAuthTimeout: 5 } })).not.toContain("authorization");
@@ -168,7 +195,8 @@ authorization {
         ],
       },
     });
-    expect(text.endsWith(`}
+    expect(
+      text.endsWith(`}
 
 leafnodes {
   port: 7422
@@ -179,7 +207,8 @@ leafnodes {
     { urls: ["nats://hub-e:7422"] }
   ]
 }
-`)).toBe(true);
+`),
+    ).toBe(true);
     expect(render({ leafnodeConfig: { hostPort: 7422 } })).toContain("leafnodes {\n  port: 7422\n}\n");
     expect(render({ leafnodeConfig: { remotes: [{ url: "nats://hub:7422" }] } })).not.toContain("port:");
     expect(render({ leafnodeConfig: {} })).not.toContain("leafnodes");
@@ -191,7 +220,10 @@ leafnodes {
   it("takes paths and ports from the input when given", () => {
     const text = render(
       { tls: { serverSecret: "s" }, leafnodeConfig: { remotes: [{ url: "nats://h:1", credentialsSecret: { name: "c" } }] } },
-      { paths: { pidFile: "/tmp/x/nats.pid", serverTlsDir: "/tmp/x/tls/", leafCredsDir: (n) => `/tmp/x/${n}` }, ports: { client: 1, cluster: 2, monitor: 3 } },
+      {
+        paths: { pidFile: "/tmp/x/nats.pid", serverTlsDir: "/tmp/x/tls/", leafCredsDir: (n) => `/tmp/x/${n}` },
+        ports: { client: 1, cluster: 2, monitor: 3 },
+      },
     );
     expect(text).toContain(`listen: "0.0.0.0:1"\nhttp: "0.0.0.0:3"\npid_file: "/tmp/x/nats.pid"\n`);
     expect(text).toContain(`  listen: "0.0.0.0:2"\n`);
@@ -205,18 +237,26 @@ leafnodes {
     expect(() => render({}, { routes: ["nats://a:6222\n}\nauthorization { token: x }"] })).toThrow(
       "cannot write route 0 into nats.conf: it contains a newline (U+000A) at position 13",
     );
-    expect(() => render({}, { clusterName: "na\u0000ts" })).toThrow("cannot write the cluster name into nats.conf: it contains a control character (U+0000) at position 2");
-    expect(() => render({ natsConfig: { write_deadline: "1s\r" } })).toThrow("cannot write spec.natsConfig.write_deadline into nats.conf: it contains a carriage return (U+000D) at position 2");
+    expect(() => render({}, { clusterName: "na\u0000ts" })).toThrow(
+      "cannot write the cluster name into nats.conf: it contains a control character (U+0000) at position 2",
+    );
+    expect(() => render({ natsConfig: { write_deadline: "1s\r" } })).toThrow(
+      "cannot write spec.natsConfig.write_deadline into nats.conf: it contains a carriage return (U+000D) at position 2",
+    );
     expect(() => render({ leafnodeConfig: { remotes: [{ url: "nats://h:1", credentials: "/a\u2028b" }] } })).toThrow(
       "cannot write spec.leafnodeConfig.remotes[0].credentials into nats.conf: it contains a control character (U+2028) at position 2",
     );
     expect(() => render({ tls: { serverSecret: "s", serverSecretCertFileName: "../../etc/passwd" } })).toThrow(
       'cannot write spec.tls.serverSecret cert file name into nats.conf: "../../etc/passwd" is not a plain file name',
     );
-    expect(() => render({ natsConfig: { maxPayload: 1.5 } })).toThrow("cannot write spec.natsConfig.maxPayload into nats.conf: 1.5 is not an integer");
+    expect(() => render({ natsConfig: { maxPayload: 1.5 } })).toThrow(
+      "cannot write spec.natsConfig.maxPayload into nats.conf: 1.5 is not an integer",
+    );
     expect(() => render({ tls: { serverSecret: "s", clientsTLSTimeout: 1e-7 } })).toThrow("1e-7 is not a plain decimal number");
     const bad: ClientsAuth = { users: [{ username: "u", password: "p\tq" }] };
-    expect(() => render({}, { clientsAuth: bad })).toThrow("cannot write users[0].password into nats.conf: it contains a tab (U+0009) at position 1");
+    expect(() => render({}, { clientsAuth: bad })).toThrow(
+      "cannot write users[0].password into nats.conf: it contains a tab (U+0009) at position 1",
+    );
   });
 
   it("escapes quotes and backslashes, and keeps $ and other text literal inside quotes", () => {
@@ -245,8 +285,15 @@ describe("parseClientsAuth", () => {
       },
     });
     expect(parseClientsAuth("{}")).toEqual({ value: {} });
-    expect(parseClientsAuth(`{"users":[{"username":"u","permissions":{"publish":{"allow":["a"],"deny":["b"]},"subscribe":["q.* group"]}}],"timeout":2.5}`)).toEqual({
-      value: { users: [{ username: "u", permissions: { publish: { allow: ["a"], deny: ["b"] }, subscribe: ["q.* group"] } }], timeout: 2.5 },
+    expect(
+      parseClientsAuth(
+        `{"users":[{"username":"u","permissions":{"publish":{"allow":["a"],"deny":["b"]},"subscribe":["q.* group"]}}],"timeout":2.5}`,
+      ),
+    ).toEqual({
+      value: {
+        users: [{ username: "u", permissions: { publish: { allow: ["a"], deny: ["b"] }, subscribe: ["q.* group"] } }],
+        timeout: 2.5,
+      },
     });
   });
 
@@ -261,13 +308,31 @@ describe("parseClientsAuth", () => {
     [{ users: [{ username: "a", nkey: "UA" }] }, `users[0] has unknown field "nkey"; known fields are username, password, permissions`],
     [{ users: [{ username: "a" }, { username: "a" }] }, `users[1] repeats username "a" of users[0]`],
     [{ users: [{ username: "a", password: null }] }, "users[0].password must be a string, not null"],
-    [{ users: [{ username: "a", password: "x\ny" }] }, "users[0].password contains a newline (U+000A) at position 1, which nats.conf cannot hold"],
-    [{ users: [{ username: "a", permissions: ["x"] }] }, `users[0].permissions must be an object with "publish" and/or "subscribe", not a list`],
-    [{ users: [{ username: "a", permissions: { pub: ["x"] } }] }, `users[0].permissions has unknown field "pub"; known fields are publish, subscribe`],
-    [{ users: [{ username: "a", permissions: { publish: "x" } }] }, `users[0].permissions.publish must be a list of subjects or {"allow": [...], "deny": [...]}, not a string`],
+    [
+      { users: [{ username: "a", password: "x\ny" }] },
+      "users[0].password contains a newline (U+000A) at position 1, which nats.conf cannot hold",
+    ],
+    [
+      { users: [{ username: "a", permissions: ["x"] }] },
+      `users[0].permissions must be an object with "publish" and/or "subscribe", not a list`,
+    ],
+    [
+      { users: [{ username: "a", permissions: { pub: ["x"] } }] },
+      `users[0].permissions has unknown field "pub"; known fields are publish, subscribe`,
+    ],
+    [
+      { users: [{ username: "a", permissions: { publish: "x" } }] },
+      `users[0].permissions.publish must be a list of subjects or {"allow": [...], "deny": [...]}, not a string`,
+    ],
     [{ users: [{ username: "a", permissions: { publish: ["x", 1] } }] }, "users[0].permissions.publish[1] must be a string, not a number"],
-    [{ users: [{ username: "a", permissions: { publish: { allow: "x" } } }] }, "users[0].permissions.publish.allow must be a list of subjects, not a string"],
-    [{ users: [{ username: "a", permissions: { publish: { only: [] } } }] }, `users[0].permissions.publish has unknown field "only"; known fields are allow, deny`],
+    [
+      { users: [{ username: "a", permissions: { publish: { allow: "x" } } }] },
+      "users[0].permissions.publish.allow must be a list of subjects, not a string",
+    ],
+    [
+      { users: [{ username: "a", permissions: { publish: { only: [] } } }] },
+      `users[0].permissions.publish has unknown field "only"; known fields are allow, deny`,
+    ],
     [{ users: [{ username: "a", permissions: { publish: ["a b"] } }] }, `users[0].permissions.publish[0] "a b" is not a valid subject`],
     [{ default_permissions: { subscribe: ["a.>.b"] } }, `default_permissions.subscribe[0] "a.>.b" is not a valid subject`],
     [{ default_permissions: { subscribe: { deny: ["a..b"] } } }, `default_permissions.subscribe.deny[0] "a..b" is not a valid subject`],
@@ -287,7 +352,11 @@ describe("chooseClientsAuthKey", () => {
     expect(clientsAuthKey).toBe("clients-auth.json");
     expect(chooseClientsAuthKey(["other", "clients-auth.json"])).toEqual({ value: "clients-auth.json" });
     expect(chooseClientsAuthKey(["data"])).toEqual({ value: "data" });
-    expect(chooseClientsAuthKey([])).toEqual({ error: { code: 400, message: `has no keys: put the authorization JSON under "clients-auth.json"` } });
-    expect(chooseClientsAuthKey(["b", "a"])).toEqual({ error: { code: 400, message: `has keys "a", "b" and none is "clients-auth.json": put the authorization JSON under that key` } });
+    expect(chooseClientsAuthKey([])).toEqual({
+      error: { code: 400, message: `has no keys: put the authorization JSON under "clients-auth.json"` },
+    });
+    expect(chooseClientsAuthKey(["b", "a"])).toEqual({
+      error: { code: 400, message: `has keys "a", "b" and none is "clients-auth.json": put the authorization JSON under that key` },
+    });
   });
 });

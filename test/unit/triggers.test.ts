@@ -4,7 +4,10 @@ import { natsCluster } from "./operator-fixtures.ts";
 
 const clusters = [
   natsCluster({ tls: { serverSecret: "shared-tls" } }),
-  { ...natsCluster({ tls: { serverSecret: "shared-tls" }, auth: { clientsAuthSecret: "auth" } }), metadata: { name: "other", namespace: "ns1", uid: "u2" } },
+  {
+    ...natsCluster({ tls: { serverSecret: "shared-tls" }, auth: { clientsAuthSecret: "auth" } }),
+    metadata: { name: "other", namespace: "ns1", uid: "u2" },
+  },
   { ...natsCluster({ tls: { serverSecret: "shared-tls" } }), metadata: { name: "elsewhere", namespace: "ns2", uid: "u3" } },
 ];
 
@@ -14,12 +17,16 @@ describe("which clusters an event concerns", () => {
   });
 
   it("an owned object: its controller", () => {
-    const pod = { metadata: { name: "demo-2", namespace: "ns1", ownerReferences: [{ kind: "NatsCluster", name: "demo", controller: true }] } };
+    const pod = {
+      metadata: { name: "demo-2", namespace: "ns1", ownerReferences: [{ kind: "NatsCluster", name: "demo", controller: true }] },
+    };
     expect(operatorRoutes.triggers("Pod", pod, clusters)).toEqual(["ns1/demo"]);
   });
 
   it("a deleted owned object without its owner reference: the cluster label", () => {
-    expect(operatorRoutes.triggers("Service", { metadata: { name: "demo-mgmt", namespace: "ns1", labels: { nats_cluster: "demo" } } }, clusters)).toEqual(["ns1/demo"]);
+    expect(
+      operatorRoutes.triggers("Service", { metadata: { name: "demo-mgmt", namespace: "ns1", labels: { nats_cluster: "demo" } } }, clusters),
+    ).toEqual(["ns1/demo"]);
   });
 
   it("a routes file: its cluster, even when created by hand without labels", () => {
@@ -27,7 +34,10 @@ describe("which clusters an event concerns", () => {
   });
 
   it("a Secret: every cluster in its namespace whose spec names it", () => {
-    expect(operatorRoutes.triggers("Secret", { metadata: { name: "shared-tls", namespace: "ns1" } }, clusters)).toEqual(["ns1/demo", "ns1/other"]);
+    expect(operatorRoutes.triggers("Secret", { metadata: { name: "shared-tls", namespace: "ns1" } }, clusters)).toEqual([
+      "ns1/demo",
+      "ns1/other",
+    ]);
     expect(operatorRoutes.triggers("Secret", { metadata: { name: "auth", namespace: "ns1" } }, clusters)).toEqual(["ns1/other"]);
     expect(operatorRoutes.triggers("Secret", { metadata: { name: "unrelated", namespace: "ns1" } }, clusters)).toEqual([]);
   });
