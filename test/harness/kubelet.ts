@@ -56,7 +56,9 @@ export function fakeKubelet(kube: KubeClient, namespace: string, labelSelector: 
   })();
   return {
     /** New pods stay Pending while paused. */
-    pause: (p: boolean) => void (paused = p),
+    pause: (p: boolean) => {
+      paused = p;
+    },
     async stop() {
       abort.abort();
       await loop;

@@ -61,7 +61,7 @@ export async function startNatsServer(opts: NatsServerOptions = {}): Promise<Nat
   }
   if (opts.extra) lines.push(opts.extra);
   const configPath = join(dir, "nats.conf");
-  writeFileSync(configPath, lines.join("\n") + "\n");
+  writeFileSync(configPath, `${lines.join("\n")}\n`);
   const bin = opts.bin ?? binaries().NATS_SERVER_BIN;
   const monitor = async (endpoint: string): Promise<any> => {
     const res = await fetch(`http://${host}:${monitorPort}/${endpoint}`);

@@ -34,7 +34,7 @@ leafnodes {
   remotes: [ { url: $GROUND_URL, account: APP } ]
 }
 `;
-export const routesJson = (name: string, r: string[]) => JSON.stringify({ name, routes: r }, null, 2) + "\n";
+export const routesJson = (name: string, r: string[]) => `${JSON.stringify({ name, routes: r }, null, 2)}\n`;
 
 export interface SeedServer {
   pod: string;

@@ -27,10 +27,10 @@ const families: ((i: number) => string | Uint8Array)[] = [
     }),
   (i) => JSON.stringify({ name: [1, true, null, [], {}][i % 5], routes: ok }),
   // Bad route lists and URLs.
-  (i) => JSON.stringify({ routes: [[null, 1, {}, "nats://a:6222" + "\n".repeat((i % 2) + 1), "", []][i % 6]] }),
+  (i) => JSON.stringify({ routes: [[null, 1, {}, `nats://a:6222${"\n".repeat((i % 2) + 1)}`, "", []][i % 6]] }),
   (i) =>
     JSON.stringify({
-      routes: [["http", "https", "tls", "ws", "wss", "file", "javascript", "nats-leaf", "mqtt", "ftp"][i % 10] + "://host:6222"],
+      routes: [`${["http", "https", "tls", "ws", "wss", "file", "javascript", "nats-leaf", "mqtt", "ftp"][i % 10]}://host:6222`],
     }),
   (i) =>
     JSON.stringify({

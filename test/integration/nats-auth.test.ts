@@ -13,7 +13,7 @@ const dir = mkdtempSync(join(tmpdir(), "satellite-nats-auth-"));
 const certs = makeCerts(dir);
 const user = nkeys.createUser();
 const nkeySeedFile = join(dir, "user.nk");
-writeFileSync(nkeySeedFile, new TextDecoder().decode(user.getSeed()) + "\n");
+writeFileSync(nkeySeedFile, `${new TextDecoder().decode(user.getSeed())}\n`);
 const running: (NatsServer | Proc)[] = [];
 let ns: string;
 

@@ -100,7 +100,7 @@ describe("NatsCluster operator on a real API server", () => {
   it("replaces a Failed pod, and recreates a deleted pod under the same name", async () => {
     // Ready first: the fake kubelet's own status write must not overwrite the Failed one below.
     await readyCluster("heal", { size: 3 });
-    const uidOf = async (name: string) => (await podsOf("heal")).find((p: any) => p.metadata.name === name)?.metadata!.uid;
+    const uidOf = async (name: string) => (await podsOf("heal")).find((p: any) => p.metadata.name === name)?.metadata?.uid;
     const before = await uidOf("heal-2");
     await setPodStatus(kube.admin, ns, "heal-2", { phase: "Failed", reason: "Evicted" });
     await waitFor("heal-2 replaced", async () => {

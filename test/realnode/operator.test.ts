@@ -76,7 +76,9 @@ describe.runIf(!node.info.unavailable).sequential("operator on a real node", () 
   let failedStep: string | undefined;
   beforeEach((ctx) => {
     if (failedStep) ctx.skip(`an earlier step failed: ${failedStep}`);
-    ctx.onTestFailed(() => void (failedStep ??= ctx.task.name));
+    ctx.onTestFailed(() => {
+      failedStep ??= ctx.task.name;
+    });
   });
   beforeAll(async () => {
     await node.kubectl("create", "namespace", ns);
@@ -190,7 +192,7 @@ describe.runIf(!node.info.unavailable).sequential("operator on a real node", () 
       "every server on the new version",
       async () => {
         const now = await node.readyPods(ns, selector, 3, 5_000).catch(() => undefined);
-        return now && now.every((p) => p.images[0] === natsPrevious) && now;
+        return now?.every((p) => p.images[0] === natsPrevious) && now;
       },
       300_000,
       1_000,
@@ -218,7 +220,7 @@ describe.runIf(!node.info.unavailable).sequential("operator on a real node", () 
       "every pod with the new resources",
       async () => {
         const now = await node.readyPods(ns, selector, 3, 5_000).catch(() => undefined);
-        return now && now.every((p) => p.raw.spec.containers[0].resources?.requests?.memory === "24Mi") && now;
+        return now?.every((p) => p.raw.spec.containers[0].resources?.requests?.memory === "24Mi") && now;
       },
       300_000,
       1_000,

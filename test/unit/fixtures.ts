@@ -13,7 +13,7 @@ export function configMap(routesJson: string | undefined, rv = "100", extra: Rec
 }
 
 export const routesJson = (name: string | undefined, routes: string[]) =>
-  JSON.stringify(name === undefined ? { routes } : { name, routes }, null, 2) + "\n";
+  `${JSON.stringify(name === undefined ? { routes } : { name, routes }, null, 2)}\n`;
 
 export function pod(name: string, opts: { ready?: boolean; phase?: string; ip?: string; restarts?: number } = {}): Pod {
   return {

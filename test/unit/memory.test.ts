@@ -60,7 +60,10 @@ describe("memory reducer", () => {
     const f = fakeHeap(40, 10, 0);
     const t0 = Date.now();
     const at: number[] = [];
-    const gc: typeof f.gc = (o) => (at.push(Date.now() - t0), f.gc(o));
+    const gc: typeof f.gc = (o) => {
+      at.push(Date.now() - t0);
+      f.gc(o);
+    };
     const r = startMemoryReducer({ log, everyMs: 10, gc, heap: f.heap });
     await advance(200);
     r.stop();
@@ -99,7 +102,10 @@ describe("memory reducer", () => {
     const v8gc = runInNewContext("gc") as (o: unknown) => void;
     const calls: unknown[] = [];
     await withGlobalGc(
-      (o) => (calls.push(o), v8gc(o)),
+      (o) => {
+        calls.push(o);
+        v8gc(o);
+      },
       async () => {
         const lines: string[] = [];
         const r = startMemoryReducer({ log: debugLog(lines), everyMs: 60_000, slackBytes: -1 });
