@@ -243,6 +243,30 @@ spec:
     await waitFor("delta's pods", async () => (await podsOf("delta")).length === 3);
   });
 
+  it("a reconcile the API server refuses is visible: a Warning Event and a condition, once; it heals when the cause goes", async () => {
+    // A pod that is not the cluster's already has the name of its first server: every create is refused.
+    await kube.admin.create(kinds.Pod, {
+      metadata: { name: "iota-1", namespace: ns },
+      spec: { containers: [{ name: "x", image: "busybox" }] },
+    });
+    await create("iota", { size: 1 });
+    const progressing = async () => (await cluster("iota")).status?.conditions?.find((c: any) => c.type === "Progressing");
+    await waitFor("Progressing=False ReconcileFailed", async () => (await progressing())?.reason === "ReconcileFailed");
+    expect((await progressing())?.message).toMatch(
+      /^the last reconcile failed and is retried with backoff: .*pods "iota-1" already exists/,
+    );
+    const failures = async () =>
+      (await kube.admin.list(kinds.Event, ns, { fieldSelector: "involvedObject.name=iota,reason=ReconcileFailed" })).items;
+    await waitFor("the ReconcileFailed Event", async () => (await failures()).length > 0);
+    // Let retries happen: the same failure is not recorded again.
+    await waitForLog(operator, /reconcile failed; retrying.*iota.*retryInMs/);
+    await new Promise((r) => setTimeout(r, 1_000)); // retries go on (50, 100, 200, 400 ms …); nothing new may be recorded
+    expect((await failures()).map((e: any) => [e.type, e.count])).toEqual([["Warning", 1]]);
+    await kube.admin.remove(kinds.Pod, { namespace: ns, name: "iota-1" });
+    await waitFor("iota's own pod", async () => (await podsOf("iota")).length === 1, 30_000);
+    await waitFor("Progressing no longer ReconcileFailed", async () => (await progressing())?.reason !== "ReconcileFailed", 30_000);
+  });
+
   it("a changed auth secret or config API routes file rewrites the config, without restarting pods", async () => {
     await kube.admin.create(kinds.Secret, {
       metadata: { name: "eps-auth", namespace: ns },
