@@ -35,7 +35,12 @@ const rssMb = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/
 
 export async function benchFileReload(n: number): Promise<FileReloadResult[]> {
   const results: FileReloadResult[] = [];
-  for (const name of ["satellite reloader (file mode)", "nack nats-server-config-reloader 0.22.4"]) {
+  const variants: [string, string[]][] = [
+    ["satellite reloader (file mode)", []],
+    ["nack nats-server-config-reloader 0.22.4", []],
+    ["satellite reloader (file mode, -settle 150ms)", ["-settle", "150ms"]],
+  ];
+  for (const [name, extra] of variants) {
     const piddir = mkdtempSync(join(tmpdir(), "sat-pid-"));
     const pidFile = join(piddir, "nats.pid");
     const [port, monitorPort] = (await freePorts(2)) as [number, number];
@@ -46,7 +51,7 @@ export async function benchFileReload(n: number): Promise<FileReloadResult[]> {
     await waitFor("the pid file", async () => readFileSync(pidFile, "utf8").trim().length > 0);
     const args = ["-config", conf, "-pid", pidFile];
     const reloader: Proc = name.startsWith("satellite")
-      ? startSatellite(["reloader", ...args, "-log-format", "json"])
+      ? startSatellite(["reloader", ...args, ...extra, "-log-format", "json"])
       : startProcess("nack reloader", binaries().NACK_RELOADER_BIN, args, join(piddir, "nack.log"));
     try {
       if (name.startsWith("satellite")) await waitForLog(reloader, "file mode");

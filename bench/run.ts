@@ -204,7 +204,10 @@ Burst: 5 swaps 100 ms apart, reloads counted in nats-server's log, and whether t
 |---|---|---|---|---|---|---|
 ${fileReload.map((r) => `| ${r.name} | ${r.lat.length} | ${fmt(percentile(r.lat, 50))} | ${fmt(percentile(r.lat, 99))} | ${r.rssMb.toFixed(1)} MB | ${r.burstReloads} | ${r.burstLast ? "yes" : "no"} |`).join("\n")}
 
-satellite's p50 is ${(percentile(fileReload[0]!.lat, 50) / percentile(fileReload[1]!.lat, 50)).toFixed(2)}× nack's (goal ≤ 2×).
+satellite's p50 is ${(percentile(fileReload[0]!.lat, 50) / percentile(fileReload[1]!.lat, 50)).toFixed(2)}× nack's (goal ≤ 2×). A reloader
+cannot know the first change of a burst from a lone change without waiting: by default satellite
+reloads at once (a burst is its first and its last version, as with nack); \`-settle\` waits for a
+quiet moment instead, so a burst is one reload of its last version, at the price of that wait.
 
 ${realNodeMarkdown(realNode)}`;
 writeFileSync(fileURLToPath(new URL("./RESULTS.md", import.meta.url)), report);

@@ -19,6 +19,7 @@ import { type Instance, status } from "./status.ts";
 import type { ConfigMap, Pod, Request, Result, Target } from "./types.ts";
 
 export type { Failure } from "./config/failure.ts";
+export { parseDuration } from "./config/put-request.ts";
 export type { ServerReport } from "./config/reload-wait.ts";
 export { type Kind, kinds, type ObjectOf, type ResourceType } from "./kinds.ts";
 export type { OperatorEnv, Store } from "./operator/controller.ts";

@@ -1,7 +1,7 @@
 import { hostname } from "node:os";
 import { basename } from "node:path";
 import type { NatsConnection } from "@nats-io/nats-core";
-import { type ConfigObject, kinds, type ResourceType, reloaderRoutes } from "../../handlers/index.ts";
+import { type ConfigObject, kinds, parseDuration, type ResourceType, reloaderRoutes } from "../../handlers/index.ts";
 import { type FlagSpec, flagHelp, parseFlags, UsageError } from "../flags.ts";
 import { createKubeClient } from "../kube/client.ts";
 import { findKubeTarget } from "../kube/kubeconfig.ts";
@@ -26,6 +26,12 @@ export const reloaderFlags: FlagSpec[] = [
     arg: "FILE",
     repeat: true,
     help: "file mode: a config file to watch (repeat for several), as nats-server-config-reloader",
+  },
+  {
+    names: ["settle"],
+    arg: "DURATION",
+    help: "file mode: reload only after the files were quiet this long (e.g. 150ms), so a burst of changes is one reload of its last version (default 0: reload at once; a burst is then at most its first and its last)",
+    default: "0s",
   },
   { names: ["pid", "P"], arg: "FILE", help: "nats-server's pid file", default: "/var/run/nats/nats.pid" },
   { names: ["signal"], arg: "SIG", help: "signal that makes nats-server reload", default: "HUP" },
@@ -94,6 +100,10 @@ export async function reloader(argv: string[], env: NodeJS.ProcessEnv): Promise<
     throw new UsageError("-config (file mode) and -configmap/-secret (watch mode) do not go together");
   const sig = String(f.signal).toUpperCase().replace(/^SIG/, "");
   if (!signals.includes(sig)) throw new UsageError(`-signal ${f.signal}: use one of ${signals.join(", ")}`);
+  const settleMs = parseDuration(f.settle);
+  if (settleMs === undefined || settleMs > 60_000) throw new UsageError(`-settle ${f.settle}: use a duration from 0s to 1m, e.g. 150ms`);
+  if (settleMs && !files.length)
+    throw new UsageError("-settle is for file mode (-config); watch mode reloads once per change of the object");
   const via = String(f["reload-via"]);
   if (via !== "signal" && via !== "system") throw new UsageError(`-reload-via ${via}: use signal or system`);
   if (via === "system" && !f["sys-creds"] && !f["sys-user"])
@@ -132,7 +142,7 @@ export async function reloader(argv: string[], env: NodeJS.ProcessEnv): Promise<
       signal: sig,
       monitor: monitorUrl ?? "none: reloads are signalled, not confirmed",
     });
-    const fr = startFileReloader({ files, reload: () => server.reload(), log });
+    const fr = startFileReloader({ files, reload: () => server.reload(), log, settleMs });
     closers.push(() => fr.stop());
   } else {
     const kind = objectKinds[0] as "ConfigMap" | "Secret";

@@ -46,7 +46,10 @@ export function startFileReloader(d: {
   reload: () => Promise<{ ok: boolean; confirmed?: boolean; error?: string }>;
   log: Logger;
   pollMs?: number;
+  /** Wait for this long a quiet moment after any change, so a burst loads only its last version. */
+  settleMs?: number;
 }) {
+  const settleMs = d.settleMs || burstMs;
   let tree = readConfigTree(d.files);
   let files = [...tree.keys()];
   let last = JSON.stringify([...tree]);
@@ -61,7 +64,7 @@ export function startFileReloader(d: {
       try {
         watchers.set(
           dir,
-          watch(dir, (event) => (event === "rename" ? void check("swap") : settleThenCheck())),
+          watch(dir, (event) => (event === "rename" && !d.settleMs ? void check("swap") : settleThenCheck())),
         );
       } catch (e) {
         d.log.warn("cannot watch directory; polling only", { dir, error: (e as Error).message });
@@ -114,7 +117,7 @@ export function startFileReloader(d: {
   let settle: ReturnType<typeof setTimeout> | undefined;
   function settleThenCheck() {
     clearTimeout(settle);
-    settle = setTimeout(() => void check("settled"), burstMs);
+    settle = setTimeout(() => void check("settled"), settleMs);
   }
   watchDirs();
   d.log.debug("watching config files", { files });

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { reloader } from "../../runtime/commands/reloader.ts";
 import { runFlags } from "../../runtime/commands/run.ts";
 import { type FlagSpec, parseFlags, UsageError } from "../../runtime/flags.ts";
 
@@ -41,5 +42,13 @@ describe("flags", () => {
       kubeconfig: "/k",
       namespace: "edge",
     });
+  });
+
+  it("reloader -settle: a duration up to 1m, and only in file mode", async () => {
+    await expect(reloader(["-config", "/nats.conf", "-settle", "soon"], {})).rejects.toThrow(
+      new UsageError("-settle soon: use a duration from 0s to 1m, e.g. 150ms"),
+    );
+    await expect(reloader(["-config", "/nats.conf", "-settle", "2m"], {})).rejects.toThrow(/-settle 2m: use a duration/);
+    await expect(reloader(["-configmap", "nats-config", "-settle", "150ms"], {})).rejects.toThrow(/-settle is for file mode/);
   });
 });
