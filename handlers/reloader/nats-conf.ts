@@ -10,18 +10,66 @@ export interface ConfMap {
 
 class ConfError extends Error {}
 
-export type ParsedConf = { conf: ConfMap } | { error: { code: 400; message: string } };
+export type ParsedConf = { conf: ConfMap } | ParsedConfError;
 
 /** `entry` read with what it includes from `files`, or where and why it cannot be read. */
 export function parseNatsConf(files: Record<string, string>, entry: string): ParsedConf {
+  return read(files, entry) as ParsedConf;
+}
+
+/** A value as nats-server's parser types it: quoted text stays text; bare numbers, sizes and booleans get their type. */
+export type TypedValue = string | number | boolean | TypedValue[] | { [key: string]: TypedValue };
+
+/**
+ * As parseNatsConf, with values typed as nats-server types them (for its config digest), and
+ * `$VAR` references resolved from `env` as nats-server resolves them from its environment.
+ */
+export function parseNatsConfTyped(
+  files: Record<string, string>,
+  entry: string,
+  env: Record<string, string>,
+): { conf: Record<string, TypedValue> } | ParsedConfError {
+  return read(files, entry, env) as { conf: Record<string, TypedValue> } | ParsedConfError;
+}
+
+type ParsedConfError = { error: { code: 400; message: string } };
+
+/** `env`: read typed, with variables from it; absent: values as text. */
+function read(files: Record<string, string>, entry: string, env?: Record<string, string>): { conf: unknown } | ParsedConfError {
   const text = files[entry];
   if (text === undefined) return { error: { code: 400, message: `${entry}: no such file` } };
   try {
-    return { conf: new Reader(text, entry, files, new Set([entry])).document() };
+    return { conf: new Reader(text, entry, files, new Set([entry]), env).document() };
   } catch (e) {
     if (e instanceof ConfError) return { error: { code: 400, message: e.message } };
     throw e;
   }
+}
+
+const sizes: Record<string, number> = {
+  k: 1e3,
+  kb: 1024,
+  ki: 1024,
+  kib: 1024,
+  m: 1e6,
+  mb: 1024 ** 2,
+  mi: 1024 ** 2,
+  mib: 1024 ** 2,
+  g: 1e9,
+  gb: 1024 ** 3,
+  gi: 1024 ** 3,
+  gib: 1024 ** 3,
+};
+
+/** A bare value as nats-server's lexer and parser read it: boolean, integer (with a size suffix), float, else text. */
+function typedBare(v: string): TypedValue {
+  const lower = v.toLowerCase();
+  if (["true", "yes", "on"].includes(lower)) return true;
+  if (["false", "no", "off"].includes(lower)) return false;
+  const int = /^(-?\d+)([a-z]*)$/.exec(lower);
+  if (int && (int[2] === "" || sizes[int[2]!] !== undefined)) return Number(int[1]) * (int[2] ? sizes[int[2]]! : 1);
+  if (/^-?\d+\.\d+$/.test(v)) return Number(v);
+  return v;
 }
 
 class Reader {
@@ -31,6 +79,7 @@ class Reader {
     private readonly name: string,
     private readonly files: Record<string, string>,
     private readonly seen: Set<string>,
+    private readonly env?: Record<string, string>,
   ) {}
 
   document(): ConfMap {
@@ -105,7 +154,7 @@ class Reader {
     const text = this.files[file] ?? this.files[base];
     if (text === undefined) this.fail(`include ${JSON.stringify(file)}: no such file`);
     if (this.seen.has(base)) this.fail(`include ${JSON.stringify(file)} includes itself`);
-    return new Reader(text, base, this.files, new Set([...this.seen, base])).document();
+    return new Reader(text, base, this.files, new Set([...this.seen, base]), this.env).document();
   }
 
   private value(): ConfValue {
@@ -131,7 +180,12 @@ class Reader {
       }
     }
     if (c === '"' || c === "'") return this.quoted();
-    return this.bare();
+    const bare = this.bare();
+    if (!this.env) return bare;
+    if (!bare.startsWith("$")) return typedBare(bare) as ConfValue;
+    const v = this.env[bare.slice(1)];
+    if (v === undefined) this.fail(`variable reference for '${bare.slice(1)}' can not be found`);
+    return typedBare(v) as ConfValue;
   }
 
   private quoted(): string {

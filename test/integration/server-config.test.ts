@@ -16,6 +16,7 @@ import {
   type ServerConfigInput,
   type ServerPaths,
 } from "../../handlers/operator/server-config.ts";
+import { configDigest } from "../../handlers/reloader/digest.ts";
 import { binaries } from "../harness/binaries.ts";
 import { makeCerts } from "../harness/certs.ts";
 import { freePorts, type NatsServer, type Proc, startNatsServer, startProcess, waitFor } from "../harness/index.ts";
@@ -168,6 +169,28 @@ describe("nats-server -t accepts every rendered config", () => {
       expect(r.ok).toBe(true);
     });
   }
+
+  it.each(matrix)("2.14.9: config_digest of %s is the one satellite computes", (name, spec, more) => {
+    const file = join(dir, `digest-${name.replace(/\W+/g, "-")}.conf`);
+    const text = render({ cluster: natsCluster(spec), clusterName: "sat-test", routes, paths, ...more });
+    writeFileSync(file, text);
+    const theirs = /\((sha256:[0-9a-f]{64})\)/.exec(check(servers()[0][1], file, env).out)?.[1];
+    expect(theirs).toBeDefined();
+    expect(configDigest({ "nats.conf": text }, "nats.conf", { POD_NAME: "nats-0" })).toEqual({ digest: theirs });
+  });
+
+  it("2.14.9: config_digest with includes, sizes, floats, booleans and HTML characters in text", () => {
+    const files = {
+      "main.conf":
+        'include "more.conf"\nport: 4222\nmax_payload: 2MB\nping_interval: "2m"\ndebug: on\nauthorization { token: "a<b>&c\u2028d" }\n',
+      "more.conf":
+        'write_deadline: "3s"\ncluster { name: x, port: 6222, routes: [] }\nleafnodes { remotes: [ { url: "nats://h:7422" } ] }\n',
+    };
+    for (const [f, t] of Object.entries(files)) writeFileSync(join(dir, f), t);
+    const theirs = /\((sha256:[0-9a-f]{64})\)/.exec(check(servers()[0][1], join(dir, "main.conf"), env).out)?.[1];
+    expect(theirs).toBeDefined();
+    expect(configDigest(files, "main.conf", {})).toEqual({ digest: theirs });
+  });
 
   it.each(servers())("%s: server_name really comes from the env var POD_NAME", (_version, bin) => {
     const file = join(dir, "no-pod-name.conf");
