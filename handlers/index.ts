@@ -7,7 +7,7 @@ import type { ServerReport } from "./config/reload-wait.ts";
 import { configGet } from "./config.get.ts";
 import { configPut } from "./config.put.ts";
 import { discover } from "./discover.ts";
-import { reconcile, reconcileFailed, watches } from "./operator/controller.ts";
+import { reconcile, reconcileFailed, serversToObserve, watches } from "./operator/controller.ts";
 import { labelCluster } from "./operator/names.ts";
 import { clustersToReconcile } from "./operator/triggers.ts";
 import { monitorOfConfigFiles } from "./reloader/monitor.ts";
@@ -24,12 +24,13 @@ export type { ServerReport } from "./config/reload-wait.ts";
 export { type Kind, kinds, type ObjectOf, type ResourceType } from "./kinds.ts";
 export type { OperatorEnv, Store } from "./operator/controller.ts";
 export type { NatsCluster } from "./operator/natscluster.ts";
+export type { ServerObservation } from "./operator/reload-rollout.ts";
 export type { WatchedKind } from "./operator/triggers.ts";
 export type { ConfigObject, ReloadStep, ServerFacts } from "./reloader/outcome.ts";
 export type { ReloadPlan } from "./reloader/plan.ts";
 export type { ReloadReport } from "./reloader/report.ts";
 export type { Instance } from "./status.ts";
-export type { Change, ConfigMap, Learned, Pod, Reply, Request, Result, Target } from "./types.ts";
+export type { Change, ConfigMap, Learned, Pod, Reply, Request, Result, ServerReload, Target } from "./types.ts";
 
 // ── Config API over NATS ────────────────────────────────────────────────────────────────────
 
@@ -114,6 +115,8 @@ export const configApi = {
 export const operatorRoutes = {
   watches,
   triggers: clustersToReconcile,
+  /** configReload.mode operator: which servers to ask before reconciling a cluster. */
+  serversToObserve,
   reconcile,
   failed: reconcileFailed,
 };

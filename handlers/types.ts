@@ -26,8 +26,26 @@ export interface ReplyError {
  * A change for the runtime to make. `replace` carries the resourceVersion it was computed from;
  * `status` replaces a NatsCluster's status subresource; an Event `create` is best effort.
  */
-export type Change = { [K in Kind]: { op: "create" | "replace"; kind: K; object: ObjectOf<K> } }[Kind] | StatusChange | Delete;
+export type Change =
+  | { [K in Kind]: { op: "create" | "replace"; kind: K; object: ObjectOf<K> } }[Kind]
+  | StatusChange
+  | Delete
+  | ServerReload;
 export type StatusChange = { op: "status"; kind: "NatsCluster"; object: NatsCluster };
+/**
+ * Reload one nats-server over NATS ($SYS.REQ.SERVER.<id>.RELOAD) as a system-account user; the
+ * runtime remembers the outcome for the next reconcile. `digest`: the config digest it should reach.
+ */
+export type ServerReload = {
+  op: "reload";
+  kind?: never;
+  namespace: string;
+  cluster: string;
+  pod: string;
+  serverId: string;
+  digest: string;
+  connect: { urls: string[]; user: string; password: string; ca?: string };
+};
 /** `uid` makes the delete conditional on the object still being the one that was seen. */
 export type Delete = { op: "delete"; kind: Kind; namespace: string; name: string; uid?: string };
 

@@ -1,4 +1,4 @@
-import { type Change, kinds } from "../handlers/index.ts";
+import { type Change, kinds, type ServerReload } from "../handlers/index.ts";
 import type { KubeClient } from "./kube/client.ts";
 import { isNotFound } from "./kube/errors.ts";
 import type { Logger } from "./log.ts";
@@ -10,11 +10,21 @@ type Written = { metadata?: { name?: string; resourceVersion?: string } };
  * the resourceVersion the handler saw, so a concurrent write makes the API server answer 409
  * instead of being overwritten; a delete with a uid only deletes the object that was seen, and
  * deleting what is gone is success. Events are best effort: logged, and a failure to record one
- * stops nothing.
+ * stops nothing. Server reloads are not the API server's: `reload` carries them out.
  */
-export async function applyChanges(kube: KubeClient, changes: Change[], log: Logger): Promise<Written[]> {
+export async function applyChanges(
+  kube: KubeClient,
+  changes: Change[],
+  log: Logger,
+  reload?: (r: ServerReload) => Promise<void>,
+): Promise<Written[]> {
   const written: Written[] = [];
   for (const c of changes) {
+    if (c.op === "reload") {
+      if (!reload) throw new Error(`no way to reload server ${c.pod} here`);
+      await reload(c);
+      continue;
+    }
     const type = kinds[c.kind];
     if (c.op === "delete") {
       await kube.remove(type, { namespace: c.namespace, name: c.name }, { uid: c.uid }).catch((e) => {

@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import {
   type Change,
   kinds,
@@ -13,6 +14,7 @@ import type { KubeClient } from "./kube/client.ts";
 import { type Reflector, startReflector } from "./kube/reflector.ts";
 import type { Logger } from "./log.ts";
 import { counter } from "./metrics.ts";
+import { createServers } from "./servers.ts";
 import { createWorkQueue } from "./workqueue.ts";
 
 const reconciles = counter("satellite_reconciles_total", "NatsCluster reconciles, by result.");
@@ -58,7 +60,9 @@ export function startOperator(d: OperatorDeps): Operator {
     instance: d.instance,
     controllerImage: d.controllerImage,
     now: new Date().toISOString(),
+    entropy: randomBytes(18).toString("base64url"),
   });
+  const servers = createServers(log);
 
   const queue = createWorkQueue({
     baseDelayMs: 50,
@@ -85,15 +89,18 @@ export function startOperator(d: OperatorDeps): Operator {
     return caches.NatsCluster.get(name, ns);
   };
 
-  async function reconcile(key: string): Promise<void> {
+  async function reconcile(key: string): Promise<{ requeueAfterMs?: number } | undefined> {
     const cluster = clusterOf(key);
     if (!cluster) return;
     const started = performance.now();
-    const changes = operatorRoutes.reconcile(cluster, store, env());
+    const targets = operatorRoutes.serversToObserve(cluster, store);
+    const seen = targets.length ? await servers.observe(cluster.metadata.namespace!, targets) : undefined;
+    const { changes, requeueAfterMs } = operatorRoutes.reconcile(cluster, store, env(), seen);
     await apply(changes);
     const made = changes.filter((c) => c.kind !== "Event" && c.op !== "status");
     reconciles.inc({ result: made.length ? "changed" : "unchanged" });
     if (made.length) log.info("reconciled", { cluster: key, changes: made.map(describe), ms: Math.round(performance.now() - started) });
+    return requeueAfterMs !== undefined ? { requeueAfterMs } : undefined;
   }
 
   /** Best effort: the condition and Event a user sees; the work queue retries the reconcile itself. */
@@ -107,7 +114,7 @@ export function startOperator(d: OperatorDeps): Operator {
 
   async function apply(changes: Change[]): Promise<void> {
     for (const change of changes) {
-      const [written] = await applyChanges(kube, [change], log);
+      const [written] = await applyChanges(kube, [change], log, servers.reload);
       if (written) (caches[change.kind as WatchedKind] as Reflector<unknown> | undefined)?.observe(written);
     }
   }
@@ -117,10 +124,15 @@ export function startOperator(d: OperatorDeps): Operator {
     async stop() {
       await queue.shutdown();
       for (const r of all) r.stop();
+      await servers.close();
     },
   };
 }
 
 function describe(c: Change): string {
-  return c.op === "delete" ? `delete ${c.kind} ${c.name}` : `${c.op} ${c.kind} ${c.object.metadata?.name}`;
+  return c.op === "delete"
+    ? `delete ${c.kind} ${c.name}`
+    : c.op === "reload"
+      ? `reload ${c.pod}`
+      : `${c.op} ${c.kind} ${c.object.metadata?.name}`;
 }

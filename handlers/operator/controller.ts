@@ -3,9 +3,10 @@ import type { Kind, ObjectOf } from "../kinds.ts";
 import type { Change } from "../types.ts";
 import { withConditions } from "./conditions.ts";
 import { reloaderAccountName } from "./desired-objects.ts";
-import { labelApp, labelCluster, routesConfigMapName, stableJson } from "./names.ts";
+import { isOwnedBy, labelApp, labelCluster, routesConfigMapName, stableJson } from "./names.ts";
 import type { NatsCluster } from "./natscluster.ts";
 import { type ClusterView, reconcileCluster } from "./reconcile.ts";
+import type { ServerObservation } from "./reload-rollout.ts";
 import type { WatchedKind } from "./triggers.ts";
 import { referencedSecrets } from "./validate.ts";
 
@@ -21,6 +22,17 @@ export interface OperatorEnv extends Reporter {
   /** satellite's own image, for the reloader sidecar. */
   controllerImage: string;
   now: string;
+  /** Fresh random text, for a password the first time one is needed. */
+  entropy: string;
+}
+
+/** configReload.mode operator: the servers the runtime asks (/varz, /healthz, /routez) before a reconcile. */
+export function serversToObserve(cluster: NatsCluster, store: Store): { pod: string; ip: string }[] {
+  if (cluster.spec?.configReload?.mode !== "operator") return [];
+  return store
+    .list("Pod", cluster.metadata.namespace!, { [labelCluster]: cluster.metadata.name! })
+    .filter((p) => isOwnedBy(p, cluster) && !p.metadata?.deletionTimestamp && p.status?.podIP && p.status.phase === "Running")
+    .map((p) => ({ pod: p.metadata!.name!, ip: p.status!.podIP! }));
 }
 
 /** Every kind the operator watches, and which of its objects (a label selector). */
@@ -36,7 +48,12 @@ export const watches: { kind: WatchedKind & Kind; labelSelector?: string }[] = [
 ];
 
 /** The cluster's view, gathered from the caches by the names and labels the operator gives its objects. */
-export function viewOf(cluster: NatsCluster, store: Store, env: OperatorEnv): ClusterView {
+export function viewOf(
+  cluster: NatsCluster,
+  store: Store,
+  env: OperatorEnv,
+  servers?: Record<string, ServerObservation | undefined>,
+): ClusterView {
   const ns = cluster.metadata.namespace!;
   const name = cluster.metadata.name!;
   const owned = { [labelCluster]: name };
@@ -55,6 +72,8 @@ export function viewOf(cluster: NatsCluster, store: Store, env: OperatorEnv): Cl
     },
     controllerImage: env.controllerImage,
     now: env.now,
+    entropy: env.entropy,
+    ...(servers ? { servers } : {}),
   };
 }
 
@@ -62,12 +81,17 @@ export function viewOf(cluster: NatsCluster, store: Store, env: OperatorEnv): Cl
  * A reconcile as one list of changes in the order they are made: objects, then Events, then the
  * status when it differs from the one seen.
  */
-export function reconcile(cluster: NatsCluster, store: Store, env: OperatorEnv): Change[] {
-  const r = reconcileCluster(viewOf(cluster, store, env));
+export function reconcile(
+  cluster: NatsCluster,
+  store: Store,
+  env: OperatorEnv,
+  servers?: Record<string, ServerObservation | undefined>,
+): { changes: Change[]; requeueAfterMs?: number } {
+  const r = reconcileCluster(viewOf(cluster, store, env, servers));
   const changes: Change[] = [...r.changes, ...r.events.map((e) => eventChange(cluster, e, env, env.now))];
   if (stableJson(cluster.status ?? {}) !== stableJson(r.status))
     changes.push({ op: "status", kind: "NatsCluster", object: { ...cluster, status: r.status } });
-  return changes;
+  return { changes, ...(r.requeueAfterMs !== undefined ? { requeueAfterMs: r.requeueAfterMs } : {}) };
 }
 
 /**

@@ -15,6 +15,7 @@ import type { NatsCluster } from "./natscluster.ts";
 import { ports, serverPaths } from "./server-config.ts";
 
 export const defaultServerVersion = "2.14.9";
+export const annotationRestartKey = "nats.io/config-restart-key";
 export const defaultMetricsImage = "natsio/prometheus-nats-exporter";
 export const defaultMetricsTag = "0.17.3";
 
@@ -26,7 +27,8 @@ export interface PodTemplate {
 }
 
 /** `controllerImage` is satellite's own image (`repo:tag`), the default for the reloader sidecar. */
-export function podTemplate(c: NatsCluster, controllerImage: string): PodTemplate {
+/** `restartKey`: what in the config only a restart applies (operator reload mode): a change rolls the pods. */
+export function podTemplate(c: NatsCluster, controllerImage: string, restartKey?: string): PodTemplate {
   const spec = c.spec ?? {};
   const pod = spec.pod ?? {};
   const name = c.metadata.name!;
@@ -150,7 +152,7 @@ export function podTemplate(c: NatsCluster, controllerImage: string): PodTemplat
       : {}),
   };
   const labels = { ...pod.labels, ...selectorLabels(name), [labelVersion]: version };
-  const annotations = { ...pod.annotations };
+  const annotations = { ...pod.annotations, ...(restartKey ? { [annotationRestartKey]: restartKey } : {}) };
   return { labels, annotations, spec: podSpec };
 }
 

@@ -30,6 +30,21 @@ export interface NatsClusterSpec {
   tls?: TLSConfig;
   auth?: AuthConfig;
   leafnodeConfig?: LeafnodeConfig;
+  configReload?: ConfigReload;
+}
+
+/**
+ * How config changes reach running servers. `operator`: no sidecar; the operator updates the
+ * config Secret, has the kubelet refresh each pod's volume, reloads each server over NATS (system
+ * account) and confirms it by nats-server's config digest. `sidecar`: satellite's reloader in
+ * every pod (also what `pod.enableConfigReload` alone means). `canary`: one server first, loaded
+ * and healthy, before the rest; a config it refuses or that makes it unhealthy is rolled back.
+ */
+export interface ConfigReload {
+  mode?: "operator" | "sidecar";
+  strategy?: "all" | "canary";
+  /** How long the canary has to be healthy with its routes back after loading (default 15). */
+  canaryTimeoutSeconds?: number;
 }
 
 /** `route` is used as is; `cluster` names another NatsCluster (in the same namespace). */
@@ -142,6 +157,29 @@ export interface NatsClusterStatus {
   observedGeneration?: number;
   /** A map list keyed by `type`. */
   conditions?: Condition[];
+  /** Operator reload mode: which config each server runs. */
+  config?: ConfigStatus;
+}
+
+export interface ConfigStatus {
+  /** The config the servers should run: hash of its text, and the routes file's revision it carries. */
+  hash?: string;
+  revision?: string;
+  /** Current: every server runs it; Rolling; Refused: it was rolled back, the last good one runs. */
+  state?: "Current" | "Rolling" | "Refused";
+  /** A config that was refused (by nats-server, or an unhealthy canary), and why; not tried again until it changes. */
+  refused?: { hash: string; revision?: string; error: string; at: string };
+  servers?: ServerConfigState[];
+}
+
+export interface ServerConfigState {
+  pod: string;
+  serverId?: string;
+  /** Hash and routes-file revision of the config it runs, as confirmed by its config digest. */
+  hash?: string;
+  revision?: string;
+  state: "current" | "reloading" | "outdated" | "unknown";
+  error?: string;
 }
 
 export interface Condition {

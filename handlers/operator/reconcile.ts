@@ -1,9 +1,10 @@
 import { loadRoutesConfig } from "../config/routes-file.ts";
 import type { EventNote } from "../events.ts";
 import { isPodReady } from "../pod-state.ts";
+import { restartKey } from "../reloader/reloadable.ts";
 import { configRevisionAnnotation } from "../reloader/report.ts";
 import type { Change, ConfigMap, Pod, Role, RoleBinding, Secret, Service, ServiceAccount } from "../types.ts";
-import { decodeBase64 } from "./base64.ts";
+import { decodeBase64, encodeBase64 } from "./base64.ts";
 import { conditionStatus, withConditions } from "./conditions.ts";
 import {
   desiredConfigSecret,
@@ -17,6 +18,15 @@ import { defaultServerVersion, podTemplate, templateHash } from "./desired-pod.t
 import { annotationTemplateHash, configSecretName, isOwnedBy, labelVersion, routesConfigMapName } from "./names.ts";
 import type { Condition, NatsCluster, NatsClusterStatus } from "./natscluster.ts";
 import { type PodPlan, planPods } from "./pods.ts";
+import {
+  annotationLastGoodRevision,
+  keyLastGood,
+  keySystemPassword,
+  type RolloutStep,
+  rolloutStep,
+  type ServerObservation,
+  systemUser,
+} from "./reload-rollout.ts";
 import { ports, renderServerConfig } from "./server-config.ts";
 import { type Secrets, validateCluster } from "./validate.ts";
 
@@ -36,6 +46,10 @@ export interface ClusterView {
   /** satellite's own image, the default reloader sidecar. */
   controllerImage: string;
   now: string;
+  /** configReload.mode operator: what each server said, by pod name. */
+  servers?: Record<string, ServerObservation | undefined>;
+  /** Fresh random text from the runtime, for a password the first time one is needed. */
+  entropy?: string;
 }
 
 export interface ReconcileResult {
@@ -43,6 +57,8 @@ export interface ReconcileResult {
   /** The status the cluster should have; the runtime writes it when it differs. */
   status: NatsClusterStatus;
   events: ClusterEvent[];
+  /** Look at the cluster again this soon (a config is moving through the servers). */
+  requeueAfterMs?: number;
 }
 
 export const defaultSize = 1;
@@ -103,9 +119,13 @@ export function reconcileCluster(v: ClusterView): ReconcileResult {
     .filter(Boolean);
   const routes = [...new Set([...podRoutes, ...extra, ...(fromApi?.routes ?? [])])];
 
+  const operatorMode = spec.configReload?.mode === "operator";
+  const systemPassword = operatorMode ? (decodeOr(v.configSecret?.data?.[keySystemPassword]) ?? v.entropy) : undefined;
+  if (operatorMode && !systemPassword) problems.push("no password for the system user yet (the operator supplies one)");
   let conf: string | undefined;
   if (!problems.length) {
-    const rendered = renderServerConfig({ cluster: c, clusterName, routes, clientsAuth });
+    const systemUserConf = systemPassword ? { systemUser: { user: systemUser, password: systemPassword } } : {};
+    const rendered = renderServerConfig({ cluster: c, clusterName, routes, clientsAuth, ...systemUserConf });
     if ("error" in rendered) problems.push(`the server config cannot be rendered: ${rendered.error.message}`);
     else conf = rendered.text;
   }
@@ -143,7 +163,12 @@ export function reconcileCluster(v: ClusterView): ReconcileResult {
   if (!v.routesConfigMap) changes.push({ op: "create", kind: "ConfigMap", object: initialRoutesConfigMap(c) });
   const configRevision = v.routesConfigMap?.metadata?.resourceVersion;
   const secret = desiredConfigSecret(c, conf, configRevision);
-  if (!v.configSecret) changes.push({ op: "create", kind: "Secret", object: secret });
+  let rollout: RolloutStep | undefined;
+  if (operatorMode) {
+    const r = operatorReload(c, v, owned, size, conf, configRevision, systemPassword!);
+    rollout = r.rollout;
+    if (r.secret) changes.push(r.secret);
+  } else if (!v.configSecret) changes.push({ op: "create", kind: "Secret", object: secret });
   else {
     const confChanged = decodeOr(v.configSecret.data?.["nats.conf"]) !== conf;
     if (confChanged || v.configSecret.metadata?.annotations?.[configRevisionAnnotation] !== configRevision) {
@@ -180,10 +205,16 @@ export function reconcileCluster(v: ClusterView): ReconcileResult {
     else if (serviceDiffers(live, want)) changes.push({ op: "replace", kind: "Service", object: updatedService(live, want) });
   }
 
-  const template = podTemplate(c, v.controllerImage);
+  const restartOnly = operatorMode ? restartKey(rollout?.target ?? conf, spec.version || defaultServerVersion) : undefined;
+  const template = podTemplate(c, v.controllerImage, restartOnly);
   const plan: PodPlan = planPods(c, owned, size, template, templateHash(template));
   changes.push(...plan.changes);
   events.push(...plan.events);
+  // Reloads wait while pods are created, replaced or removed: those start with the Secret's config.
+  if (rollout && !plan.changes.length) {
+    changes.push(...rollout.changes);
+    events.push(...rollout.events);
+  }
 
   const wantVersion = spec.version || defaultServerVersion;
   const outdatedVersions = owned
@@ -195,13 +226,75 @@ export function reconcileCluster(v: ClusterView): ReconcileResult {
     : { type: "Progressing", status: "False", reason: "Complete", message: `${size} servers at version ${wantVersion}` };
   return {
     changes,
-    status: base({ currentVersion }, [
+    status: base({ currentVersion, ...(rollout ? { config: rollout.status } : {}) }, [
       readyCondition(),
       progressing,
       { type: "Degraded", status: "False", reason: "Valid", message: "spec and referenced secrets are valid" },
+      ...(rollout ? [rollout.condition] : []),
     ]),
     events,
+    ...(rollout?.requeueAfterMs !== undefined && !plan.changes.length ? { requeueAfterMs: rollout.requeueAfterMs } : {}),
   };
+}
+
+/**
+ * configReload.mode operator: the config Secret (the config to run, the last good one, the system
+ * user's password) and the next step of moving the servers to it.
+ */
+function operatorReload(
+  c: NatsCluster,
+  v: ClusterView,
+  owned: Pod[],
+  size: number,
+  conf: string,
+  configRevision: string | undefined,
+  password: string,
+): { secret?: Change; rollout?: RolloutStep } {
+  const have = v.configSecret;
+  const data = (target: string, lastGood: string) => ({
+    "nats.conf": encodeBase64(target),
+    [keyLastGood]: encodeBase64(lastGood),
+    [keySystemPassword]: encodeBase64(password),
+  });
+  const annotations = (targetRevision?: string, lastGoodRevision?: string) => ({
+    ...(targetRevision ? { [configRevisionAnnotation]: targetRevision } : {}),
+    ...(lastGoodRevision ? { [annotationLastGoodRevision]: lastGoodRevision } : {}),
+  });
+  if (!have) {
+    const s = desiredConfigSecret(c, conf, configRevision);
+    const object = { ...s, metadata: { ...s.metadata, annotations: annotations(configRevision, configRevision) }, data: data(conf, conf) };
+    return { secret: { op: "create", kind: "Secret", object } };
+  }
+  const running = owned.filter((p) => !p.metadata?.deletionTimestamp && p.status?.podIP);
+  const tlsCa = c.spec?.tls?.serverSecret
+    ? v.secrets[c.spec.tls.serverSecret]?.data?.[c.spec.tls.serverSecretCAFileName ?? "ca.pem"]
+    : undefined;
+  const rollout = rolloutStep({
+    cluster: c,
+    pods: owned.filter((p) => !p.metadata?.deletionTimestamp),
+    size,
+    rendered: conf,
+    renderedRevision: configRevision,
+    lastGood: decodeOr(have.data?.[keyLastGood]) ?? decodeOr(have.data?.["nats.conf"]) ?? conf,
+    lastGoodRevision: have.metadata?.annotations?.[annotationLastGoodRevision],
+    servers: v.servers ?? {},
+    version: c.spec?.version || defaultServerVersion,
+    connect: {
+      urls: running.map((p) => `${tlsCa ? "tls" : "nats"}://${p.status!.podIP}:${ports.client}`),
+      user: systemUser,
+      password,
+      ...(tlsCa ? { ca: decodeOr(tlsCa) } : {}),
+    },
+    now: v.now,
+  });
+  const wantData = data(rollout.target, rollout.lastGood);
+  const wantAnnotations = { ...have.metadata?.annotations, ...annotations(rollout.targetRevision, rollout.lastGoodRevision) };
+  const same =
+    Object.entries(wantData).every(([k, val]) => have.data?.[k] === val) &&
+    Object.entries(wantAnnotations).every(([k, val]) => have.metadata?.annotations?.[k] === val);
+  if (same) return { rollout };
+  const object = { ...have, metadata: { ...have.metadata, annotations: wantAnnotations }, data: { ...have.data, ...wantData } };
+  return { secret: { op: "replace", kind: "Secret", object }, rollout: { ...rollout, requeueAfterMs: rollout.requeueAfterMs ?? 0 } };
 }
 
 /** `spec.logging` (older manifests) folded into `spec.natsConfig`. */

@@ -46,6 +46,8 @@ export interface ServerConfigInput {
   paths?: Partial<ServerPaths>;
   /** Listen ports (default `ports`); tests use free ones. */
   ports?: Partial<Pick<ServerPorts, "client" | "cluster" | "monitor">>;
+  /** A system-account user, for the operator's reloads over NATS (configReload.mode operator). */
+  systemUser?: { user: string; password: string };
 }
 
 const join = (dir: string, file: string, what: string) => {
@@ -154,6 +156,12 @@ function serverConfigText(input: ServerConfigInput): string {
   out.push("", "cluster {", ...indent(cl), "}");
 
   if (clientsAuth) out.push("", ...authorizationConf(clientsAuth, spec.auth?.clientsAuthTimeout));
+  // Users of $SYS only: clients without credentials stay in the global account as before.
+  const sys = input.systemUser;
+  if (sys) {
+    const user = `{ user: ${quote(sys.user, "the system user")}, password: ${quote(sys.password, "the system password")} }`;
+    out.push("", "accounts {", ...indent(["$SYS {", ...indent(["users: [", `  ${user}`, "]"]), "}"]), "}");
+  }
 
   const leaf = spec.leafnodeConfig;
   const leafPort = leaf?.hostPort ? leaf.hostPort : undefined;

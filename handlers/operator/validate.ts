@@ -1,5 +1,7 @@
+import { atLeast } from "../reloader/reloadable.ts";
 import type { Secret } from "../types.ts";
 import { decodeBase64 } from "./base64.ts";
+import { defaultServerVersion } from "./desired-pod.ts";
 import { type NatsCluster, tlsFiles } from "./natscluster.ts";
 import { type ClientsAuth, chooseClientsAuthKey, parseClientsAuth } from "./server-config.ts";
 
@@ -71,6 +73,16 @@ export function validateCluster(c: NatsCluster, secrets: Secrets): { problems: s
         if ("error" in parsed) problems.push(`${where} key "${key.value}": ${parsed.error.message}`);
         else clientsAuth = parsed.value;
       }
+    }
+  }
+  if (s.configReload?.mode === "operator") {
+    if (s.pod?.enableConfigReload)
+      problems.push("configReload.mode operator reloads without a sidecar: leave out pod.enableConfigReload (or set mode sidecar)");
+    const version = s.version || defaultServerVersion;
+    if (!atLeast(version, "2.11.0")) {
+      problems.push(
+        `configReload.mode operator needs nats-server 2.11.0 or later (its config digest confirms each reload); spec.version is ${version}`,
+      );
     }
   }
   const lameDuck = s.lameDuckDurationSeconds;

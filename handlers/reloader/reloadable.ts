@@ -1,4 +1,5 @@
 import { type ConfMap, type ConfValue, parseNatsConf } from "./nats-conf.ts";
+import { sha256Hex } from "./sha256.ts";
 
 /** `a.b.c` out of a parsed config, keys compared case-insensitively as nats-server does. */
 function at(conf: ConfMap, path: string): ConfValue | undefined {
@@ -12,6 +13,41 @@ function at(conf: ConfMap, path: string): ConfValue | undefined {
 }
 
 const same = (a: ConfValue | undefined, b: ConfValue | undefined) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
+
+const never: [string, string][] = [
+  ["server_name", "the server name"],
+  ["listen", "the client listen address"],
+  ["host", "the client host"],
+  ["port", "the client port"],
+  ["net", "the client host"],
+  ["cluster.listen", "the cluster listen address"],
+  ["cluster.host", "the cluster host"],
+  ["cluster.port", "the cluster port"],
+  ["leafnodes.listen", "the leafnode listen address"],
+  ["leafnodes.host", "the leafnode host"],
+  ["leafnodes.port", "the leafnode port"],
+  ["operator", "the operator JWT"],
+  ["system_account", "the system account"],
+  ["resolver", "the account resolver"],
+  // Not in nats-server's reload code (server/reload.go diffOptions): "config reload not supported".
+  ["max_pending", "the maximum pending bytes"],
+  ["max_subscriptions", "the maximum subscriptions"],
+];
+
+/**
+ * A short key of what in nats.conf `text` only a restart applies on nats-server `version`: equal
+ * keys, the change between the two configs can be reloaded.
+ */
+export function restartKey(text: string, version: string): string {
+  const parsed = parseNatsConf({ "nats.conf": text }, "nats.conf");
+  if ("error" in parsed) return "";
+  const paths = [
+    ...never.map(([p]) => p),
+    ...(atLeast(version, "2.14.0") ? [] : ["leafnodes.remotes"]),
+    ...(atLeast(version, "2.2.0") ? [] : ["cluster.name"]),
+  ];
+  return sha256Hex(JSON.stringify(paths.map((p) => at(parsed.conf, p) ?? null))).slice(0, 12);
+}
 
 /** Whether version `v` ("2.14.9") is at least `min` ("2.14.0"). */
 export function atLeast(v: string, min: string): boolean {
@@ -37,22 +73,6 @@ export function changesNeedingRestart(
   const [was, now] = [parseNatsConf(oldFiles, entry), parseNatsConf(newFiles, entry)];
   if ("error" in was || "error" in now) return [];
   const [before, after] = [was.conf, now.conf];
-  const never: [string, string][] = [
-    ["server_name", "the server name"],
-    ["listen", "the client listen address"],
-    ["host", "the client host"],
-    ["port", "the client port"],
-    ["net", "the client host"],
-    ["cluster.listen", "the cluster listen address"],
-    ["cluster.host", "the cluster host"],
-    ["cluster.port", "the cluster port"],
-    ["leafnodes.listen", "the leafnode listen address"],
-    ["leafnodes.host", "the leafnode host"],
-    ["leafnodes.port", "the leafnode port"],
-    ["operator", "the operator JWT"],
-    ["system_account", "the system account"],
-    ["resolver", "the account resolver"],
-  ];
   const out: string[] = [];
   for (const [path, what] of never) {
     if (!same(at(before, path), at(after, path))) out.push(`${what} (${path}) changed: nats-server applies that only on restart`);

@@ -14,6 +14,8 @@ export interface NatsAuthOptions {
   tlsCert?: string;
   tlsKey?: string;
   tlsCa?: string;
+  /** A CA certificate as PEM text (instead of a file). */
+  tlsCaPem?: string;
 }
 
 /** Connection options for a long-running controller: retry the first connect, reconnect forever. */
@@ -48,6 +50,7 @@ export function connectionOptions(o: NatsAuthOptions): ConnectionOptions {
       if (f) readOrExplain(f, flag);
     opts.tls = { certFile: o.tlsCert, keyFile: o.tlsKey, caFile: o.tlsCa };
   }
+  if (o.tlsCaPem) opts.tls = { ...opts.tls, ca: o.tlsCaPem };
   return opts;
 }
 

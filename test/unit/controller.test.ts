@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { type Change, type NatsCluster, type OperatorEnv, operatorRoutes, type Store } from "../../handlers/index.ts";
 import { describe as describeChange, image, natsCluster, now, runningPod } from "./operator-fixtures.ts";
 
-const env: OperatorEnv = { component: "satellite", instance: "op-1", controllerImage: image, now };
+const env: OperatorEnv = { component: "satellite", instance: "op-1", controllerImage: image, now, entropy: "random-text" };
 
 /** A store over plain objects, as the runtime's caches would hold them. */
 function storeOf(objects: Partial<Record<string, { metadata?: any }[]>>): Store {
@@ -22,7 +22,7 @@ const ops = (changes: Change[]) =>
 describe("operator routes: a reconcile as one list of changes", () => {
   it("a new cluster: its objects, then an Event per note, then its status", () => {
     const c = natsCluster({ size: 1 });
-    const changes = operatorRoutes.reconcile(c, storeOf({ NatsCluster: [c] }), env);
+    const changes = operatorRoutes.reconcile(c, storeOf({ NatsCluster: [c] }), env).changes;
     expect(ops(changes)).toEqual([
       "create ConfigMap demo-config",
       "create Secret demo",
@@ -36,7 +36,7 @@ describe("operator routes: a reconcile as one list of changes", () => {
 
   it("an Event names the cluster, the reason, and who recorded it", () => {
     const c = natsCluster({ size: 1 });
-    const ev = operatorRoutes.reconcile(c, storeOf({}), env).find((x) => x.kind === "Event");
+    const ev = operatorRoutes.reconcile(c, storeOf({}), env).changes.find((x) => x.kind === "Event");
     expect(ev).toMatchObject({
       op: "create",
       object: {
@@ -52,17 +52,17 @@ describe("operator routes: a reconcile as one list of changes", () => {
   it("reads the cluster's pods by their labels, not another cluster's", () => {
     const c = natsCluster({ size: 1 });
     const other = natsCluster({ size: 1 }, { name: "other", uid: "uid-other" });
-    const mine = operatorRoutes.reconcile(c, storeOf({ Pod: [runningPod(c, 1), runningPod(other, 1)] }), env);
+    const mine = operatorRoutes.reconcile(c, storeOf({ Pod: [runningPod(c, 1), runningPod(other, 1)] }), env).changes;
     expect(ops(mine)).not.toContain("create Pod demo-1");
-    const theirs = operatorRoutes.reconcile(c, storeOf({ Pod: [runningPod(other, 1)] }), env);
+    const theirs = operatorRoutes.reconcile(c, storeOf({ Pod: [runningPod(other, 1)] }), env).changes;
     expect(ops(theirs)).toContain("create Pod demo-1");
   });
 
   it("no status write when the status would not change", () => {
     const c = natsCluster({ size: 1 });
-    const first = operatorRoutes.reconcile(c, storeOf({}), env);
+    const first = operatorRoutes.reconcile(c, storeOf({}), env).changes;
     const status = first.find((x) => x.op === "status")!.object as any;
-    const again = operatorRoutes.reconcile({ ...c, status: status.status }, storeOf({}), env);
+    const again = operatorRoutes.reconcile({ ...c, status: status.status }, storeOf({}), env).changes;
     expect(ops(again)).not.toContain("status");
   });
 });

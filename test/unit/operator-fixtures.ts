@@ -25,6 +25,7 @@ export function view(c: NatsCluster, over: Partial<ClusterView> = {}): ClusterVi
     secrets: {},
     controllerImage: image,
     now,
+    entropy: "fixture-entropy",
     ...over,
   };
 }
@@ -46,6 +47,10 @@ export function secret(name: string, data: Record<string, string>): Secret {
 
 export const summary = (r: ReconcileResult) => r.changes.map(describe);
 export function describe(c: Change): string {
-  return c.op === "delete" ? `delete ${c.kind} ${c.name}` : `${c.op} ${c.kind} ${c.object.metadata?.name}`;
+  return c.op === "delete"
+    ? `delete ${c.kind} ${c.name}`
+    : c.op === "reload"
+      ? `reload ${c.pod}`
+      : `${c.op} ${c.kind} ${c.object.metadata?.name}`;
 }
 export const condition = (r: ReconcileResult, type: string) => r.status.conditions?.find((c) => c.type === type);

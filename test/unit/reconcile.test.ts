@@ -31,7 +31,7 @@ describe("cluster.create", () => {
       "create Pod demo-3",
     ]);
     for (const ch of r.changes) {
-      if (ch.op === "delete") throw new Error("no deletes expected");
+      if (ch.op === "delete" || ch.op === "reload") throw new Error("no deletes or reloads expected");
       expect(ch.object.metadata?.ownerReferences).toEqual([
         { apiVersion: "nats.io/v1alpha2", kind: "NatsCluster", name: "demo", uid: "uid-demo", controller: true, blockOwnerDeletion: true },
       ]);
@@ -318,5 +318,37 @@ describe("config API interplay", () => {
     expect(conf).toMatch(/name: "?CLUSTER_A"?/);
     expect(conf).toContain("nats://another-route:6222");
     expect(conf).toContain("nats://demo-1.demo-mgmt.ns1.svc:6222");
+  });
+});
+
+describe("configReload.mode operator", () => {
+  const spec = { size: 3, configReload: { mode: "operator" as const } };
+  it("no sidecar: the config Secret is mounted; it holds a system user's password, the config and the last good config", () => {
+    const r = reconcileCluster({ ...view(natsCluster(spec)), entropy: "s3cret-from-runtime" });
+    const s = r.changes.find((x) => x.op === "create" && x.kind === "Secret") as { object: Secret };
+    const data = Object.fromEntries(Object.entries(s.object.data!).map(([k, v]) => [k, decodeBase64(v)]));
+    expect(data["system-password"]).toBe("s3cret-from-runtime");
+    expect(data["nats.conf"]).toContain(
+      'accounts {\n  $SYS {\n    users: [\n      { user: "satellite", password: "s3cret-from-runtime" }\n    ]\n  }\n}\n',
+    );
+    expect(data["last-good.conf"]).toBe(data["nats.conf"]);
+    const pod = r.changes.find((x) => x.op === "create" && x.kind === "Pod") as { object: Pod };
+    expect(pod.object.spec?.containers.map((c) => c.name)).toEqual(["nats"]);
+    expect(pod.object.spec?.shareProcessNamespace).toBeUndefined();
+    expect(pod.object.spec?.volumes?.find((v) => v.name === "config")).toEqual({ name: "config", secret: { secretName: "demo" } });
+    expect(pod.object.metadata?.annotations?.["nats.io/config-restart-key"]).toMatch(/^[0-9a-f]{12}$/);
+  });
+
+  it("keeps the password it made: a later reconcile with other entropy renders the same config", () => {
+    const v = converged(natsCluster(spec), 0);
+    const r = reconcileCluster({ ...v, entropy: "something-else" });
+    expect(r.changes.filter((x) => x.kind === "Secret")).toEqual([]);
+  });
+
+  it("is refused with a sidecar too, or on nats-server before 2.11 (no config digest)", () => {
+    const both = reconcileCluster(view(natsCluster({ ...spec, pod: { enableConfigReload: true } })));
+    expect(condition(both, "Degraded")?.message).toMatch(/leave out pod.enableConfigReload/);
+    const old = reconcileCluster(view(natsCluster({ ...spec, version: "2.10.24" })));
+    expect(condition(old, "Degraded")?.message).toMatch(/needs nats-server 2.11.0 or later/);
   });
 });

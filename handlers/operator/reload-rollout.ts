@@ -1,0 +1,265 @@
+// configReload.mode operator: the next step of getting a new nats.conf into every running server,
+// without a sidecar. The config Secret holds the config the servers should run (`nats.conf`) and
+// the last one every server ran (`last-good.conf`). For each server to move: the pod gets an
+// annotation with the digest it should reach (a pod update makes the kubelet refresh the Secret
+// volume at once instead of within its sync period), the server is reloaded over NATS as the
+// system user, and its /varz config_digest confirms the new file. A config nats-server refuses,
+// or one that leaves the canary unhealthy, is recorded as refused: the Secret goes back to the
+// last good config, which every server that left it reloads again.
+import type { EventNote } from "../events.ts";
+import { configDigest } from "../reloader/digest.ts";
+import { restartKey } from "../reloader/reloadable.ts";
+import { sha256Hex } from "../reloader/sha256.ts";
+import type { Change, Pod, ServerReload } from "../types.ts";
+import { podIndex } from "./names.ts";
+import type { Condition, ConfigStatus, NatsCluster, ServerConfigState } from "./natscluster.ts";
+
+export const systemUser = "satellite";
+export const annotationConfigDigest = "nats.io/config-digest";
+export const annotationNudge = "nats.io/config-nudge";
+export const annotationLastGoodRevision = "nats.io/last-good-revision";
+export const keyLastGood = "last-good.conf";
+export const keySystemPassword = "system-password";
+const defaultCanaryTimeoutSeconds = 15;
+/**
+ * The kubelet refreshes a nudged pod's volume within about a second (bench/RESULTS.md): the first
+ * reload waits this long after the nudge, and one that found the old file (or got no answer) is
+ * tried again as often; the pod is nudged again if the file has not come after `renudgeMs`.
+ */
+const retryMs = 300;
+const renudgeMs = 3_000;
+
+/** What the runtime saw of one server: its /varz, /healthz and /routez, and the operator's last reload of it. */
+export interface ServerObservation {
+  serverId: string;
+  digest?: string;
+  healthy: boolean;
+  /** Distinct servers it has routes to. */
+  routes: number;
+  /** refused: nats-server's own error reply; failed: no answer (the request is tried again). */
+  lastReload?: { digest: string; outcome: "reloaded" | "refused" | "failed"; error?: string; at: string };
+}
+
+export interface RolloutInput {
+  cluster: NatsCluster;
+  /** The cluster's own pods, not being deleted. */
+  pods: Pod[];
+  size: number;
+  /** nats.conf as the spec and the routes file make it now, and the routes file's revision. */
+  rendered: string;
+  renderedRevision?: string;
+  lastGood: string;
+  lastGoodRevision?: string;
+  /** By pod name; only servers the runtime could reach. */
+  servers: Record<string, ServerObservation | undefined>;
+  /** nats-server's version: what it can reload. */
+  version: string;
+  /** How the runtime reaches the servers' system account. */
+  connect: ServerReload["connect"];
+  now: string;
+}
+
+export interface RolloutStep {
+  /** What `nats.conf` should hold, and its revision. */
+  target: string;
+  targetRevision?: string;
+  /** What `last-good.conf` should hold, and its revision. */
+  lastGood: string;
+  lastGoodRevision?: string;
+  /** Pod nudges and server reloads. */
+  changes: Change[];
+  status: ConfigStatus;
+  condition: Omit<Condition, "lastTransitionTime">;
+  events: EventNote[];
+  /** Look again this soon while servers are moving. */
+  requeueAfterMs?: number;
+}
+
+export const configHash = (text: string) => sha256Hex(text).slice(0, 16);
+
+const digestFor = (text: string, pod: string) => {
+  const d = configDigest({ "nats.conf": text }, "nats.conf", { POD_NAME: pod });
+  return "digest" in d ? d.digest : undefined;
+};
+
+export function rolloutStep(i: RolloutInput): RolloutStep {
+  const c = i.cluster;
+  const name = c.metadata.name!;
+  const strategy = c.spec?.configReload?.strategy ?? "all";
+  const before = c.status?.config;
+  const renderedHash = configHash(i.rendered);
+  const refused = before?.refused?.hash === renderedHash ? before.refused : undefined;
+  const forward = !refused;
+  const target = forward ? i.rendered : i.lastGood;
+  const targetRevision = forward ? i.renderedRevision : i.lastGoodRevision;
+  const targetHash = configHash(target);
+  const pods = [...i.pods].sort((a, b) => (podIndex(name, a.metadata?.name) ?? 0) - (podIndex(name, b.metadata?.name) ?? 0));
+  const nowMs = Date.parse(i.now);
+
+  const servers: ServerConfigState[] = [];
+  const pending: Pod[] = [];
+  for (const p of pods) {
+    const pod = p.metadata!.name!;
+    const o = i.servers[pod];
+    const want = digestFor(target, pod);
+    if (!o) {
+      servers.push({ pod, state: "unknown" });
+      continue;
+    }
+    if (o.digest && o.digest === want) {
+      servers.push({ pod, serverId: o.serverId, hash: targetHash, revision: targetRevision, state: "current" });
+      continue;
+    }
+    const onLastGood = o.digest && o.digest === digestFor(i.lastGood, pod);
+    const tried = o.lastReload?.digest === want ? o.lastReload : undefined;
+    servers.push({
+      pod,
+      serverId: o.serverId,
+      ...(onLastGood ? { hash: configHash(i.lastGood), revision: i.lastGoodRevision } : {}),
+      state: tried ? "reloading" : "outdated",
+      ...(tried?.outcome === "reloaded"
+        ? { error: "reloaded, but the kubelet has not refreshed the config volume yet: trying again" }
+        : {}),
+      ...(tried?.outcome === "failed" ? { error: `no answer to the reload: ${tried.error}` } : {}),
+    });
+    pending.push(p);
+  }
+
+  const status = (state: ConfigStatus["state"], more: Partial<ConfigStatus> = {}): ConfigStatus => ({
+    hash: targetHash,
+    ...(targetRevision ? { revision: targetRevision } : {}),
+    state,
+    ...(refused ? { refused } : {}),
+    servers,
+    ...more,
+  });
+  const step = (rest: Partial<RolloutStep>): RolloutStep => ({
+    target,
+    targetRevision,
+    lastGood: i.lastGood,
+    lastGoodRevision: i.lastGoodRevision,
+    changes: [],
+    events: [],
+    status: status(refused ? "Refused" : "Rolling"),
+    condition: refused
+      ? { type: "ConfigCurrent", status: "False", reason: "Refused", message: refused.error }
+      : {
+          type: "ConfigCurrent",
+          status: "False",
+          reason: "Rolling",
+          message: `${servers.filter((s) => s.state === "current").length}/${pods.length} servers run the new config`,
+        },
+    ...rest,
+  });
+
+  /** Nats-server refused the config on `pod`, or the canary was not healthy with it. */
+  const refuse = (error: string, reason: string): RolloutStep => {
+    const r = { hash: renderedHash, ...(i.renderedRevision ? { revision: i.renderedRevision } : {}), error, at: i.now };
+    return {
+      ...step({}),
+      target: i.lastGood,
+      targetRevision: i.lastGoodRevision,
+      status: { ...status("Refused"), hash: configHash(i.lastGood), revision: i.lastGoodRevision, refused: r },
+      condition: { type: "ConfigCurrent", status: "False", reason: "Refused", message: error },
+      events: [{ type: "Warning", reason, message: `${error}; the last good config stays (or is put back) on every server` }],
+      requeueAfterMs: 0,
+    };
+  };
+
+  const reachable = pods.filter((p) => i.servers[p.metadata!.name!]);
+  if (!pending.length) {
+    const done = forward && i.lastGood !== target;
+    const allSeen = reachable.length === pods.length;
+    return step({
+      lastGood: allSeen ? target : i.lastGood,
+      lastGoodRevision: allSeen ? targetRevision : i.lastGoodRevision,
+      status: status(refused ? "Refused" : allSeen ? "Current" : "Rolling"),
+      condition: refused
+        ? { type: "ConfigCurrent", status: "False", reason: "Refused", message: refused.error }
+        : allSeen
+          ? { type: "ConfigCurrent", status: "True", reason: "Current", message: `every server runs config ${targetHash}` }
+          : {
+              type: "ConfigCurrent",
+              status: "Unknown",
+              reason: "ServersUnreachable",
+              message: `${pods.length - reachable.length} servers could not be asked`,
+            },
+      events:
+        done && allSeen
+          ? [
+              {
+                type: "Normal",
+                reason: "ConfigRolledOut",
+                message: `every server runs config ${targetHash}${targetRevision ? ` (routes revision ${targetRevision})` : ""}`,
+              },
+            ]
+          : [],
+      ...(allSeen ? {} : { requeueAfterMs: 5_000 }),
+    });
+  }
+
+  // nats-server's own refusal of the config, from a reload of it.
+  for (const p of pending) {
+    const pod = p.metadata!.name!;
+    const last = i.servers[pod]?.lastReload;
+    if (forward && last?.outcome === "refused" && last.digest === digestFor(target, pod))
+      return refuse(`${pod}: ${last.error}`, "ConfigRefused");
+  }
+
+  // Only a restart applies this change: the pod template carries restartKey, so the pods are
+  // replaced one at a time and start with the new config; reloading would be refused.
+  if (restartKey(i.lastGood, i.version) !== restartKey(target, i.version)) {
+    for (const s of servers) if (s.state !== "current") s.error = "this change needs a restart: the pods are replaced one at a time";
+    return step({ requeueAfterMs: 2_000 });
+  }
+
+  let work = pending;
+  if (strategy === "canary" && forward) {
+    const canary = reachable[0];
+    if (canary && pending.includes(canary)) work = [canary];
+    else if (canary) {
+      const o = i.servers[canary.metadata!.name!]!;
+      const peers = Math.max(0, Math.min(i.size, pods.length) - 1);
+      if (!o.healthy || o.routes < peers) {
+        const since = o.lastReload ? Date.parse(o.lastReload.at) : nowMs;
+        const timeout = (c.spec?.configReload?.canaryTimeoutSeconds ?? defaultCanaryTimeoutSeconds) * 1000;
+        const why = `${o.healthy ? "healthy" : "/healthz failing"}, routes to ${o.routes} of ${peers} servers`;
+        if (nowMs - since >= timeout) {
+          return refuse(
+            `the canary ${canary.metadata!.name} loaded the config but was not healthy within ${timeout / 1000} s (${why})`,
+            "CanaryUnhealthy",
+          );
+        }
+        return step({ requeueAfterMs: retryMs });
+      }
+    }
+  }
+
+  const changes: Change[] = [];
+  for (const p of work) {
+    const pod = p.metadata!.name!;
+    const want = digestFor(target, pod);
+    const o = i.servers[pod];
+    if (!want || !o) continue;
+    const a = p.metadata?.annotations ?? {};
+    const nudgedAt = Date.parse(a[annotationNudge] ?? "") || 0;
+    const last = o.lastReload?.digest === want ? o.lastReload : undefined;
+    if (a[annotationConfigDigest] !== want || nowMs - nudgedAt >= renudgeMs) {
+      const annotations = { ...a, [annotationConfigDigest]: want, [annotationNudge]: i.now };
+      changes.push({ op: "replace", kind: "Pod", object: { ...p, metadata: { ...p.metadata, annotations } } });
+      if (a[annotationConfigDigest] !== want) continue;
+    }
+    if (nowMs - nudgedAt >= retryMs && (!last || nowMs - Date.parse(last.at) >= retryMs)) {
+      changes.push({
+        op: "reload",
+        namespace: p.metadata!.namespace!,
+        cluster: name,
+        pod,
+        serverId: o.serverId,
+        digest: want,
+        connect: i.connect,
+      });
+    }
+  }
+  return step({ changes, requeueAfterMs: retryMs });
+}

@@ -1,0 +1,107 @@
+// configReload.mode operator: the operator's own view of each server (its monitoring endpoint) and
+// its reloads over NATS as the system user. One NATS connection per cluster, made on first use.
+import type { NatsConnection } from "@nats-io/nats-core";
+import type { ServerObservation, ServerReload } from "../handlers/index.ts";
+import type { Logger } from "./log.ts";
+import { connectNats } from "./nats/connect.ts";
+import { monitorGet, type Varz } from "./reloader/server.ts";
+
+const monitorPort = 8222;
+const reloadTimeoutMs = 5_000;
+
+export interface Servers {
+  /** /varz, /healthz and /routez of each server, with the last reload of it; unreachable ones are left out. */
+  observe(namespace: string, targets: { pod: string; ip: string }[]): Promise<Record<string, ServerObservation>>;
+  reload(r: ServerReload): Promise<void>;
+  close(): Promise<void>;
+}
+
+export function createServers(log: Logger): Servers {
+  const lastReload = new Map<string, ServerObservation["lastReload"]>();
+  const connections = new Map<string, { key: string; nc: Promise<NatsConnection> }>();
+
+  async function observeOne(ip: string): Promise<Omit<ServerObservation, "lastReload"> | undefined> {
+    const url = `http://${ip.includes(":") ? `[${ip}]` : ip}:${monitorPort}`;
+    try {
+      const [varz, healthy, routez] = await Promise.all([
+        monitorGet<Varz>(url, "varz"),
+        monitorGet(url, "healthz").then(
+          () => true,
+          () => false,
+        ),
+        monitorGet<{ routes?: { remote_name?: string; remote_id?: string }[] }>(url, "routez").catch(() => ({ routes: [] })),
+      ]);
+      const peers = new Set((routez.routes ?? []).map((r) => r.remote_name || r.remote_id));
+      return { serverId: varz.server_id, digest: varz.config_digest, healthy, routes: peers.size };
+    } catch {
+      return undefined;
+    }
+  }
+
+  function connection(r: ServerReload): Promise<NatsConnection> {
+    const id = `${r.namespace}/${r.cluster}`;
+    const key = JSON.stringify(r.connect);
+    const have = connections.get(id);
+    if (have?.key === key) return have.nc;
+    if (have) void have.nc.then((nc) => nc.close()).catch(() => undefined);
+    const nc = connectNats(
+      {
+        servers: r.connect.urls,
+        name: `satellite operator ${id}`,
+        user: r.connect.user,
+        password: r.connect.password,
+        ...(r.connect.ca ? { tlsCaPem: r.connect.ca } : {}),
+      },
+      log,
+    );
+    nc.catch(() => connections.delete(id));
+    connections.set(id, { key, nc });
+    return nc;
+  }
+
+  return {
+    async observe(namespace, targets) {
+      const seen = await Promise.all(targets.map(async (t) => [t.pod, await observeOne(t.ip)] as const));
+      const out: Record<string, ServerObservation> = {};
+      for (const [pod, o] of seen) if (o) out[pod] = { ...o, lastReload: lastReload.get(`${namespace}/${pod}`) };
+      return out;
+    },
+    async reload(r) {
+      const at = () => new Date().toISOString();
+      const record = (outcome: "reloaded" | "refused" | "failed", error?: string) =>
+        lastReload.set(`${r.namespace}/${r.pod}`, { digest: r.digest, outcome, ...(error ? { error } : {}), at: at() });
+      try {
+        const nc = await withTimeout(connection(r), reloadTimeoutMs, "no connection to the cluster's NATS");
+        const m = await nc.request(`$SYS.REQ.SERVER.${r.serverId}.RELOAD`, "", { timeout: reloadTimeoutMs });
+        const reply = JSON.parse(m.string()) as { error?: { description?: string } };
+        if (reply.error) {
+          record("refused", `nats-server refused the config: ${reply.error.description ?? "no reason given"}`);
+          log.warn("nats-server refused the config", { pod: `${r.namespace}/${r.pod}`, error: reply.error.description });
+        } else record("reloaded");
+      } catch (e) {
+        record("failed", (e as Error).message);
+        log.warn("cannot reload a server over NATS", { pod: `${r.namespace}/${r.pod}`, error: (e as Error).message });
+      }
+    },
+    async close() {
+      await Promise.all([...connections.values()].map((c) => c.nc.then((nc) => nc.close()).catch(() => undefined)));
+      connections.clear();
+    },
+  };
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`${what} within ${ms / 1000} s`)), ms);
+    p.then(
+      (v) => {
+        clearTimeout(t);
+        resolve(v);
+      },
+      (e) => {
+        clearTimeout(t);
+        reject(e);
+      },
+    );
+  });
+}

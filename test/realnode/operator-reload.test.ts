@@ -1,0 +1,203 @@
+// configReload.mode operator on a real node: stock nats-server pods with no satellite process in
+// them; the operator moves each server to a new config (kubelet volume refresh by a pod annotation,
+// a reload over NATS as the system user, nats-server's config digest as the proof), canary first.
+// Driven as a user drives it: kubectl apply of the manifests and NatsClusters, kubectl patch of the
+// routes file, the servers' own monitoring endpoints.
+
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { configDigest } from "../../handlers/reloader/digest.ts";
+import { monitor, onNode, type PodView } from "../harness/on-node.ts";
+import { waitFor } from "../harness/ports.ts";
+
+const node = onNode();
+const ns = "sat-reload";
+const cluster = "beta";
+const selector = `nats_cluster=${cluster}`;
+
+const apply = (spec: Record<string, unknown>) =>
+  node.apply(
+    JSON.stringify({
+      apiVersion: "nats.io/v1alpha2",
+      kind: "NatsCluster",
+      metadata: { name: cluster, namespace: ns },
+      spec: {
+        size: 3,
+        version: node.info.images?.natsVersion,
+        configReload: { mode: "operator", strategy: "canary", canaryTimeoutSeconds: 5 },
+        ...spec,
+      },
+    }),
+  );
+const status = async () => (await node.kubectlJson("get", "natscluster", cluster, "-n", ns)).status;
+const secretConf = async (key = "nats.conf") =>
+  Buffer.from((await node.kubectlJson("get", "secret", cluster, "-n", ns)).data[key], "base64").toString("utf8");
+const varzOf = (pods: PodView[]) => Promise.all(pods.map((p) => monitor(p.ip, "varz")));
+const events = async (reason: string) =>
+  (await node.kubectlJson("get", "events", "-n", ns, "--field-selector", `involvedObject.name=${cluster},reason=${reason}`)).items;
+
+async function allRun(pods: PodView[], conf: string) {
+  const want = pods.map((p) => (configDigest({ "nats.conf": conf }, "nats.conf", { POD_NAME: p.name }) as { digest: string }).digest);
+  await waitFor(
+    "every server's config_digest is the config's",
+    async () => (await varzOf(pods)).every((v, i) => v.config_digest === want[i]),
+    30_000,
+    100,
+  );
+}
+
+async function meshFormed(pods: PodView[]) {
+  await waitFor(
+    "a full route mesh",
+    async () => {
+      for (const p of pods) {
+        const routez = await monitor(p.ip, "routez");
+        if (new Set(routez.routes.map((r: { remote_name: string }) => r.remote_name)).size < pods.length - 1) return false;
+      }
+      return true;
+    },
+    60_000,
+    250,
+  );
+}
+
+// One story in order (a 3-pod cluster on the real node takes 10+ s to start, so the steps share
+// it): each step starts from what the one before left. Once a step fails the later ones are skipped.
+describe.runIf(!node.info.unavailable).sequential("config reloads by the operator, no sidecar, on a real node", () => {
+  let pods: PodView[] = [];
+  let failedStep: string | undefined;
+  beforeEach((ctx) => {
+    if (failedStep) ctx.skip(`an earlier step failed: ${failedStep}`);
+    ctx.onTestFailed(() => {
+      failedStep ??= ctx.task.name;
+    });
+  });
+  beforeAll(async () => {
+    await node.kubectl("create", "namespace", ns);
+    await node.applyManifests(ns);
+    await node.kubectl("rollout", "status", "deployment/satellite-operator", "-n", ns, "--timeout=120s");
+  }, 180_000);
+  afterAll(async () => {
+    if (!node.info.unavailable) await node.kubectl("delete", "namespace", ns, "--wait=false");
+  });
+
+  it("stock nats-server pods only: no sidecar, no shared process namespace; every server runs the config, by its digest", async () => {
+    await apply({});
+    pods = await node.readyPods(ns, selector, 3, 120_000);
+    for (const p of pods) {
+      expect(p.images).toEqual([node.info.images.nats]);
+      expect(p.raw.spec.shareProcessNamespace).toBeUndefined();
+      expect(p.raw.spec.initContainers).toBeUndefined();
+    }
+    await meshFormed(pods);
+    await allRun(pods, await secretConf());
+    await waitFor("status.config Current", async () => (await status())?.config?.state === "Current", 30_000);
+  }, 180_000);
+
+  it("a reloadable spec change reaches every server, canary first, with no restart", async () => {
+    const started = Date.now();
+    await apply({ natsConfig: { maxPayload: 2048 } });
+    await waitFor("max_payload 2048 everywhere", async () => (await varzOf(pods)).every((v) => v.max_payload === 2048), 30_000, 50);
+    const tookMs = Date.now() - started;
+    const now = await node.readyPods(ns, selector, 3);
+    expect(now.map((p) => p.uid)).toEqual(pods.map((p) => p.uid));
+    expect(now.map((p) => p.restarts)).toEqual([0, 0, 0]);
+    const conf = await secretConf();
+    expect(conf).toContain("max_payload: 2048");
+    await allRun(pods, conf);
+    // The canary (the first server) loaded it before the others.
+    const loaded = (await varzOf(pods)).map((v) => Date.parse(v.config_load_time));
+    expect(loaded[0]).toBeLessThan(Math.min(loaded[1]!, loaded[2]!));
+    await waitFor("status.config Current again", async () => {
+      const s = (await status())?.config;
+      return s?.state === "Current" && s.servers.every((x: { state: string }) => x.state === "current");
+    });
+    expect((await events("ConfigRolledOut")).length).toBeGreaterThan(0);
+    console.log(`operator reload, spec change → every server confirmed: ${tookMs} ms`);
+  }, 120_000);
+
+  it("a config nats-server refuses (a route hand-edited into the routes file) changes no server and says why", async () => {
+    const before = (await varzOf(pods)).map((v) => v.config_digest);
+    const good = await secretConf();
+    await node.kubectl(
+      "patch",
+      "configmap",
+      `${cluster}-config`,
+      "-n",
+      ns,
+      "--type=merge",
+      "-p",
+      JSON.stringify({ data: { "routes.json": JSON.stringify({ routes: ["nats://bad host:6222"] }) } }),
+    );
+    await waitFor("status.config.refused", async () => (await status())?.config?.refused?.error, 30_000);
+    const s = await status();
+    expect(s.config.refused.error).toMatch(/^beta-1: nats-server refused the config: .*route/i);
+    expect(s.conditions.find((c: { type: string }) => c.type === "ConfigCurrent")).toMatchObject({ status: "False", reason: "Refused" });
+    expect((await events("ConfigRefused")).map((e: { type: string }) => e.type)).toEqual(["Warning"]);
+    await waitFor("the Secret back on the last good config", async () => (await secretConf()) === good, 15_000);
+    expect((await varzOf(pods)).map((v) => v.config_digest)).toEqual(before);
+  }, 120_000);
+
+  it("a valid config that leaves the canary unhealthy (a new cluster name splits it off) is rolled back", async () => {
+    const good = await secretConf();
+    const before = (await varzOf(pods)).map((v) => v.config_digest);
+    await node.kubectl(
+      "patch",
+      "configmap",
+      `${cluster}-config`,
+      "-n",
+      ns,
+      "--type=merge",
+      "-p",
+      JSON.stringify({ data: { "routes.json": JSON.stringify({ name: "split", routes: [] }) } }),
+    );
+    await waitFor("the canary rolled back", async () => (await events("CanaryUnhealthy")).length > 0, 60_000);
+    expect((await status()).config.refused.error).toMatch(
+      /^the canary beta-1 loaded the config but was not healthy within 5 s \(.*routes to 0 of 2/,
+    );
+    await waitFor("the Secret back on the last good config", async () => (await secretConf()) === good, 15_000);
+    await waitFor(
+      "every server back on its last good config",
+      async () => (await varzOf(pods)).every((v, i) => v.config_digest === before[i]),
+      30_000,
+    );
+    await meshFormed(pods);
+  }, 120_000);
+
+  it("a change only a restart applies (max_pending) replaces the pods one at a time, never two down", async () => {
+    await node.kubectl(
+      "patch",
+      "configmap",
+      `${cluster}-config`,
+      "-n",
+      ns,
+      "--type=merge",
+      "-p",
+      JSON.stringify({ data: { "routes.json": "{}" } }),
+    );
+    await waitFor("back to Current", async () => (await status())?.config?.state === "Current", 30_000);
+    let fewest = 3;
+    const watching = setInterval(async () => {
+      const ready = (await node.pods(ns, selector).catch(() => [])).filter((p) => p.ready && !p.deleting).length;
+      fewest = Math.min(fewest, ready);
+    }, 200);
+    try {
+      await apply({ natsConfig: { maxPayload: 2048, maxPending: 1048576 } });
+      await waitFor(
+        "three new pods, Ready, on the new config",
+        async () => {
+          const now = await node.pods(ns, selector);
+          return (
+            now.length === 3 &&
+            now.every((p) => p.ready && !p.deleting && !pods.some((o) => o.uid === p.uid)) &&
+            (await varzOf(now)).every((v) => v.max_pending === 1048576)
+          );
+        },
+        180_000,
+        500,
+      );
+    } finally {
+      clearInterval(watching);
+    }
+    expect(fewest).toBeGreaterThanOrEqual(2);
+  }, 240_000);
+});
