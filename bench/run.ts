@@ -12,6 +12,7 @@ import { manifest, testKube } from "../test/harness/kube.ts";
 import { startNatsServer } from "../test/harness/nats.ts";
 import { shippedFlags, startSatellite, waitForLog } from "../test/harness/satellite.ts";
 import { benchFileReload } from "./file-reload.ts";
+import { benchKubeletRefresh, kubeletRefreshMarkdown } from "./kubelet-refresh.ts";
 import { benchOperator } from "./operator.ts";
 import { benchRealNode, realNodeMarkdown } from "./realnode.ts";
 import { benchReload } from "./reload.ts";
@@ -123,6 +124,7 @@ kube.close();
 await cp.stop();
 const fileReload = await benchFileReload(Number(process.env.BENCH_FILE_SWAPS ?? 30));
 const realNode = await benchRealNode({ puts: Number(process.env.BENCH_REALNODE_PUTS ?? 30), volumeRounds: 2, volumeReplicas: 8 });
+const kubeletRefresh = await benchKubeletRefresh({ nudged: 50, notNudged: 3 }); // its own real node, after that one
 
 const cpu = cpus()[0]?.model ?? "unknown CPU";
 const pkg = JSON.parse(readFileSync(fileURLToPath(new URL("../package.json", import.meta.url)), "utf8"));
@@ -209,6 +211,7 @@ cannot know the first change of a burst from a lone change without waiting: by d
 reloads at once (a burst is its first and its last version, as with nack); \`-settle\` waits for a
 quiet moment instead, so a burst is one reload of its last version, at the price of that wait.
 
-${realNodeMarkdown(realNode)}`;
+${realNodeMarkdown(realNode)}
+${kubeletRefreshMarkdown(kubeletRefresh)}`;
 writeFileSync(fileURLToPath(new URL("./RESULTS.md", import.meta.url)), report);
 process.stdout.write(report);

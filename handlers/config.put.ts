@@ -1,7 +1,8 @@
 import { parsePutRequest } from "./config/put-request.ts";
-import { reloadOutcomes } from "./config/reload-wait.ts";
+import { reloadOutcomes, reportsFromStatus } from "./config/reload-wait.ts";
 import { loadRoutesConfig, type RoutesConfig, renderRoutesConfig } from "./config/routes-file.ts";
 import { managedBy, where } from "./config.get.ts";
+import type { NatsCluster } from "./operator/natscluster.ts";
 import { isPodFinished } from "./pod-state.ts";
 import { type ConfigMap, fail, type Learned, type Pod, type Request, type Result, type Target } from "./types.ts";
 
@@ -10,6 +11,8 @@ export interface ConfigPutView {
   configMap: ConfigMap | null;
   /** The cluster's server pods: whose reloads a put with `wait` waits for. */
   pods?: Pod[];
+  /** The namespace's NatsClusters (a routes file the operator reloads itself is waited for by its status). */
+  clusters?: NatsCluster[];
 }
 
 /**
@@ -50,7 +53,15 @@ export function configPut(req: Request, view: ConfigPutView): Result {
     changes: describeChange(before, after),
   };
   const servers = (view.pods ?? []).filter((p) => !p.metadata?.deletionTimestamp && !isPodFinished(p)).map((p) => p.metadata!.name!);
-  const outcome = (l: Learned) => reloadOutcomes(servers, l.reloads ?? {}, l.revision ?? current);
+  const owner = cm.metadata?.ownerReferences?.find((r) => r.controller && r.kind === "NatsCluster")?.name;
+  const reloadedByOperator = (cs: NatsCluster[] | undefined) =>
+    cs?.find((x) => x.metadata.name === owner && x.spec?.configReload?.mode === "operator");
+  const outcome = (l: Learned) => {
+    const byOperator = reloadedByOperator(l.clusters ?? view.clusters);
+    if (!byOperator) return reloadOutcomes(servers, l.reloads ?? {}, l.revision ?? current);
+    const reports = reportsFromStatus(byOperator);
+    return reloadOutcomes(Object.keys(reports), reports, l.revision ?? current);
+  };
   return {
     changes: unchanged ? [] : [{ op: "replace", kind: "ConfigMap", object: { ...cm, data: { ...cm.data, [view.target.key]: text } } }],
     ...(put.waitMs !== undefined ? { wait: { ms: put.waitMs, done: (l: Learned) => outcome(l).done } } : {}),

@@ -9,6 +9,7 @@ import { configPut } from "./config.put.ts";
 import { discover } from "./discover.ts";
 import { reconcile, reconcileFailed, serversToObserve, watches } from "./operator/controller.ts";
 import { labelCluster } from "./operator/names.ts";
+import type { NatsCluster } from "./operator/natscluster.ts";
 import { clustersToReconcile } from "./operator/triggers.ts";
 import { monitorOfConfigFiles } from "./reloader/monitor.ts";
 import { includedFiles } from "./reloader/nats-conf.ts";
@@ -44,6 +45,8 @@ export interface ApiView {
   pods: Pod[];
   /** The latest report of each server's reloader, by pod name. */
   reloads: Record<string, ServerReport | undefined>;
+  /** The namespace's NatsClusters, when the runtime watches them (empty otherwise). */
+  clusters: NatsCluster[];
 }
 
 export interface NatsRoute {
@@ -54,7 +57,7 @@ export interface NatsRoute {
   queued: boolean;
   /** Requests that write are run one at a time per cluster. */
   writes: boolean;
-  needs: { configMap?: boolean; pods?: boolean; reloads?: boolean };
+  needs: { configMap?: boolean; pods?: boolean; reloads?: boolean; clusters?: boolean };
   handle(req: Request, view: ApiView): Result;
 }
 
@@ -73,7 +76,7 @@ export const natsRoutes: NatsRoute[] = [
     subject: (c) => `_SAT.${c}.config.put`,
     queued: true,
     writes: true,
-    needs: { configMap: true, pods: true },
+    needs: { configMap: true, pods: true, clusters: true },
     handle: (req, view) => configPut(req, view),
   },
   {

@@ -68,6 +68,8 @@ export interface Learned {
   reloads?: Record<string, ServerReport | undefined>;
   /** How long the runtime waited for reloads (absent: it did not wait). */
   waitedMs?: number;
+  /** The namespace's NatsClusters as the runtime last saw them (their status tracks operator reloads). */
+  clusters?: NatsCluster[];
 }
 
 /** Who this controller serves: from its flags. */

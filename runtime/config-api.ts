@@ -8,6 +8,7 @@ import {
   type Instance,
   kinds,
   type Learned,
+  type NatsCluster,
   type NatsRoute,
   natsRoutes,
   type Pod,
@@ -41,6 +42,8 @@ export interface ConfigApiDeps {
    * the API server first waits for its watch cache to catch up with etcd.)
    */
   podCache: Reflector<Pod>;
+  /** The namespace's NatsClusters, where the API serves them: their status tracks the operator's own reloads. */
+  clusterCache?: Reflector<NatsCluster>;
 }
 
 const maxConflictRetries = 20;
@@ -91,7 +94,7 @@ async function serveRequest(
   let reply: Reply;
   try {
     const { result, learned } = await serialized(() => runWithRetries(d, route, msg, reports, () => attempts++));
-    if (result.wait) await waitForReloads(reports, result.wait, learned);
+    if (result.wait) await waitForReloads(d, reports, result.wait, learned);
     reply = result.reply(learned);
   } catch (e) {
     reply = configApi.failed(e instanceof RetriesExhausted ? { kind: "conflicts", attempts: e.attempts } : apiFailure(e), d.target);
@@ -151,16 +154,38 @@ async function runWithRetries(
   }
 }
 
-/** Follows the servers' reload reports into `learned` until the handler says it is done, or the time is up. */
-async function waitForReloads(reports: ReloadReports, wait: NonNullable<Result["wait"]>, learned: Learned): Promise<void> {
+/** Follows the servers' reload reports (and NatsCluster status) into `learned` until the handler says it is done, or the time is up. */
+async function waitForReloads(
+  d: ConfigApiDeps,
+  reports: ReloadReports,
+  wait: NonNullable<Result["wait"]>,
+  learned: Learned,
+): Promise<void> {
   const started = Date.now();
   reports.ask();
   for (;;) {
     learned.reloads = reports.latest();
+    learned.clusters = d.clusterCache?.list() ?? [];
     learned.waitedMs = Date.now() - started;
     if (wait.done(learned) || learned.waitedMs >= wait.ms) return;
-    await reports.next(wait.ms - learned.waitedMs);
+    await Promise.race([
+      reports.next(wait.ms - learned.waitedMs),
+      d.clusterCache ? nextChange(d.clusterCache, wait.ms - learned.waitedMs) : new Promise(() => {}),
+    ]);
   }
+}
+
+/** Resolves at the cache's next change, or after `ms`. */
+function nextChange(cache: Reflector<unknown>, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    const off = cache.onChange(() => done());
+    function done() {
+      clearTimeout(timer);
+      off();
+      resolve();
+    }
+  });
 }
 
 /** `cached`: the ConfigMap from the watch cache, null when the cache knows it is absent, undefined to GET it. */
@@ -187,6 +212,7 @@ async function loadView(
     configMap: cm,
     pods: servers,
     reloads: route.needs.reloads ? reports.latest() : {},
+    clusters: route.needs.clusters ? (d.clusterCache?.list() ?? []) : [],
   };
 }
 

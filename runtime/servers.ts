@@ -32,7 +32,7 @@ export function createServers(log: Logger): Servers {
         monitorGet<{ routes?: { remote_name?: string; remote_id?: string }[] }>(url, "routez").catch(() => ({ routes: [] })),
       ]);
       const peers = new Set((routez.routes ?? []).map((r) => r.remote_name || r.remote_id));
-      return { serverId: varz.server_id, digest: varz.config_digest, healthy, routes: peers.size };
+      return { serverId: varz.server_id, digest: varz.config_digest, healthy, routes: peers.size, leafnodes: varz.leafnodes ?? 0 };
     } catch {
       return undefined;
     }

@@ -1,4 +1,5 @@
 import { naturalOrder } from "../natural-order.ts";
+import type { NatsCluster } from "../operator/natscluster.ts";
 import type { ReloadReport } from "../reloader/report.ts";
 
 /** What config.put's wait and status read of a reloader's report. */
@@ -36,4 +37,27 @@ export function reloadOutcomes(
       : { pod, server: r.server ?? null, ok: false, state: "failed", configRevision: r.configRevision, error: r.error };
   });
   return { done: servers.every((s) => s.state !== "pending"), ok: servers.every((s) => s.ok), servers };
+}
+
+/**
+ * configReload.mode operator has no reloader reports: the NatsCluster's status says which routes
+ * revision each server runs, confirmed by its config digest, and which revision was refused.
+ */
+export function reportsFromStatus(c: NatsCluster): Record<string, ServerReport> {
+  const cfg = c.status?.config;
+  const refused = cfg?.refused;
+  return Object.fromEntries(
+    (cfg?.servers ?? []).map((s): [string, ServerReport] => {
+      if (refused?.revision)
+        return [
+          s.pod,
+          { pod: s.pod, server: s.serverId, configRevision: refused.revision, action: "failed", ok: false, error: refused.error },
+        ];
+      const current = s.state === "current";
+      return [
+        s.pod,
+        { pod: s.pod, server: s.serverId, configRevision: s.revision ?? "", action: current ? "reloaded" : "in-sync", ok: current },
+      ];
+    }),
+  );
 }

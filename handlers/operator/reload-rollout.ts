@@ -36,6 +36,8 @@ export interface ServerObservation {
   healthy: boolean;
   /** Distinct servers it has routes to. */
   routes: number;
+  /** Leafnode connections (its links to a ground, for one). */
+  leafnodes: number;
   /** refused: nats-server's own error reply; failed: no answer (the request is tried again). */
   lastReload?: { digest: string; outcome: "reloaded" | "refused" | "failed"; error?: string; at: string };
 }
@@ -220,10 +222,13 @@ export function rolloutStep(i: RolloutInput): RolloutStep {
     else if (canary) {
       const o = i.servers[canary.metadata!.name!]!;
       const peers = Math.max(0, Math.min(i.size, pods.length) - 1);
-      if (!o.healthy || o.routes < peers) {
+      // As linked as the servers still on the old config: a lost ground link is a broken canary.
+      const others = reachable.slice(1).map((p) => i.servers[p.metadata!.name!]!.leafnodes);
+      const leafnodes = others.length ? Math.min(...others) : 0;
+      if (!o.healthy || o.routes < peers || o.leafnodes < leafnodes) {
         const since = o.lastReload ? Date.parse(o.lastReload.at) : nowMs;
         const timeout = (c.spec?.configReload?.canaryTimeoutSeconds ?? defaultCanaryTimeoutSeconds) * 1000;
-        const why = `${o.healthy ? "healthy" : "/healthz failing"}, routes to ${o.routes} of ${peers} servers`;
+        const why = `${o.healthy ? "/healthz ok" : "/healthz failing"}, routes to ${o.routes} of ${peers} servers, ${o.leafnodes} of ${leafnodes} leafnode links`;
         if (nowMs - since >= timeout) {
           return refuse(
             `the canary ${canary.metadata!.name} loaded the config but was not healthy within ${timeout / 1000} s (${why})`,

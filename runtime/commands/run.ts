@@ -252,7 +252,20 @@ async function startConfigApiPart(d: {
     log,
   });
   const podCache = startReflector(kube, kinds.Pod, { namespace: target.namespace, labelSelector: d.podSelector, log });
-  const svc = await startConfigApi({ nc, kube, target, podSelector: d.podSelector, instance: d.instance, log, configMapCache, podCache });
+  // Where satellite's NatsCluster API is served: a put's wait follows the operator's own reloads in their status.
+  const servesClusters = !(await natsClusterApiProblem(kube).catch((e: Error) => e.message));
+  const clusterCache = servesClusters ? startReflector(kube, kinds.NatsCluster, { namespace: target.namespace, log }) : undefined;
+  const svc = await startConfigApi({
+    nc,
+    kube,
+    target,
+    podSelector: d.podSelector,
+    instance: d.instance,
+    log,
+    configMapCache,
+    podCache,
+    clusterCache,
+  });
   log.info("serving config API", {
     subjects: [`_SAT.${target.cluster}.config.get`, `_SAT.${target.cluster}.config.put`, `_SAT.${target.cluster}.status`, "_SAT.discover"],
   });
@@ -269,6 +282,7 @@ async function startConfigApiPart(d: {
       stopping = true;
       configMapCache.stop();
       podCache.stop();
+      clusterCache?.stop();
       await svc.stop().catch(() => undefined);
       // Draining needs the server; when it is gone, give up after a few seconds and close.
       const timer = setTimeout(() => void nc.close(), drainTimeoutMs);

@@ -26,7 +26,8 @@ export interface Reflector<T> {
   isSynced(): boolean;
   get(name: string, namespace?: string): T | undefined;
   list(): T[];
-  onChange(fn: (type: ChangeType, obj: T) => void): void;
+  /** Calls `fn` on every change; the returned function stops that. */
+  onChange(fn: (type: ChangeType, obj: T) => void): () => void;
   /** Puts an object this process just wrote into the cache, if it is newer than what is there. */
   observe(obj: T): void;
   stop(): void;
@@ -191,7 +192,13 @@ export function startReflector<T extends Meta>(kube: KubeClient, type: ResourceT
     isSynced: () => isSynced,
     get: (name, namespace = o.namespace) => store.get(`${namespace ?? ""}/${name}`),
     list: () => [...store.values()],
-    onChange: (fn) => void listeners.push(fn),
+    onChange: (fn) => {
+      listeners.push(fn);
+      return () => {
+        const i = listeners.indexOf(fn);
+        if (i >= 0) listeners.splice(i, 1);
+      };
+    },
     observe(obj) {
       const k = keyOf(obj);
       if (newer(obj, store.get(k))) store.set(k, shape(obj));

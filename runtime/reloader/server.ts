@@ -8,6 +8,8 @@ export interface Varz {
   version: string;
   config_load_time: string;
   config_digest?: string;
+  /** Leafnode connections. */
+  leafnodes?: number;
 }
 
 export interface ReloadOutcome {

@@ -6,14 +6,18 @@
 
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { configDigest } from "../../handlers/reloader/digest.ts";
+import { type NatsServer, startNatsServer } from "../harness/nats.ts";
 import { monitor, onNode, type PodView } from "../harness/on-node.ts";
 import { waitFor } from "../harness/ports.ts";
+import { startSatellite, waitForLog } from "../harness/satellite.ts";
 
 const node = onNode();
 const ns = "sat-reload";
 const cluster = "beta";
 const selector = `nats_cluster=${cluster}`;
 
+let ground: NatsServer;
+let leafnodeConfig: { remotes: { url: string }[] };
 const apply = (spec: Record<string, unknown>) =>
   node.apply(
     JSON.stringify({
@@ -24,6 +28,7 @@ const apply = (spec: Record<string, unknown>) =>
         size: 3,
         version: node.info.images?.natsVersion,
         configReload: { mode: "operator", strategy: "canary", canaryTimeoutSeconds: 5 },
+        leafnodeConfig,
         ...spec,
       },
     }),
@@ -72,12 +77,15 @@ describe.runIf(!node.info.unavailable).sequential("config reloads by the operato
     });
   });
   beforeAll(async () => {
+    ground = await startNatsServer({ name: "ground", host: "10.89.0.1", leafListen: true });
+    leafnodeConfig = { remotes: [{ url: `nats://10.89.0.1:${ground.leafPort}` }] };
     await node.kubectl("create", "namespace", ns);
     await node.applyManifests(ns);
     await node.kubectl("rollout", "status", "deployment/satellite-operator", "-n", ns, "--timeout=120s");
   }, 180_000);
   afterAll(async () => {
     if (!node.info.unavailable) await node.kubectl("delete", "namespace", ns, "--wait=false");
+    await ground?.stop();
   });
 
   it("stock nats-server pods only: no sidecar, no shared process namespace; every server runs the config, by its digest", async () => {
@@ -89,6 +97,7 @@ describe.runIf(!node.info.unavailable).sequential("config reloads by the operato
       expect(p.raw.spec.initContainers).toBeUndefined();
     }
     await meshFormed(pods);
+    await waitFor("3 leafnode links at the ground", async () => (await ground.monitor("leafz")).leafnodes >= 3, 60_000, 250);
     await allRun(pods, await secretConf());
     await waitFor("status.config Current", async () => (await status())?.config?.state === "Current", 30_000);
   }, 180_000);
@@ -115,6 +124,45 @@ describe.runIf(!node.info.unavailable).sequential("config reloads by the operato
     console.log(`operator reload, spec change → every server confirmed: ${tookMs} ms`);
   }, 120_000);
 
+  it("config.put with wait (satellite run from the host): the reply says every server runs the new routes, confirmed", async () => {
+    const url = `nats://${pods[0]!.ip}:4222`;
+    const api = startSatellite(
+      ["run", "-name", cluster, "-n", ns, "-cm", `${cluster}-config`, "-l", selector, "-s", url, "-log-format", "json"],
+      {
+        env: { KUBECONFIG: node.info.kubeconfig },
+        name: "config API",
+      },
+    );
+    try {
+      await waitForLog(api, "serving config API");
+      const put = async (routes: string[]) => {
+        const started = Date.now();
+        const out = await node.nats(
+          "-s",
+          url,
+          "req",
+          `_SAT.${cluster}.config.put`,
+          JSON.stringify({ routes, wait: "20s" }),
+          "--timeout=25s",
+        );
+        return { reply: JSON.parse(out.trim().split("\n").at(-1)!), ms: Date.now() - started };
+      };
+      const { reply, ms } = await put(["nats://beta-extra.example:6222"]);
+      expect(reply.reload).toMatchObject({ complete: true, ok: true });
+      expect(reply.reload.servers.map((s: { pod: string; state: string }) => [s.pod, s.state])).toEqual([
+        ["beta-1", "reloaded"],
+        ["beta-2", "reloaded"],
+        ["beta-3", "reloaded"],
+      ]);
+      for (const v of await varzOf(pods)) expect(v.cluster.urls).toContain("beta-extra.example:6222");
+      await allRun(pods, await secretConf());
+      console.log(`operator reload, config.put with wait → reply, every server confirmed: ${ms} ms`);
+      expect((await put([])).reply.reload).toMatchObject({ complete: true, ok: true });
+    } finally {
+      await api.stop();
+    }
+  }, 120_000);
+
   it("a config nats-server refuses (a route hand-edited into the routes file) changes no server and says why", async () => {
     const before = (await varzOf(pods)).map((v) => v.config_digest);
     const good = await secretConf();
@@ -135,11 +183,7 @@ describe.runIf(!node.info.unavailable).sequential("config reloads by the operato
     expect((await events("ConfigRefused")).map((e: { type: string }) => e.type)).toEqual(["Warning"]);
     await waitFor("the Secret back on the last good config", async () => (await secretConf()) === good, 15_000);
     expect((await varzOf(pods)).map((v) => v.config_digest)).toEqual(before);
-  }, 120_000);
-
-  it("a valid config that leaves the canary unhealthy (a new cluster name splits it off) is rolled back", async () => {
-    const good = await secretConf();
-    const before = (await varzOf(pods)).map((v) => v.config_digest);
+    // The routes file fixed: the config it makes is the one every server runs.
     await node.kubectl(
       "patch",
       "configmap",
@@ -148,11 +192,18 @@ describe.runIf(!node.info.unavailable).sequential("config reloads by the operato
       ns,
       "--type=merge",
       "-p",
-      JSON.stringify({ data: { "routes.json": JSON.stringify({ name: "split", routes: [] }) } }),
+      JSON.stringify({ data: { "routes.json": "{}" } }),
     );
+    await waitFor("Current", async () => (await status())?.config?.state === "Current" && !(await status()).config.refused, 30_000);
+  }, 120_000);
+
+  it("a valid config that cuts the canary off the ground (a typo in the leafnode URL) is rolled back", async () => {
+    const good = await secretConf();
+    const before = (await varzOf(pods)).map((v) => v.config_digest);
+    await apply({ natsConfig: { maxPayload: 2048 }, leafnodeConfig: { remotes: [{ url: "nats://10.89.0.1:1" }] } });
     await waitFor("the canary rolled back", async () => (await events("CanaryUnhealthy")).length > 0, 60_000);
     expect((await status()).config.refused.error).toMatch(
-      /^the canary beta-1 loaded the config but was not healthy within 5 s \(.*routes to 0 of 2/,
+      /^the canary beta-1 loaded the config but was not healthy within 5 s \(.*0 of 1 leafnode links\)$/,
     );
     await waitFor("the Secret back on the last good config", async () => (await secretConf()) === good, 15_000);
     await waitFor(
@@ -160,7 +211,11 @@ describe.runIf(!node.info.unavailable).sequential("config reloads by the operato
       async () => (await varzOf(pods)).every((v, i) => v.config_digest === before[i]),
       30_000,
     );
+    await waitFor("3 leafnode links at the ground again", async () => (await ground.monitor("leafz")).leafnodes >= 3, 30_000, 250);
     await meshFormed(pods);
+    // Back to the spec that works: nothing to move, every server already runs it.
+    await apply({ natsConfig: { maxPayload: 2048 }, leafnodeConfig });
+    await waitFor("Current", async () => (await status())?.config?.state === "Current", 30_000);
   }, 120_000);
 
   it("a change only a restart applies (max_pending) replaces the pods one at a time, never two down", async () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { configPut } from "../../handlers/config.put.ts";
+import type { NatsCluster } from "../../handlers/operator/natscluster.ts";
 import type { Change, ConfigMap } from "../../handlers/types.ts";
 import { configMap, pod, req, routesJson, target } from "./fixtures.ts";
 
@@ -150,5 +151,52 @@ describe("config.put", () => {
     const r = configPut(req({ name: "A", routes: three, wait: "1s" }), { target, configMap: cm, pods: [pod("nats-1")] });
     expect(r.changes).toEqual([]);
     expect(r.wait!.done({ reloads: { "nats-1": { pod: "nats-1", configRevision: "41", action: "in-sync", ok: true } } })).toBe(true);
+  });
+
+  it("with wait on a routes file the operator reloads itself (configReload.mode operator): follows the NatsCluster's status", () => {
+    const cm = configMap(routesJson("A", []), "41");
+    cm.metadata!.ownerReferences = [{ apiVersion: "nats.io/v1alpha2", kind: "NatsCluster", name: "nats", uid: "u", controller: true }];
+    const cluster = (servers: object[], refused?: object): NatsCluster =>
+      ({
+        apiVersion: "nats.io/v1alpha2",
+        kind: "NatsCluster",
+        metadata: { name: "nats", namespace: "edge-1" },
+        spec: { configReload: { mode: "operator" } },
+        status: { config: { servers, ...(refused ? { refused } : {}) } },
+      }) as never;
+    const r = configPut(req({ routes: three, wait: "5s" }), { target, configMap: cm, pods: [], clusters: [cluster([])] });
+    const rolling = cluster([
+      { pod: "nats-1", serverId: "S1", state: "current", revision: "42" },
+      { pod: "nats-2", serverId: "S2", state: "reloading", revision: "41" },
+    ]);
+    expect(r.wait!.done({ revision: "42", clusters: [rolling] as never })).toBe(false);
+    const done = cluster([
+      { pod: "nats-1", state: "current", revision: "42" },
+      { pod: "nats-2", state: "current", revision: "42" },
+    ]);
+    expect(r.wait!.done({ revision: "42", clusters: [done] as never })).toBe(true);
+    expect(r.reply({ revision: "42", clusters: [done] as never, waitedMs: 900 })).toMatchObject({
+      reload: {
+        complete: true,
+        ok: true,
+        servers: [
+          { pod: "nats-1", state: "reloaded" },
+          { pod: "nats-2", state: "reloaded" },
+        ],
+      },
+    });
+    const refused = cluster([{ pod: "nats-1", state: "current", revision: "41" }], {
+      hash: "h",
+      revision: "42",
+      error: "nats-1: nats-server refused the config: x",
+      at: "",
+    });
+    expect(r.reply({ revision: "42", clusters: [refused] as never, waitedMs: 10 })).toMatchObject({
+      reload: {
+        complete: true,
+        ok: false,
+        servers: [{ pod: "nats-1", state: "failed", error: "nats-1: nats-server refused the config: x" }],
+      },
+    });
   });
 });

@@ -41,7 +41,7 @@ function input(
     servers: Object.fromEntries(
       Object.entries(servers).map(([pod, s]) => [
         pod,
-        { serverId: `id-${pod}`, healthy: true, routes: 2, ...s, digest: digest(s.on, pod) },
+        { serverId: `id-${pod}`, healthy: true, routes: 2, leafnodes: 1, ...s, digest: digest(s.on, pod) },
       ]),
     ),
     version: "2.14.9",
@@ -132,6 +132,16 @@ describe("operator reload: strategy all", () => {
 });
 
 describe("operator reload: strategy canary", () => {
+  it("a canary that lost the leafnode links the others keep is not healthy", () => {
+    const loaded = { lastReload: { digest: digest(newConf, "demo-1"), outcome: "reloaded" as const, at: now } };
+    const s = { "demo-1": { on: newConf, leafnodes: 0, ...loaded }, "demo-2": { on: oldConf }, "demo-3": { on: oldConf } };
+    const spec = { configReload: { mode: "operator", strategy: "canary", canaryTimeoutSeconds: 5 } };
+    expect(rolloutStep(input(spec, s, { now: later(1_000) })).changes).toEqual([]);
+    expect(rolloutStep(input(spec, s, { now: later(5_000) })).events).toMatchObject([
+      { reason: "CanaryUnhealthy", message: expect.stringContaining("0 of 1 leafnode links") },
+    ]);
+  });
+
   it("the first server alone first", () => {
     expect(ops(rolloutStep(input({ configReload: { mode: "operator", strategy: "canary" } }, all(oldConf))))).toEqual(["nudge demo-1"]);
     const nudged = input({ configReload: { mode: "operator", strategy: "canary" } }, all(oldConf), { now: later(300) }, newConf);
@@ -154,7 +164,9 @@ describe("operator reload: strategy canary", () => {
     expect([waiting.changes, waiting.requeueAfterMs, waiting.target]).toEqual([[], 300, newConf]);
     const r = rolloutStep(input(spec, s, { now: later(5_000) }));
     expect(r.target).toBe(oldConf);
-    expect(r.events).toMatchObject([{ reason: "CanaryUnhealthy", message: expect.stringContaining("routes to 0 of 2 servers") }]);
+    expect(r.events).toMatchObject([
+      { reason: "CanaryUnhealthy", message: expect.stringContaining("routes to 0 of 2 servers, 1 of 1 leafnode links") },
+    ]);
     // Rolled back: the canary, on the refused config, is moved back to the last good one.
     const c = { ...input(spec, s).cluster, status: { config: r.status } };
     expect(ops(rolloutStep({ ...input(spec, s), cluster: c }))).toEqual(["nudge demo-1"]);
