@@ -15,6 +15,7 @@ import { loadKubeconfig } from "../runtime/kube/kubeconfig.ts";
 import { startNatsServer } from "../test/harness/nats.ts";
 import { waitFor } from "../test/harness/ports.ts";
 import { buildImages, groundPatch, hostPid, realNodeUnavailable, startRealNode, writeOverlay } from "../test/harness/realnode.ts";
+import { benchReloadModes, type ReloadModeResult, reloadModesMarkdown } from "./reload-modes.ts";
 
 const percentile = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -22,6 +23,7 @@ const ns = "bench";
 const seedRoutes = ["nats://nats-0.nats:6222", "nats://nats-1.nats:6222", "nats://nats-2.nats:6222"];
 
 export interface RealNodeResults {
+  modes: ReloadModeResult[];
   puts: number[];
   floor: number[];
   volume: number[];
@@ -71,11 +73,19 @@ export async function benchRealNode(o: { puts: number; volumeRounds: number; vol
     }
     await nc.close();
 
-    process.stderr.write(`bench: real node: ${puts.length} puts measured; the floor next\n`);
+    process.stderr.write(`bench: real node: ${puts.length} puts measured; the operator's reload modes next\n`);
+    const modes = await benchReloadModes({
+      kubectlBin: node.kubectlBin,
+      kubeconfig: node.kubeconfig,
+      ns,
+      version: images.natsVersion,
+      puts: o.puts,
+    });
+    process.stderr.write("bench: real node: the floor next\n");
     const floor = await measureFloor(kube, node.kubectlBin, node.kubeconfig, o.puts);
     process.stderr.write("bench: real node: the seeds' volume path next (about a minute or two per round)\n");
     const volume = await measureVolume(kube, node.kubectlBin, node.kubeconfig, o.volumeRounds);
-    return { puts, floor, volume, volumeReplicas: o.volumeReplicas, nodeReadyMs };
+    return { modes, puts, floor, volume, volumeReplicas: o.volumeReplicas, nodeReadyMs };
   } finally {
     kube.close();
     await ground.stop();
@@ -109,7 +119,7 @@ async function measureFloor(
   kubeconfig: string,
   n: number,
 ): Promise<number[]> {
-  const servers = serverPods(kubectlBin, kubeconfig, "app=nats");
+  const servers = serverPods(kubectlBin, kubeconfig, "app=nats,!nats_cluster");
   let cm = await kube.create<any>(kinds.ConfigMap, {
     apiVersion: "v1",
     kind: "ConfigMap",
@@ -274,5 +284,6 @@ reloader sidecar), the config API controller from \`manifests/\`, a ground nats-
 | the seeds' path: ConfigMap volume (kubelet \`syncFrequency\` 1m, its default) + file-watching reloader, write → \`config_load_time\` moves (${r.volumeReplicas} pods per change) | ${r.volume.length} | ${s(p(r.volume, 50))} | ${s(p(r.volume, 99))} | ${s(Math.max(...r.volume))} |
 
 satellite is **${ratioSeed.toFixed(0)}×** faster than the seeds' path (p50; goal ≥ 100×) and **${ratioFloor.toFixed(2)}×** the floor (p50; goal ≤ 3×).
-`;
+
+${reloadModesMarkdown(r.modes, p(r.volume, 50))}`;
 }

@@ -78,6 +78,11 @@ export function validateCluster(c: NatsCluster, secrets: Secrets): { problems: s
   if (s.configReload?.mode === "operator") {
     if (s.pod?.enableConfigReload)
       problems.push("configReload.mode operator reloads without a sidecar: leave out pod.enableConfigReload (or set mode sidecar)");
+    if (s.tls?.verify) {
+      problems.push(
+        "configReload.mode operator cannot reload servers whose clients must present a certificate (tls.verify): use mode sidecar",
+      );
+    }
     const version = s.version || defaultServerVersion;
     if (!atLeast(version, "2.11.0")) {
       problems.push(
