@@ -3,6 +3,7 @@ import { reloadOutcomes, reportsFromStatus } from "./config/reload-wait.ts";
 import { loadRoutesConfig, type RoutesConfig, renderRoutesConfig } from "./config/routes-file.ts";
 import { managedBy, where } from "./config.get.ts";
 import type { NatsCluster } from "./operator/natscluster.ts";
+import { annotationConfigStrategy } from "./operator/reload-rollout.ts";
 import { isPodFinished } from "./pod-state.ts";
 import { type ConfigMap, fail, type Learned, type Pod, type Request, type Result, type Target } from "./types.ts";
 
@@ -56,6 +57,15 @@ export function configPut(req: Request, view: ConfigPutView): Result {
   const owner = cm.metadata?.ownerReferences?.find((r) => r.controller && r.kind === "NatsCluster")?.name;
   const reloadedByOperator = (cs: NatsCluster[] | undefined) =>
     cs?.find((x) => x.metadata.name === owner && x.spec?.configReload?.mode === "operator");
+  if (put.strategy && !reloadedByOperator(view.clusters)) {
+    return fail(
+      400,
+      `"strategy" needs a NatsCluster in configReload.mode operator behind configmap "${view.target.configMap}" (${owner ? `NatsCluster/${owner} reloads otherwise` : "no NatsCluster manages it"}): leave it out`,
+    );
+  }
+  const annotations = { ...cm.metadata?.annotations };
+  if (put.strategy) annotations[annotationConfigStrategy] = put.strategy;
+  else delete annotations[annotationConfigStrategy];
   const outcome = (l: Learned) => {
     const byOperator = reloadedByOperator(l.clusters ?? view.clusters);
     if (!byOperator) return reloadOutcomes(servers, l.reloads ?? {}, l.revision ?? current);
@@ -63,7 +73,15 @@ export function configPut(req: Request, view: ConfigPutView): Result {
     return reloadOutcomes(Object.keys(reports), reports, l.revision ?? current);
   };
   return {
-    changes: unchanged ? [] : [{ op: "replace", kind: "ConfigMap", object: { ...cm, data: { ...cm.data, [view.target.key]: text } } }],
+    changes: unchanged
+      ? []
+      : [
+          {
+            op: "replace",
+            kind: "ConfigMap",
+            object: { ...cm, metadata: { ...cm.metadata, annotations }, data: { ...cm.data, [view.target.key]: text } },
+          },
+        ],
     ...(put.waitMs !== undefined ? { wait: { ms: put.waitMs, done: (l: Learned) => outcome(l).done } } : {}),
     reply: (l) => {
       const revision = l.revision ?? current;

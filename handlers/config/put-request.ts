@@ -5,6 +5,8 @@ export interface PutRequest {
   revision?: string;
   /** How long to wait for every server to confirm it reloaded the new config, in ms. */
   waitMs?: number;
+  /** Roll this change out canary first, or to every server at once (configReload.mode operator). */
+  strategy?: "all" | "canary";
 }
 
 export const putLimits = {
@@ -15,7 +17,7 @@ export const putLimits = {
   maxWaitMs: 60_000,
 };
 
-const allowedKeys = ["name", "routes", "revision", "wait"];
+const allowedKeys = ["name", "routes", "revision", "wait", "strategy"];
 const namePattern = /^[A-Za-z0-9_-]+$/;
 const label = "[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?";
 const hostname = new RegExp(`^${label}(?:\\.${label})*$`);
@@ -88,6 +90,11 @@ export function parsePutRequest(data: Uint8Array): Parsed<PutRequest> {
       );
     }
     out.waitMs = ms;
+  }
+  if (fields.strategy !== undefined) {
+    if (fields.strategy !== "all" && fields.strategy !== "canary")
+      return bad(`strategy ${JSON.stringify(fields.strategy)}: use "all" or "canary"`);
+    out.strategy = fields.strategy;
   }
   return { value: out };
 }

@@ -19,6 +19,7 @@ import { annotationTemplateHash, configSecretName, isOwnedBy, labelVersion, rout
 import type { Condition, NatsCluster, NatsClusterStatus } from "./natscluster.ts";
 import { type PodPlan, planPods } from "./pods.ts";
 import {
+  annotationConfigStrategy,
   annotationLastGoodRevision,
   keyLastGood,
   keySystemPassword,
@@ -275,6 +276,7 @@ function operatorReload(
     size,
     rendered: conf,
     renderedRevision: configRevision,
+    renderedStrategy: strategyOf(v.routesConfigMap?.metadata?.annotations?.[annotationConfigStrategy]),
     lastGood: decodeOr(have.data?.[keyLastGood]) ?? decodeOr(have.data?.["nats.conf"]) ?? conf,
     lastGoodRevision: have.metadata?.annotations?.[annotationLastGoodRevision],
     servers: v.servers ?? {},
@@ -296,6 +298,8 @@ function operatorReload(
   const object = { ...have, metadata: { ...have.metadata, annotations: wantAnnotations }, data: { ...have.data, ...wantData } };
   return { secret: { op: "replace", kind: "Secret", object }, rollout: { ...rollout, requeueAfterMs: rollout.requeueAfterMs ?? 0 } };
 }
+
+const strategyOf = (s: string | undefined) => (s === "all" || s === "canary" ? s : undefined);
 
 /** `spec.logging` (older manifests) folded into `spec.natsConfig`. */
 function withLegacyFields(c: NatsCluster): NatsCluster {

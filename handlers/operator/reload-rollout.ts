@@ -18,6 +18,8 @@ export const systemUser = "satellite";
 export const annotationConfigDigest = "nats.io/config-digest";
 export const annotationNudge = "nats.io/config-nudge";
 export const annotationLastGoodRevision = "nats.io/last-good-revision";
+/** On the routes file: the strategy the config.put that wrote it asked for (else the spec's). */
+export const annotationConfigStrategy = "nats.io/config-strategy";
 export const keyLastGood = "last-good.conf";
 export const keySystemPassword = "system-password";
 const defaultCanaryTimeoutSeconds = 15;
@@ -50,6 +52,8 @@ export interface RolloutInput {
   /** nats.conf as the spec and the routes file make it now, and the routes file's revision. */
   rendered: string;
   renderedRevision?: string;
+  /** The strategy the routes file's last put asked for, if any. */
+  renderedStrategy?: "all" | "canary";
   lastGood: string;
   lastGoodRevision?: string;
   /** By pod name; only servers the runtime could reach. */
@@ -87,7 +91,7 @@ const digestFor = (text: string, pod: string) => {
 export function rolloutStep(i: RolloutInput): RolloutStep {
   const c = i.cluster;
   const name = c.metadata.name!;
-  const strategy = c.spec?.configReload?.strategy ?? "all";
+  const strategy = i.renderedStrategy ?? c.spec?.configReload?.strategy ?? "all";
   const before = c.status?.config;
   const renderedHash = configHash(i.rendered);
   const refused = before?.refused?.hash === renderedHash ? before.refused : undefined;

@@ -135,14 +135,14 @@ describe.runIf(!node.info.unavailable).sequential("config reloads by the operato
     );
     try {
       await waitForLog(api, "serving config API");
-      const put = async (routes: string[]) => {
+      const put = async (routes: string[], strategy?: string) => {
         const started = Date.now();
         const out = await node.nats(
           "-s",
           url,
           "req",
           `_SAT.${cluster}.config.put`,
-          JSON.stringify({ routes, wait: "20s" }),
+          JSON.stringify({ routes, wait: "20s", strategy }),
           "--timeout=25s",
         );
         return { reply: JSON.parse(out.trim().split("\n").at(-1)!), ms: Date.now() - started };
@@ -157,7 +157,7 @@ describe.runIf(!node.info.unavailable).sequential("config reloads by the operato
       for (const v of await varzOf(pods)) expect(v.cluster.urls).toContain("beta-extra.example:6222");
       await allRun(pods, await secretConf());
       console.log(`operator reload, config.put with wait → reply, every server confirmed: ${ms} ms`);
-      expect((await put([])).reply.reload).toMatchObject({ complete: true, ok: true });
+      expect((await put([], "all")).reply.reload).toMatchObject({ complete: true, ok: true });
     } finally {
       await api.stop();
     }

@@ -199,4 +199,25 @@ describe("config.put", () => {
       },
     });
   });
+
+  it("strategy: only where the operator reloads; it rides on the routes file as an annotation, and a put without one clears it", () => {
+    const unmanaged = configPut(req({ routes: three, strategy: "canary" }), { target, configMap: configMap(routesJson("A", []), "41") });
+    expect(unmanaged.reply({}).error).toMatchObject({
+      code: 400,
+      message: expect.stringContaining('"strategy" needs a NatsCluster in configReload.mode operator'),
+    });
+    const cm = configMap(routesJson("A", []), "41");
+    cm.metadata!.ownerReferences = [{ apiVersion: "nats.io/v1alpha2", kind: "NatsCluster", name: "nats", uid: "u", controller: true }];
+    const clusters = [
+      { apiVersion: "nats.io/v1alpha2", kind: "NatsCluster", metadata: { name: "nats" }, spec: { configReload: { mode: "operator" } } },
+    ] as never;
+    const canary = configPut(req({ routes: three, strategy: "canary" }), { target, configMap: cm, clusters });
+    expect(obj(canary.changes[0]).metadata?.annotations).toEqual({ "nats.io/config-strategy": "canary" });
+    cm.metadata!.annotations = { "nats.io/config-strategy": "canary", other: "kept" };
+    const plain = configPut(req({ routes: [three[0]!] }), { target, configMap: cm, clusters });
+    expect(obj(plain.changes[0]).metadata?.annotations).toEqual({ other: "kept" });
+    expect(configPut(req({ routes: three, strategy: "fast" }), { target, configMap: cm, clusters }).reply({}).error?.message).toBe(
+      'strategy "fast": use "all" or "canary"',
+    );
+  });
 });

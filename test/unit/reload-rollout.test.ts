@@ -142,6 +142,13 @@ describe("operator reload: strategy canary", () => {
     ]);
   });
 
+  it("a put's own strategy wins over the spec's", () => {
+    expect(ops(rolloutStep({ ...input({}, all(oldConf)), renderedStrategy: "canary" }))).toEqual(["nudge demo-1"]);
+    expect(
+      ops(rolloutStep({ ...input({ configReload: { mode: "operator", strategy: "canary" } }, all(oldConf)), renderedStrategy: "all" })),
+    ).toHaveLength(3);
+  });
+
   it("the first server alone first", () => {
     expect(ops(rolloutStep(input({ configReload: { mode: "operator", strategy: "canary" } }, all(oldConf))))).toEqual(["nudge demo-1"]);
     const nudged = input({ configReload: { mode: "operator", strategy: "canary" } }, all(oldConf), { now: later(300) }, newConf);
