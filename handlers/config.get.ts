@@ -1,3 +1,4 @@
+import { historyOf } from "./config/history.ts";
 import { loadRoutesConfig } from "./config/routes-file.ts";
 import { type ConfigMap, fail, ok, type Result, type Target } from "./types.ts";
 
@@ -11,7 +12,14 @@ export function configGet(view: ConfigGetView): Result {
   const loaded = loadRoutesConfig(view.target, view.configMap);
   if ("error" in loaded) return fail(loaded.error.code, loaded.error.message);
   const { name, routes } = loaded.config;
-  return ok({ ...where(view.target), ...managedBy(view.configMap), revision: loaded.revision, name: name ?? null, routes });
+  return ok({
+    ...where(view.target),
+    ...managedBy(view.configMap),
+    revision: loaded.revision,
+    name: name ?? null,
+    routes,
+    history: historyOf(view.configMap),
+  });
 }
 
 /** A routes file owned by a NatsCluster is an input of the operator, which renders it into the servers' config. */

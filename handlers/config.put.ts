@@ -1,4 +1,5 @@
-import { parsePutRequest } from "./config/put-request.ts";
+import { annotationHistory, historyLimit, historyOf, parseRollbackRequest, withEntry } from "./config/history.ts";
+import { type PutRequest, parsePutRequest } from "./config/put-request.ts";
 import { reloadOutcomes, reportsFromStatus } from "./config/reload-wait.ts";
 import { loadRoutesConfig, type RoutesConfig, renderRoutesConfig } from "./config/routes-file.ts";
 import { managedBy, where } from "./config.get.ts";
@@ -14,6 +15,8 @@ export interface ConfigPutView {
   pods?: Pod[];
   /** The namespace's NatsClusters (a routes file the operator reloads itself is waited for by its status). */
   clusters?: NatsCluster[];
+  /** For the history's "replacedAt"; without it no history is kept. */
+  now?: string;
 }
 
 /**
@@ -24,7 +27,33 @@ export interface ConfigPutView {
 export function configPut(req: Request, view: ConfigPutView): Result {
   const parsed = parsePutRequest(req.data);
   if ("error" in parsed) return fail(parsed.error.code, parsed.error.message);
-  const put = parsed.value;
+  return writeRoutes(parsed.value, view);
+}
+
+/**
+ * `_SAT.<cluster>.config.rollback`: returns the routes file to a config of its history (config.get
+ * lists it), as a put of that config would: staged, confirmed with `wait`, itself in the history.
+ */
+export function configRollback(req: Request, view: ConfigPutView): Result {
+  const parsed = parseRollbackRequest(req.data);
+  if ("error" in parsed) return fail(parsed.error.code, parsed.error.message);
+  const { revision, rest } = parsed.value;
+  const entry = historyOf(view.configMap).find((h) => h.revision === revision);
+  if (!entry) {
+    const known = historyOf(view.configMap).map((h) => h.revision);
+    return fail(
+      404,
+      `revision ${revision} is not in the history (it keeps the last ${historyLimit}: ${known.join(", ") || "none yet"}); config.get lists them`,
+    );
+  }
+  const put = parsePutRequest(
+    new TextEncoder().encode(JSON.stringify({ ...(entry.name ? { name: entry.name } : {}), routes: entry.routes, ...rest })),
+  );
+  if ("error" in put) return fail(put.error.code, put.error.message);
+  return writeRoutes(put.value, view);
+}
+
+function writeRoutes(put: PutRequest, view: ConfigPutView): Result {
   const cm = view.configMap;
   if (!cm)
     return fail(404, `configmap "${view.target.configMap}" not found in namespace "${view.target.namespace}": create it, or pass -cm`);
@@ -66,6 +95,14 @@ export function configPut(req: Request, view: ConfigPutView): Result {
   const annotations = { ...cm.metadata?.annotations };
   if (put.strategy) annotations[annotationConfigStrategy] = put.strategy;
   else delete annotations[annotationConfigStrategy];
+  if (before && view.now) {
+    annotations[annotationHistory] = withEntry(historyOf(cm), {
+      revision: current,
+      name: before.name ?? null,
+      routes: before.routes,
+      replacedAt: view.now,
+    });
+  }
   const outcome = (l: Learned) => {
     const byOperator = reloadedByOperator(l.clusters ?? view.clusters);
     if (!byOperator) return reloadOutcomes(servers, l.reloads ?? {}, l.revision ?? current);

@@ -16,6 +16,7 @@ export function subjectsFor(cluster: string) {
   return {
     get: `_SAT.${cluster}.config.get`,
     put: `_SAT.${cluster}.config.put`,
+    rollback: `_SAT.${cluster}.config.rollback`,
     status: `_SAT.${cluster}.status`,
   };
 }

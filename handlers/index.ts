@@ -5,7 +5,7 @@
 import { failureReply } from "./config/failure.ts";
 import type { ServerReport } from "./config/reload-wait.ts";
 import { configGet } from "./config.get.ts";
-import { configPut } from "./config.put.ts";
+import { configPut, configRollback } from "./config.put.ts";
 import { discover } from "./discover.ts";
 import { reconcile, reconcileFailed, serversToObserve, watches } from "./operator/controller.ts";
 import { labelCluster } from "./operator/names.ts";
@@ -47,6 +47,8 @@ export interface ApiView {
   reloads: Record<string, ServerReport | undefined>;
   /** The namespace's NatsClusters, when the runtime watches them (empty otherwise). */
   clusters: NatsCluster[];
+  /** The time, for the routes file's history. */
+  now: string;
 }
 
 export interface NatsRoute {
@@ -78,6 +80,14 @@ export const natsRoutes: NatsRoute[] = [
     writes: true,
     needs: { configMap: true, pods: true, clusters: true },
     handle: (req, view) => configPut(req, view),
+  },
+  {
+    name: "config-rollback",
+    subject: (c) => `_SAT.${c}.config.rollback`,
+    queued: true,
+    writes: true,
+    needs: { configMap: true, pods: true, clusters: true },
+    handle: (req, view) => configRollback(req, view),
   },
   {
     name: "status",

@@ -213,6 +213,7 @@ async function loadView(
     pods: servers,
     reloads: route.needs.reloads ? reports.latest() : {},
     clusters: route.needs.clusters ? (d.clusterCache?.list() ?? []) : [],
+    now: new Date().toISOString(),
   };
 }
 

@@ -69,8 +69,9 @@ export const runUsage = `Usage: satellite run -name CLUSTER [flags]
        satellite run -operator [-name CLUSTER] [flags]
 
 Serves the config API of one NATS cluster over NATS:
-  _SAT.<CLUSTER>.config.get   current name, routes and revision
-  _SAT.<CLUSTER>.config.put   {"name": "...", "routes": ["nats://host:6222"], "revision": "..."}
+  _SAT.<CLUSTER>.config.get       current name, routes, revision and history
+  _SAT.<CLUSTER>.config.put       {"name": "...", "routes": ["nats://host:6222"], "revision": "...", "wait": "10s"}
+  _SAT.<CLUSTER>.config.rollback  {"revision": "..."} from config.get's history
   _SAT.<CLUSTER>.status       config revision and the server pods' readiness
   _SAT.discover               every controller answers with its cluster and instance
 With -operator, also turns NatsCluster resources of the namespace into pods, services and config.
@@ -267,7 +268,13 @@ async function startConfigApiPart(d: {
     clusterCache,
   });
   log.info("serving config API", {
-    subjects: [`_SAT.${target.cluster}.config.get`, `_SAT.${target.cluster}.config.put`, `_SAT.${target.cluster}.status`, "_SAT.discover"],
+    subjects: [
+      `_SAT.${target.cluster}.config.get`,
+      `_SAT.${target.cluster}.config.put`,
+      `_SAT.${target.cluster}.config.rollback`,
+      `_SAT.${target.cluster}.status`,
+      "_SAT.discover",
+    ],
   });
   let stopping = false;
   return {

@@ -63,6 +63,7 @@ describe("config API through a ground server and a leafnode", () => {
       revision: cm.metadata!.resourceVersion,
       name: "nats",
       routes: ["nats://nats-0.nats:6222", "nats://nats-1.nats:6222", "nats://nats-2.nats:6222"],
+      history: [],
     });
   });
 
@@ -82,6 +83,25 @@ describe("config API through a ground server and a leafnode", () => {
     expect(cm.metadata!.resourceVersion).toBe(put.body.revision);
     expect(JSON.parse(cm.data!["routes.json"]!)).toEqual({ name: "CLUSTER_A", routes });
     expect(cm.data!["nats.conf"]).toContain('include "routes.json"');
+  });
+
+  it("config.get lists the history; config.rollback returns to one of its configs, and is itself in the history", async () => {
+    const seed = ["nats://nats-0.nats:6222", "nats://nats-1.nats:6222", "nats://nats-2.nats:6222"];
+    const a = (await ask("_SAT.nats.config.put", { name: "hist-a", routes: seed })).body;
+    const b = (await ask("_SAT.nats.config.put", { name: "hist-b", routes: [...seed, "nats://hist-b:6222"] })).body;
+    expect(b).toMatchObject({ ok: true, changed: true });
+    const history = await waitFor("the put in config.get's history", async () => {
+      const got = (await ask("_SAT.nats.config.get")).body;
+      return got.revision === b.revision && got.history;
+    });
+    expect(history[0]).toMatchObject({ revision: a.revision, name: "hist-a", routes: seed, replacedAt: expect.stringMatching(/^\d{4}-/) });
+    const back = (await ask("_SAT.nats.config.rollback", { revision: a.revision })).body;
+    expect(back).toMatchObject({ ok: true, changed: true, name: "hist-a", routes: seed, previousRevision: b.revision });
+    const cm = await readConfigMap();
+    expect(JSON.parse(cm.data!["routes.json"]!)).toMatchObject({ name: "hist-a", routes: seed });
+    expect(JSON.parse(cm.metadata!.annotations!["nats.io/config-history"]!)[0]).toMatchObject({ revision: b.revision, name: "hist-b" });
+    const missing = await ask("_SAT.nats.config.rollback", { revision: "1" });
+    expect(missing.body.error).toMatchObject({ code: 404, message: expect.stringContaining("revision 1 is not in the history") });
   });
 
   it("a put that changes nothing writes nothing", async () => {
@@ -174,6 +194,7 @@ describe("config API through a ground server and a leafnode", () => {
     expect(info.body.endpoints.map((e: any) => [e.subject, e.queue_group])).toEqual([
       ["_SAT.nats.config.get", "q"],
       ["_SAT.nats.config.put", "q"],
+      ["_SAT.nats.config.rollback", "q"],
       ["_SAT.nats.status", "q"],
       ["_SAT.discover", ""],
     ]);

@@ -14,6 +14,7 @@ describe("config.get", () => {
       revision: "9",
       name: "A",
       routes: ["nats://a:6222"],
+      history: [],
     });
   });
 

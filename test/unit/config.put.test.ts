@@ -221,3 +221,46 @@ describe("config.put", () => {
     );
   });
 });
+
+describe("config history and rollback", () => {
+  const now = "2026-12-01T10:00:00.000Z";
+  const annotated = (c: Change) => obj(c).metadata?.annotations ?? {};
+  it("each put that changes the file records what it replaced (revision, name, routes, when), newest first, at most 10", () => {
+    let cm = configMap(routesJson("A", [three[0]!]), "41");
+    for (let i = 0; i < 12; i++) {
+      const r = configPut(req({ routes: [three[i % 3]!, `nats://n${i}:6222`] }), { target, configMap: cm, now });
+      cm = { ...obj(r.changes[0]), metadata: { ...obj(r.changes[0]).metadata, resourceVersion: String(42 + i) } };
+    }
+    const history = JSON.parse(annotated({ op: "replace", kind: "ConfigMap", object: cm })["nats.io/config-history"]!);
+    expect(history).toHaveLength(10);
+    expect(history[0]).toEqual({ revision: "52", name: "A", routes: [three[1], "nats://n10:6222"], replacedAt: now });
+    expect(history.at(-1).revision).toBe("43");
+  });
+
+  it("config.get lists it; config.rollback puts one of its configs back, as a put would", async () => {
+    const { configGet } = await import("../../handlers/config.get.ts");
+    const { configRollback } = await import("../../handlers/config.put.ts");
+    const first = configMap(routesJson("A", [three[0]!]), "41");
+    const put = configPut(req({ name: "B", routes: three }), { target, configMap: first, now });
+    const cm = { ...obj(put.changes[0]), metadata: { ...obj(put.changes[0]).metadata, resourceVersion: "42" } };
+    expect(configGet({ target, configMap: cm }).reply({})).toMatchObject({ history: [{ revision: "41", name: "A", routes: [three[0]] }] });
+    const back = configRollback(req({ revision: "41", wait: "5s" }, "_SAT.nats.config.rollback"), { target, configMap: cm, now, pods: [] });
+    expect(back.reply({ revision: "43" })).toMatchObject({
+      ok: true,
+      changed: true,
+      name: "A",
+      routes: [three[0]],
+      previousRevision: "42",
+    });
+    expect(back.wait?.ms).toBe(5_000);
+    expect(JSON.parse(annotated(back.changes[0]!)["nats.io/config-history"]!).map((h: { revision: string }) => h.revision)).toEqual([
+      "42",
+      "41",
+    ]);
+    expect(configRollback(req({ revision: "7" }), { target, configMap: cm, now }).reply({}).error).toEqual({
+      code: 404,
+      message: "revision 7 is not in the history (it keeps the last 10: 41); config.get lists them",
+    });
+    expect(configRollback(req({ revision: "41", routes: [] }), { target, configMap: cm, now }).reply({}).error?.code).toBe(400);
+  });
+});

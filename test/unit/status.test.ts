@@ -61,7 +61,12 @@ describe("discover", () => {
       cluster: "nats",
       namespace: "edge-1",
       ...instance,
-      subjects: { get: "_SAT.nats.config.get", put: "_SAT.nats.config.put", status: "_SAT.nats.status" },
+      subjects: {
+        get: "_SAT.nats.config.get",
+        put: "_SAT.nats.config.put",
+        rollback: "_SAT.nats.config.rollback",
+        status: "_SAT.nats.status",
+      },
     });
   });
 });
