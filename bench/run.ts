@@ -11,6 +11,7 @@ import { startControlPlane } from "../test/harness/control-plane.ts";
 import { manifest, testKube } from "../test/harness/kube.ts";
 import { startNatsServer } from "../test/harness/nats.ts";
 import { shippedFlags, startSatellite, waitForLog } from "../test/harness/satellite.ts";
+import { benchFailover, failoverMarkdown } from "./failover.ts";
 import { benchFileReload } from "./file-reload.ts";
 import { benchKubeletRefresh, kubeletRefreshMarkdown } from "./kubelet-refresh.ts";
 import { benchOperator } from "./operator.ts";
@@ -119,6 +120,7 @@ const runtimeName = (r: string) =>
         : "Deno";
 await nats.stop();
 const op = await benchOperator(kube, 50);
+const failover = await benchFailover(kube, 3);
 const reload = await benchReload(kube, 50);
 kube.close();
 await cp.stop();
@@ -181,6 +183,7 @@ per cluster (from its /metrics), including status writes; list/watch are shared 
   .map(([k, v]) => `${k}: ${v}`)
   .join(", ")} |
 
+${failoverMarkdown(failover)}
 ## Config propagation (reloader)
 
 The seed's picture: three nats-server processes (pods nats-0..2), each with \`satellite reloader\`

@@ -8,6 +8,9 @@ import { configGet } from "./config.get.ts";
 import { configPut, configRollback } from "./config.put.ts";
 import { discover } from "./discover.ts";
 import { reconcile, reconcileFailed, serversToObserve, watches } from "./operator/controller.ts";
+
+export { leaseStep, releasedLease } from "./operator/lease.ts";
+
 import { labelCluster } from "./operator/names.ts";
 import type { NatsCluster } from "./operator/natscluster.ts";
 import { clustersToReconcile } from "./operator/triggers.ts";

@@ -10,6 +10,7 @@ import type { KubeClient } from "../kube/client.ts";
 import { createKubeClient } from "../kube/client.ts";
 import { findKubeTarget } from "../kube/kubeconfig.ts";
 import { startReflector } from "../kube/reflector.ts";
+import { type LeaderElection, startLeaderElection } from "../leader.ts";
 import { createLogger, type Logger } from "../log.ts";
 import { startMemoryReducer } from "../memory.ts";
 import type { NatsAuthOptions } from "../nats/connect.ts";
@@ -58,6 +59,12 @@ export const runFlags: FlagSpec[] = [
     env: ["SATELLITE_IMAGE"],
   },
   { names: ["workers"], arg: "N", help: "NatsClusters reconciled at once", default: "2" },
+  {
+    names: ["leader-elect"],
+    boolean: true,
+    help: "with -operator: one replica reconciles, by a coordination.k8s.io Lease; the others stand by and take over within 15 s",
+  },
+  { names: ["lease"], arg: "NAME", help: "the Lease for -leader-elect, in the namespace", default: "satellite-operator" },
   { names: ["health"], arg: "ADDR", help: "serve /healthz and /readyz on this address, e.g. :8081 (default: off)" },
   { names: ["log-format"], arg: "json|text", help: "log format (default: text on a terminal, json otherwise)" },
   { names: ["D", "debug"], boolean: true, help: "debug logging" },
@@ -151,6 +158,7 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<numbe
         kube,
         log,
         () => memory.poke(),
+        f["leader-elect"] ? { namespace, name: String(f.lease), identity: instance.id } : undefined,
       ),
     );
   }
@@ -195,10 +203,29 @@ const crdRecheckMs = 10_000;
  * The operator, once the API serves satellite's NatsCluster: with an old or foreign CRD it says so
  * once, stays not ready, and looks again every 10 s instead of failing every status write.
  */
-function startOperatorPart(start: () => Operator, kube: KubeClient, log: Logger, onSynced: () => void): Part {
+function startOperatorPart(
+  start: () => Operator,
+  kube: KubeClient,
+  log: Logger,
+  onSynced: () => void,
+  election?: { namespace: string; name: string; identity: string },
+): Part {
   let op: Operator | undefined;
   let synced = false;
+  let standingBy = Boolean(election);
+  let leader: LeaderElection | undefined;
+  let lost!: (code: number) => void;
+  const done = new Promise<number>((resolve) => {
+    lost = resolve;
+  });
   const stopping = new AbortController();
+  const run = () => {
+    op = start();
+    void op.synced.then(() => {
+      synced = true;
+      onSynced();
+    });
+  };
   void (async () => {
     let said: string | undefined;
     while (!stopping.signal.aborted) {
@@ -212,20 +239,28 @@ function startOperatorPart(start: () => Operator, kube: KubeClient, log: Logger,
     }
     if (stopping.signal.aborted) return;
     if (said) log.info("the NatsCluster API is satellite's now; starting the operator");
-    op = start();
-    void op.synced.then(() => {
-      synced = true;
-      onSynced();
+    if (!election) return run();
+    leader = startLeaderElection({
+      kube,
+      ...election,
+      log,
+      onLead: () => {
+        standingBy = false;
+        run();
+      },
+      onLost: () => lost(1),
     });
   })();
   return {
     name: "operator",
-    ready: () => synced,
+    // A replica standing by is doing its job: ready, so a Deployment's rollout completes.
+    ready: () => synced || standingBy,
     stop: async () => {
       stopping.abort();
       await op?.stop();
+      await leader?.stop();
     },
-    done: new Promise(() => undefined),
+    done,
   };
 }
 

@@ -87,15 +87,21 @@ describe.runIf(!node.info.unavailable).sequential("operator on a real node", () 
     if (!node.info.unavailable) await node.kubectl("delete", "namespace", ns, "--wait=false");
   });
 
-  it("kubectl apply -k: the operator runs as a pod with its service account and is Ready by its own probes", async () => {
+  it("kubectl apply -k: the operator runs as 2 pods with its service account, Ready by their own probes, one leading", async () => {
     await node.applyManifests(ns);
     await node.kubectl("rollout", "status", "deployment/satellite-operator", "-n", ns, "--timeout=120s");
-    const [op] = await node.readyPods(ns, "app.kubernetes.io/name=satellite-operator", 1);
-    expect(op!.images).toEqual([node.info.images.satellite]);
-    expect(op!.raw.spec.serviceAccountName).toBe("satellite-operator");
-    const log = await node.kubectl("logs", "-n", ns, op!.name);
-    expect(log).toContain('"kubernetes":"in-cluster');
-    expect(log).not.toMatch(/"level":"error"/);
+    const ops = await node.readyPods(ns, "app.kubernetes.io/name=satellite-operator", 2);
+    const logs = await Promise.all(ops.map((op) => node.kubectl("logs", "-n", ns, op.name)));
+    for (const [i, op] of ops.entries()) {
+      expect(op.images).toEqual([node.info.images.satellite]);
+      expect(op.raw.spec.serviceAccountName).toBe("satellite-operator");
+      expect(logs[i]).toContain('"kubernetes":"in-cluster');
+      expect(logs[i]).not.toMatch(/"level":"error"/);
+    }
+    await waitFor("one replica leading, the other standing by", async () => {
+      const now = await Promise.all(ops.map((op) => node.kubectl("logs", "-n", ns, op.name)));
+      return now.filter((l) => l.includes("leading: this replica reconciles")).length === 1 && now.some((l) => l.includes("standing by"));
+    });
   }, 180_000);
 
   it("a NatsCluster of 3 with the config reloader: 3 real servers, a full mesh, a client Service, messages cross servers", async () => {
