@@ -1,12 +1,15 @@
+import { callerOf } from "./config/caller.ts";
 import { annotationHistory, historyLimit, historyOf, parseRollbackRequest, withEntry } from "./config/history.ts";
 import { type PutRequest, parsePutRequest } from "./config/put-request.ts";
 import { reloadOutcomes, reportsFromStatus } from "./config/reload-wait.ts";
 import { loadRoutesConfig, type RoutesConfig, renderRoutesConfig } from "./config/routes-file.ts";
 import { managedBy, where } from "./config.get.ts";
+import { eventChange } from "./events.ts";
 import type { NatsCluster } from "./operator/natscluster.ts";
-import { annotationConfigStrategy } from "./operator/reload-rollout.ts";
+import { annotationConfigStrategy, putStrategy } from "./operator/reload-rollout.ts";
 import { isPodFinished } from "./pod-state.ts";
-import { type ConfigMap, fail, type Learned, type Pod, type Request, type Result, type Target } from "./types.ts";
+import type { Instance } from "./status.ts";
+import { type Change, type ConfigMap, fail, type Learned, type Pod, type Request, type Result, type Target } from "./types.ts";
 
 export interface ConfigPutView {
   target: Target;
@@ -15,8 +18,10 @@ export interface ConfigPutView {
   pods?: Pod[];
   /** The namespace's NatsClusters (a routes file the operator reloads itself is waited for by its status). */
   clusters?: NatsCluster[];
-  /** For the history's "replacedAt"; without it no history is kept. */
+  /** For the history's "replacedAt" and the Event; without it neither is written. */
   now?: string;
+  /** Who records the Event. */
+  instance?: Instance;
 }
 
 /**
@@ -27,7 +32,7 @@ export interface ConfigPutView {
 export function configPut(req: Request, view: ConfigPutView): Result {
   const parsed = parsePutRequest(req.data);
   if ("error" in parsed) return fail(parsed.error.code, parsed.error.message);
-  return writeRoutes(parsed.value, view);
+  return writeRoutes(parsed.value, view, callerOf(req.info));
 }
 
 /**
@@ -50,10 +55,10 @@ export function configRollback(req: Request, view: ConfigPutView): Result {
     new TextEncoder().encode(JSON.stringify({ ...(entry.name ? { name: entry.name } : {}), routes: entry.routes, ...rest })),
   );
   if ("error" in put) return fail(put.error.code, put.error.message);
-  return writeRoutes(put.value, view);
+  return writeRoutes(put.value, view, callerOf(req.info), `config.rollback to revision ${revision}`);
 }
 
-function writeRoutes(put: PutRequest, view: ConfigPutView): Result {
+function writeRoutes(put: PutRequest, view: ConfigPutView, caller: string | undefined, what = "config.put"): Result {
   const cm = view.configMap;
   if (!cm)
     return fail(404, `configmap "${view.target.configMap}" not found in namespace "${view.target.namespace}": create it, or pass -cm`);
@@ -93,7 +98,8 @@ function writeRoutes(put: PutRequest, view: ConfigPutView): Result {
     );
   }
   const annotations = { ...cm.metadata?.annotations };
-  if (put.strategy) annotations[annotationConfigStrategy] = put.strategy;
+  if (put.strategy)
+    annotations[annotationConfigStrategy] = putStrategy(put.strategy, text, reloadedByOperator(view.clusters)?.metadata.generation);
   else delete annotations[annotationConfigStrategy];
   if (before && view.now) {
     annotations[annotationHistory] = withEntry(historyOf(cm), {
@@ -101,6 +107,7 @@ function writeRoutes(put: PutRequest, view: ConfigPutView): Result {
       name: before.name ?? null,
       routes: before.routes,
       replacedAt: view.now,
+      ...(caller ? { replacedBy: caller } : {}),
     });
   }
   const outcome = (l: Learned) => {
@@ -118,6 +125,7 @@ function writeRoutes(put: PutRequest, view: ConfigPutView): Result {
             kind: "ConfigMap",
             object: { ...cm, metadata: { ...cm.metadata, annotations }, data: { ...cm.data, [view.target.key]: text } },
           },
+          ...(view.now ? [putEvent(cm, what, body.changes, caller, view)] : []),
         ],
     ...(put.waitMs !== undefined ? { wait: { ms: put.waitMs, done: (l: Learned) => outcome(l).done } } : {}),
     reply: (l) => {
@@ -127,6 +135,29 @@ function writeRoutes(put: PutRequest, view: ConfigPutView): Result {
       return { ok: true, ...body, revision, reload: { complete: o.done, ok: o.done && o.ok, waitedMs: l.waitedMs, servers: o.servers } };
     },
   };
+}
+
+/** The Event a change leaves on the routes file: what changed, and who asked (where nats-server says). */
+function putEvent(
+  cm: ConfigMap,
+  what: string,
+  c: ReturnType<typeof describeChange>,
+  caller: string | undefined,
+  view: ConfigPutView,
+): Change {
+  const parts = [
+    c.name ? `name ${c.name.from ?? "(none)"} → ${c.name.to ?? "(none)"}` : "",
+    c.routesAdded.length ? `routes added ${c.routesAdded.join(", ")}` : "",
+    c.routesRemoved.length ? `routes removed ${c.routesRemoved.join(", ")}` : "",
+  ].filter(Boolean);
+  const message = `${what} by ${caller ?? "a caller nats-server did not name"}: ${parts.join("; ") || "routes reordered"}`;
+  const by = { component: "satellite", instance: view.instance?.id ?? "satellite" };
+  return eventChange(
+    { apiVersion: "v1", kind: "ConfigMap", metadata: cm.metadata },
+    { type: "Normal", reason: "ConfigChanged", message },
+    by,
+    view.now!,
+  );
 }
 
 function describeChange(before: RoutesConfig | undefined, after: RoutesConfig) {

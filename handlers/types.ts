@@ -83,6 +83,8 @@ export interface Target {
 export interface Request {
   subject: string;
   data: Uint8Array;
+  /** The request's `Nats-Request-Info` header, when nats-server added one (who sent it). */
+  info?: string;
 }
 
 export const fail = (code: number, message: string): Result => ({ changes: [], reply: () => ({ error: { code, message } }) });

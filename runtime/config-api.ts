@@ -135,7 +135,7 @@ async function runWithRetries(
     // Reads answer from the watch cache (absent there is absent): the ground cannot turn requests
     // into API-server load. A write from it is re-checked on fresh state below unless it is clean.
     const view = await loadView(d, route, route.writes ? cached : cache ? (cached ?? null) : undefined, reports);
-    const result = route.handle({ subject: msg.subject, data: msg.data }, view);
+    const result = route.handle({ subject: msg.subject, data: msg.data, info: msg.headers?.get("Nats-Request-Info") || undefined }, view);
     if (!result.changes.length) {
       // An answer from a cached view that changes nothing (or refuses) is re-checked on fresh state.
       if (route.writes && cached) continue;

@@ -10,8 +10,9 @@ export interface HistoryEntry {
   revision: string;
   name: string | null;
   routes: string[];
-  /** When a put replaced it. */
+  /** When a put replaced it, and who sent that put (where nats-server says). */
   replacedAt: string;
+  replacedBy?: string;
 }
 
 export function historyOf(cm: ConfigMap | null): HistoryEntry[] {

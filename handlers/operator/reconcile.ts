@@ -26,6 +26,7 @@ import {
   type RolloutStep,
   rolloutStep,
   type ServerObservation,
+  strategyOfPut,
   systemUser,
 } from "./reload-rollout.ts";
 import { ports, renderServerConfig } from "./server-config.ts";
@@ -276,7 +277,11 @@ function operatorReload(
     size,
     rendered: conf,
     renderedRevision: configRevision,
-    renderedStrategy: strategyOf(v.routesConfigMap?.metadata?.annotations?.[annotationConfigStrategy]),
+    renderedStrategy: strategyOfPut(
+      v.routesConfigMap?.metadata?.annotations?.[annotationConfigStrategy],
+      v.routesConfigMap?.data?.["routes.json"],
+      c.metadata.generation,
+    ),
     lastGood: decodeOr(have.data?.[keyLastGood]) ?? decodeOr(have.data?.["nats.conf"]) ?? conf,
     lastGoodRevision: have.metadata?.annotations?.[annotationLastGoodRevision],
     servers: v.servers ?? {},
@@ -298,8 +303,6 @@ function operatorReload(
   const object = { ...have, metadata: { ...have.metadata, annotations: wantAnnotations }, data: { ...have.data, ...wantData } };
   return { secret: { op: "replace", kind: "Secret", object }, rollout: { ...rollout, requeueAfterMs: rollout.requeueAfterMs ?? 0 } };
 }
-
-const strategyOf = (s: string | undefined) => (s === "all" || s === "canary" ? s : undefined);
 
 /** `spec.logging` (older manifests) folded into `spec.natsConfig`. */
 function withLegacyFields(c: NatsCluster): NatsCluster {

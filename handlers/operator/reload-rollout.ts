@@ -18,11 +18,31 @@ export const systemUser = "satellite";
 export const annotationConfigDigest = "nats.io/config-digest";
 export const annotationNudge = "nats.io/config-nudge";
 export const annotationLastGoodRevision = "nats.io/last-good-revision";
-/** On the routes file: the strategy the config.put that wrote it asked for (else the spec's). */
+/**
+ * On the routes file: the strategy the config.put that wrote it asked for, for that change only:
+ * while the routes file and the NatsCluster's spec (its generation) are still as the put left them.
+ */
 export const annotationConfigStrategy = "nats.io/config-strategy";
+
+export function putStrategy(strategy: "all" | "canary", routesText: string, generation: number | undefined): string {
+  return JSON.stringify({ strategy, routes: configHash(routesText), generation: generation ?? null });
+}
+
+/** The put's strategy, if the routes file and the spec are still as that put left them. */
+export function strategyOfPut(annotation: string | undefined, routesText: string | undefined, generation: number | undefined) {
+  try {
+    const a = JSON.parse(annotation ?? "null") as { strategy?: unknown; routes?: unknown; generation?: unknown } | null;
+    const current = a && a.routes === configHash(routesText ?? "") && a.generation === (generation ?? null);
+    return current && (a.strategy === "all" || a.strategy === "canary") ? a.strategy : undefined;
+  } catch {
+    return undefined;
+  }
+}
 export const keyLastGood = "last-good.conf";
 export const keySystemPassword = "system-password";
 const defaultCanaryTimeoutSeconds = 15;
+/** How long the canary runs a reloaded config before it is judged healthy or not. */
+const canarySettleMs = 2_000;
 /**
  * The kubelet refreshes a nudged pod's volume within about a second (bench/RESULTS.md): the first
  * reload waits this long after the nudge, and one that found the old file (or got no answer) is
@@ -229,11 +249,16 @@ export function rolloutStep(i: RolloutInput): RolloutStep {
       // As linked as the servers still on the old config: a lost ground link is a broken canary.
       const others = reachable.slice(1).map((p) => i.servers[p.metadata!.name!]!.leafnodes);
       const leafnodes = others.length ? Math.min(...others) : 0;
-      if (!o.healthy || o.routes < peers || o.leafnodes < leafnodes) {
-        const since = o.lastReload ? Date.parse(o.lastReload.at) : nowMs;
+      // Loaded by a reload of ours: judged once it has run the config for a moment (a link the new
+      // config breaks takes nats-server a little while to close). Started with it: judged now.
+      const lr = o.lastReload;
+      const loadedAt = lr && lr.digest === o.digest && lr.outcome === "reloaded" ? Date.parse(lr.at) : undefined;
+      const settling = loadedAt !== undefined && nowMs - loadedAt < canarySettleMs;
+      if (settling || !o.healthy || o.routes < peers || o.leafnodes < leafnodes) {
+        const since = loadedAt ?? (o.lastReload ? Date.parse(o.lastReload.at) : nowMs);
         const timeout = (c.spec?.configReload?.canaryTimeoutSeconds ?? defaultCanaryTimeoutSeconds) * 1000;
         const why = `${o.healthy ? "/healthz ok" : "/healthz failing"}, routes to ${o.routes} of ${peers} servers, ${o.leafnodes} of ${leafnodes} leafnode links`;
-        if (nowMs - since >= timeout) {
+        if (!settling && nowMs - since >= timeout) {
           return refuse(
             `the canary ${canary.metadata!.name} loaded the config but was not healthy within ${timeout / 1000} s (${why})`,
             "CanaryUnhealthy",

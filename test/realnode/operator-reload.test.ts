@@ -200,8 +200,12 @@ describe.runIf(!node.info.unavailable).sequential("config reloads by the operato
   it("a valid config that cuts the canary off the ground (a typo in the leafnode URL) is rolled back", async () => {
     const good = await secretConf();
     const before = (await varzOf(pods)).map((v) => v.config_digest);
+    await waitFor("every server linked to the ground", async () => (await varzOf(pods)).every((v) => v.leafnodes === 1), 30_000, 250);
     await apply({ natsConfig: { maxPayload: 2048 }, leafnodeConfig: { remotes: [{ url: "nats://10.89.0.1:1" }] } });
-    await waitFor("the canary rolled back", async () => (await events("CanaryUnhealthy")).length > 0, 60_000);
+    await waitFor("the canary rolled back", async () => (await events("CanaryUnhealthy")).length > 0, 60_000).catch(async (e) => {
+      const servers = (await varzOf(pods)).map((v, i) => `${pods[i]!.name}: leafnodes ${v.leafnodes}, digest ${v.config_digest}`);
+      throw new Error(`${e.message}\nstatus.config: ${JSON.stringify((await status())?.config)}\n${servers.join("\n")}`);
+    });
     expect((await status()).config.refused.error).toMatch(
       /^the canary beta-1 loaded the config but was not healthy within 5 s \(.*0 of 1 leafnode links\)$/,
     );

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { configPut } from "../../handlers/config.put.ts";
 import type { NatsCluster } from "../../handlers/operator/natscluster.ts";
+import { strategyOfPut } from "../../handlers/operator/reload-rollout.ts";
 import type { Change, ConfigMap } from "../../handlers/types.ts";
 import { configMap, pod, req, routesJson, target } from "./fixtures.ts";
 
@@ -209,10 +210,21 @@ describe("config.put", () => {
     const cm = configMap(routesJson("A", []), "41");
     cm.metadata!.ownerReferences = [{ apiVersion: "nats.io/v1alpha2", kind: "NatsCluster", name: "nats", uid: "u", controller: true }];
     const clusters = [
-      { apiVersion: "nats.io/v1alpha2", kind: "NatsCluster", metadata: { name: "nats" }, spec: { configReload: { mode: "operator" } } },
+      {
+        apiVersion: "nats.io/v1alpha2",
+        kind: "NatsCluster",
+        metadata: { name: "nats", generation: 4 },
+        spec: { configReload: { mode: "operator" } },
+      },
     ] as never;
     const canary = configPut(req({ routes: three, strategy: "canary" }), { target, configMap: cm, clusters });
-    expect(obj(canary.changes[0]).metadata?.annotations).toEqual({ "nats.io/config-strategy": "canary" });
+    const written = obj(canary.changes[0]);
+    const note = written.metadata?.annotations?.["nats.io/config-strategy"];
+    expect(JSON.parse(note!)).toMatchObject({ strategy: "canary", generation: 4 });
+    // The operator takes it for this change only: the routes file as the put wrote it, the spec unchanged.
+    expect(strategyOfPut(note, written.data!["routes.json"], 4)).toBe("canary");
+    expect(strategyOfPut(note, written.data!["routes.json"], 5)).toBeUndefined();
+    expect(strategyOfPut(note, `${written.data!["routes.json"]} `, 4)).toBeUndefined();
     cm.metadata!.annotations = { "nats.io/config-strategy": "canary", other: "kept" };
     const plain = configPut(req({ routes: [three[0]!] }), { target, configMap: cm, clusters });
     expect(obj(plain.changes[0]).metadata?.annotations).toEqual({ other: "kept" });
@@ -262,5 +274,43 @@ describe("config history and rollback", () => {
       message: "revision 7 is not in the history (it keeps the last 10: 41); config.get lists them",
     });
     expect(configRollback(req({ revision: "41", routes: [] }), { target, configMap: cm, now }).reply({}).error?.code).toBe(400);
+  });
+});
+
+describe("who changed the config", () => {
+  const info = JSON.stringify({ acc: "ADMIN", user: "admin", name: "NATS CLI Version 0.3.0", host: "127.0.0.1", rtt: 1000 });
+  const put = (body: object, withInfo?: string) =>
+    configPut(
+      { ...req(body), info: withInfo },
+      {
+        target,
+        configMap: configMap(routesJson("A", [three[0]!]), "41"),
+        now: "2026-12-01T10:00:00.000Z",
+        instance: { id: "ctl-1", version: "1", startedAt: "" },
+      },
+    );
+  it("a changing put leaves an Event on the routes file saying what changed and who asked, as nats-server named them", () => {
+    const ev = put({ name: "B", routes: three }, info).changes[1] as {
+      kind: string;
+      object: { reason: string; message: string; involvedObject: object; reportingInstance: string };
+    };
+    expect(ev.kind).toBe("Event");
+    expect(ev.object).toMatchObject({
+      reason: "ConfigChanged",
+      involvedObject: { kind: "ConfigMap", name: "nats-config", namespace: "edge-1" },
+      reportingInstance: "ctl-1",
+      message: `config.put by user "admin" in account ADMIN (client "NATS CLI Version 0.3.0", 127.0.0.1): name A → B; routes added ${three[1]}, ${three[2]}`,
+    });
+    const history = JSON.parse(
+      (put({ routes: three }, info).changes[0] as { object: ConfigMap }).object.metadata!.annotations!["nats.io/config-history"]!,
+    );
+    expect(history[0].replacedBy).toBe('user "admin" in account ADMIN (client "NATS CLI Version 0.3.0", 127.0.0.1)');
+  });
+
+  it("without the header (a caller in the controller's own account) it says nats-server did not name one", () => {
+    expect((put({ routes: three }).changes[1] as { object: { message: string } }).object.message).toMatch(
+      /^config.put by a caller nats-server did not name: routes added/,
+    );
+    expect(put({ routes: [three[0]!], name: "A" }).changes).toEqual([]);
   });
 });

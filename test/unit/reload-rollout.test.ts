@@ -142,6 +142,14 @@ describe("operator reload: strategy canary", () => {
     ]);
   });
 
+  it("a canary that just loaded it is judged after 2 s of running it, not at once", () => {
+    const loaded = { lastReload: { digest: digest(newConf, "demo-1"), outcome: "reloaded" as const, at: now } };
+    const s = { "demo-1": { on: newConf, ...loaded }, "demo-2": { on: oldConf }, "demo-3": { on: oldConf } };
+    const spec = { configReload: { mode: "operator", strategy: "canary" } };
+    expect(rolloutStep(input(spec, s, { now: later(500) })).changes).toEqual([]);
+    expect(ops(rolloutStep(input(spec, s, { now: later(2_000) })))).toEqual(["nudge demo-2", "nudge demo-3"]);
+  });
+
   it("a put's own strategy wins over the spec's", () => {
     expect(ops(rolloutStep({ ...input({}, all(oldConf)), renderedStrategy: "canary" }))).toEqual(["nudge demo-1"]);
     expect(
