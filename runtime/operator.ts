@@ -21,7 +21,8 @@ const reconciles = counter("satellite_reconciles_total", "NatsCluster reconciles
 
 export interface OperatorDeps {
   kube: KubeClient;
-  namespace: string;
+  /** Undefined: every namespace (-all-namespaces). */
+  namespace: string | undefined;
   log: Logger;
   controllerImage: string;
   instance: string;
@@ -80,7 +81,7 @@ export function startOperator(d: OperatorDeps): Operator {
   }
   const synced = Promise.all(all.map((r) => r.synced)).then(() => undefined);
   void synced.then(() => {
-    log.info("operator caches synced", { namespace, clusters: caches.NatsCluster.list().length });
+    log.info("operator caches synced", { namespace: namespace ?? "(all)", clusters: caches.NatsCluster.list().length });
     queue.run(d.workers ?? 2, (key) => reconcile(key));
   });
 

@@ -60,6 +60,11 @@ export const runFlags: FlagSpec[] = [
   },
   { names: ["workers"], arg: "N", help: "NatsClusters reconciled at once", default: "2" },
   {
+    names: ["all-namespaces", "A"],
+    boolean: true,
+    help: "with -operator: the NatsClusters of every namespace (manifests/operator-cluster-wide.yaml grants that), not only -namespace's",
+  },
+  {
     names: ["leader-elect"],
     boolean: true,
     help: "with -operator: one replica reconciles, by a coordination.k8s.io Lease; the others stand by and take over within 15 s",
@@ -101,6 +106,9 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<numbe
     return 0;
   }
   if (rest.length) throw new UsageError(`unexpected argument ${JSON.stringify(rest[0])}: see satellite run --help`);
+  if ((f["all-namespaces"] || f["leader-elect"]) && !f.operator) {
+    throw new UsageError(`-${f["all-namespaces"] ? "all-namespaces" : "leader-elect"} goes with -operator`);
+  }
   const cluster = f.name as string | undefined;
   if (!cluster && !f.operator) {
     throw new UsageError(
@@ -154,7 +162,15 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<numbe
       (f["controller-image"] as string | undefined) || (await ownImage(kube, namespace, env.POD_NAME, log)) || `${defaultImage}:${version}`;
     parts.push(
       startOperatorPart(
-        () => startOperator({ kube, namespace, log, controllerImage, instance: instance.id, workers }),
+        () =>
+          startOperator({
+            kube,
+            namespace: f["all-namespaces"] ? undefined : namespace,
+            log,
+            controllerImage,
+            instance: instance.id,
+            workers,
+          }),
         kube,
         log,
         () => memory.poke(),

@@ -89,7 +89,7 @@ export function testKube(info: ControlPlaneInfo): TestKube {
         const namespace = type.namespaced ? (obj.metadata.namespace ?? opts.namespace ?? "default") : undefined;
         const body = type.namespaced ? { ...obj, metadata: { ...obj.metadata, namespace } } : { ...obj };
         // As kustomize's namespace transformer does: bound ServiceAccounts move with the namespace.
-        if (opts.namespace && obj.kind === "RoleBinding") {
+        if (opts.namespace && (obj.kind === "RoleBinding" || obj.kind === "ClusterRoleBinding")) {
           body.subjects = obj.subjects?.map((s: any) => (s.kind === "ServiceAccount" ? { ...s, namespace: opts.namespace } : s));
         }
         applied.push(
