@@ -1,13 +1,3 @@
-import type {
-  CoreV1Event,
-  V1ConfigMap,
-  V1Pod,
-  V1Role,
-  V1RoleBinding,
-  V1Secret,
-  V1Service,
-  V1ServiceAccount,
-} from "@kubernetes/client-node";
 import type { ServerReport } from "./config/reload-wait.ts";
 import type { Kind, ObjectOf } from "./kinds.ts";
 import type { NatsCluster } from "./operator/natscluster.ts";
@@ -90,15 +80,12 @@ export interface Request {
 export const fail = (code: number, message: string): Result => ({ changes: [], reply: () => ({ error: { code, message } }) });
 export const ok = (body: Record<string, unknown>): Result => ({ changes: [], reply: () => ({ ok: true, ...body }) });
 
-export type {
-  CoreV1Event as Event,
-  Kind,
-  ObjectOf,
-  V1ConfigMap as ConfigMap,
-  V1Pod as Pod,
-  V1Role as Role,
-  V1RoleBinding as RoleBinding,
-  V1Secret as Secret,
-  V1Service as Service,
-  V1ServiceAccount as ServiceAccount,
-};
+export type { Kind, ObjectOf };
+export type ConfigMap = ObjectOf<"ConfigMap">;
+export type Event = ObjectOf<"Event">;
+export type Pod = ObjectOf<"Pod">;
+export type Role = ObjectOf<"Role">;
+export type RoleBinding = ObjectOf<"RoleBinding">;
+export type Secret = ObjectOf<"Secret">;
+export type Service = ObjectOf<"Service">;
+export type ServiceAccount = ObjectOf<"ServiceAccount">;

@@ -1,6 +1,6 @@
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
-import { inject } from "vitest";
+import { beforeEach, inject } from "vitest";
 import { waitFor } from "./ports.ts";
 import { writeOverlay } from "./realnode.ts";
 import type { RealNodeInfo } from "./realnode-setup.ts";
@@ -101,4 +101,18 @@ export async function monitor<T = any>(ip: string, path: string, port = 8222): P
   const res = await fetch(`http://${ip}:${port}/${path}`, { signal: AbortSignal.timeout(3_000) });
   if (!res.ok) throw new Error(`${ip}:${port}/${path}: HTTP ${res.status}`);
   return (await res.json()) as T;
+}
+
+/**
+ * For a describe whose steps tell one story in order: once a step fails, the later ones are
+ * skipped (they would only fail for the same reason, further away from it).
+ */
+export function skipAfterAFailedStep(): void {
+  let failed: string | undefined;
+  beforeEach((ctx) => {
+    if (failed) ctx.skip(`an earlier step failed: ${failed}`);
+    ctx.onTestFailed(() => {
+      failed ??= ctx.task.name;
+    });
+  });
 }

@@ -4,10 +4,10 @@
 // Driven as a user drives it: kubectl apply of the manifests and NatsClusters, kubectl patch of the
 // routes file, the servers' own monitoring endpoints.
 
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { configDigest } from "../../handlers/reloader/digest.ts";
 import { type NatsServer, startNatsServer } from "../harness/nats.ts";
-import { monitor, onNode, type PodView } from "../harness/on-node.ts";
+import { monitor, onNode, type PodView, skipAfterAFailedStep } from "../harness/on-node.ts";
 import { waitFor } from "../harness/ports.ts";
 import { startSatellite, waitForLog } from "../harness/satellite.ts";
 
@@ -36,6 +36,18 @@ const apply = (spec: Record<string, unknown>) =>
 const status = async () => (await node.kubectlJson("get", "natscluster", cluster, "-n", ns)).status;
 const secretConf = async (key = "nats.conf") =>
   Buffer.from((await node.kubectlJson("get", "secret", cluster, "-n", ns)).data[key], "base64").toString("utf8");
+/** kubectl patch of the routes file's routes.json, as a user edits it by hand. */
+const patchRoutes = (routesJson: string) =>
+  node.kubectl(
+    "patch",
+    "configmap",
+    `${cluster}-config`,
+    "-n",
+    ns,
+    "--type=merge",
+    "-p",
+    JSON.stringify({ data: { "routes.json": routesJson } }),
+  );
 const varzOf = (pods: PodView[]) => Promise.all(pods.map((p) => monitor(p.ip, "varz")));
 const events = async (reason: string) =>
   (await node.kubectlJson("get", "events", "-n", ns, "--field-selector", `involvedObject.name=${cluster},reason=${reason}`)).items;
@@ -69,13 +81,7 @@ async function meshFormed(pods: PodView[]) {
 // it): each step starts from what the one before left. Once a step fails the later ones are skipped.
 describe.runIf(!node.info.unavailable).sequential("config reloads by the operator, no sidecar, on a real node", () => {
   let pods: PodView[] = [];
-  let failedStep: string | undefined;
-  beforeEach((ctx) => {
-    if (failedStep) ctx.skip(`an earlier step failed: ${failedStep}`);
-    ctx.onTestFailed(() => {
-      failedStep ??= ctx.task.name;
-    });
-  });
+  skipAfterAFailedStep();
   beforeAll(async () => {
     ground = await startNatsServer({ name: "ground", host: "10.89.0.1", leafListen: true });
     leafnodeConfig = { remotes: [{ url: `nats://10.89.0.1:${ground.leafPort}` }] };
@@ -166,16 +172,7 @@ describe.runIf(!node.info.unavailable).sequential("config reloads by the operato
   it("a config nats-server refuses (a route hand-edited into the routes file) changes no server and says why", async () => {
     const before = (await varzOf(pods)).map((v) => v.config_digest);
     const good = await secretConf();
-    await node.kubectl(
-      "patch",
-      "configmap",
-      `${cluster}-config`,
-      "-n",
-      ns,
-      "--type=merge",
-      "-p",
-      JSON.stringify({ data: { "routes.json": JSON.stringify({ routes: ["nats://bad host:6222"] }) } }),
-    );
+    await patchRoutes(JSON.stringify({ routes: ["nats://bad host:6222"] }));
     await waitFor("status.config.refused", async () => (await status())?.config?.refused?.error, 30_000);
     const s = await status();
     expect(s.config.refused.error).toMatch(/^beta-1: nats-server refused the config: .*route/i);
@@ -184,16 +181,7 @@ describe.runIf(!node.info.unavailable).sequential("config reloads by the operato
     await waitFor("the Secret back on the last good config", async () => (await secretConf()) === good, 15_000);
     expect((await varzOf(pods)).map((v) => v.config_digest)).toEqual(before);
     // The routes file fixed: the config it makes is the one every server runs.
-    await node.kubectl(
-      "patch",
-      "configmap",
-      `${cluster}-config`,
-      "-n",
-      ns,
-      "--type=merge",
-      "-p",
-      JSON.stringify({ data: { "routes.json": "{}" } }),
-    );
+    await patchRoutes("{}");
     await waitFor("Current", async () => (await status())?.config?.state === "Current" && !(await status()).config.refused, 30_000);
   }, 120_000);
 
@@ -223,16 +211,7 @@ describe.runIf(!node.info.unavailable).sequential("config reloads by the operato
   }, 120_000);
 
   it("a change only a restart applies (max_pending) replaces the pods one at a time, never two down", async () => {
-    await node.kubectl(
-      "patch",
-      "configmap",
-      `${cluster}-config`,
-      "-n",
-      ns,
-      "--type=merge",
-      "-p",
-      JSON.stringify({ data: { "routes.json": "{}" } }),
-    );
+    await patchRoutes("{}");
     await waitFor("back to Current", async () => (await status())?.config?.state === "Current", 30_000);
     let fewest = 3;
     const watching = setInterval(async () => {

@@ -3,9 +3,9 @@
 // monitoring endpoints and a NATS client.
 
 import { connect } from "@nats-io/transport-node";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeNatsTls } from "../harness/certs.ts";
-import { monitor, onNode, type PodView } from "../harness/on-node.ts";
+import { monitor, onNode, type PodView, skipAfterAFailedStep } from "../harness/on-node.ts";
 import { waitFor } from "../harness/ports.ts";
 import { hostPid } from "../harness/realnode.ts";
 
@@ -21,6 +21,9 @@ const natsCluster = (spec: Record<string, unknown>) =>
     metadata: { name: cluster, namespace: ns },
     spec: { size: 3, version: node.info.images?.natsVersion, pod: { enableConfigReload: true }, ...spec },
   });
+
+/** kubectl patch of the NatsCluster, as a user changes its spec. */
+const patchSpec = (json: string) => node.kubectl("patch", "natscluster", cluster, "-n", ns, "--type", "merge", "-p", json);
 
 /** Every server routes to all the others, found by the names the operator gave them. */
 async function meshFormed(pods: PodView[]) {
@@ -73,13 +76,7 @@ async function crossServerMessage(a: string, b: string) {
 describe.runIf(!node.info.unavailable).sequential("operator on a real node", () => {
   /** The cluster's pods as the last step left them. */
   let pods: PodView[] = [];
-  let failedStep: string | undefined;
-  beforeEach((ctx) => {
-    if (failedStep) ctx.skip(`an earlier step failed: ${failedStep}`);
-    ctx.onTestFailed(() => {
-      failedStep ??= ctx.task.name;
-    });
-  });
+  skipAfterAFailedStep();
   beforeAll(async () => {
     await node.kubectl("create", "namespace", ns);
   });
@@ -154,10 +151,10 @@ describe.runIf(!node.info.unavailable).sequential("operator on a real node", () 
   });
 
   it("scales 3 -> 5 -> 3, routes following", async () => {
-    await node.kubectl("patch", "natscluster", cluster, "-n", ns, "--type", "merge", "-p", '{"spec":{"size":5}}');
+    await patchSpec('{"spec":{"size":5}}');
     pods = await node.readyPods(ns, selector, 5, 120_000);
     await meshFormed(pods);
-    await node.kubectl("patch", "natscluster", cluster, "-n", ns, "--type", "merge", "-p", '{"spec":{"size":3}}');
+    await patchSpec('{"spec":{"size":3}}');
     pods = await node.readyPods(ns, selector, 3, 120_000);
     await meshFormed(pods);
     // Removed peers are gone from every server's routes (2.14 pools several connections per peer).
@@ -211,15 +208,7 @@ describe.runIf(!node.info.unavailable).sequential("operator on a real node", () 
   }, 360_000);
 
   it("a spec change (resources) rolls out to every pod", async () => {
-    await node.kubectl(
-      "patch",
-      "natscluster",
-      cluster,
-      "-n",
-      ns,
-      "--type",
-      "merge",
-      "-p",
+    await patchSpec(
       '{"spec":{"pod":{"enableConfigReload":true,"resources":{"requests":{"cpu":"15m","memory":"24Mi"},"limits":{"memory":"256Mi"}}}}}',
     );
     pods = await waitFor(
@@ -238,17 +227,7 @@ describe.runIf(!node.info.unavailable).sequential("operator on a real node", () 
     const certs = makeNatsTls(ns, cluster);
     await node.kubectl("create", "secret", "generic", "nats-clients-tls", "-n", ns, ...certs.clients);
     await node.kubectl("create", "secret", "generic", "nats-routes-tls", "-n", ns, ...certs.routes);
-    await node.kubectl(
-      "patch",
-      "natscluster",
-      cluster,
-      "-n",
-      ns,
-      "--type",
-      "merge",
-      "-p",
-      '{"spec":{"tls":{"serverSecret":"nats-clients-tls","routesSecret":"nats-routes-tls"}}}',
-    );
+    await patchSpec('{"spec":{"tls":{"serverSecret":"nats-clients-tls","routesSecret":"nats-routes-tls"}}}');
     pods = await waitFor(
       "every server with TLS",
       async () => {
@@ -262,17 +241,7 @@ describe.runIf(!node.info.unavailable).sequential("operator on a real node", () 
     );
     await meshFormed(pods);
     // The reloader sidecars have no client certificate for NATS: they must still reload, in place.
-    await node.kubectl(
-      "patch",
-      "natscluster",
-      cluster,
-      "-n",
-      ns,
-      "--type",
-      "merge",
-      "-p",
-      '{"spec":{"natsConfig":{"maxPayload":2097152}}}',
-    );
+    await patchSpec('{"spec":{"natsConfig":{"maxPayload":2097152}}}');
     await waitFor(
       "every server reloaded with the new max_payload",
       async () => {
