@@ -29,5 +29,5 @@ export function managedBy(cm: ConfigMap | null): { managedBy?: string } {
 }
 
 export function where(t: Target) {
-  return { cluster: t.cluster, namespace: t.namespace, configMap: t.configMap };
+  return { ...(t.site ? { site: t.site } : {}), cluster: t.cluster, namespace: t.namespace, configMap: t.configMap };
 }

@@ -7,7 +7,7 @@ import type { ServerReport } from "./config/reload-wait.ts";
 import { configGet } from "./config.get.ts";
 import { configPut, configRollback } from "./config.put.ts";
 import { discover } from "./discover.ts";
-import { reconcile, reconcileFailed, serversToObserve, watches } from "./operator/controller.ts";
+import { configApiOf, reconcile, reconcileFailed, serversToObserve, watches } from "./operator/controller.ts";
 
 export { leaseStep, releasedLease } from "./operator/lease.ts";
 
@@ -20,7 +20,7 @@ import { filesOf, reportStep } from "./reloader/outcome.ts";
 import { planReload } from "./reloader/plan.ts";
 import { askSubject, reportSubject, reportWildcard } from "./reloader/report.ts";
 import { type Instance, status } from "./status.ts";
-import type { ConfigMap, Pod, Request, Result, Target } from "./types.ts";
+import { type ConfigMap, type Pod, type Request, type Result, subjectPrefix, type Target } from "./types.ts";
 
 export type { Failure } from "./config/failure.ts";
 export { parseDuration } from "./config/put-request.ts";
@@ -57,7 +57,7 @@ export interface ApiView {
 export interface NatsRoute {
   /** Endpoint name in the NATS services protocol. */
   name: string;
-  subject(cluster: string): string;
+  subject(target: Target): string;
   /** Shared by replicas through a queue group (false: every instance answers). */
   queued: boolean;
   /** Requests that write are run one at a time per cluster. */
@@ -70,7 +70,7 @@ export interface NatsRoute {
 export const natsRoutes: NatsRoute[] = [
   {
     name: "config-get",
-    subject: (c) => `_SAT.${c}.config.get`,
+    subject: (t) => `${subjectPrefix(t)}.config.get`,
     queued: true,
     writes: false,
     needs: { configMap: true },
@@ -78,7 +78,7 @@ export const natsRoutes: NatsRoute[] = [
   },
   {
     name: "config-put",
-    subject: (c) => `_SAT.${c}.config.put`,
+    subject: (t) => `${subjectPrefix(t)}.config.put`,
     queued: true,
     writes: true,
     needs: { configMap: true, pods: true, clusters: true },
@@ -86,7 +86,7 @@ export const natsRoutes: NatsRoute[] = [
   },
   {
     name: "config-rollback",
-    subject: (c) => `_SAT.${c}.config.rollback`,
+    subject: (t) => `${subjectPrefix(t)}.config.rollback`,
     queued: true,
     writes: true,
     needs: { configMap: true, pods: true, clusters: true },
@@ -94,7 +94,7 @@ export const natsRoutes: NatsRoute[] = [
   },
   {
     name: "status",
-    subject: (c) => `_SAT.${c}.status`,
+    subject: (t) => `${subjectPrefix(t)}.status`,
     queued: true,
     writes: false,
     needs: { configMap: true, pods: true, reloads: true },
@@ -105,7 +105,7 @@ export const natsRoutes: NatsRoute[] = [
     subject: () => "_SAT.discover",
     queued: false,
     writes: false,
-    needs: {},
+    needs: { configMap: true, pods: true, clusters: true },
     handle: (_req, view) => discover(view),
   },
 ];
@@ -133,6 +133,8 @@ export const operatorRoutes = {
   triggers: clustersToReconcile,
   /** configReload.mode operator: which servers to ask before reconciling a cluster. */
   serversToObserve,
+  /** -config-api: each cluster's config API, served on the cluster's own NATS. */
+  configApiOf,
   reconcile,
   failed: reconcileFailed,
 };

@@ -68,7 +68,15 @@ export interface Target {
   namespace: string;
   configMap: string;
   key: string;
+  /** Where the cluster runs, in a fleet: its subjects become _SAT.<site>.<cluster>.… */
+  site?: string;
 }
+
+/** What discover reads of a NatsCluster. */
+export type NatsClusterRef = Pick<NatsCluster, "metadata" | "status">;
+
+/** The subjects of a cluster's config API start with this. */
+export const subjectPrefix = (t: Pick<Target, "cluster" | "site">) => (t.site ? `_SAT.${t.site}.${t.cluster}` : `_SAT.${t.cluster}`);
 
 export interface Request {
   subject: string;

@@ -57,13 +57,18 @@ export async function startConfigApi(d: ConfigApiDeps): Promise<Service> {
     description: `satellite config API for NATS cluster ${d.target.cluster} in namespace ${d.target.namespace}`,
     // No service-wide queue: the library would put discover in it too (it ignores an endpoint's "").
     queue: "",
-    metadata: { cluster: d.target.cluster, namespace: d.target.namespace, configMap: d.target.configMap },
+    metadata: {
+      ...(d.target.site ? { site: d.target.site } : {}),
+      cluster: d.target.cluster,
+      namespace: d.target.namespace,
+      configMap: d.target.configMap,
+    },
   });
   const withLock = keyedLock();
   const reports = followReloadReports(d.nc, d.target.cluster, d.log);
   for (const route of natsRoutes) {
     svc.addEndpoint(route.name, {
-      subject: route.subject(d.target.cluster),
+      subject: route.subject(d.target),
       queue: route.queued ? (d.queue ?? "q") : "",
       metadata: { cluster: d.target.cluster },
       handler: (err, msg) => {

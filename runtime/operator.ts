@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import {
   type Change,
+  type Instance,
   kinds,
   type ObjectOf,
   type OperatorEnv,
@@ -9,6 +10,7 @@ import {
   type Store,
   type WatchedKind,
 } from "../handlers/index.ts";
+import { startClusterApis } from "./cluster-apis.ts";
 import { applyChanges } from "./effects.ts";
 import type { KubeClient } from "./kube/client.ts";
 import { type Reflector, startReflector } from "./kube/reflector.ts";
@@ -27,6 +29,8 @@ export interface OperatorDeps {
   controllerImage: string;
   instance: string;
   workers?: number;
+  /** -config-api: serve each cluster's config API on its own NATS, under this site, as this instance. */
+  configApi?: { site?: string; instance: Instance };
 }
 
 export interface Operator {
@@ -64,6 +68,7 @@ export function startOperator(d: OperatorDeps): Operator {
     entropy: randomBytes(18).toString("base64url"),
   });
   const servers = createServers(log);
+  const apis = d.configApi ? startClusterApis({ kube, log, ...d.configApi, caches, store }) : undefined;
 
   const queue = createWorkQueue({
     baseDelayMs: 50,
@@ -126,6 +131,7 @@ export function startOperator(d: OperatorDeps): Operator {
       await queue.shutdown();
       for (const r of all) r.stop();
       await servers.close();
+      await apis?.stop();
     },
   };
 }

@@ -1,12 +1,14 @@
 import { eventChange, type Reporter } from "../events.ts";
 import type { Kind, ObjectOf } from "../kinds.ts";
-import type { Change } from "../types.ts";
+import type { Change, Target } from "../types.ts";
+import { decodeBase64 } from "./base64.ts";
 import { withConditions } from "./conditions.ts";
 import { reloaderAccountName } from "./desired-objects.ts";
 import { isOwnedBy, labelApp, labelCluster, routesConfigMapName, stableJson } from "./names.ts";
 import type { NatsCluster } from "./natscluster.ts";
 import { type ClusterView, reconcileCluster } from "./reconcile.ts";
 import type { ServerObservation } from "./reload-rollout.ts";
+import { ports } from "./server-config.ts";
 import type { WatchedKind } from "./triggers.ts";
 import { referencedSecrets } from "./validate.ts";
 
@@ -109,4 +111,35 @@ export function reconcileFailed(cluster: NatsCluster, error: string, env: Operat
     eventChange(cluster, { type: "Warning", reason: "ReconcileFailed", message: error }, env, env.now),
     { op: "status", kind: "NatsCluster", object: { ...cluster, status: { ...cluster.status, conditions } } },
   ];
+}
+
+/**
+ * `-config-api`: what the operator needs to serve this cluster's config API on the cluster's own
+ * NATS (its routes file, its pods, where to connect), or why it cannot.
+ */
+export function configApiOf(
+  cluster: NatsCluster,
+  store: Store,
+  site: string | undefined,
+): { target: Target; podSelector: string; connect: { urls: string[]; ca?: string } } | { skip: string } {
+  const ns = cluster.metadata.namespace!;
+  const name = cluster.metadata.name!;
+  const spec = cluster.spec ?? {};
+  if (spec.auth?.clientsAuthSecret)
+    return { skip: "its clients must authenticate (spec.auth) and the operator has no user of its own there" };
+  if (spec.tls?.verify) return { skip: "its clients must present a certificate (spec.tls.verify)" };
+  const running = store
+    .list("Pod", ns, { [labelCluster]: name })
+    .filter((p) => isOwnedBy(p, cluster) && !p.metadata?.deletionTimestamp && p.status?.phase === "Running" && p.status.podIP);
+  if (!running.length) return { skip: "no server runs yet" };
+  const caKey = spec.tls?.serverSecretCAFileName ?? "ca.pem";
+  const ca = spec.tls?.serverSecret ? store.get("Secret", ns, spec.tls.serverSecret)?.data?.[caKey] : undefined;
+  return {
+    target: { cluster: name, namespace: ns, configMap: routesConfigMapName(name), key: "routes.json", ...(site ? { site } : {}) },
+    podSelector: `${labelCluster}=${name}`,
+    connect: {
+      urls: running.map((p) => `${ca ? "tls" : "nats"}://${p.status!.podIP}:${ports.client}`),
+      ...(ca ? { ca: decodeBase64(ca) } : {}),
+    },
+  };
 }

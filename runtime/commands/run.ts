@@ -65,6 +65,17 @@ export const runFlags: FlagSpec[] = [
     help: "with -operator: the NatsClusters of every namespace (manifests/operator-cluster-wide.yaml grants that), not only -namespace's",
   },
   {
+    names: ["config-api"],
+    boolean: true,
+    help: "with -operator: serve every NatsCluster's config API (_SAT.<cluster>.config.get|put|rollback, .status, _SAT.discover) on that cluster's own NATS",
+  },
+  {
+    names: ["site"],
+    arg: "NAME",
+    help: "with -config-api: this site's name in a fleet; the subjects become _SAT.<site>.<cluster>.…",
+    env: ["SATELLITE_SITE"],
+  },
+  {
     names: ["leader-elect"],
     boolean: true,
     help: "with -operator: one replica reconciles, by a coordination.k8s.io Lease; the others stand by and take over within 15 s",
@@ -106,9 +117,13 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<numbe
     return 0;
   }
   if (rest.length) throw new UsageError(`unexpected argument ${JSON.stringify(rest[0])}: see satellite run --help`);
-  if ((f["all-namespaces"] || f["leader-elect"]) && !f.operator) {
-    throw new UsageError(`-${f["all-namespaces"] ? "all-namespaces" : "leader-elect"} goes with -operator`);
+  for (const flag of ["all-namespaces", "leader-elect", "config-api"]) {
+    if (f[flag] && !f.operator) throw new UsageError(`-${flag} goes with -operator`);
   }
+  const site = f.site as string | undefined;
+  if (site && !f["config-api"]) throw new UsageError("-site goes with -config-api");
+  if (site && !/^[A-Za-z0-9_-]+$/.test(site))
+    throw new UsageError(`-site ${JSON.stringify(site)}: use letters, digits, "_" or "-" (it becomes part of NATS subjects)`);
   const cluster = f.name as string | undefined;
   if (!cluster && !f.operator) {
     throw new UsageError(
@@ -170,6 +185,7 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<numbe
             controllerImage,
             instance: instance.id,
             workers,
+            configApi: f["config-api"] ? { site, instance } : undefined,
           }),
         kube,
         log,

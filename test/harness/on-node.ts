@@ -13,7 +13,7 @@ export interface OnNode {
   kubectl(...args: string[]): Promise<string>;
   kubectlJson<T = any>(...args: string[]): Promise<T>;
   /** `kubectl apply -k` of an overlay on manifests/: namespace, our images, strategic-merge `patches`. */
-  applyManifests(namespace: string, opts?: { patches?: string[] }): Promise<string>;
+  applyManifests(namespace: string, opts?: { patches?: string[]; only?: string[] }): Promise<string>;
   /** `kubectl apply --server-side -f -` of one or more JSON/YAML documents. */
   apply(doc: string): Promise<string>;
   /** `nats` with its arguments, e.g. ("-s", url, "req", subject, body). */
@@ -64,7 +64,7 @@ export function onNode(): OnNode {
     kubectlJson,
     pods,
     async applyManifests(namespace, opts = {}) {
-      return kubectl("apply", "-k", writeOverlay(namespace, info.images, opts.patches));
+      return kubectl("apply", "-k", writeOverlay(namespace, info.images, opts.patches, opts.only));
     },
     async apply(doc) {
       return new Promise((resolve, reject) => {

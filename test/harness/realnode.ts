@@ -102,11 +102,14 @@ export function leftovers(): string {
  * A user's kustomize overlay on manifests/ (as `kubectl apply -k` takes it): the namespace, the
  * images this node holds, and strategic-merge `patches`. Returns its directory.
  */
-export function writeOverlay(namespace: string, images: NodeImages, patches: string[] = []): string {
+export function writeOverlay(namespace: string, images: NodeImages, patches: string[] = [], only?: string[]): string {
   // One overlay per namespace, rewritten each time (kustomize wants it next to the manifests).
   const dir = join(root, "dist", `overlay-${namespace}`);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
+  // Some of manifests/ only: copied in, since kustomize loads files from below its root alone.
+  for (const f of only ?? []) writeFileSync(join(dir, f), readFileSync(join(root, "manifests", f)));
+  const resources = only ? only.map((f) => `  - ${f}`).join("\n") : `  - ${relative(dir, join(root, "manifests"))}`;
   const [satRepo, satTag] = images.satellite.split(":");
   const files = patches.map((p, i) => {
     writeFileSync(join(dir, `patch-${i}.yaml`), p);
@@ -118,7 +121,7 @@ export function writeOverlay(namespace: string, images: NodeImages, patches: str
 kind: Kustomization
 namespace: ${namespace}
 resources:
-  - ${relative(dir, join(root, "manifests"))}
+${resources}
 images:
   - name: ghcr.io/satellite-nats/satellite
     newName: ${satRepo}

@@ -85,3 +85,28 @@ describe("operator routes: a reconcile that failed", () => {
     expect(ops(operatorRoutes.failed({ ...c, status }, "quota exceeded", env))).toEqual(["event ReconcileFailed", "status"]);
   });
 });
+
+describe("operator routes: each cluster's config API (-config-api)", () => {
+  const running = (c: ReturnType<typeof natsCluster>, i: number, ip: string) => {
+    const p = runningPod(c, i);
+    p.status = { ...p.status, podIP: ip };
+    return p;
+  };
+  it("served on the cluster's own NATS: its routes file, its pods, under the site", () => {
+    const c = natsCluster({ size: 2 });
+    const api = operatorRoutes.configApiOf(c, storeOf({ Pod: [running(c, 1, "10.88.0.5"), running(c, 2, "10.88.0.6")] }), "berlin");
+    expect(api).toEqual({
+      target: { cluster: "demo", namespace: "ns1", configMap: "demo-config", key: "routes.json", site: "berlin" },
+      podSelector: "nats_cluster=demo",
+      connect: { urls: ["nats://10.88.0.5:4222", "nats://10.88.0.6:4222"] },
+    });
+  });
+
+  it("says why not: no server running yet, or clients that must authenticate", () => {
+    expect(operatorRoutes.configApiOf(natsCluster({ size: 1 }), storeOf({}), undefined)).toEqual({ skip: "no server runs yet" });
+    const c = natsCluster({ size: 1, auth: { clientsAuthSecret: "auth" } });
+    expect(operatorRoutes.configApiOf(c, storeOf({ Pod: [running(c, 1, "10.88.0.5")] }), undefined)).toMatchObject({
+      skip: expect.stringContaining("spec.auth"),
+    });
+  });
+});

@@ -60,6 +60,9 @@ describe("discover", () => {
       ok: true,
       cluster: "nats",
       namespace: "edge-1",
+      natsVersion: null,
+      servers: { ready: 0, total: 0 },
+      revision: null,
       ...instance,
       subjects: {
         get: "_SAT.nats.config.get",
@@ -67,6 +70,25 @@ describe("discover", () => {
         rollback: "_SAT.nats.config.rollback",
         status: "_SAT.nats.status",
       },
+    });
+  });
+
+  it("in a fleet: the site, the cluster's nats-server version, its servers ready/total, its config revision; subjects under the site", () => {
+    const cluster = { metadata: { name: "nats", namespace: "edge-1" }, status: { currentVersion: "2.14.9" } };
+    const r = discover({
+      target: { ...target, site: "berlin" },
+      instance,
+      configMap: configMap(routesJson("A", []), "77"),
+      pods: [pod("nats-1", { ready: true }), pod("nats-2")],
+      clusters: [cluster],
+    }).reply({});
+    expect(r).toMatchObject({
+      site: "berlin",
+      cluster: "nats",
+      natsVersion: "2.14.9",
+      servers: { ready: 1, total: 2 },
+      revision: "77",
+      subjects: { put: "_SAT.berlin.nats.config.put", status: "_SAT.berlin.nats.status" },
     });
   });
 });

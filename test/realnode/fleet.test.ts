@@ -1,0 +1,122 @@
+// A fleet from one ground, on the real node: three sites (a namespace each, with its own operator
+// from manifests/operator.yaml, "-site <name>") each running a NatsCluster called "nats", every one
+// leafnoded to one ground nats-server on this host. From the ground, with the nats CLI: discover
+// them all, put to one cluster of one site with wait, and see no other cluster change.
+
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type NatsServer, startNatsServer } from "../harness/nats.ts";
+import { monitor, onNode, skipAfterAFailedStep } from "../harness/on-node.ts";
+import { waitFor } from "../harness/ports.ts";
+
+const node = onNode();
+const sites = ["site-a", "site-b", "site-c"];
+const ns = (site: string) => `sat-${site}`;
+let ground: NatsServer;
+
+const operatorForSite = (site: string) =>
+  JSON.stringify({
+    apiVersion: "apps/v1",
+    kind: "Deployment",
+    metadata: { name: "satellite-operator" },
+    spec: {
+      replicas: 1,
+      template: {
+        spec: {
+          containers: [
+            { name: "satellite", args: ["run", "-operator", "-leader-elect", "-config-api", "-site", site, "-health", ":8081"] },
+          ],
+        },
+      },
+    },
+  });
+
+const routesOf = async (site: string) =>
+  JSON.parse((await node.kubectlJson("get", "configmap", "nats-config", "-n", ns(site))).data["routes.json"]);
+const revisionOf = async (site: string) =>
+  (await node.kubectlJson("get", "configmap", "nats-config", "-n", ns(site))).metadata.resourceVersion;
+
+describe.runIf(!node.info.unavailable).sequential("a fleet of three sites from one ground", () => {
+  skipAfterAFailedStep();
+  beforeAll(async () => {
+    ground = await startNatsServer({ name: "ground", host: "10.89.0.1", leafListen: true });
+  });
+  afterAll(async () => {
+    if (!node.info.unavailable) for (const s of sites) await node.kubectl("delete", "namespace", ns(s), "--wait=false");
+    await ground?.stop();
+  });
+
+  it('each site: its operator (one replica, -site) and a NatsCluster "nats" linked to the ground', async () => {
+    for (const site of sites) {
+      await node.kubectl("create", "namespace", ns(site));
+      await node.applyManifests(ns(site), { only: ["crd.yaml", "operator.yaml"], patches: [operatorForSite(site)] });
+      await node.apply(
+        JSON.stringify({
+          apiVersion: "nats.io/v1alpha2",
+          kind: "NatsCluster",
+          metadata: { name: "nats", namespace: ns(site) },
+          spec: {
+            size: 1,
+            version: node.info.images.natsVersion,
+            configReload: { mode: "operator" },
+            leafnodeConfig: { remotes: [{ url: `nats://10.89.0.1:${ground.leafPort}` }] },
+          },
+        }),
+      );
+    }
+    for (const site of sites) await node.readyPods(ns(site), "nats_cluster=nats", 1, 120_000);
+    await waitFor("3 leafnode links at the ground", async () => (await ground.monitor("leafz")).leafnodes >= 3, 60_000, 250);
+  }, 300_000);
+
+  it("_SAT.discover from the ground lists every cluster of every site (nats req --replies=0)", async () => {
+    const replies = await waitFor(
+      "a discover reply from every site",
+      async () => {
+        const out = await node.nats("-s", ground.url, "req", "_SAT.discover", "", "--replies=0", "--timeout=2s", "--raw");
+        const got = out
+          .split("\n")
+          .filter((l) => l.startsWith("{"))
+          .map((l) => JSON.parse(l));
+        return got.length >= 3 && got;
+      },
+      60_000,
+      1_000,
+    );
+    expect(replies.map((r: { site: string }) => r.site).sort()).toEqual(sites);
+    for (const r of replies) {
+      expect(r).toMatchObject({
+        ok: true,
+        cluster: "nats",
+        namespace: ns(r.site),
+        natsVersion: node.info.images.natsVersion,
+        servers: { ready: 1, total: 1 },
+      });
+      expect(r.subjects.put).toBe(`_SAT.${r.site}.nats.config.put`);
+    }
+    const ls = await node.nats("-s", ground.url, "micro", "ls");
+    expect(ls.match(/satellite/g)?.length).toBeGreaterThanOrEqual(3);
+  }, 120_000);
+
+  it("a put with wait to site-b's cluster is confirmed; the other sites' clusters do not change", async () => {
+    const before = { a: await revisionOf("site-a"), c: await revisionOf("site-c") };
+    const out = await node.nats(
+      "-s",
+      ground.url,
+      "req",
+      "_SAT.site-b.nats.config.put",
+      JSON.stringify({ routes: ["nats://b-extra.example:6222"], wait: "20s" }),
+      "--timeout=25s",
+      "--raw",
+    );
+    const reply = JSON.parse(out.trim().split("\n").at(-1)!);
+    expect(reply).toMatchObject({
+      ok: true,
+      site: "site-b",
+      changed: true,
+      reload: { complete: true, ok: true, servers: [{ pod: "nats-1", state: "reloaded" }] },
+    });
+    expect((await routesOf("site-b")).routes).toEqual(["nats://b-extra.example:6222"]);
+    const [pod] = await node.readyPods(ns("site-b"), "nats_cluster=nats", 1);
+    expect((await monitor(pod!.ip, "varz")).cluster.urls).toContain("b-extra.example:6222");
+    expect({ a: await revisionOf("site-a"), c: await revisionOf("site-c") }).toEqual(before);
+  }, 120_000);
+});
