@@ -66,6 +66,7 @@ export function startOperator(d: OperatorDeps): Operator {
     controllerImage: d.controllerImage,
     now: new Date().toISOString(),
     entropy: randomBytes(18).toString("base64url"),
+    ...(d.configApi?.site ? { site: d.configApi.site } : {}),
   });
   const servers = createServers(log);
   const apis = d.configApi ? startClusterApis({ kube, log, ...d.configApi, caches, store }) : undefined;

@@ -26,6 +26,8 @@ export interface OperatorEnv extends Reporter {
   now: string;
   /** Fresh random text, for a password the first time one is needed. */
   entropy: string;
+  /** The operator's -site: in a fleet, server names carry it. */
+  site?: string;
 }
 
 /** configReload.mode operator: the servers the runtime asks (/varz, /healthz, /routez) before a reconcile. */
@@ -75,6 +77,7 @@ export function viewOf(
     controllerImage: env.controllerImage,
     now: env.now,
     entropy: env.entropy,
+    ...(env.site ? { site: env.site } : {}),
     ...(servers ? { servers } : {}),
   };
 }

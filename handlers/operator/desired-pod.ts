@@ -28,7 +28,7 @@ export interface PodTemplate {
 
 /** `controllerImage` is satellite's own image (`repo:tag`), the default for the reloader sidecar. */
 /** `restartKey`: what in the config only a restart applies (operator reload mode): a change rolls the pods. */
-export function podTemplate(c: NatsCluster, controllerImage: string, restartKey?: string): PodTemplate {
+export function podTemplate(c: NatsCluster, controllerImage: string, restartKey?: string, site?: string): PodTemplate {
   const spec = c.spec ?? {};
   const pod = spec.pod ?? {};
   const name = c.metadata.name!;
@@ -60,6 +60,7 @@ export function podTemplate(c: NatsCluster, controllerImage: string, restartKey?
   const env: V1EnvVar[] = [
     { name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
     { name: "POD_NAMESPACE", valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } },
+    ...(site ? [{ name: "SERVER_NAME", value: fleetServerName(site, c.metadata.namespace!, "$(POD_NAME)") }] : []),
     ...(pod.natsEnv ?? []).map((e) => ({ name: e.name, value: e.value ?? "" })),
   ];
   const containerPorts = [
@@ -157,6 +158,9 @@ export function podTemplate(c: NatsCluster, controllerImage: string, restartKey?
 }
 
 export const templateHash = (t: PodTemplate) => hashOf(t);
+
+/** A server's name in a fleet: unique across sites and namespaces, for the ground's leafnode links. */
+export const fleetServerName = (site: string, namespace: string, pod: string) => `${site}-${namespace}-${pod}`;
 
 export function desiredPod(c: NatsCluster, index: number, t: PodTemplate): Pod {
   const name = podName(c.metadata.name!, index);

@@ -52,6 +52,8 @@ export interface ClusterView {
   servers?: Record<string, ServerObservation | undefined>;
   /** Fresh random text from the runtime, for a password the first time one is needed. */
   entropy?: string;
+  /** The operator's -site: server names "<site>-<namespace>-<pod>", unique in a fleet. */
+  site?: string;
 }
 
 export interface ReconcileResult {
@@ -127,7 +129,14 @@ export function reconcileCluster(v: ClusterView): ReconcileResult {
   let conf: string | undefined;
   if (!problems.length) {
     const systemUserConf = systemPassword ? { systemUser: { user: systemUser, password: systemPassword } } : {};
-    const rendered = renderServerConfig({ cluster: c, clusterName, routes, clientsAuth, ...systemUserConf });
+    const rendered = renderServerConfig({
+      cluster: c,
+      clusterName,
+      routes,
+      clientsAuth,
+      ...systemUserConf,
+      fleetServerNames: Boolean(v.site),
+    });
     if ("error" in rendered) problems.push(`the server config cannot be rendered: ${rendered.error.message}`);
     else conf = rendered.text;
   }
@@ -208,7 +217,7 @@ export function reconcileCluster(v: ClusterView): ReconcileResult {
   }
 
   const restartOnly = operatorMode ? restartKey(rollout?.target ?? conf, spec.version || defaultServerVersion) : undefined;
-  const template = podTemplate(c, v.controllerImage, restartOnly);
+  const template = podTemplate(c, v.controllerImage, restartOnly, v.site);
   const plan: PodPlan = planPods(c, owned, size, template, templateHash(template));
   changes.push(...plan.changes);
   events.push(...plan.events);
@@ -285,6 +294,7 @@ function operatorReload(
     lastGood: decodeOr(have.data?.[keyLastGood]) ?? decodeOr(have.data?.["nats.conf"]) ?? conf,
     lastGoodRevision: have.metadata?.annotations?.[annotationLastGoodRevision],
     servers: v.servers ?? {},
+    ...(v.site ? { site: v.site } : {}),
     version: c.spec?.version || defaultServerVersion,
     connect: {
       urls: running.map((p) => `${tlsCa ? "tls" : "nats"}://${p.status!.podIP}:${ports.client}`),

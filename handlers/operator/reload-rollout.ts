@@ -11,6 +11,7 @@ import { configDigest } from "../reloader/digest.ts";
 import { restartKey } from "../reloader/reloadable.ts";
 import { sha256Hex } from "../reloader/sha256.ts";
 import type { Change, Pod, ServerReload } from "../types.ts";
+import { fleetServerName } from "./desired-pod.ts";
 import { podIndex } from "./names.ts";
 import type { Condition, ConfigStatus, NatsCluster, ServerConfigState } from "./natscluster.ts";
 
@@ -78,6 +79,8 @@ export interface RolloutInput {
   lastGoodRevision?: string;
   /** By pod name; only servers the runtime could reach. */
   servers: Record<string, ServerObservation | undefined>;
+  /** The operator's -site: server names are then "<site>-<namespace>-<pod>". */
+  site?: string;
   /** nats-server's version: what it can reload. */
   version: string;
   /** How the runtime reaches the servers' system account. */
@@ -103,8 +106,9 @@ export interface RolloutStep {
 
 export const configHash = (text: string) => sha256Hex(text).slice(0, 16);
 
-const digestFor = (text: string, pod: string) => {
-  const d = configDigest({ "nats.conf": text }, "nats.conf", { POD_NAME: pod });
+/** The digest `pod` reports for config `text`; its env as the pod has it (SERVER_NAME in a fleet). */
+const digestFor = (text: string, pod: string, serverName = pod) => {
+  const d = configDigest({ "nats.conf": text }, "nats.conf", { POD_NAME: pod, SERVER_NAME: serverName });
   return "digest" in d ? d.digest : undefined;
 };
 
@@ -121,13 +125,14 @@ export function rolloutStep(i: RolloutInput): RolloutStep {
   const targetHash = configHash(target);
   const pods = [...i.pods].sort((a, b) => (podIndex(name, a.metadata?.name) ?? 0) - (podIndex(name, b.metadata?.name) ?? 0));
   const nowMs = Date.parse(i.now);
+  const digestOf = (text: string, pod: string) => digestFor(text, pod, i.site ? fleetServerName(i.site, c.metadata.namespace!, pod) : pod);
 
   const servers: ServerConfigState[] = [];
   const pending: Pod[] = [];
   for (const p of pods) {
     const pod = p.metadata!.name!;
     const o = i.servers[pod];
-    const want = digestFor(target, pod);
+    const want = digestOf(target, pod);
     if (!o) {
       servers.push({ pod, state: "unknown" });
       continue;
@@ -136,7 +141,7 @@ export function rolloutStep(i: RolloutInput): RolloutStep {
       servers.push({ pod, serverId: o.serverId, hash: targetHash, revision: targetRevision, state: "current" });
       continue;
     }
-    const onLastGood = o.digest && o.digest === digestFor(i.lastGood, pod);
+    const onLastGood = o.digest && o.digest === digestOf(i.lastGood, pod);
     const tried = o.lastReload?.digest === want ? o.lastReload : undefined;
     servers.push({
       pod,
@@ -228,7 +233,7 @@ export function rolloutStep(i: RolloutInput): RolloutStep {
   for (const p of pending) {
     const pod = p.metadata!.name!;
     const last = i.servers[pod]?.lastReload;
-    if (forward && last?.outcome === "refused" && last.digest === digestFor(target, pod))
+    if (forward && last?.outcome === "refused" && last.digest === digestOf(target, pod))
       return refuse(`${pod}: ${last.error}`, "ConfigRefused");
   }
 
@@ -272,7 +277,7 @@ export function rolloutStep(i: RolloutInput): RolloutStep {
   const changes: Change[] = [];
   for (const p of work) {
     const pod = p.metadata!.name!;
-    const want = digestFor(target, pod);
+    const want = digestOf(target, pod);
     const o = i.servers[pod];
     if (!want || !o) continue;
     const a = p.metadata?.annotations ?? {};

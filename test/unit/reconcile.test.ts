@@ -354,3 +354,16 @@ describe("configReload.mode operator", () => {
     expect(condition(verify, "Degraded")?.message).toMatch(/must present a certificate \(tls.verify\): use mode sidecar/);
   });
 });
+
+describe("in a fleet (-site)", () => {
+  it("server names carry the site and namespace (a ground takes one leafnode link per server name)", () => {
+    const r = reconcileCluster({ ...view(natsCluster({ size: 1 })), site: "berlin" });
+    const secret = r.changes.find((x) => x.op === "create" && x.kind === "Secret") as { object: Secret };
+    expect(decodeBase64(secret.object.data!["nats.conf"]!)).toContain("server_name: $SERVER_NAME\n");
+    const pod = r.changes.find((x) => x.op === "create" && x.kind === "Pod") as { object: Pod };
+    expect(pod.object.spec?.containers[0]?.env).toContainEqual({ name: "SERVER_NAME", value: "berlin-ns1-$(POD_NAME)" });
+    const plain = reconcileCluster(view(natsCluster({ size: 1 })));
+    const plainSecret = plain.changes.find((x) => x.op === "create" && x.kind === "Secret") as { object: Secret };
+    expect(decodeBase64(plainSecret.object.data!["nats.conf"]!)).toContain("server_name: $POD_NAME\n");
+  });
+});
