@@ -95,9 +95,11 @@ Serves the config API of one NATS cluster over NATS:
   _SAT.<CLUSTER>.config.get       current name, routes, revision and history
   _SAT.<CLUSTER>.config.put       {"name": "...", "routes": ["nats://host:6222"], "revision": "...", "wait": "10s"}
   _SAT.<CLUSTER>.config.rollback  {"revision": "..."} from config.get's history
-  _SAT.<CLUSTER>.status       config revision and the server pods' readiness
-  _SAT.discover               every controller answers with its cluster and instance
-With -operator, also turns NatsCluster resources of the namespace into pods, services and config.
+  _SAT.<CLUSTER>.status           config revision and the server pods' readiness
+  _SAT.discover                   every config API answers: site, cluster, servers, revision
+With -operator, also turns NatsCluster resources of the namespace (-all-namespaces: of every
+namespace) into pods, services and config; with -config-api, serves each one's config API on the
+cluster's own NATS (-site NAME: under _SAT.<NAME>.<cluster>.…); with -leader-elect, one replica leads.
 
 Flags:
 ${flagHelp(runFlags)}
