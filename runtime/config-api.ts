@@ -147,7 +147,14 @@ async function runWithRetries(
       return { result, learned: {} };
     }
     try {
-      const written = await applyChanges(d.kube, result.changes, d.log);
+      // The reply waits for the writes, not for the Events they leave (best effort, recorded after).
+      const isEvent = (c: Result["changes"][number]) => c.op === "create" && c.kind === "Event";
+      const written = await applyChanges(
+        d.kube,
+        result.changes.filter((c) => !isEvent(c)),
+        d.log,
+      );
+      void applyChanges(d.kube, result.changes.filter(isEvent), d.log);
       for (const w of written) if (w?.metadata?.name === d.target.configMap) d.configMapCache?.observe(w as ConfigMap);
       return { result, learned: { revision: written.at(-1)?.metadata?.resourceVersion } };
     } catch (e) {
