@@ -64,7 +64,14 @@ export function startLeaderElection(d: {
         nextMs = Math.min(retryMs, step.expiresInMs + 10);
         return;
       }
-      const written = await (step.action === "create" ? d.kube.create(kinds.Lease, step.lease) : d.kube.replace(kinds.Lease, step.lease));
+      // Taking over: write on the lease as the API server has it now, not as the watch last showed it.
+      const fresh =
+        !leading && step.action === "update" ? await d.kube.get(kinds.Lease, { namespace: d.namespace, name: d.name }) : undefined;
+      const write = fresh ? leaseStep(fresh, d.identity, d.name, d.namespace, now, seen!.at) : step;
+      if (write.action === "wait") return;
+      const written = await (write.action === "create"
+        ? d.kube.create(kinds.Lease, write.lease)
+        : d.kube.replace(kinds.Lease, write.lease));
       cache.observe(written);
       lastRenew = Date.now();
       if (!leading) {
@@ -76,7 +83,7 @@ export function startLeaderElection(d: {
       // A conflict is another replica's write in between: look again at the next tick.
       if (leading && Date.now() - lastRenew > renewDeadlineMs)
         return lose(`the lease could not be renewed for ${renewDeadlineMs / 1000} s: ${(e as Error).message}`);
-      d.log.debug("lease not written", { lease: d.name, error: (e as Error).message });
+      (leading ? d.log.debug : d.log.info)("lease not written; trying again", { lease: d.name, error: (e as Error).message });
     } finally {
       ticking = false;
       if (!stopped) timer = setTimeout(() => void tick(), nextMs);
