@@ -104,16 +104,20 @@ export function startOperator(d: OperatorDeps): Operator {
     const seen = targets.length ? await servers.observe(cluster.metadata.namespace!, targets) : undefined;
     const { changes, requeueAfterMs } = operatorRoutes.reconcile(cluster, store, env(), seen);
     await apply(changes);
+    reported.delete(key);
     const made = changes.filter((c) => c.kind !== "Event" && c.op !== "status");
     reconciles.inc({ result: made.length ? "changed" : "unchanged" });
     if (made.length) log.info("reconciled", { cluster: key, changes: made.map(describe), ms: Math.round(performance.now() - started) });
     return requeueAfterMs !== undefined ? { requeueAfterMs } : undefined;
   }
 
+  /** The last failure recorded per cluster: a retry that fails alike before its status is back records nothing. */
+  const reported = new Map<string, string>();
   /** Best effort: the condition and Event a user sees; the work queue retries the reconcile itself. */
   async function reportFailure(key: string, error: string): Promise<void> {
     const cluster = clusterOf(key);
-    if (!cluster) return;
+    if (!cluster || reported.get(key) === error) return;
+    reported.set(key, error);
     await apply(operatorRoutes.failed(cluster, error, env())).catch((e) =>
       log.debug("cannot record the failed reconcile on the NatsCluster", { cluster: key, error: (e as Error).message }),
     );
