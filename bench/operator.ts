@@ -59,7 +59,7 @@ export async function benchOperator(kube: TestKube, clusters = 50): Promise<Oper
 }
 
 /** satellite_kube_requests_total summed by verb and resource, from the operator's /metrics. */
-async function kubeRequests(port: number): Promise<Record<string, number>> {
+export async function kubeRequests(port: number): Promise<Record<string, number>> {
   const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
   const out: Record<string, number> = {};
   for (const line of text.split("\n")) {

@@ -64,7 +64,7 @@ export interface RealNode {
 }
 
 /** Brings up the real node (test/realnode/up.sh) with the given image archives imported. */
-export function startRealNode(opts: { archives: string[]; syncFrequency?: string }): RealNode {
+export function startRealNode(opts: { archives: string[]; syncFrequency?: string; maxPods?: number }): RealNode {
   const b = binaries();
   const env = {
     ...process.env,
@@ -72,6 +72,7 @@ export function startRealNode(opts: { archives: string[]; syncFrequency?: string
     REALNODE_DIR: realnodeDir,
     IMAGES: opts.archives.join(" "),
     SYNC_FREQ: opts.syncFrequency ?? "1m",
+    MAX_PODS: String(opts.maxPods ?? 110),
     REALNODE_OWNER: String(process.pid),
   };
   const up = spawnSync("bash", [join(scripts, "up.sh")], { env, encoding: "utf8" });

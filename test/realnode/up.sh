@@ -7,6 +7,7 @@
 # Needs the assignments of test/harness/provision.sh in the environment (ETCD_BIN, K8S_BIN_DIR, …).
 #   REALNODE_DIR     state, logs, kubeconfig (default /var/tmp/satellite-realnode)
 #   SYNC_FREQ        kubelet syncFrequency (default 1m, the kubelet's own default)
+#   MAX_PODS         kubelet maxPods (default 110, the kubelet's own default)
 #   IMAGES           OCI archives to import, separated by spaces
 # Prints the admin kubeconfig's path last.
 set -euo pipefail
@@ -159,6 +160,7 @@ address: $HOSTIP
 healthzBindAddress: 127.0.0.1
 readOnlyPort: 0
 syncFrequency: ${SYNC_FREQ:-1m}
+maxPods: ${MAX_PODS:-110}
 podLogsDir: $R/pod-logs
 imageGCHighThresholdPercent: 100
 imageGCLowThresholdPercent: 99
