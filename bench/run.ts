@@ -13,6 +13,7 @@ import { startNatsServer } from "../test/harness/nats.ts";
 import { shippedFlags, startSatellite, waitForLog } from "../test/harness/satellite.ts";
 import { benchFailover, failoverMarkdown } from "./failover.ts";
 import { benchFileReload } from "./file-reload.ts";
+import { benchFleet, fleetMarkdown } from "./fleet.ts";
 import { benchKubeletRefresh, kubeletRefreshMarkdown } from "./kubelet-refresh.ts";
 import { benchOperator } from "./operator.ts";
 import { benchRealNode, realNodeMarkdown } from "./realnode.ts";
@@ -127,6 +128,7 @@ await cp.stop();
 const fileReload = await benchFileReload(Number(process.env.BENCH_FILE_SWAPS ?? 30));
 const realNode = await benchRealNode({ puts: Number(process.env.BENCH_REALNODE_PUTS ?? 30), volumeRounds: 2, volumeReplicas: 8 });
 const kubeletRefresh = await benchKubeletRefresh({ nudged: 50, notNudged: 3 }); // its own real node, after that one
+const fleet = await benchFleet({ sites: 10, clustersPerSite: 10, puts: 50, idleMs: 300_000, discoveries: 20 }); // and its own, after that
 
 const cpu = cpus()[0]?.model ?? "unknown CPU";
 const pkg = JSON.parse(readFileSync(fileURLToPath(new URL("../package.json", import.meta.url)), "utf8"));
@@ -215,6 +217,7 @@ reloads at once (a burst is its first and its last version, as with nack); \`-se
 quiet moment instead, so a burst is one reload of its last version, at the price of that wait.
 
 ${realNodeMarkdown(realNode)}
-${kubeletRefreshMarkdown(kubeletRefresh)}`;
+${kubeletRefreshMarkdown(kubeletRefresh)}
+${fleetMarkdown(fleet)}`;
 writeFileSync(fileURLToPath(new URL("./RESULTS.md", import.meta.url)), report);
 process.stdout.write(report);

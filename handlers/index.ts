@@ -28,13 +28,13 @@ export type { ServerReport } from "./config/reload-wait.ts";
 export { type Kind, kinds, type ObjectOf, type ResourceType } from "./kinds.ts";
 export type { OperatorEnv, Store } from "./operator/controller.ts";
 export type { NatsCluster } from "./operator/natscluster.ts";
-export type { ServerObservation } from "./operator/reload-rollout.ts";
+export type { MetaView, ServerObservation } from "./operator/reload-rollout.ts";
 export type { WatchedKind } from "./operator/triggers.ts";
 export type { ConfigObject, ReloadStep, ServerFacts } from "./reloader/outcome.ts";
 export type { ReloadPlan } from "./reloader/plan.ts";
 export type { ReloadReport } from "./reloader/report.ts";
 export type { Instance } from "./status.ts";
-export type { Change, ConfigMap, Learned, Pod, Reply, Request, Result, ServerReload, Target } from "./types.ts";
+export type { Change, ConfigMap, Learned, PeerRemove, Pod, Reply, Request, Result, ServerReload, Target } from "./types.ts";
 
 // ── Config API over NATS ────────────────────────────────────────────────────────────────────
 

@@ -20,7 +20,8 @@ export type Change =
   | { [K in Kind]: { op: "create" | "replace"; kind: K; object: ObjectOf<K> } }[Kind]
   | StatusChange
   | Delete
-  | ServerReload;
+  | ServerReload
+  | PeerRemove;
 export type StatusChange = { op: "status"; kind: "NatsCluster"; object: NatsCluster };
 /**
  * Reload one nats-server over NATS ($SYS.REQ.SERVER.<id>.RELOAD) as a system-account user; the
@@ -35,6 +36,18 @@ export type ServerReload = {
   serverId: string;
   digest: string;
   connect: { urls: string[]; user: string; password: string; ca?: string };
+};
+/**
+ * Remove a server that is gone for good from the JetStream meta group ($JS.API.SERVER.REMOVE, as a
+ * system-account user), so its streams' replicas are placed on the servers that remain.
+ */
+export type PeerRemove = {
+  op: "remove-peer";
+  kind?: never;
+  namespace: string;
+  cluster: string;
+  server: string;
+  connect: ServerReload["connect"];
 };
 /** `uid` makes the delete conditional on the object still being the one that was seen. */
 export type Delete = { op: "delete"; kind: Kind; namespace: string; name: string; uid?: string };
@@ -92,6 +105,7 @@ export type { Kind, ObjectOf };
 export type ConfigMap = ObjectOf<"ConfigMap">;
 export type Event = ObjectOf<"Event">;
 export type Pod = ObjectOf<"Pod">;
+export type PersistentVolumeClaim = ObjectOf<"PersistentVolumeClaim">;
 export type Role = ObjectOf<"Role">;
 export type RoleBinding = ObjectOf<"RoleBinding">;
 export type Secret = ObjectOf<"Secret">;

@@ -1,7 +1,8 @@
 // -config-api: the operator serves the config API of every NatsCluster it runs on that cluster's
 // own NATS, so a ground reaches each one through the cluster's leafnode links, with nothing else to
 // deploy. Per cluster: one NATS connection and one NATS service; reads come from the operator's
-// caches, so an idle cluster costs the API server nothing.
+// caches, so an idle cluster costs the API server nothing. Where clients must authenticate, it
+// connects as the user the operator renders into the cluster's authorization for this.
 import type { Service } from "@nats-io/services";
 import { type ConfigMap, type Instance, type NatsCluster, operatorRoutes, type Pod, type Store } from "../handlers/index.ts";
 import { startConfigApi } from "./config-api.ts";
@@ -21,7 +22,8 @@ export function startClusterApis(d: { kube: KubeClient; log: Logger; site?: stri
   function start(id: string, api: Extract<ReturnType<typeof operatorRoutes.configApiOf>, { target: unknown }>) {
     const log = d.log.with({ cluster: id });
     let svc: Service | undefined;
-    const nc = connectNats({ servers: api.connect.urls, name: `satellite operator ${id} config API`, tlsCaPem: api.connect.ca }, log);
+    const { urls, ca, user, password } = api.connect;
+    const nc = connectNats({ servers: urls, name: `satellite operator ${id} config API`, tlsCaPem: ca, user, password }, log);
     const ns = api.target.namespace;
     const ready = nc.then(async (c) => {
       svc = await startConfigApi({
@@ -65,8 +67,8 @@ export function startClusterApis(d: { kube: KubeClient; log: Logger; site?: stri
         continue;
       }
       said.delete(id);
-      // The NATS client follows the cluster's servers by itself; a new CA needs a new connection.
-      const key = api.connect.ca ?? "";
+      // The NATS client follows the cluster's servers by itself; a new CA or password needs a new connection.
+      const key = `${api.connect.ca ?? ""}\n${api.connect.password ?? ""}`;
       if (running.get(id)?.key === key) continue;
       void running.get(id)?.stop();
       running.set(id, { key, ...start(id, api) });

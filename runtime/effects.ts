@@ -1,4 +1,4 @@
-import { type Change, kinds, type ServerReload } from "../handlers/index.ts";
+import { type Change, kinds, type PeerRemove, type ServerReload } from "../handlers/index.ts";
 import type { KubeClient } from "./kube/client.ts";
 import { isNotFound } from "./kube/errors.ts";
 import type { Logger } from "./log.ts";
@@ -10,19 +10,20 @@ type Written = { metadata?: { name?: string; resourceVersion?: string } };
  * the resourceVersion the handler saw, so a concurrent write makes the API server answer 409
  * instead of being overwritten; a delete with a uid only deletes the object that was seen, and
  * deleting what is gone is success. Events are best effort: logged, and a failure to record one
- * stops nothing. Server reloads are not the API server's: `reload` carries them out.
+ * stops nothing. Requests to the servers themselves (reloads, meta peer removals) are not the API
+ * server's: `servers` carries them out.
  */
 export async function applyChanges(
   kube: KubeClient,
   changes: Change[],
   log: Logger,
-  reload?: (r: ServerReload) => Promise<void>,
+  servers?: { reload(r: ServerReload): Promise<void>; removePeer(r: PeerRemove): Promise<void> },
 ): Promise<Written[]> {
   const written: Written[] = [];
   for (const c of changes) {
-    if (c.op === "reload") {
-      if (!reload) throw new Error(`no way to reload server ${c.pod} here`);
-      await reload(c);
+    if (c.op === "reload" || c.op === "remove-peer") {
+      if (!servers) throw new Error(`no way to reach the servers of ${c.namespace}/${c.cluster} here`);
+      await (c.op === "reload" ? servers.reload(c) : servers.removePeer(c));
       continue;
     }
     const type = kinds[c.kind];

@@ -125,7 +125,7 @@ export function startOperator(d: OperatorDeps): Operator {
 
   async function apply(changes: Change[]): Promise<void> {
     for (const change of changes) {
-      const [written] = await applyChanges(kube, [change], log, servers.reload);
+      const [written] = await applyChanges(kube, [change], log, servers);
       if (written) (caches[change.kind as WatchedKind] as Reflector<unknown> | undefined)?.observe(written);
     }
   }
@@ -146,5 +146,7 @@ function describe(c: Change): string {
     ? `delete ${c.kind} ${c.name}`
     : c.op === "reload"
       ? `reload ${c.pod}`
-      : `${c.op} ${c.kind} ${c.object.metadata?.name}`;
+      : c.op === "remove-peer"
+        ? `remove JetStream peer ${c.server}`
+        : `${c.op} ${c.kind} ${c.object.metadata?.name}`;
 }

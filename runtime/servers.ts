@@ -1,7 +1,7 @@
 // configReload.mode operator: the operator's own view of each server (its monitoring endpoint) and
 // its reloads over NATS as the system user. One NATS connection per cluster, made on first use.
 import type { NatsConnection } from "@nats-io/nats-core";
-import type { ServerObservation, ServerReload } from "../handlers/index.ts";
+import type { MetaView, PeerRemove, ServerObservation, ServerReload } from "../handlers/index.ts";
 import type { Logger } from "./log.ts";
 import { connectNats } from "./nats/connect.ts";
 import { monitorGet, type Varz } from "./reloader/server.ts";
@@ -11,34 +11,56 @@ const reloadTimeoutMs = 5_000;
 
 export interface Servers {
   /** /varz, /healthz and /routez of each server, with the last reload of it; unreachable ones are left out. */
-  observe(namespace: string, targets: { pod: string; ip: string }[]): Promise<Record<string, ServerObservation>>;
+  observe(namespace: string, targets: { pod: string; ip: string; jetstream?: boolean }[]): Promise<Record<string, ServerObservation>>;
   reload(r: ServerReload): Promise<void>;
+  removePeer(r: PeerRemove): Promise<void>;
   close(): Promise<void>;
 }
+
+type Jsz = {
+  meta_cluster?: { leader?: string; replicas?: { name: string; current: boolean; lag?: number; offline?: boolean }[] };
+};
+const metaOf = (j: Jsz): MetaView => ({
+  ...(j.meta_cluster?.leader ? { leader: j.meta_cluster.leader } : {}),
+  peers: (j.meta_cluster?.replicas ?? []).map((r) => ({
+    name: r.name,
+    current: r.current,
+    ...(r.lag ? { lag: r.lag } : {}),
+    ...(r.offline ? { offline: true } : {}),
+  })),
+});
 
 export function createServers(log: Logger): Servers {
   const lastReload = new Map<string, ServerObservation["lastReload"]>();
   const connections = new Map<string, { key: string; nc: Promise<NatsConnection> }>();
 
-  async function observeOne(ip: string): Promise<Omit<ServerObservation, "lastReload"> | undefined> {
+  async function observeOne(ip: string, jetstream: boolean): Promise<Omit<ServerObservation, "lastReload"> | undefined> {
     const url = `http://${ip.includes(":") ? `[${ip}]` : ip}:${monitorPort}`;
     try {
-      const [varz, healthy, routez] = await Promise.all([
+      const [varz, health, routez, jsz] = await Promise.all([
         monitorGet<Varz>(url, "varz"),
         monitorGet(url, "healthz").then(
-          () => true,
-          () => false,
+          () => ({ healthy: true }),
+          (e: Error) => ({ healthy: false, healthError: e.message }),
         ),
         monitorGet<{ routes?: { remote_name?: string; remote_id?: string }[] }>(url, "routez").catch(() => ({ routes: [] })),
+        jetstream ? monitorGet<Jsz>(url, "jsz").catch(() => undefined) : undefined,
       ]);
       const peers = new Set((routez.routes ?? []).map((r) => r.remote_name || r.remote_id));
-      return { serverId: varz.server_id, digest: varz.config_digest, healthy, routes: peers.size, leafnodes: varz.leafnodes ?? 0 };
+      return {
+        serverId: varz.server_id,
+        digest: varz.config_digest,
+        ...health,
+        routes: peers.size,
+        leafnodes: varz.leafnodes ?? 0,
+        ...(jsz ? { jetstream: metaOf(jsz) } : {}),
+      };
     } catch {
       return undefined;
     }
   }
 
-  function connection(r: ServerReload): Promise<NatsConnection> {
+  function connection(r: ServerReload | PeerRemove): Promise<NatsConnection> {
     const id = `${r.namespace}/${r.cluster}`;
     const key = JSON.stringify(r.connect);
     const have = connections.get(id);
@@ -61,10 +83,28 @@ export function createServers(log: Logger): Servers {
 
   return {
     async observe(namespace, targets) {
-      const seen = await Promise.all(targets.map(async (t) => [t.pod, await observeOne(t.ip)] as const));
+      const seen = await Promise.all(targets.map(async (t) => [t.pod, await observeOne(t.ip, Boolean(t.jetstream))] as const));
       const out: Record<string, ServerObservation> = {};
       for (const [pod, o] of seen) if (o) out[pod] = { ...o, lastReload: lastReload.get(`${namespace}/${pod}`) };
       return out;
+    },
+    async removePeer(r) {
+      try {
+        const nc = await withTimeout(connection(r), reloadTimeoutMs, "no connection to the cluster's NATS");
+        const m = await nc.request("$JS.API.SERVER.REMOVE", JSON.stringify({ peer: r.server }), { timeout: reloadTimeoutMs });
+        const reply = JSON.parse(m.string()) as { success?: boolean; error?: { description?: string } };
+        if (reply.error) throw new Error(reply.error.description ?? "no reason given");
+        log.info("removed a server that is gone from the JetStream meta group", {
+          cluster: `${r.namespace}/${r.cluster}`,
+          server: r.server,
+        });
+      } catch (e) {
+        log.warn("cannot remove a JetStream peer", {
+          cluster: `${r.namespace}/${r.cluster}`,
+          server: r.server,
+          error: (e as Error).message,
+        });
+      }
     },
     async reload(r) {
       const at = () => new Date().toISOString();

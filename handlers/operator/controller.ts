@@ -3,8 +3,10 @@ import type { Kind, ObjectOf } from "../kinds.ts";
 import type { Change, Target } from "../types.ts";
 import { decodeBase64 } from "./base64.ts";
 import { withConditions } from "./conditions.ts";
+import { configApiUser, keyConfigApiPassword } from "./config-api-user.ts";
 import { reloaderAccountName } from "./desired-objects.ts";
-import { isOwnedBy, labelApp, labelCluster, routesConfigMapName, stableJson } from "./names.ts";
+import { jetstreamEnabled } from "./jetstream.ts";
+import { configSecretName, isOwnedBy, labelApp, labelCluster, routesConfigMapName, stableJson } from "./names.ts";
 import type { NatsCluster } from "./natscluster.ts";
 import { type ClusterView, reconcileCluster } from "./reconcile.ts";
 import type { ServerObservation } from "./reload-rollout.ts";
@@ -31,12 +33,13 @@ export interface OperatorEnv extends Reporter {
 }
 
 /** configReload.mode operator: the servers the runtime asks (/varz, /healthz, /routez) before a reconcile. */
-export function serversToObserve(cluster: NatsCluster, store: Store): { pod: string; ip: string }[] {
-  if (cluster.spec?.configReload?.mode !== "operator") return [];
+export function serversToObserve(cluster: NatsCluster, store: Store): { pod: string; ip: string; jetstream?: true }[] {
+  const jetstream = jetstreamEnabled(cluster);
+  if (cluster.spec?.configReload?.mode !== "operator" && !jetstream) return [];
   return store
     .list("Pod", cluster.metadata.namespace!, { [labelCluster]: cluster.metadata.name! })
     .filter((p) => isOwnedBy(p, cluster) && !p.metadata?.deletionTimestamp && p.status?.podIP && p.status.phase === "Running")
-    .map((p) => ({ pod: p.metadata!.name!, ip: p.status!.podIP! }));
+    .map((p) => ({ pod: p.metadata!.name!, ip: p.status!.podIP!, ...(jetstream ? { jetstream: true as const } : {}) }));
 }
 
 /** Every kind the operator watches, and which of its objects (a label selector). */
@@ -49,6 +52,7 @@ export const watches: { kind: WatchedKind & Kind; labelSelector?: string }[] = [
   { kind: "ServiceAccount", labelSelector: `${labelApp}=nats,${labelCluster}` },
   { kind: "Role", labelSelector: `${labelApp}=nats,${labelCluster}` },
   { kind: "RoleBinding", labelSelector: `${labelApp}=nats,${labelCluster}` },
+  { kind: "PersistentVolumeClaim", labelSelector: `${labelApp}=nats,${labelCluster}` },
 ];
 
 /** The cluster's view, gathered from the caches by the names and labels the operator gives its objects. */
@@ -66,6 +70,7 @@ export function viewOf(
     cluster,
     pods: store.list("Pod", ns, owned),
     services: store.list("Service", ns, owned),
+    claims: store.list("PersistentVolumeClaim", ns, owned),
     configSecret: store.get("Secret", ns, name) ?? null,
     routesConfigMap: store.get("ConfigMap", ns, routesConfigMapName(name)) ?? null,
     secrets: Object.fromEntries(referencedSecrets(cluster).map((s) => [s, store.get("Secret", ns, s)])),
@@ -124,12 +129,13 @@ export function configApiOf(
   cluster: NatsCluster,
   store: Store,
   site: string | undefined,
-): { target: Target; podSelector: string; connect: { urls: string[]; ca?: string } } | { skip: string } {
+): { target: Target; podSelector: string; connect: { urls: string[]; ca?: string; user?: string; password?: string } } | { skip: string } {
   const ns = cluster.metadata.namespace!;
   const name = cluster.metadata.name!;
   const spec = cluster.spec ?? {};
-  if (spec.auth?.clientsAuthSecret)
-    return { skip: "its clients must authenticate (spec.auth) and the operator has no user of its own there" };
+  const password = spec.auth?.clientsAuthSecret ? store.get("Secret", ns, configSecretName(name))?.data?.[keyConfigApiPassword] : undefined;
+  if (spec.auth?.clientsAuthSecret && !password)
+    return { skip: "its clients must authenticate and the operator's user is not in its config yet" };
   if (spec.tls?.verify) return { skip: "its clients must present a certificate (spec.tls.verify)" };
   const running = store
     .list("Pod", ns, { [labelCluster]: name })
@@ -143,6 +149,7 @@ export function configApiOf(
     connect: {
       urls: running.map((p) => `${ca ? "tls" : "nats"}://${p.status!.podIP}:${ports.client}`),
       ...(ca ? { ca: decodeBase64(ca) } : {}),
+      ...(password ? { user: configApiUser, password: decodeBase64(password) } : {}),
     },
   };
 }

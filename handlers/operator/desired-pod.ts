@@ -1,6 +1,9 @@
 import type { V1Container, V1EnvVar, V1Volume, V1VolumeMount } from "@kubernetes/client-node";
+import { atLeast } from "../reloader/reloadable.ts";
 import type { Pod } from "../types.ts";
 import { reloaderAccountName } from "./desired-objects.ts";
+import { goMemLimit, jetstreamEnabled, jetstreamStoreDir } from "./jetstream.ts";
+import { claimName } from "./jetstream-volumes.ts";
 import {
   annotationTemplateHash,
   configSecretName,
@@ -69,7 +72,21 @@ export function podTemplate(c: NatsCluster, controllerImage: string, restartKey?
     { name: "monitor", containerPort: ports.monitor },
     ...(spec.leafnodeConfig?.hostPort ? [{ name: "leafnodes", containerPort: spec.leafnodeConfig.hostPort }] : []),
   ];
-  const probe = { httpGet: { path: "/healthz", port: "monitor" } };
+  const js = jetstreamEnabled(c);
+  if (js) {
+    volumes.push({ name: "jetstream", persistentVolumeClaim: { claimName: "" } });
+    mounts.push({ name: "jetstream", mountPath: dirOf(jetstreamStoreDir) });
+  }
+  const memLimit = goMemLimit(c);
+  if (memLimit) env.push({ name: "GOMEMLIMIT", value: memLimit });
+  const probe = (query = "") => ({ httpGet: { path: `/healthz${query}`, port: "monitor" } });
+  // JetStream (as nats' Helm chart): started once streams are caught up; alive and ready while
+  // JetStream runs; the operator's rollouts wait for the full /healthz of every server themselves.
+  const [live, ready] = !js
+    ? ["", ""]
+    : atLeast(version, "2.10.0")
+      ? ["?js-enabled-only=true", "?js-server-only=true"]
+      : ["?js-enabled=true", "?js-enabled=true"];
   const nats: V1Container = {
     name: "nats",
     image: `${spec.serverImage || "nats"}:${version}`,
@@ -78,8 +95,9 @@ export function podTemplate(c: NatsCluster, controllerImage: string, restartKey?
     env,
     resources: pod.resources as V1Container["resources"],
     volumeMounts: mounts,
-    livenessProbe: { ...probe, initialDelaySeconds: 10, periodSeconds: 30, timeoutSeconds: 5 },
-    readinessProbe: { ...probe, periodSeconds: 5, timeoutSeconds: 3 },
+    livenessProbe: { ...probe(live), initialDelaySeconds: 10, periodSeconds: 30, timeoutSeconds: 5 },
+    readinessProbe: { ...probe(ready), periodSeconds: 5, timeoutSeconds: 3 },
+    ...(js ? { startupProbe: { ...probe(), periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 90 } } : {}),
     lifecycle: { preStop: { exec: { command: ["nats-server", "--signal", `ldm=${serverPaths.pidFile}`] } } },
   };
   const containers: V1Container[] = [nats];
@@ -174,7 +192,11 @@ export function desiredPod(c: NatsCluster, index: number, t: PodTemplate): Pod {
       annotations: { ...t.annotations, [annotationTemplateHash]: templateHash(t) },
       ownerReferences: [ownerReference(c)],
     },
-    spec: { ...t.spec, hostname: name },
+    spec: {
+      ...t.spec,
+      hostname: name,
+      volumes: t.spec.volumes?.map((v) => (v.persistentVolumeClaim ? { ...v, persistentVolumeClaim: { claimName: claimName(name) } } : v)),
+    },
   };
 }
 

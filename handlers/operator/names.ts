@@ -5,6 +5,8 @@ export const labelApp = "app";
 export const labelCluster = "nats_cluster";
 export const labelVersion = "nats_version";
 export const annotationTemplateHash = "nats.io/pod-template-hash";
+/** On a pod another operator made (nats-operator), when satellite took it over as it ran. */
+export const annotationAdopted = "nats.io/adopted";
 export const managedBy = "satellite";
 
 export const podName = (cluster: string, index: number) => `${cluster}-${index}`;

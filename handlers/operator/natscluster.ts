@@ -31,6 +31,24 @@ export interface NatsClusterSpec {
   auth?: AuthConfig;
   leafnodeConfig?: LeafnodeConfig;
   configReload?: ConfigReload;
+  jetstream?: JetStreamSpec;
+}
+
+/**
+ * JetStream on every server: file storage on a PersistentVolumeClaim per server
+ * (`jetstream-<pod>`, kept when the pod is replaced), explicit store limits, and rollouts that
+ * wait for JetStream rather than for pod readiness.
+ */
+export interface JetStreamSpec {
+  enabled?: boolean;
+  /** JetStream domain of these servers. */
+  domain?: string;
+  /** max_memory_store; default a quarter of the container's memory limit, else 256Mi. */
+  memoryStorage?: { size?: Quantity };
+  /** The claim of each server: its size is also max_file_store. */
+  fileStorage?: { size?: Quantity; storageClassName?: string; accessModes?: string[] };
+  /** As a StatefulSet's: what happens to a server's claim when the cluster shrinks or is deleted (default Retain). */
+  persistentVolumeClaimRetentionPolicy?: { whenScaled?: "Retain" | "Delete"; whenDeleted?: "Retain" | "Delete" };
 }
 
 /**
@@ -74,6 +92,8 @@ export interface ResourceRequirements {
   requests?: Quantities;
 }
 export type Quantities = Record<string, number | string>;
+/** A resource quantity: 1073741824, "1Gi", "500M". */
+export type Quantity = number | string;
 
 export interface Toleration {
   key?: string;
@@ -159,6 +179,18 @@ export interface NatsClusterStatus {
   conditions?: Condition[];
   /** Operator reload mode: which config each server runs. */
   config?: ConfigStatus;
+  jetstream?: JetStreamStatus;
+}
+
+/** What the servers say of JetStream (their /jsz and /healthz). */
+export interface JetStreamStatus {
+  metaLeader?: string;
+  /** The meta group's peers other than the leader, and whether each is current. */
+  peers?: { name: string; current: boolean; lag?: number; offline?: boolean }[];
+  /** Servers whose full /healthz fails: their streams or consumers are not current. */
+  notCurrent?: { server: string; error: string }[];
+  /** Since when a rollout or scale-down has been waiting for JetStream. */
+  waitingSince?: string;
 }
 
 export interface ConfigStatus {

@@ -20,7 +20,18 @@ export interface PodPlan {
  * one at a time, highest index first, only while every other pod is Ready. Never waits: the
  * next pod event brings the cluster back.
  */
-export function planPods(c: NatsCluster, owned: Pod[], size: number, template: PodTemplate, hash: string): PodPlan {
+/** JetStream clusters: why no server may be stopped now, and the order to stop them in. */
+export interface PodGate {
+  wait?: string;
+  order(pods: Pod[]): Pod[];
+}
+
+const waitingForJetStream = (why: string): Pick<PodPlan, "reason" | "message"> => ({
+  reason: "WaitingForJetStream",
+  message: `no server is stopped until JetStream is current: ${why}`,
+});
+
+export function planPods(c: NatsCluster, owned: Pod[], size: number, template: PodTemplate, hash: string, gate?: PodGate): PodPlan {
   const name = c.metadata.name!;
   const ns = c.metadata.namespace!;
   const del = (p: Pod): Change => ({ op: "delete", kind: "Pod", namespace: ns, name: p.metadata!.name!, uid: p.metadata?.uid });
@@ -53,6 +64,7 @@ export function planPods(c: NatsCluster, owned: Pod[], size: number, template: P
     })
     .sort((a, b) => (podIndex(name, b.metadata?.name) ?? Infinity) - (podIndex(name, a.metadata?.name) ?? Infinity));
   if (excess.length) {
+    if (gate?.wait && !terminating.length) return { changes, events, ...waitingForJetStream(gate.wait) };
     if (!terminating.length) {
       changes.push(del(excess[0]!));
       events.push({ type: "Normal", reason: "ScalingDown", message: `deleting ${excess[0]!.metadata!.name} (size is ${size})` });
@@ -67,9 +79,10 @@ export function planPods(c: NatsCluster, owned: Pod[], size: number, template: P
       message: `waiting for ${terminating.map((p) => p.metadata!.name).join(", ")} to terminate`,
     };
 
-  const outdated = live
+  const byIndex = live
     .filter((p) => p.metadata?.annotations?.[annotationTemplateHash] !== hash)
     .sort((a, b) => podIndex(name, b.metadata?.name)! - podIndex(name, a.metadata?.name)!);
+  const outdated = gate ? gate.order(byIndex) : byIndex;
   const notReady = live.filter((p) => !isReady(p));
   if (outdated.length) {
     if (notReady.length) {
@@ -80,6 +93,7 @@ export function planPods(c: NatsCluster, owned: Pod[], size: number, template: P
         message: `${outdated.length} servers to update; waiting for ${notReady.map((p) => p.metadata!.name).join(", ")} to be Ready`,
       };
     }
+    if (gate?.wait) return { changes, events, ...waitingForJetStream(gate.wait) };
     const p = outdated[0]!;
     changes.push(del(p));
     const from = p.metadata?.labels?.[labelVersion];

@@ -3,9 +3,11 @@ import type { EventNote } from "../events.ts";
 import { isPodReady } from "../pod-state.ts";
 import { restartKey } from "../reloader/reloadable.ts";
 import { configRevisionAnnotation } from "../reloader/report.ts";
-import type { Change, ConfigMap, Pod, Role, RoleBinding, Secret, Service, ServiceAccount } from "../types.ts";
+import type { Change, ConfigMap, PersistentVolumeClaim, Pod, Role, RoleBinding, Secret, Service, ServiceAccount } from "../types.ts";
+import { adoptPods, lacksOurEnv } from "./adopt.ts";
 import { decodeBase64, encodeBase64 } from "./base64.ts";
 import { conditionStatus, withConditions } from "./conditions.ts";
+import { configApiPassword, keyConfigApiPassword, withConfigApiUser } from "./config-api-user.ts";
 import {
   desiredConfigSecret,
   desiredReloaderRbac,
@@ -14,7 +16,10 @@ import {
   serviceDiffers,
   updatedService,
 } from "./desired-objects.ts";
-import { defaultServerVersion, podTemplate, templateHash } from "./desired-pod.ts";
+import { defaultServerVersion, fleetServerName, podTemplate, templateHash } from "./desired-pod.ts";
+import { jetstreamEnabled, jetstreamSettings } from "./jetstream.ts";
+import { jetstreamGate, leaderLast } from "./jetstream-gate.ts";
+import { planClaims } from "./jetstream-volumes.ts";
 import { annotationTemplateHash, configSecretName, isOwnedBy, labelVersion, routesConfigMapName } from "./names.ts";
 import type { Condition, NatsCluster, NatsClusterStatus } from "./natscluster.ts";
 import { type PodPlan, planPods } from "./pods.ts";
@@ -40,6 +45,8 @@ export interface ClusterView {
   /** Pods labelled with the cluster's name; only those it controls are acted on. */
   pods: Pod[];
   services: Service[];
+  /** JetStream servers' claims (jetstream-<pod>). */
+  claims?: PersistentVolumeClaim[];
   configSecret: Secret | null;
   routesConfigMap: ConfigMap | null;
   secrets: Secrets;
@@ -66,6 +73,11 @@ export interface ReconcileResult {
 }
 
 export const defaultSize = 1;
+/** A rollout waiting this long for JetStream is reported paused (a condition and a Warning Event). */
+const jetstreamStallMs = 60_000;
+const jetstreamPollMs = 2_000;
+/** Not rolling, but a server is not current: how often to look again, for the status. */
+const jetstreamRestPollMs = 10_000;
 
 /**
  * cluster.create / cluster.update: from the whole observed state, the next changes that move
@@ -92,7 +104,7 @@ export function reconcileCluster(v: ClusterView): ReconcileResult {
       ? { type: "Ready", status: "True", reason: "ServersReady", message: `${readyCount}/${size} servers ready` }
       : { type: "Ready", status: "False", reason: "ServersNotReady", message: `${readyCount}/${size} servers ready` };
 
-  const { problems, clientsAuth } = validateCluster(c, v.secrets);
+  const { problems, clientsAuth: usersAuth } = validateCluster(c, v.secrets);
   if (spec.paused) {
     const degraded = problemCondition(problems);
     return {
@@ -126,6 +138,18 @@ export function reconcileCluster(v: ClusterView): ReconcileResult {
   const operatorMode = spec.configReload?.mode === "operator";
   const systemPassword = operatorMode ? (decodeOr(v.configSecret?.data?.[keySystemPassword]) ?? v.entropy) : undefined;
   if (operatorMode && !systemPassword) problems.push("no password for the system user yet (the operator supplies one)");
+  // Clients must authenticate: the operator's own user serves the config API (-config-api).
+  const apiPassword = usersAuth
+    ? (decodeOr(v.configSecret?.data?.[keyConfigApiPassword]) ?? (v.entropy ? configApiPassword(v.entropy) : undefined))
+    : undefined;
+  let clientsAuth = usersAuth;
+  if (usersAuth && !apiPassword) problems.push("no password for the config API's user yet (the operator supplies one)");
+  else if (usersAuth && apiPassword) {
+    const withUser = withConfigApiUser(usersAuth, apiPassword);
+    if ("problem" in withUser) problems.push(withUser.problem);
+    else clientsAuth = withUser.auth;
+  }
+  const passwords: Record<string, string> = apiPassword ? { [keyConfigApiPassword]: encodeBase64(apiPassword) } : {};
   let conf: string | undefined;
   if (!problems.length) {
     const systemUserConf = systemPassword ? { systemUser: { user: systemUser, password: systemPassword } } : {};
@@ -136,6 +160,8 @@ export function reconcileCluster(v: ClusterView): ReconcileResult {
       clientsAuth,
       ...systemUserConf,
       fleetServerNames: Boolean(v.site),
+      adoptedPods: owned.some((p) => !p.metadata?.deletionTimestamp && lacksOurEnv(p)),
+      jetstream: jetstreamSettings(c).settings,
     });
     if ("error" in rendered) problems.push(`the server config cannot be rendered: ${rendered.error.message}`);
     else conf = rendered.text;
@@ -173,10 +199,11 @@ export function reconcileCluster(v: ClusterView): ReconcileResult {
   const events: ClusterEvent[] = [];
   if (!v.routesConfigMap) changes.push({ op: "create", kind: "ConfigMap", object: initialRoutesConfigMap(c) });
   const configRevision = v.routesConfigMap?.metadata?.resourceVersion;
-  const secret = desiredConfigSecret(c, conf, configRevision);
+  const rendered = desiredConfigSecret(c, conf, configRevision);
+  const secret = { ...rendered, data: { ...rendered.data, ...passwords } };
   let rollout: RolloutStep | undefined;
   if (operatorMode) {
-    const r = operatorReload(c, v, owned, size, conf, configRevision, systemPassword!);
+    const r = operatorReload(c, v, owned, size, conf, configRevision, systemPassword!, passwords);
     rollout = r.rollout;
     if (r.secret) changes.push(r.secret);
   } else if (!v.configSecret) changes.push({ op: "create", kind: "Secret", object: secret });
@@ -218,7 +245,15 @@ export function reconcileCluster(v: ClusterView): ReconcileResult {
 
   const restartOnly = operatorMode ? restartKey(rollout?.target ?? conf, spec.version || defaultServerVersion) : undefined;
   const template = podTemplate(c, v.controllerImage, restartOnly, v.site);
-  const plan: PodPlan = planPods(c, owned, size, template, templateHash(template));
+  const adoption = adoptPods(owned, templateHash(template), v.now);
+  changes.push(...adoption.changes);
+  events.push(...adoption.events);
+  const serverName = (pod: string) => (v.site ? fleetServerName(v.site, ns, pod) : pod);
+  const js = jetstreamEnabled(c) ? jetstreamGate(adoption.pods, v.servers ?? {}, serverName) : undefined;
+  const gate = js && { wait: js.wait, order: (pods: Pod[]) => leaderLast(pods, js.status.metaLeader, serverName) };
+  const plan: PodPlan = planPods(c, adoption.pods, size, template, templateHash(template), gate);
+  // A server's claim before its pod, which the scheduler would otherwise hold back.
+  changes.push(...planClaims(c, v.claims ?? [], adoption.pods, size));
   changes.push(...plan.changes);
   events.push(...plan.events);
   // Reloads wait while pods are created, replaced or removed: those start with the Secret's config.
@@ -228,23 +263,35 @@ export function reconcileCluster(v: ClusterView): ReconcileResult {
   }
 
   const wantVersion = spec.version || defaultServerVersion;
-  const outdatedVersions = owned
+  const outdatedVersions = adoption.pods
     .filter((p) => p.metadata?.annotations?.[annotationTemplateHash] !== templateHash(template))
     .map((p) => p.metadata?.labels?.[labelVersion]);
   const currentVersion = owned.length ? (outdatedVersions.find((x) => x && x !== wantVersion) ?? wantVersion) : c.status?.currentVersion;
-  const progressing: Omit<Condition, "lastTransitionTime"> = plan.reason
+  let progressing: Omit<Condition, "lastTransitionTime"> = plan.reason
     ? { type: "Progressing", status: "True", reason: plan.reason, message: plan.message }
     : { type: "Progressing", status: "False", reason: "Complete", message: `${size} servers at version ${wantVersion}` };
+  const waiting = plan.reason === "WaitingForJetStream";
+  const waitingSince = waiting ? (c.status?.jetstream?.waitingSince ?? v.now) : undefined;
+  if (waitingSince && Date.parse(v.now) - Date.parse(waitingSince) >= jetstreamStallMs) {
+    progressing = { type: "Progressing", status: "False", reason: "JetStreamNotCurrent", message: plan.message };
+    if (c.status?.conditions?.find((x) => x.type === "Progressing")?.reason !== "JetStreamNotCurrent")
+      events.push({ type: "Warning", reason: "JetStreamNotCurrent", message: `rollout paused: ${js!.wait}` });
+  }
+  const jetstream = js && { ...js.status, ...(waitingSince ? { waitingSince } : {}) };
+  // JetStream catching up changes no object the operator watches: look again.
+  const requeue = [rollout?.requeueAfterMs, waiting ? jetstreamPollMs : js?.wait ? jetstreamRestPollMs : undefined].filter(
+    (x) => x !== undefined,
+  );
   return {
     changes,
-    status: base({ currentVersion, ...(rollout ? { config: rollout.status } : {}) }, [
+    status: base({ currentVersion, ...(rollout ? { config: rollout.status } : {}), ...(jetstream ? { jetstream } : {}) }, [
       readyCondition(),
       progressing,
       { type: "Degraded", status: "False", reason: "Valid", message: "spec and referenced secrets are valid" },
       ...(rollout ? [rollout.condition] : []),
     ]),
     events,
-    ...(rollout?.requeueAfterMs !== undefined && !plan.changes.length ? { requeueAfterMs: rollout.requeueAfterMs } : {}),
+    ...(requeue.length && !plan.changes.length ? { requeueAfterMs: Math.min(...(requeue as number[])) } : {}),
   };
 }
 
@@ -260,12 +307,14 @@ function operatorReload(
   conf: string,
   configRevision: string | undefined,
   password: string,
+  passwords: Record<string, string>,
 ): { secret?: Change; rollout?: RolloutStep } {
   const have = v.configSecret;
   const data = (target: string, lastGood: string) => ({
     "nats.conf": encodeBase64(target),
     [keyLastGood]: encodeBase64(lastGood),
     [keySystemPassword]: encodeBase64(password),
+    ...passwords,
   });
   const annotations = (targetRevision?: string, lastGoodRevision?: string) => ({
     ...(targetRevision ? { [configRevisionAnnotation]: targetRevision } : {}),

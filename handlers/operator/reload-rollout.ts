@@ -57,12 +57,22 @@ export interface ServerObservation {
   serverId: string;
   digest?: string;
   healthy: boolean;
+  /** Why /healthz failed, in nats-server's words. */
+  healthError?: string;
+  /** JetStream clusters: the meta group as this server sees it (/jsz). */
+  jetstream?: MetaView;
   /** Distinct servers it has routes to. */
   routes: number;
   /** Leafnode connections (its links to a ground, for one). */
   leafnodes: number;
   /** refused: nats-server's own error reply; failed: no answer (the request is tried again). */
   lastReload?: { digest: string; outcome: "reloaded" | "refused" | "failed"; error?: string; at: string };
+}
+
+export interface MetaView {
+  leader?: string;
+  /** The other peers of the meta group (the leader's view is the one that knows their lag). */
+  peers: { name: string; current: boolean; lag?: number; offline?: boolean }[];
 }
 
 export interface RolloutInput {
@@ -106,9 +116,9 @@ export interface RolloutStep {
 
 export const configHash = (text: string) => sha256Hex(text).slice(0, 16);
 
-/** The digest `pod` reports for config `text`; its env as the pod has it (SERVER_NAME in a fleet). */
+/** The digest `pod` reports for config `text`; its env as the pod has it (SERVER_NAME in a fleet, HOSTNAME on adopted pods). */
 const digestFor = (text: string, pod: string, serverName = pod) => {
-  const d = configDigest({ "nats.conf": text }, "nats.conf", { POD_NAME: pod, SERVER_NAME: serverName });
+  const d = configDigest({ "nats.conf": text }, "nats.conf", { POD_NAME: pod, HOSTNAME: pod, SERVER_NAME: serverName });
   return "digest" in d ? d.digest : undefined;
 };
 

@@ -22,6 +22,8 @@ export interface ClientsAuthUser {
   username: string;
   password?: string;
   permissions?: Permissions;
+  /** May publish replies to the requests it receives (the operator's own user only). */
+  allowResponses?: boolean;
 }
 
 /** The parsed authorization config from spec.auth.clientsAuthSecret (JSON field names kept). */
@@ -202,10 +204,11 @@ function permissionConf(p: SubjectPermission, what: string): string {
   return block(parts);
 }
 
-function permissionsConf(p: Permissions, what: string): string {
+function permissionsConf(p: Permissions, what: string, allowResponses = false): string {
   const parts: string[] = [];
   if (p.publish) parts.push(`publish: ${permissionConf(p.publish, `${what}.publish`)}`);
   if (p.subscribe) parts.push(`subscribe: ${permissionConf(p.subscribe, `${what}.subscribe`)}`);
+  if (allowResponses) parts.push("allow_responses: true");
   return block(parts);
 }
 
@@ -221,7 +224,8 @@ export function authorizationConf(auth: ClientsAuth, timeout: number | undefined
       const w = `users[${i}]`;
       const parts = [`user: ${quote(u.username, `${w}.username`)}`];
       if (u.password !== undefined) parts.push(`password: ${quote(u.password, `${w}.password`)}`);
-      if (u.permissions) parts.push(`permissions: ${permissionsConf(u.permissions, `${w}.permissions`)}`);
+      if (u.permissions || u.allowResponses)
+        parts.push(`permissions: ${permissionsConf(u.permissions ?? {}, `${w}.permissions`, u.allowResponses)}`);
       lines.push(`    { ${parts.join(", ")} }`);
     });
     lines.push("  ]");

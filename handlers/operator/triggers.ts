@@ -10,7 +10,16 @@ type Meta = {
     ownerReferences?: { kind: string; name: string; controller?: boolean }[];
   };
 };
-export type WatchedKind = "NatsCluster" | "Pod" | "Service" | "Secret" | "ConfigMap" | "ServiceAccount" | "Role" | "RoleBinding";
+export type WatchedKind =
+  | "NatsCluster"
+  | "Pod"
+  | "Service"
+  | "Secret"
+  | "ConfigMap"
+  | "ServiceAccount"
+  | "Role"
+  | "RoleBinding"
+  | "PersistentVolumeClaim";
 
 const key = (ns: string | undefined, name: string) => `${ns ?? ""}/${name}`;
 

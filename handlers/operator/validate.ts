@@ -2,6 +2,7 @@ import { atLeast } from "../reloader/reloadable.ts";
 import type { Secret } from "../types.ts";
 import { decodeBase64 } from "./base64.ts";
 import { defaultServerVersion } from "./desired-pod.ts";
+import { jetstreamSettings } from "./jetstream.ts";
 import { type NatsCluster, tlsFiles } from "./natscluster.ts";
 import { type ClientsAuth, chooseClientsAuthKey, parseClientsAuth } from "./server-config.ts";
 
@@ -90,6 +91,7 @@ export function validateCluster(c: NatsCluster, secrets: Secrets): { problems: s
       );
     }
   }
+  problems.push(...jetstreamSettings(c).problems);
   const lameDuck = s.lameDuckDurationSeconds;
   if (lameDuck !== undefined && lameDuck < 30) problems.push(`spec.lameDuckDurationSeconds is ${lameDuck}: nats-server needs 30 or more`);
   const nc = s.natsConfig ?? {};

@@ -32,6 +32,8 @@ const never: [string, string][] = [
   // Not in nats-server's reload code (server/reload.go diffOptions): "config reload not supported".
   ["max_pending", "the maximum pending bytes"],
   ["max_subscriptions", "the maximum subscriptions"],
+  ["jetstream.store_dir", "the JetStream directory"],
+  ["jetstream.domain", "the JetStream domain"],
 ];
 
 /**

@@ -42,7 +42,11 @@ export function monitorGet<T>(monitorUrl: string, endpoint: string): Promise<T> 
       res.setEncoding("utf8");
       res.on("data", (c) => (body += c));
       res.on("end", () => {
-        if (res.statusCode !== 200) return reject(new Error(`GET ${url}: HTTP ${res.statusCode}`));
+        if (res.statusCode !== 200) {
+          // /healthz says why in its body: {"status":"unavailable","error":"JetStream stream … is not current"}
+          const why = /"error"\s*:\s*"((?:[^"\\]|\\.)*)"/.exec(body)?.[1];
+          return reject(new Error(`GET ${url}: HTTP ${res.statusCode}${why ? `: ${why}` : ""}`));
+        }
         try {
           resolve(JSON.parse(body) as T);
         } catch (e) {

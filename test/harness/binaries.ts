@@ -18,6 +18,8 @@ export interface Binaries {
   NATS_SERVER_PREV_BIN: string;
   /** nack's nats-server-config-reloader, the file-mode reloader's peer in the bench. */
   NACK_RELOADER_BIN: string;
+  /** nats-operator v0.8.3, whose clusters satellite adopts (real node only). */
+  NATS_OPERATOR_BIN: string;
 }
 
 const script = fileURLToPath(new URL("./provision.sh", import.meta.url));
@@ -38,7 +40,7 @@ export function binaries(): Binaries {
   ] as const;
   // Set by a parent that already provisioned (vitest's global setup, npm run dev).
   if (keys.every((k) => process.env[k] !== undefined)) {
-    const all = [...keys, "K8S_BIN_DIR", "COREDNS_BIN", "PAUSE_BIN", "NATS_SERVER_PREV_BIN", "NACK_RELOADER_BIN"];
+    const all = [...keys, "K8S_BIN_DIR", "COREDNS_BIN", "PAUSE_BIN", "NATS_SERVER_PREV_BIN", "NACK_RELOADER_BIN", "NATS_OPERATOR_BIN"];
     cached = Object.fromEntries(all.map((k) => [k, process.env[k] ?? ""])) as unknown as Binaries;
     return cached;
   }

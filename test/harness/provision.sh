@@ -18,6 +18,7 @@ NATSCLI_VERSION=v0.3.0
 NODE_LTS_VERSION=24
 NATS_OLD_VERSION=v2.12.0
 NACK_VERSION=v0.22.4
+NATS_OPERATOR_VERSION=v0.8.3
 COREDNS_VERSION=v1.15.0
 HERE=$(cd "$(dirname "$0")" && pwd)
 
@@ -156,6 +157,24 @@ nack_reloader() {
     github.com/nats-io/nack "$NACK_VERSION" github.com/nats-io/nack/cmd/nats-server-config-reloader
 }
 
+# nats-operator, end-of-life, whose running clusters satellite adopts (the adoption test). It pins
+# Kubernetes 1.22 by requiring every staging module at v0.0.0, so its own replace lines are needed.
+nats_operator() {
+  local m replaces="replace ("
+  for m in api apiextensions-apiserver apiserver cli-runtime client-go cloud-provider cluster-bootstrap component-base component-helpers controller-manager csi-translation-lib kube-aggregator kube-controller-manager kube-proxy kube-scheduler kubectl kubelet legacy-cloud-providers metrics pod-security-admission sample-apiserver sample-cli-plugin sample-controller; do
+    replaces="$replaces
+	k8s.io/$m => k8s.io/$m v0.22.2"
+  done
+  replaces="$replaces
+	k8s.io/apimachinery => k8s.io/apimachinery v0.22.3-rc.0
+	k8s.io/code-generator => k8s.io/code-generator v0.22.3-rc.0
+	k8s.io/mount-utils => k8s.io/mount-utils v0.22.3-rc.0
+	k8s.io/cri-api => k8s.io/cri-api v0.23.0-alpha.0
+)"
+  go_binary "$CACHE/nats-operator-$NATS_OPERATOR_VERSION" "nats-operator $NATS_OPERATOR_VERSION" "the adoption test's predecessor" \
+    github.com/nats-io/nats-operator "$NATS_OPERATOR_VERSION" github.com/nats-io/nats-operator/cmd/operator "$replaces"
+}
+
 nats_server_v() { # a second real release for upgrade tests, laid out as the official image
   go_binary "$CACHE/nats-server-$1" "nats-server $1" "set NATS_SERVER_BIN" \
     github.com/nats-io/nats-server/v2 "$1" github.com/nats-io/nats-server/v2
@@ -186,13 +205,14 @@ realnode() {
     apt_install "$p" || { echo "REALNODE_UNAVAILABLE=Debian package $p could not be installed"; return; }
   done
   [ -x /usr/lib/cni/bridge ] || { echo "REALNODE_UNAVAILABLE=the CNI bridge plugin is not in /usr/lib/cni"; return; }
-  local k8s dns pause old
-  k8s=$(k8s_dir); dns=$(coredns_bin); pause=$(pause_bin); old=$(nats_server_v "$NATS_OLD_VERSION")
+  local k8s dns pause old natsop
+  k8s=$(k8s_dir); dns=$(coredns_bin); pause=$(pause_bin); old=$(nats_server_v "$NATS_OLD_VERSION"); natsop=$(nats_operator)
   echo "REALNODE_UNAVAILABLE="
   echo "K8S_BIN_DIR=$k8s"
   echo "COREDNS_BIN=$dns"
   echo "PAUSE_BIN=$pause"
   echo "NATS_SERVER_PREV_BIN=$old"
+  echo "NATS_OPERATOR_BIN=$natsop"
 }
 
 # Assigned first: with set -e a failure inside $(…) stops here, not inside an echo.

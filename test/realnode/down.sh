@@ -45,7 +45,7 @@ done
 ip link del rn0 2>/dev/null
 ip addr del $HOSTIP/32 dev lo 2>/dev/null
 for d in $(kubepods); do find "$d" -depth -type d -exec rmdir {} \; 2>/dev/null; done
-rm -rf "$R/cni-ipam"
+rm -rf "$R/cni-ipam" /tmp/hostpath_pv
 [ -f "$RUN/sysctl.saved" ] && { sysctl -q -p "$RUN/sysctl.saved" >/dev/null; rm -f "$RUN/sysctl.saved"; }
 rm -f "$RUN/owner"
 [ "${1:-}" = --purge ] && rm -rf "$R"

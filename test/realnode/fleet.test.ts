@@ -3,6 +3,7 @@
 // leafnoded to one ground nats-server on this host. From the ground, with the nats CLI: discover
 // them all, put to one cluster of one site with wait, and see no other cluster change.
 
+import { connect } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type NatsServer, startNatsServer } from "../harness/nats.ts";
 import { monitor, onNode, skipAfterAFailedStep } from "../harness/on-node.ts";
@@ -119,4 +120,60 @@ describe.runIf(!node.info.unavailable).sequential("a fleet of three sites from o
     expect((await monitor(pod!.ip, "varz")).cluster.urls).toContain("b-extra.example:6222");
     expect({ a: await revisionOf("site-a"), c: await revisionOf("site-c") }).toEqual(before);
   }, 120_000);
+  it("a cluster whose clients must authenticate (spec.auth) is served too, as the operator's own user", async () => {
+    const users = JSON.stringify({ users: [{ username: "app", password: "app-secret" }] });
+    await node.kubectl("create", "secret", "generic", "locked-auth", "-n", ns("site-a"), `--from-literal=clients-auth.json=${users}`);
+    await node.apply(
+      JSON.stringify({
+        apiVersion: "nats.io/v1alpha2",
+        kind: "NatsCluster",
+        metadata: { name: "locked", namespace: ns("site-a") },
+        spec: {
+          size: 1,
+          version: node.info.images.natsVersion,
+          configReload: { mode: "operator" },
+          auth: { clientsAuthSecret: "locked-auth" },
+          leafnodeConfig: { remotes: [{ url: `nats://10.89.0.1:${ground.leafPort}` }] },
+        },
+      }),
+    );
+    const [pod] = await node.readyPods(ns("site-a"), "nats_cluster=locked", 1, 120_000);
+    await expect(node.nats("-s", `nats://${pod!.ip}:4222`, "pub", "x", "y")).rejects.toThrow(/Authorization Violation/i);
+    await waitFor(
+      "site-a's cluster locked served",
+      () => node.nats("-s", ground.url, "req", "_SAT.site-a.locked.config.get", "", "--timeout=2s").catch(() => undefined),
+      90_000,
+      1_000,
+    );
+    const out = await node.nats(
+      "-s",
+      ground.url,
+      "req",
+      "_SAT.site-a.locked.config.put",
+      JSON.stringify({ routes: ["nats://locked-extra.example:6222"], wait: "20s" }),
+      "--timeout=25s",
+      "--raw",
+    );
+    expect(JSON.parse(out.trim().split("\n").at(-1)!)).toMatchObject({ ok: true, changed: true, reload: { complete: true, ok: true } });
+    expect((await monitor(pod!.ip, "varz")).cluster.urls).toContain("locked-extra.example:6222");
+    // As the operator's user, nothing but the config API: what it publishes elsewhere reaches no one.
+    const configSecret = await node.kubectlJson("get", "secret", "locked", "-n", ns("site-a"));
+    const password = Buffer.from(configSecret.data["config-api-password"], "base64").toString();
+    const app = await connect({ servers: `nats://${pod!.ip}:4222`, user: "app", pass: "app-secret" });
+    const operator = await connect({ servers: `nats://${pod!.ip}:4222`, user: "satellite-config-api", pass: password });
+    const got: string[] = [];
+    const sub = app.subscribe("orders.>", {
+      callback: (_e, m) => {
+        got.push(m.subject);
+      },
+    });
+    await app.flush();
+    operator.publish("orders.new", "x");
+    await operator.flush();
+    app.publish("orders.control", "x");
+    await waitFor("the app's own message", async () => got.includes("orders.control"));
+    expect(got).toEqual(["orders.control"]);
+    sub.unsubscribe();
+    await Promise.all([app.close(), operator.close()]);
+  }, 240_000);
 });

@@ -12,4 +12,5 @@ ip -br link 2>/dev/null | grep -E '^(rn0|veth)' | cut -d' ' -f1 | sed 's/^/link 
 ip -br addr show lo | grep -q '10.89.0.1/' && echo "address 10.89.0.1 on lo"
 { iptables-save; ip6tables-save; } 2>/dev/null | grep -oE '^:(CNI|KUBE|RN)-[^ ]+' | sed 's/^:/iptables chain /'
 ls -d /sys/fs/cgroup/*/kubepods 2>/dev/null | sed 's/^/cgroup /'
+ls -d /tmp/hostpath_pv 2>/dev/null | sed 's/^/volumes /'
 exit 0

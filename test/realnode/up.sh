@@ -28,7 +28,7 @@ if [ -f "$RUN/owner" ] && [ -d "/proc/$(cat "$RUN/owner")" ]; then
   die "a real node is already up (owner pid $(cat "$RUN/owner")); stop it with $here/down.sh"
 fi
 "$here/down.sh" >/dev/null 2>&1 || true   # whatever a crashed run left behind
-rm -rf "$R/etcd" "$R/kubelet" "$R/containerd" "$R/pod-logs" "$R/logs"   # every node starts empty
+rm -rf "$R/etcd" "$R/kubelet" "$R/containerd" "$R/pod-logs" "$R/logs" /tmp/hostpath_pv   # every node starts empty
 mkdir -p "$RUN" "$LOG" "$ETC/cni" "$P"
 echo "${REALNODE_OWNER:-$PPID}" > "$RUN/owner"
 
@@ -178,7 +178,7 @@ start kube-controller-manager "$K/kube-controller-manager" --kubeconfig "$ETC/ad
   --bind-address 127.0.0.1 --secure-port 10257 --leader-elect=false --use-service-account-credentials \
   --service-account-private-key-file "$P/sa.key" --root-ca-file "$P/ca.crt" \
   --cluster-signing-cert-file "$P/ca.crt" --cluster-signing-key-file "$P/ca.key" \
-  --controllers '*,-nodeipam,-service-lb-controller,-cloud-node-lifecycle,-route' --v 1
+  --controllers '*,-nodeipam,-service-lb-controller,-cloud-node-lifecycle,-route' --enable-hostpath-provisioner --v 1
 start kube-scheduler "$K/kube-scheduler" --kubeconfig "$ETC/admin.kubeconfig" --authentication-kubeconfig "$ETC/admin.kubeconfig" \
   --authorization-kubeconfig "$ETC/admin.kubeconfig" --bind-address 127.0.0.1 --secure-port 10259 --leader-elect=false --v 1
 cat >"$ETC/kube-proxy.yaml" <<KP
@@ -212,5 +212,17 @@ CF
 start coredns "$COREDNS_BIN" -conf "$ETC/Corefile"
 until_ok "the default ServiceAccount" 60 kube-controller-manager kubectl get serviceaccount default
 until_ok "kube-proxy's Service rules" 60 kube-proxy bash -c "iptables-save -t nat | grep -q 'default/kubernetes:https'"
+# Volumes: the controller-manager's own provisioner makes each claim a directory under
+# /tmp/hostpath_pv on this host (one node), and removes it with the claim (reclaim policy Delete).
+"$K/kubectl" --kubeconfig "$ETC/admin.kubeconfig" apply -f - >/dev/null <<SC
+apiVersion: storage.k8s.io/v1
+kind: StorageClass
+metadata:
+  name: local
+  annotations: {storageclass.kubernetes.io/is-default-class: "true"}
+provisioner: kubernetes.io/host-path
+reclaimPolicy: Delete
+volumeBindingMode: Immediate
+SC
 say "up: kubectl --kubeconfig $ETC/admin.kubeconfig"
 echo "$ETC/admin.kubeconfig"

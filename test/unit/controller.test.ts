@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { type Change, type NatsCluster, type OperatorEnv, operatorRoutes, type Store } from "../../handlers/index.ts";
-import { describe as describeChange, image, natsCluster, now, runningPod } from "./operator-fixtures.ts";
+import { describe as describeChange, image, natsCluster, now, runningPod, secret } from "./operator-fixtures.ts";
 
 const env: OperatorEnv = { component: "satellite", instance: "op-1", controllerImage: image, now, entropy: "random-text" };
 
@@ -102,11 +102,18 @@ describe("operator routes: each cluster's config API (-config-api)", () => {
     });
   });
 
-  it("says why not: no server running yet, or clients that must authenticate", () => {
+  it("says why not: no server running yet, or its config has no user for the operator yet", () => {
     expect(operatorRoutes.configApiOf(natsCluster({ size: 1 }), storeOf({}), undefined)).toEqual({ skip: "no server runs yet" });
     const c = natsCluster({ size: 1, auth: { clientsAuthSecret: "auth" } });
     expect(operatorRoutes.configApiOf(c, storeOf({ Pod: [running(c, 1, "10.88.0.5")] }), undefined)).toMatchObject({
-      skip: expect.stringContaining("spec.auth"),
+      skip: expect.stringContaining("operator's user"),
     });
+  });
+
+  it("where clients must authenticate, connects as the operator's own user from the config Secret", () => {
+    const c = natsCluster({ size: 1, auth: { clientsAuthSecret: "auth" } });
+    const configSecret = { ...secret("demo", { "config-api-password": "pw-123" }), metadata: { name: "demo", namespace: "ns1" } };
+    const api = operatorRoutes.configApiOf(c, storeOf({ Pod: [running(c, 1, "10.88.0.5")], Secret: [configSecret] }), undefined);
+    expect(api).toMatchObject({ connect: { urls: ["nats://10.88.0.5:4222"], user: "satellite-config-api", password: "pw-123" } });
   });
 });

@@ -51,6 +51,8 @@ export function describe(c: Change): string {
     ? `delete ${c.kind} ${c.name}`
     : c.op === "reload"
       ? `reload ${c.pod}`
-      : `${c.op} ${c.kind} ${c.object.metadata?.name}`;
+      : c.op === "remove-peer"
+        ? `remove-peer ${c.server}`
+        : `${c.op} ${c.kind} ${c.object.metadata?.name}`;
 }
 export const condition = (r: ReconcileResult, type: string) => r.status.conditions?.find((c) => c.type === type);

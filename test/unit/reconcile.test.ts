@@ -31,7 +31,7 @@ describe("cluster.create", () => {
       "create Pod demo-3",
     ]);
     for (const ch of r.changes) {
-      if (ch.op === "delete" || ch.op === "reload") throw new Error("no deletes or reloads expected");
+      if (ch.op === "delete" || ch.op === "reload" || ch.op === "remove-peer") throw new Error("no deletes or server requests expected");
       expect(ch.object.metadata?.ownerReferences).toEqual([
         { apiVersion: "nats.io/v1alpha2", kind: "NatsCluster", name: "demo", uid: "uid-demo", controller: true, blockOwnerDeletion: true },
       ]);
@@ -365,5 +365,107 @@ describe("in a fleet (-site)", () => {
     const plain = reconcileCluster(view(natsCluster({ size: 1 })));
     const plainSecret = plain.changes.find((x) => x.op === "create" && x.kind === "Secret") as { object: Secret };
     expect(decodeBase64(plainSecret.object.data!["nats.conf"]!)).toContain("server_name: $POD_NAME\n");
+  });
+});
+
+describe("adopting what nats-operator made", () => {
+  /** A pod as nats-operator 0.8.3 makes it: our names and labels, the cluster as controller, no annotations of ours, no env. */
+  function theirPod(c: ReturnType<typeof natsCluster>, index: number): Pod {
+    const name = `${c.metadata.name}-${index}`;
+    return {
+      metadata: {
+        name,
+        namespace: "ns1",
+        uid: `uid-${name}`,
+        labels: { app: "nats", nats_cluster: c.metadata.name!, nats_version: "2.12.0" },
+        annotations: { "nats.version": "2.12.0" },
+        ownerReferences: [
+          { apiVersion: "nats.io/v1alpha2", kind: "NatsCluster", name: c.metadata.name!, uid: c.metadata.uid!, controller: true },
+        ],
+      },
+      spec: {
+        containers: [
+          {
+            name: "nats",
+            image: "nats:2.12.0",
+            command: ["/nats-server", "-c", "/etc/nats-config/nats.conf", "-P", "/var/run/nats/nats.pid"],
+          },
+        ],
+      },
+      status: { phase: "Running", podIP: `10.88.0.${index}`, conditions: [{ type: "Ready", status: "True" }] },
+    };
+  }
+  const c = natsCluster({ size: 3, version: "2.12.0" });
+  const theirs = [1, 2, 3].map((i) => theirPod(c, i));
+  const adopting = () => ({ ...converged(c, 3), pods: theirs });
+
+  it("takes their pods over as they run: annotates them, deletes and creates none, says so in an Event", () => {
+    const r = reconcileCluster(adopting());
+    expect(summary(r).filter((s) => s.includes("Pod"))).toEqual(["replace Pod demo-1", "replace Pod demo-2", "replace Pod demo-3"]);
+    const replaced = r.changes.find((x) => x.op === "replace" && x.kind === "Pod") as { object: Pod };
+    expect(replaced.object.metadata?.annotations).toMatchObject({ "nats.version": "2.12.0", "nats.io/adopted": now });
+    expect(replaced.object.spec).toEqual(theirs[0]!.spec);
+    expect(r.events).toContainEqual(
+      expect.objectContaining({ reason: "Adopted", message: expect.stringContaining("demo-1, demo-2, demo-3") }),
+    );
+    expect(condition(r, "Progressing")).toMatchObject({ status: "False", reason: "Complete" });
+    expect(condition(r, "Ready")).toMatchObject({ status: "True" });
+  });
+
+  it("names servers by HOSTNAME while their pods (without POD_NAME) share the config file, by POD_NAME after", () => {
+    const conf = (r: ReturnType<typeof reconcileCluster>) => {
+      const s = r.changes.find((x) => x.op === "replace" && x.kind === "Secret") as { object: Secret } | undefined;
+      return s && decodeBase64(s.object.data!["nats.conf"]!);
+    };
+    expect(conf(reconcileCluster(adopting()))).toContain("server_name: $HOSTNAME\n");
+    expect(conf(reconcileCluster(converged(c, 3)))).toBeUndefined();
+  });
+
+  it("once adopted, nothing more until a change needs new pods; then they are replaced one at a time", () => {
+    const first = reconcileCluster(adopting());
+    const marked = first.changes.filter((x) => x.op === "replace" && x.kind === "Pod").map((x) => (x as { object: Pod }).object);
+    const after = reconcileCluster({
+      ...adopting(),
+      pods: marked,
+      configSecret: (first.changes.find((x) => x.kind === "Secret") as any).object,
+    });
+    expect(after.changes).toEqual([]);
+    const upgraded = natsCluster({ size: 3, version: "2.14.9" }, { generation: 2 });
+    const roll = reconcileCluster({ ...adopting(), cluster: upgraded, pods: marked });
+    expect(summary(roll).filter((s) => s.includes("Pod"))).toEqual(["delete Pod demo-3"]);
+  });
+});
+
+describe("clients that must authenticate (spec.auth) and the operator's config API user", () => {
+  const users = JSON.stringify({ users: [{ username: "app", password: "app-pw" }] });
+  const c = natsCluster({ size: 1, auth: { clientsAuthSecret: "auth" } });
+  const first = (over: Partial<ReturnType<typeof view>> = {}) =>
+    reconcileCluster({ ...view(c), secrets: { auth: secret("auth", { [clientsAuthKey]: users }) }, ...over });
+  const created = (r: ReturnType<typeof reconcileCluster>) =>
+    (r.changes.find((x) => x.op === "create" && x.kind === "Secret") as { object: Secret }).object;
+
+  it("renders a user of its own, allowed only to serve the config API, with a password kept in the config Secret", () => {
+    const s = created(first());
+    const conf = decodeBase64(s.data!["nats.conf"]!);
+    const password = decodeBase64(s.data!["config-api-password"]!);
+    expect(password).toMatch(/^[0-9a-f]{32}$/);
+    expect(conf).toContain('{ user: "app", password: "app-pw" }');
+    expect(conf).toContain(
+      `{ user: "satellite-config-api", password: "${password}", permissions: { publish: ["_INBOX.>"], subscribe: ["_SAT.>", "$SRV.>"], allow_responses: true } }`,
+    );
+    const again = reconcileCluster({
+      ...view(c),
+      entropy: "other",
+      configSecret: s,
+      secrets: { auth: secret("auth", { [clientsAuthKey]: users }) },
+    });
+    expect(again.changes.filter((x) => x.kind === "Secret")).toEqual([]);
+  });
+
+  it("refuses a user of the same name in the Secret", () => {
+    const clash = JSON.stringify({ users: [{ username: "satellite-config-api", password: "x" }] });
+    const r = first({ secrets: { auth: secret("auth", { [clientsAuthKey]: clash }) } });
+    expect(r.changes).toEqual([]);
+    expect(condition(r, "Degraded")).toMatchObject({ status: "True", message: expect.stringContaining('"satellite-config-api"') });
   });
 });

@@ -1,0 +1,47 @@
+// spec.jetstream as settings: the store limits nats.conf gets (always explicit, never nats-server's
+// dynamic default, which follows the disk and memory as they fill), GOMEMLIMIT, and what is wrong
+// with a spec.
+import type { NatsCluster } from "./natscluster.ts";
+import { bytesOf } from "./quantity.ts";
+
+export const jetstreamStoreDir = "/data/jetstream";
+const defaultMemoryStore = 256 * 2 ** 20;
+
+export interface JetStreamSettings {
+  maxMemoryStore: number;
+  maxFileStore: number;
+  domain?: string;
+}
+
+export const jetstreamEnabled = (c: NatsCluster) => c.spec?.jetstream?.enabled === true;
+
+/** The container's memory limit in bytes, if it has one. */
+const memoryLimit = (c: NatsCluster) => bytesOf(c.spec?.pod?.resources?.limits?.memory);
+
+/** The limits to render, or what is wrong with the spec (undefined: JetStream is off). */
+export function jetstreamSettings(c: NatsCluster): { settings?: JetStreamSettings; problems: string[] } {
+  const js = c.spec?.jetstream;
+  if (!js?.enabled) return { problems: [] };
+  const problems: string[] = [];
+  const file = bytesOf(js.fileStorage?.size);
+  if (js.fileStorage?.size === undefined)
+    problems.push("spec.jetstream.fileStorage.size is required: each server keeps its streams on a claim of that size");
+  else if (!file)
+    problems.push(`spec.jetstream.fileStorage.size ${JSON.stringify(js.fileStorage.size)} is not a size in bytes, e.g. "10Gi"`);
+  const limit = memoryLimit(c);
+  const memory = js.memoryStorage?.size !== undefined ? bytesOf(js.memoryStorage.size) : limit ? Math.floor(limit / 4) : defaultMemoryStore;
+  if (memory === undefined)
+    problems.push(`spec.jetstream.memoryStorage.size ${JSON.stringify(js.memoryStorage?.size)} is not a size in bytes, e.g. "1Gi"`);
+  else if (limit && memory >= limit)
+    problems.push(
+      `spec.jetstream.memoryStorage.size (${memory} bytes) does not fit in the container's memory limit (${limit} bytes): the server would be OOM-killed as memory streams fill`,
+    );
+  if (problems.length || !file || memory === undefined) return { problems };
+  return { settings: { maxMemoryStore: memory, maxFileStore: file, ...(js.domain ? { domain: js.domain } : {}) }, problems };
+}
+
+/** GOMEMLIMIT for the server: 90% of the memory limit, so Go's collector works before the kernel kills. */
+export function goMemLimit(c: NatsCluster): string | undefined {
+  const limit = memoryLimit(c);
+  return jetstreamEnabled(c) && limit ? String(Math.floor(limit * 0.9)) : undefined;
+}

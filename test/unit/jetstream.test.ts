@@ -1,0 +1,156 @@
+import { describe, expect, it } from "vitest";
+import { decodeBase64 } from "../../handlers/operator/base64.ts";
+import { bytesOf } from "../../handlers/operator/quantity.ts";
+import { reconcileCluster } from "../../handlers/operator/reconcile.ts";
+import type { ServerObservation } from "../../handlers/operator/reload-rollout.ts";
+import type { PersistentVolumeClaim, Pod, Secret } from "../../handlers/types.ts";
+import { condition, natsCluster, now, runningPod, summary, view } from "./operator-fixtures.ts";
+
+const spec = { size: 3, version: "2.14.9", jetstream: { enabled: true, fileStorage: { size: "1Gi" } } };
+const podChanges = (r: ReturnType<typeof reconcileCluster>) => summary(r).filter((s) => s.endsWith(" Pod") || / Pod /.test(s));
+const created = <T>(r: ReturnType<typeof reconcileCluster>, kind: string) =>
+  r.changes.filter((x) => x.op === "create" && x.kind === kind).map((x) => (x as unknown as { object: T }).object);
+
+describe("quantities", () => {
+  it("reads binary and decimal suffixes, and refuses what is not bytes", () => {
+    expect([bytesOf("1Gi"), bytesOf("500M"), bytesOf("1.5Ki"), bytesOf(1024), bytesOf("2e3")]).toEqual([2 ** 30, 5e8, 1536, 1024, 2000]);
+    expect([bytesOf("500m"), bytesOf("-1Gi"), bytesOf("1 GB"), bytesOf("")]).toEqual([undefined, undefined, undefined, undefined]);
+  });
+});
+
+describe("spec.jetstream", () => {
+  it("renders explicit store limits in the store directory on each server's claim", () => {
+    const r = reconcileCluster(view(natsCluster({ ...spec, jetstream: { ...spec.jetstream, domain: "edge" } })));
+    const conf = decodeBase64(created<Secret>(r, "Secret")[0]!.data!["nats.conf"]!);
+    expect(conf).toContain(
+      'jetstream {\n  store_dir: "/data/jetstream"\n  max_memory_store: 268435456\n  max_file_store: 1073741824\n  domain: "edge"\n}',
+    );
+    expect(conf).toContain("server_name: $POD_NAME");
+  });
+
+  it("makes one claim per server, before its pod, and mounts it there; GOMEMLIMIT and max_memory_store follow the memory limit", () => {
+    const c = natsCluster({ ...spec, pod: { resources: { limits: { memory: "2Gi" } } } });
+    const r = reconcileCluster(view(c));
+    const order = summary(r).filter((s) => /Pod|PersistentVolumeClaim/.test(s));
+    expect(order.slice(0, 3)).toEqual([
+      "create PersistentVolumeClaim jetstream-demo-1",
+      "create PersistentVolumeClaim jetstream-demo-2",
+      "create PersistentVolumeClaim jetstream-demo-3",
+    ]);
+    const claim = created<PersistentVolumeClaim>(r, "PersistentVolumeClaim")[0]!;
+    expect(claim.spec).toEqual({ accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "1Gi" } } });
+    expect(claim.metadata?.ownerReferences).toBeUndefined();
+    const pod = created<Pod>(r, "Pod")[1]!;
+    expect(pod.spec?.volumes).toContainEqual({ name: "jetstream", persistentVolumeClaim: { claimName: "jetstream-demo-2" } });
+    expect(pod.spec?.containers[0]?.volumeMounts).toContainEqual({ name: "jetstream", mountPath: "/data" });
+    expect(pod.spec?.containers[0]?.env).toContainEqual({ name: "GOMEMLIMIT", value: String(Math.floor(2 ** 31 * 0.9)) });
+    expect(pod.spec?.containers[0]?.startupProbe?.httpGet?.path).toBe("/healthz");
+    expect(pod.spec?.containers[0]?.readinessProbe?.httpGet?.path).toBe("/healthz?js-server-only=true");
+    expect(decodeBase64(created<Secret>(r, "Secret")[0]!.data!["nats.conf"]!)).toContain(`max_memory_store: ${2 ** 29}`);
+  });
+
+  it("refuses a spec without a file store size, or a memory store the container cannot hold", () => {
+    const none = reconcileCluster(view(natsCluster({ size: 3, jetstream: { enabled: true } })));
+    expect(none.changes).toEqual([]);
+    expect(condition(none, "Degraded")?.message).toContain("spec.jetstream.fileStorage.size is required");
+    const tooBig = reconcileCluster(
+      view(
+        natsCluster({
+          ...spec,
+          jetstream: { ...spec.jetstream, memoryStorage: { size: "1Gi" } },
+          pod: { resources: { limits: { memory: "512Mi" } } },
+        }),
+      ),
+    );
+    expect(condition(tooBig, "Degraded")?.message).toContain("does not fit in the container's memory limit");
+  });
+
+  it("whenDeleted: Delete makes the cluster own the claims; whenScaled: Delete removes the claim of a removed server", () => {
+    const c = natsCluster({
+      ...spec,
+      size: 2,
+      jetstream: { ...spec.jetstream, persistentVolumeClaimRetentionPolicy: { whenDeleted: "Delete", whenScaled: "Delete" } },
+    });
+    expect(created<PersistentVolumeClaim>(reconcileCluster(view(c)), "PersistentVolumeClaim")[0]!.metadata?.ownerReferences?.[0]?.uid).toBe(
+      "uid-demo",
+    );
+    const claims = [1, 2, 3].map((i) => ({ metadata: { name: `jetstream-demo-${i}`, namespace: "ns1", uid: `c${i}` } }));
+    const pods = [1, 2].map((i) => runningPod(c, i));
+    expect(summary(reconcileCluster({ ...view(c), pods, claims }))).toContain("delete PersistentVolumeClaim jetstream-demo-3");
+    const kept = natsCluster({ ...spec, size: 2 });
+    expect(summary(reconcileCluster({ ...view(kept), pods: [1, 2].map((i) => runningPod(kept, i)), claims }))).not.toContain(
+      "delete PersistentVolumeClaim jetstream-demo-3",
+    );
+  });
+});
+
+describe("rollouts gated on JetStream", () => {
+  const healthy = (leader: string, behind: string[] = []): Record<string, ServerObservation> =>
+    Object.fromEntries(
+      ["demo-1", "demo-2", "demo-3"].map((pod) => [
+        pod,
+        {
+          serverId: pod,
+          healthy: true,
+          routes: 2,
+          leafnodes: 0,
+          jetstream: {
+            leader,
+            peers: ["demo-1", "demo-2", "demo-3"].filter((p) => p !== leader).map((name) => ({ name, current: !behind.includes(name) })),
+          },
+        },
+      ]),
+    );
+  const old = natsCluster(spec);
+  const upgraded = natsCluster({ ...spec, version: "2.15.0" }, { generation: 2 });
+  const rolling = (servers: Record<string, ServerObservation>, over = {}) =>
+    reconcileCluster({
+      ...view(upgraded),
+      pods: [1, 2, 3].map((i) => runningPod(old, i)),
+      claims: [1, 2, 3].map((i) => ({ metadata: { name: `jetstream-demo-${i}` } })),
+      servers,
+      ...over,
+    });
+
+  it("stops one server at a time, the meta leader last", () => {
+    expect(podChanges(rolling(healthy("demo-3")))).toEqual(["delete Pod demo-2"]);
+    expect(podChanges(rolling(healthy("demo-1")))).toEqual(["delete Pod demo-3"]);
+    expect(rolling(healthy("demo-3")).status.jetstream).toMatchObject({
+      metaLeader: "demo-3",
+      peers: [
+        { name: "demo-1", current: true },
+        { name: "demo-2", current: true },
+      ],
+    });
+  });
+
+  it("waits while a server's /healthz fails or a meta peer is behind, and looks again soon", () => {
+    const notCurrent = healthy("demo-1");
+    notCurrent["demo-2"] = { ...notCurrent["demo-2"]!, healthy: false, healthError: "JetStream stream 'A > ORDERS' is not current" };
+    const r = rolling(notCurrent);
+    expect(podChanges(r)).toEqual([]);
+    expect(condition(r, "Progressing")).toMatchObject({
+      status: "True",
+      reason: "WaitingForJetStream",
+      message: expect.stringContaining("ORDERS"),
+    });
+    expect(r.status.jetstream?.notCurrent).toEqual([{ server: "demo-2", error: "JetStream stream 'A > ORDERS' is not current" }]);
+    expect(r.requeueAfterMs).toBe(2_000);
+    expect(podChanges(rolling(healthy("demo-1", ["demo-2"])))).toEqual([]);
+    const unanswered = healthy("demo-1");
+    delete unanswered["demo-3"];
+    expect(podChanges(rolling(unanswered))).toEqual([]);
+  });
+
+  it("waiting a minute is a pause: Progressing=False, one Warning Event, and still no server stopped", () => {
+    const behind = healthy("demo-1", ["demo-2"]);
+    const first = rolling(behind);
+    expect(first.status.jetstream?.waitingSince).toBe(now);
+    const later = "2026-11-21T12:01:30.000Z";
+    const paused = rolling(behind, { cluster: { ...upgraded, status: first.status }, now: later });
+    expect(podChanges(paused)).toEqual([]);
+    expect(condition(paused, "Progressing")).toMatchObject({ status: "False", reason: "JetStreamNotCurrent" });
+    expect(paused.events).toEqual([expect.objectContaining({ type: "Warning", reason: "JetStreamNotCurrent" })]);
+    expect(rolling(behind, { cluster: { ...upgraded, status: paused.status }, now: later }).events).toEqual([]);
+  });
+});
