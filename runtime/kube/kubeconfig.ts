@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, isAbsolute, join } from "node:path";
-import { load as loadYaml } from "js-yaml";
+import { parseYaml } from "./yaml.ts";
 
 /** Everything needed to reach and authenticate to one API server. */
 export interface KubeTarget {
@@ -73,7 +73,7 @@ interface RawKubeconfig {
 export function loadKubeconfig(path: string, contextName?: string): KubeTarget {
   let raw: RawKubeconfig;
   try {
-    raw = (loadYaml(readFileSync(path, "utf8")) ?? {}) as RawKubeconfig;
+    raw = (parseYaml(readFileSync(path, "utf8")) ?? {}) as RawKubeconfig;
   } catch (e) {
     throw new Error(`cannot read kubeconfig ${path}: ${(e as Error).message}`);
   }
