@@ -14,6 +14,7 @@ import { shippedFlags, startSatellite, waitForLog } from "../test/harness/satell
 import { benchFailover, failoverMarkdown } from "./failover.ts";
 import { benchFileReload } from "./file-reload.ts";
 import { benchFleet, fleetMarkdown } from "./fleet.ts";
+import { benchJetStreamUpgrade, jetstreamUpgradeMarkdown } from "./jetstream-upgrade.ts";
 import { benchKubeletRefresh, kubeletRefreshMarkdown } from "./kubelet-refresh.ts";
 import { benchOperator } from "./operator.ts";
 import { benchRealNode, realNodeMarkdown } from "./realnode.ts";
@@ -129,6 +130,7 @@ const fileReload = await benchFileReload(Number(process.env.BENCH_FILE_SWAPS ?? 
 const realNode = await benchRealNode({ puts: Number(process.env.BENCH_REALNODE_PUTS ?? 30), volumeRounds: 2, volumeReplicas: 8 });
 const kubeletRefresh = await benchKubeletRefresh({ nudged: 50, notNudged: 3 }); // its own real node, after that one
 const fleet = await benchFleet({ sites: 10, clustersPerSite: 10, puts: 50, idleMs: 300_000, discoveries: 20 }); // and its own, after that
+const jetstreamUpgrade = await benchJetStreamUpgrade(); // and its own
 
 const cpu = cpus()[0]?.model ?? "unknown CPU";
 const pkg = JSON.parse(readFileSync(fileURLToPath(new URL("../package.json", import.meta.url)), "utf8"));
@@ -218,6 +220,7 @@ quiet moment instead, so a burst is one reload of its last version, at the price
 
 ${realNodeMarkdown(realNode)}
 ${kubeletRefreshMarkdown(kubeletRefresh)}
-${fleetMarkdown(fleet)}`;
+${fleetMarkdown(fleet)}
+${jetstreamUpgradeMarkdown(jetstreamUpgrade)}`;
 writeFileSync(fileURLToPath(new URL("./RESULTS.md", import.meta.url)), report);
 process.stdout.write(report);

@@ -19,6 +19,10 @@ export interface Servers {
 
 type Jsz = {
   meta_cluster?: { leader?: string; replicas?: { name: string; current: boolean; lag?: number; offline?: boolean }[] };
+  account_details?: {
+    name: string;
+    stream_detail?: { name: string; config?: { num_replicas?: number }; cluster?: { leader?: string; replicas?: { name: string }[] } }[];
+  }[];
 };
 const metaOf = (j: Jsz): MetaView => ({
   ...(j.meta_cluster?.leader ? { leader: j.meta_cluster.leader } : {}),
@@ -28,6 +32,14 @@ const metaOf = (j: Jsz): MetaView => ({
     ...(r.lag ? { lag: r.lag } : {}),
     ...(r.offline ? { offline: true } : {}),
   })),
+  streams: (j.account_details ?? []).flatMap((a) =>
+    (a.stream_detail ?? []).map((st) => ({
+      account: a.name,
+      name: st.name,
+      replicas: st.config?.num_replicas ?? 1,
+      servers: [st.cluster?.leader, ...(st.cluster?.replicas ?? []).map((r) => r.name)].filter((x): x is string => Boolean(x)),
+    })),
+  ),
 });
 
 export function createServers(log: Logger): Servers {
@@ -44,13 +56,15 @@ export function createServers(log: Logger): Servers {
           (e: Error) => ({ healthy: false, healthError: e.message }),
         ),
         monitorGet<{ routes?: { remote_name?: string; remote_id?: string }[] }>(url, "routez").catch(() => ({ routes: [] })),
-        jetstream ? monitorGet<Jsz>(url, "jsz").catch(() => undefined) : undefined,
+        jetstream ? monitorGet<Jsz>(url, "jsz?accounts=true&streams=true&config=true").catch(() => undefined) : undefined,
       ]);
       const peers = new Set((routez.routes ?? []).map((r) => r.remote_name || r.remote_id));
+      // Without its /jsz, nothing may be decided about a JetStream server's streams.
+      const judged = jetstream && !jsz ? { healthy: false, healthError: "no answer from /jsz" } : health;
       return {
         serverId: varz.server_id,
         digest: varz.config_digest,
-        ...health,
+        ...judged,
         routes: peers.size,
         leafnodes: varz.leafnodes ?? 0,
         ...(jsz ? { jetstream: metaOf(jsz) } : {}),

@@ -3,7 +3,7 @@
 // the meta group has a leader with every peer current. The meta leader goes last.
 import type { Pod } from "../types.ts";
 import type { JetStreamStatus } from "./natscluster.ts";
-import type { ServerObservation } from "./reload-rollout.ts";
+import type { MetaView, ServerObservation } from "./reload-rollout.ts";
 
 /** Why no server may be stopped now (undefined: one may), and what the status shows. */
 export function jetstreamGate(
@@ -17,7 +17,7 @@ export function jetstreamGate(
     .filter(([, o]) => o && !o.healthy)
     .map(([pod, o]) => ({ server: serverName(pod), error: o!.healthError ?? "/healthz failed" }));
   const leaderName = seen.map(([, o]) => o?.jetstream?.leader).find(Boolean);
-  const leaderView = seen.find(([pod]) => serverName(pod) === leaderName)?.[1]?.jetstream;
+  const leaderView = metaOfLeader(pods, servers, serverName);
   const peers = leaderView?.peers ?? [];
   const status: JetStreamStatus = {
     ...(leaderName ? { metaLeader: leaderName } : {}),
@@ -33,9 +33,61 @@ export function jetstreamGate(
   return { status };
 }
 
+/** The meta group as its leader sees it (only the leader knows the others' lag). */
+export function metaOfLeader(
+  pods: Pod[],
+  servers: Record<string, ServerObservation | undefined>,
+  serverName: (pod: string) => string,
+): MetaView | undefined {
+  const leader = Object.values(servers)
+    .map((o) => o?.jetstream?.leader)
+    .find(Boolean);
+  const pod = pods.find((p) => serverName(p.metadata!.name!) === leader);
+  return pod ? servers[pod.metadata!.name!]?.jetstream : undefined;
+}
+
 /** The order to replace pods in: highest index first, the meta leader last. */
 export function leaderLast(pods: Pod[], metaLeader: string | undefined, serverName: (pod: string) => string): Pod[] {
   return [...pods].sort(
     (a, b) => Number(serverName(a.metadata!.name!) === metaLeader) - Number(serverName(b.metadata!.name!) === metaLeader),
   );
+}
+
+type Stream = NonNullable<MetaView["streams"]>[number];
+
+/** Every stream any server reports, once (each server lists the streams it holds a replica of). */
+export function streamsSeen(servers: Record<string, ServerObservation | undefined>): Stream[] {
+  const byName = new Map<string, Stream>();
+  for (const o of Object.values(servers)) for (const st of o?.jetstream?.streams ?? []) byName.set(`${st.account}/${st.name}`, st);
+  return [...byName.values()];
+}
+
+/** Why shrinking to `size`, removing the servers `removing`, would lose data (undefined: it would not). */
+export function scaleDownRefusal(streams: Stream[], size: number, removing: string[]): string | undefined {
+  const why: string[] = [];
+  for (const st of streams) {
+    const name = `stream ${st.name} (account ${st.account})`;
+    if (st.replicas > size)
+      why.push(
+        `${name} has ${st.replicas} replicas, more than ${size} servers can hold: lower them first (nats stream edit ${st.name} --replicas ${size})`,
+      );
+    else if (st.servers.length && st.servers.every((s) => removing.includes(s)))
+      why.push(`${name} is kept only on ${st.servers.join(", ")}, which would be removed: move it to another server first`);
+  }
+  return why.length ? why.join("; ") : undefined;
+}
+
+/**
+ * Meta group peers no pod backs: those of servers removed by a scale-down are removed from the
+ * group (their streams' replicas then go to the servers that remain); any other is reported.
+ */
+export function stalePeers(
+  pods: Pod[],
+  meta: MetaView | undefined,
+  serverName: (pod: string) => string,
+  removed: (server: string) => boolean,
+): { remove: string[]; stale: string[] } {
+  const backed = new Set(pods.map((p) => serverName(p.metadata!.name!)));
+  const gone = (meta?.peers ?? []).filter((p) => p.offline && !backed.has(p.name)).map((p) => p.name);
+  return { remove: gone.filter(removed), stale: gone.filter((s) => !removed(s)) };
 }

@@ -1,6 +1,7 @@
 // spec.jetstream as settings: the store limits nats.conf gets (always explicit, never nats-server's
 // dynamic default, which follows the disk and memory as they fill), GOMEMLIMIT, and what is wrong
 // with a spec.
+import { parseNatsConf } from "../reloader/nats-conf.ts";
 import type { NatsCluster } from "./natscluster.ts";
 import { bytesOf } from "./quantity.ts";
 
@@ -44,4 +45,34 @@ export function jetstreamSettings(c: NatsCluster): { settings?: JetStreamSetting
 export function goMemLimit(c: NatsCluster): string | undefined {
   const limit = memoryLimit(c);
   return jetstreamEnabled(c) && limit ? String(Math.floor(limit * 0.9)) : undefined;
+}
+
+/**
+ * What a server's stored JetStream data is tied to in its config: the cluster's name and its own
+ * name (the variable it comes from; $HOSTNAME and $POD_NAME name a server alike).
+ */
+export function jetstreamIdentity(conf: string): { cluster?: string; serverName?: string } {
+  const parsed = parseNatsConf({ "nats.conf": conf }, "nats.conf");
+  if ("error" in parsed) return {};
+  const cluster = parsed.conf.cluster;
+  const serverName = parsed.conf.server_name;
+  return {
+    ...(cluster && typeof cluster === "object" && !Array.isArray(cluster) && typeof cluster.name === "string"
+      ? { cluster: cluster.name }
+      : {}),
+    ...(typeof serverName === "string" ? { serverName: serverName.replace("$HOSTNAME", "$POD_NAME") } : {}),
+  };
+}
+
+/** Why `next` may not replace `current` on servers that hold `streams` streams (undefined: it may). */
+export function identityChange(current: string | undefined, next: string, streams: number): string | undefined {
+  if (!current || !streams) return undefined;
+  const was = jetstreamIdentity(current);
+  const will = jetstreamIdentity(next);
+  const changed = [
+    was.cluster !== will.cluster ? `the cluster name (${was.cluster} → ${will.cluster})` : "",
+    was.serverName !== will.serverName ? `the server names (${was.serverName} → ${will.serverName})` : "",
+  ].filter(Boolean);
+  if (!changed.length) return undefined;
+  return `JetStream holds ${streams} stream${streams === 1 ? "" : "s"} here, so ${changed.join(" and ")} must not change: nats-server ties stored data to them; change it back`;
 }

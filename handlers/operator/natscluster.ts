@@ -191,6 +191,8 @@ export interface JetStreamStatus {
   notCurrent?: { server: string; error: string }[];
   /** Since when a rollout or scale-down has been waiting for JetStream. */
   waitingSince?: string;
+  /** Offline meta group peers that no pod backs and no scale-down removed (e.g. a pod deleted by hand). */
+  stalePeers?: string[];
 }
 
 export interface ConfigStatus {

@@ -24,6 +24,8 @@ export interface PodPlan {
 export interface PodGate {
   wait?: string;
   order(pods: Pod[]): Pod[];
+  /** Why removing the servers above size would lose data. */
+  refuseScaleDown?: string;
 }
 
 const waitingForJetStream = (why: string): Pick<PodPlan, "reason" | "message"> => ({
@@ -64,6 +66,7 @@ export function planPods(c: NatsCluster, owned: Pod[], size: number, template: P
     })
     .sort((a, b) => (podIndex(name, b.metadata?.name) ?? Infinity) - (podIndex(name, a.metadata?.name) ?? Infinity));
   if (excess.length) {
+    if (gate?.refuseScaleDown) return { changes, events, reason: "ScaleDownRefused", message: gate.refuseScaleDown };
     if (gate?.wait && !terminating.length) return { changes, events, ...waitingForJetStream(gate.wait) };
     if (!terminating.length) {
       changes.push(del(excess[0]!));

@@ -3,7 +3,18 @@ import type { EventNote } from "../events.ts";
 import { isPodReady } from "../pod-state.ts";
 import { restartKey } from "../reloader/reloadable.ts";
 import { configRevisionAnnotation } from "../reloader/report.ts";
-import type { Change, ConfigMap, PersistentVolumeClaim, Pod, Role, RoleBinding, Secret, Service, ServiceAccount } from "../types.ts";
+import type {
+  Change,
+  ConfigMap,
+  PersistentVolumeClaim,
+  Pod,
+  Role,
+  RoleBinding,
+  Secret,
+  ServerReload,
+  Service,
+  ServiceAccount,
+} from "../types.ts";
 import { adoptPods, lacksOurEnv } from "./adopt.ts";
 import { decodeBase64, encodeBase64 } from "./base64.ts";
 import { conditionStatus, withConditions } from "./conditions.ts";
@@ -17,10 +28,10 @@ import {
   updatedService,
 } from "./desired-objects.ts";
 import { defaultServerVersion, fleetServerName, podTemplate, templateHash } from "./desired-pod.ts";
-import { jetstreamEnabled, jetstreamSettings } from "./jetstream.ts";
-import { jetstreamGate, leaderLast } from "./jetstream-gate.ts";
+import { identityChange, jetstreamEnabled, jetstreamSettings } from "./jetstream.ts";
+import { jetstreamGate, leaderLast, metaOfLeader, scaleDownRefusal, stalePeers, streamsSeen } from "./jetstream-gate.ts";
 import { planClaims } from "./jetstream-volumes.ts";
-import { annotationTemplateHash, configSecretName, isOwnedBy, labelVersion, routesConfigMapName } from "./names.ts";
+import { annotationTemplateHash, configSecretName, isOwnedBy, labelVersion, podIndex, routesConfigMapName } from "./names.ts";
 import type { Condition, NatsCluster, NatsClusterStatus } from "./natscluster.ts";
 import { type PodPlan, planPods } from "./pods.ts";
 import {
@@ -136,8 +147,10 @@ export function reconcileCluster(v: ClusterView): ReconcileResult {
   const routes = [...new Set([...podRoutes, ...extra, ...(fromApi?.routes ?? [])])];
 
   const operatorMode = spec.configReload?.mode === "operator";
-  const systemPassword = operatorMode ? (decodeOr(v.configSecret?.data?.[keySystemPassword]) ?? v.entropy) : undefined;
-  if (operatorMode && !systemPassword) problems.push("no password for the system user yet (the operator supplies one)");
+  // The operator's own system-account user: reloads (operator mode), meta peer removals (JetStream).
+  const needsSystemUser = operatorMode || jetstreamEnabled(c);
+  const systemPassword = needsSystemUser ? (decodeOr(v.configSecret?.data?.[keySystemPassword]) ?? v.entropy) : undefined;
+  if (needsSystemUser && !systemPassword) problems.push("no password for the system user yet (the operator supplies one)");
   // Clients must authenticate: the operator's own user serves the config API (-config-api).
   const apiPassword = usersAuth
     ? (decodeOr(v.configSecret?.data?.[keyConfigApiPassword]) ?? (v.entropy ? configApiPassword(v.entropy) : undefined))
@@ -149,7 +162,10 @@ export function reconcileCluster(v: ClusterView): ReconcileResult {
     if ("problem" in withUser) problems.push(withUser.problem);
     else clientsAuth = withUser.auth;
   }
-  const passwords: Record<string, string> = apiPassword ? { [keyConfigApiPassword]: encodeBase64(apiPassword) } : {};
+  const passwords: Record<string, string> = {
+    ...(apiPassword ? { [keyConfigApiPassword]: encodeBase64(apiPassword) } : {}),
+    ...(systemPassword && !operatorMode ? { [keySystemPassword]: encodeBase64(systemPassword) } : {}),
+  };
   let conf: string | undefined;
   if (!problems.length) {
     const systemUserConf = systemPassword ? { systemUser: { user: systemUser, password: systemPassword } } : {};
@@ -164,7 +180,12 @@ export function reconcileCluster(v: ClusterView): ReconcileResult {
       jetstream: jetstreamSettings(c).settings,
     });
     if ("error" in rendered) problems.push(`the server config cannot be rendered: ${rendered.error.message}`);
-    else conf = rendered.text;
+    else {
+      const held = jetstreamEnabled(c) ? streamsSeen(v.servers ?? {}).length : 0;
+      const renamed = identityChange(decodeOr(v.configSecret?.data?.["nats.conf"]), rendered.text, held);
+      if (renamed) problems.push(renamed);
+      else conf = rendered.text;
+    }
   }
   const foreign = (kind: string, obj: Parameters<typeof isOwnedBy>[0] | null | undefined, objName: string) => {
     if (obj && !isOwnedBy(obj, c))
@@ -250,11 +271,26 @@ export function reconcileCluster(v: ClusterView): ReconcileResult {
   events.push(...adoption.events);
   const serverName = (pod: string) => (v.site ? fleetServerName(v.site, ns, pod) : pod);
   const js = jetstreamEnabled(c) ? jetstreamGate(adoption.pods, v.servers ?? {}, serverName) : undefined;
-  const gate = js && { wait: js.wait, order: (pods: Pod[]) => leaderLast(pods, js.status.metaLeader, serverName) };
+  const live = adoption.pods.filter((p) => !p.metadata?.deletionTimestamp);
+  const above = (pod: string) => (podIndex(name, pod) ?? Number.POSITIVE_INFINITY) > size;
+  const removing = live
+    .map((p) => p.metadata!.name!)
+    .filter(above)
+    .map(serverName);
+  const gate = js && {
+    wait: js.wait,
+    order: (pods: Pod[]) => leaderLast(pods, js.status.metaLeader, serverName),
+    ...(removing.length ? { refuseScaleDown: scaleDownRefusal(streamsSeen(v.servers ?? {}), size, removing) } : {}),
+  };
   const plan: PodPlan = planPods(c, adoption.pods, size, template, templateHash(template), gate);
   // A server's claim before its pod, which the scheduler would otherwise hold back.
   changes.push(...planClaims(c, v.claims ?? [], adoption.pods, size));
   changes.push(...plan.changes);
+  const podOfServer = (server: string) => (v.site ? server.slice(fleetServerName(v.site, ns, "").length) : server);
+  const peers = js && stalePeers(live, metaOfLeader(live, v.servers ?? {}, serverName), serverName, (s) => above(podOfServer(s)));
+  if (peers && systemPassword && live.length === adoption.pods.length)
+    for (const server of peers.remove)
+      changes.push({ op: "remove-peer", namespace: ns, cluster: name, server, connect: systemConnect(c, v, owned, systemPassword) });
   events.push(...plan.events);
   // Reloads wait while pods are created, replaced or removed: those start with the Secret's config.
   if (rollout && !plan.changes.length) {
@@ -277,7 +313,17 @@ export function reconcileCluster(v: ClusterView): ReconcileResult {
     if (c.status?.conditions?.find((x) => x.type === "Progressing")?.reason !== "JetStreamNotCurrent")
       events.push({ type: "Warning", reason: "JetStreamNotCurrent", message: `rollout paused: ${js!.wait}` });
   }
-  const jetstream = js && { ...js.status, ...(waitingSince ? { waitingSince } : {}) };
+  if (plan.reason === "ScaleDownRefused") {
+    progressing = { type: "Progressing", status: "False", reason: "ScaleDownRefused", message: plan.message };
+    const before = c.status?.conditions?.find((x) => x.type === "Progressing");
+    if (before?.reason !== "ScaleDownRefused" || before.message !== plan.message)
+      events.push({ type: "Warning", reason: "ScaleDownRefused", message: `not scaling down to ${size}: ${plan.message}` });
+  }
+  const jetstream = js && {
+    ...js.status,
+    ...(peers?.stale.length ? { stalePeers: peers.stale } : {}),
+    ...(waitingSince ? { waitingSince } : {}),
+  };
   // JetStream catching up changes no object the operator watches: look again.
   const requeue = [rollout?.requeueAfterMs, waiting ? jetstreamPollMs : js?.wait ? jetstreamRestPollMs : undefined].filter(
     (x) => x !== undefined,
@@ -325,10 +371,6 @@ function operatorReload(
     const object = { ...s, metadata: { ...s.metadata, annotations: annotations(configRevision, configRevision) }, data: data(conf, conf) };
     return { secret: { op: "create", kind: "Secret", object } };
   }
-  const running = owned.filter((p) => !p.metadata?.deletionTimestamp && p.status?.podIP);
-  const tlsCa = c.spec?.tls?.serverSecret
-    ? v.secrets[c.spec.tls.serverSecret]?.data?.[c.spec.tls.serverSecretCAFileName ?? "ca.pem"]
-    : undefined;
   const rollout = rolloutStep({
     cluster: c,
     pods: owned.filter((p) => !p.metadata?.deletionTimestamp),
@@ -345,12 +387,7 @@ function operatorReload(
     servers: v.servers ?? {},
     ...(v.site ? { site: v.site } : {}),
     version: c.spec?.version || defaultServerVersion,
-    connect: {
-      urls: running.map((p) => `${tlsCa ? "tls" : "nats"}://${p.status!.podIP}:${ports.client}`),
-      user: systemUser,
-      password,
-      ...(tlsCa ? { ca: decodeOr(tlsCa) } : {}),
-    },
+    connect: systemConnect(c, v, owned, password),
     now: v.now,
   });
   const wantData = data(rollout.target, rollout.lastGood);
@@ -361,6 +398,20 @@ function operatorReload(
   if (same) return { rollout };
   const object = { ...have, metadata: { ...have.metadata, annotations: wantAnnotations }, data: { ...have.data, ...wantData } };
   return { secret: { op: "replace", kind: "Secret", object }, rollout: { ...rollout, requeueAfterMs: rollout.requeueAfterMs ?? 0 } };
+}
+
+/** How the operator reaches the cluster's servers as its system-account user. */
+function systemConnect(c: NatsCluster, v: ClusterView, owned: Pod[], password: string): ServerReload["connect"] {
+  const running = owned.filter((p) => !p.metadata?.deletionTimestamp && p.status?.podIP);
+  const tlsCa = c.spec?.tls?.serverSecret
+    ? v.secrets[c.spec.tls.serverSecret]?.data?.[c.spec.tls.serverSecretCAFileName ?? "ca.pem"]
+    : undefined;
+  return {
+    urls: running.map((p) => `${tlsCa ? "tls" : "nats"}://${p.status!.podIP}:${ports.client}`),
+    user: systemUser,
+    password,
+    ...(tlsCa ? { ca: decodeOr(tlsCa) } : {}),
+  };
 }
 
 /** `spec.logging` (older manifests) folded into `spec.natsConfig`. */

@@ -73,6 +73,8 @@ export interface MetaView {
   leader?: string;
   /** The other peers of the meta group (the leader's view is the one that knows their lag). */
   peers: { name: string; current: boolean; lag?: number; offline?: boolean }[];
+  /** The streams with a replica on this server: their replica count and the servers holding them. */
+  streams?: { account: string; name: string; replicas: number; servers: string[] }[];
 }
 
 export interface RolloutInput {

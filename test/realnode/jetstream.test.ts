@@ -1,70 +1,18 @@
 // JetStream on the real node: a NatsCluster of 3 servers with spec.jetstream (a claim each, from
 // the node's provisioner), an R3 file stream, and a publisher sending with acks the whole time
-// through the cluster's Service. An upgrade, a rolling restart and a pod deleted mid-write: after
-// each, every acknowledged message is in the stream. The longest time no publish was acknowledged
-// is printed for each (measured, not asserted).
+// through the cluster's Service. An upgrade, a rolling restart, a pod deleted mid-write and a scale
+// 3 → 5 → 3: after each, every acknowledged message is in the stream, once. The longest time no
+// publish was acknowledged is printed for each (measured, not asserted); a scale-down that would
+// lose data is refused.
 
-import { connect, headers, type NatsConnection } from "@nats-io/transport-node";
+import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { afterAll, describe, expect, it } from "vitest";
+import { createStream, startLoad, loadStream as stream } from "../harness/jetstream-load.ts";
 import { onNode, skipAfterAFailedStep } from "../harness/on-node.ts";
 import { waitFor } from "../harness/ports.ts";
 
 const node = onNode();
 const ns = "sat-jetstream";
-const stream = "ORDERS";
-
-/** Publishes orders.<round>.<n> with Nats-Msg-Id <round>.<n>, one at a time; a failed publish is retried with the same id. */
-function publisher(nc: NatsConnection, round: string) {
-  const acked = new Map<string, number>();
-  let stopped = false;
-  let longestGapMs = 0;
-  let failures = 0;
-  const done = (async () => {
-    let n = 0;
-    let lastAck = performance.now();
-    while (!stopped) {
-      const id = `${round}.${n}`;
-      const h = headers();
-      h.set("Nats-Msg-Id", id);
-      try {
-        const m = await nc.request(`orders.${id}`, id, { timeout: 2_000, headers: h });
-        const ack = m.json<{ seq?: number; error?: unknown }>();
-        if (ack.seq === undefined) throw new Error(JSON.stringify(ack));
-        acked.set(id, ack.seq);
-        longestGapMs = Math.max(longestGapMs, performance.now() - lastAck);
-        lastAck = performance.now();
-        n++;
-      } catch {
-        failures++;
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    }
-  })();
-  return {
-    acked,
-    async stop() {
-      stopped = true;
-      await done;
-      return { acked: acked.size, failures, longestGapMs };
-    },
-  };
-}
-
-const lastSeq = async (nc: NatsConnection) =>
-  (await nc.request(`$JS.API.STREAM.INFO.${stream}`, "", { timeout: 5_000 })).json<{ state: { last_seq: number } }>().state.last_seq;
-
-/** The messages stored after sequence `after`, by their Nats-Msg-Id (the publisher's <round>.<n>). */
-async function storedIds(nc: NatsConnection, after: number): Promise<string[]> {
-  const last = await lastSeq(nc);
-  const ids: string[] = [];
-  for (let seq = after + 1; seq <= last; seq++) {
-    const r = (await nc.request(`$JS.API.STREAM.MSG.GET.${stream}`, JSON.stringify({ seq }), { timeout: 5_000 })).json<{
-      message?: { data: string };
-    }>();
-    if (r.message) ids.push(Buffer.from(r.message.data, "base64").toString());
-  }
-  return ids;
-}
 
 describe.runIf(!node.info.unavailable).sequential("JetStream: no acknowledged message lost", () => {
   skipAfterAFailedStep();
@@ -75,13 +23,13 @@ describe.runIf(!node.info.unavailable).sequential("JetStream: no acknowledged me
     if (!node.info.unavailable) await node.kubectl("delete", "namespace", ns, "--wait=false");
   });
 
-  const cluster = (version: string, annotations: Record<string, string> = {}) =>
+  const cluster = (version: string, annotations: Record<string, string> = {}, size = 3) =>
     JSON.stringify({
       apiVersion: "nats.io/v1alpha2",
       kind: "NatsCluster",
       metadata: { name: "js", namespace: ns },
       spec: {
-        size: 3,
+        size,
         version,
         lameDuckDurationSeconds: 30,
         pod: { annotations, resources: { limits: { memory: "512Mi" } } },
@@ -89,36 +37,38 @@ describe.runIf(!node.info.unavailable).sequential("JetStream: no acknowledged me
       },
     });
 
-  /** Publishes through `change` until the cluster is back at 3 servers with JetStream current; every ack must be stored. */
+  /** Publishes through `change` until `done`; every ack must be stored, once. */
   async function whilePublishing(what: string, change: () => Promise<unknown>, done: () => Promise<boolean>) {
-    const before = await lastSeq(nc!);
-    const pub = publisher(nc!, what.replace(/\W+/g, "-"));
-    await waitFor("the first acks", async () => pub.acked.size >= 20, 30_000);
+    const load = await startLoad(nc!, what.replace(/\W+/g, "-"));
+    await waitFor("the first acks", async () => load.acked() >= 20, 30_000);
     await change();
     await waitFor(`${what} to finish`, done, 420_000, 1_000);
-    await waitFor("acks after it", async () => pub.acked.size >= 20, 30_000);
-    const r = await pub.stop();
-    const ids = await storedIds(nc!, before);
-    const stored = new Set(ids);
-    const lost = [...pub.acked.keys()].filter((n) => !stored.has(n));
+    const more = load.acked() + 20;
+    await waitFor("acks after it", async () => load.acked() >= more, 30_000);
+    const r = await load.stop();
     console.log(
-      `${what}: ${r.acked} acknowledged, ${lost.length} lost, ${ids.length - stored.size} duplicates, ${r.failures} failed attempts, longest without an ack ${(r.longestGapMs / 1000).toFixed(2)} s`,
+      `${what}: ${r.acked} acknowledged, ${r.lost.length} lost, ${r.duplicates} duplicates, ${r.failures} failed attempts, longest without an ack ${(r.longestGapMs / 1000).toFixed(2)} s`,
     );
-    expect(lost).toEqual([]);
-    expect(ids.length - stored.size).toBe(0);
+    expect(r.lost).toEqual([]);
+    expect(r.duplicates).toBe(0);
   }
 
-  const rolledTo = (version: string) => async () => {
-    const pods = await node.pods(ns, "nats_cluster=js");
-    const c = (await node.kubectlJson("get", "natscluster", "js", "-n", ns)).status;
-    const progressing = c?.conditions?.find((x: { type: string }) => x.type === "Progressing");
-    return (
-      pods.length === 3 &&
-      pods.every((p) => p.ready && !p.deleting && p.images[0] === `nats:${version}`) &&
-      progressing?.reason === "Complete" &&
-      !c.jetstream?.notCurrent
-    );
-  };
+  const rolledTo =
+    (version: string, size = 3) =>
+    async () => {
+      const pods = await node.pods(ns, "nats_cluster=js");
+      const c = (await node.kubectlJson("get", "natscluster", "js", "-n", ns)).status;
+      const progressing = c?.conditions?.find((x: { type: string }) => x.type === "Progressing");
+      return (
+        pods.length === size &&
+        c.jetstream?.peers?.length === size - 1 &&
+        c.jetstream.peers.every((p: { current: boolean }) => p.current) &&
+        !c.jetstream.stalePeers &&
+        pods.every((p) => p.ready && !p.deleting && p.images[0] === `nats:${version}`) &&
+        progressing?.reason === "Complete" &&
+        !c.jetstream?.notCurrent
+      );
+    };
 
   it("a NatsCluster with spec.jetstream: a claim per server, bound; an R3 file stream", async () => {
     await node.kubectl("create", "namespace", ns);
@@ -133,23 +83,9 @@ describe.runIf(!node.info.unavailable).sequential("JetStream: no acknowledged me
     ]);
     const svc = await node.kubectlJson("get", "service", "js", "-n", ns);
     nc = await connect({ servers: `nats://${svc.spec.clusterIP}:4222`, maxReconnectAttempts: -1, reconnectTimeWait: 250 });
-    const created = await waitFor(
-      "the stream created",
-      async () => {
-        const r = (
-          await nc!.request(
-            `$JS.API.STREAM.CREATE.${stream}`,
-            JSON.stringify({ name: stream, subjects: ["orders.>"], num_replicas: 3, storage: "file", duplicate_window: 600_000_000_000 }),
-            { timeout: 5_000 },
-          )
-        ).json<{ config?: unknown; error?: { description: string } }>();
-        if (r.error) throw new Error(r.error.description);
-        return r;
-      },
-      60_000,
-      1_000,
-    );
-    expect(created).toMatchObject({ config: { num_replicas: 3 } });
+    await waitFor("the stream created", () => createStream(nc!).then(() => true), 60_000, 1_000);
+    const info = (await nc.request(`$JS.API.STREAM.INFO.${stream}`, "", { timeout: 5_000 })).json<{ config: { num_replicas: number } }>();
+    expect(info.config.num_replicas).toBe(3);
     await waitFor("JetStream current on all 3 servers", rolledTo(node.info.images.natsPreviousVersion), 120_000, 1_000);
   }, 300_000);
 
@@ -179,4 +115,38 @@ describe.runIf(!node.info.unavailable).sequential("JetStream: no acknowledged me
     const claims = await node.kubectlJson("get", "pvc", "-n", ns);
     expect(claims.items.length).toBe(3);
   }, 600_000);
+
+  it("a scale-down that would lose data is refused with a condition, and nothing is removed", async () => {
+    const version = node.info.images.natsVersion;
+    const before = (await node.pods(ns, "nats_cluster=js")).map((p) => p.uid).sort();
+    await node.apply(cluster(version, {}, 2));
+    const progressing = await waitFor(
+      "the refusal",
+      async () => {
+        const s = (await node.kubectlJson("get", "natscluster", "js", "-n", ns)).status;
+        const p = s?.conditions?.find((x: { type: string }) => x.type === "Progressing");
+        return p?.reason === "ScaleDownRefused" && p;
+      },
+      60_000,
+      500,
+    );
+    expect(progressing).toMatchObject({
+      status: "False",
+      message: expect.stringContaining(`stream ${stream} (account $G) has 3 replicas`),
+    });
+    const events = await node.kubectlJson("get", "events", "-n", ns, "--field-selector", "reason=ScaleDownRefused");
+    expect(events.items.length).toBe(1);
+    expect((await node.pods(ns, "nats_cluster=js")).map((p) => p.uid).sort()).toEqual(before);
+    await node.apply(cluster(version));
+    await waitFor("back to 3", rolledTo(version), 60_000, 1_000);
+  }, 180_000);
+
+  it("scale 3 → 5 → 3: the removed servers leave the meta group", async () => {
+    const version = node.info.images.natsVersion;
+    await whilePublishing("scale up to 5", () => node.apply(cluster(version, {}, 5)), rolledTo(version, 5));
+    await whilePublishing("scale down to 3", () => node.apply(cluster(version)), rolledTo(version));
+    const status = (await node.kubectlJson("get", "natscluster", "js", "-n", ns)).status;
+    const members = [status.jetstream.metaLeader, ...status.jetstream.peers.map((p: { name: string }) => p.name)].sort();
+    expect(members).toEqual(["js-1", "js-2", "js-3"]);
+  }, 900_000);
 });

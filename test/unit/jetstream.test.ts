@@ -4,7 +4,7 @@ import { bytesOf } from "../../handlers/operator/quantity.ts";
 import { reconcileCluster } from "../../handlers/operator/reconcile.ts";
 import type { ServerObservation } from "../../handlers/operator/reload-rollout.ts";
 import type { PersistentVolumeClaim, Pod, Secret } from "../../handlers/types.ts";
-import { condition, natsCluster, now, runningPod, summary, view } from "./operator-fixtures.ts";
+import { condition, natsCluster, now, runningPod, secret, summary, view } from "./operator-fixtures.ts";
 
 const spec = { size: 3, version: "2.14.9", jetstream: { enabled: true, fileStorage: { size: "1Gi" } } };
 const podChanges = (r: ReturnType<typeof reconcileCluster>) => summary(r).filter((s) => s.endsWith(" Pod") || / Pod /.test(s));
@@ -152,5 +152,130 @@ describe("rollouts gated on JetStream", () => {
     expect(condition(paused, "Progressing")).toMatchObject({ status: "False", reason: "JetStreamNotCurrent" });
     expect(paused.events).toEqual([expect.objectContaining({ type: "Warning", reason: "JetStreamNotCurrent" })]);
     expect(rolling(behind, { cluster: { ...upgraded, status: paused.status }, now: later }).events).toEqual([]);
+  });
+});
+
+describe("scale-down of a JetStream cluster", () => {
+  const configSecret = {
+    ...secret("demo", { "system-password": "sys-pw" }),
+    metadata: {
+      name: "demo",
+      namespace: "ns1",
+      ownerReferences: [{ apiVersion: "nats.io/v1alpha2", kind: "NatsCluster", name: "demo", uid: "uid-demo", controller: true }],
+    },
+  };
+  const five = natsCluster({ ...spec, size: 5 });
+  const servers = (streams: { name: string; replicas: number; servers: string[] }[], offline: string[] = []) =>
+    Object.fromEntries(
+      [1, 2, 3, 4, 5]
+        .map((i) => `demo-${i}`)
+        .filter((pod) => !offline.includes(pod))
+        .map((pod) => [
+          pod,
+          {
+            serverId: pod,
+            healthy: true,
+            routes: 4,
+            leafnodes: 0,
+            jetstream: {
+              leader: "demo-1",
+              peers: ["demo-2", "demo-3", "demo-4", "demo-5"].map((name) => ({
+                name,
+                current: !offline.includes(name),
+                ...(offline.includes(name) ? { offline: true } : {}),
+              })),
+              streams: streams.filter((st) => st.servers.includes(pod)).map((st) => ({ account: "$G", ...st })),
+            },
+          } satisfies ServerObservation,
+        ]),
+    );
+  const shrinking = (size: number, streams: Parameters<typeof servers>[0], pods = [1, 2, 3, 4, 5], offline: string[] = []) => {
+    const c = natsCluster({ ...spec, size }, { generation: 2 });
+    return reconcileCluster({
+      ...view(c),
+      pods: pods.map((i) => runningPod(five, i)),
+      claims: [1, 2, 3, 4, 5].map((i) => ({ metadata: { name: `jetstream-demo-${i}` } })),
+      servers: servers(streams, offline),
+      configSecret,
+    });
+  };
+
+  it("refuses when a stream has more replicas than the servers left, with a condition and a Warning Event", () => {
+    const r = shrinking(2, [{ name: "ORDERS", replicas: 3, servers: ["demo-1", "demo-2", "demo-3"] }]);
+    expect(podChanges(r)).toEqual([]);
+    expect(condition(r, "Progressing")).toMatchObject({
+      status: "False",
+      reason: "ScaleDownRefused",
+      message: expect.stringContaining("stream ORDERS (account $G) has 3 replicas"),
+    });
+    expect(r.events).toContainEqual(expect.objectContaining({ type: "Warning", reason: "ScaleDownRefused" }));
+  });
+
+  it("refuses when a single-replica stream lives only on a server that would go", () => {
+    const r = shrinking(3, [{ name: "LOGS", replicas: 1, servers: ["demo-5"] }]);
+    expect(podChanges(r)).toEqual([]);
+    expect(condition(r, "Progressing")?.message).toContain("stream LOGS (account $G) is kept only on demo-5");
+  });
+
+  it("otherwise removes the highest server, and once its pod is gone removes its meta peer as the system user", () => {
+    const streams = [{ name: "ORDERS", replicas: 3, servers: ["demo-1", "demo-2", "demo-3"] }];
+    expect(podChanges(shrinking(3, streams))).toEqual(["delete Pod demo-5"]);
+    const gone = shrinking(3, streams, [1, 2, 3, 4], ["demo-5"]);
+    const remove = gone.changes.filter((x) => x.op === "remove-peer");
+    expect(remove).toEqual([
+      expect.objectContaining({ server: "demo-5", connect: expect.objectContaining({ user: "satellite", password: "sys-pw" }) }),
+    ]);
+    expect(podChanges(gone)).toEqual([]);
+  });
+
+  it("reports an offline peer no pod backs below the size as stale, and removes nothing", () => {
+    const c = natsCluster(spec);
+    const r = reconcileCluster({
+      ...view(c),
+      pods: [1, 2].map((i) => runningPod(c, i)),
+      servers: servers([], ["demo-3", "demo-4", "demo-5"]),
+      configSecret,
+    });
+    expect(r.changes.filter((x) => x.op === "remove-peer").map((x) => (x as { server: string }).server)).toEqual(["demo-4", "demo-5"]);
+    expect(r.status.jetstream?.stalePeers).toEqual(["demo-3"]);
+  });
+});
+
+describe("names JetStream data is tied to", () => {
+  const c = natsCluster(spec);
+  const first = reconcileCluster(view(c));
+  const configSecret = (first.changes.find((x) => x.op === "create" && x.kind === "Secret") as { object: Secret }).object;
+  configSecret.metadata = { ...configSecret.metadata, resourceVersion: "5" };
+  const holding = (n: number): Record<string, ServerObservation> => ({
+    "demo-1": {
+      serverId: "a",
+      healthy: true,
+      routes: 2,
+      leafnodes: 0,
+      jetstream: {
+        leader: "demo-1",
+        peers: [],
+        streams: Array.from({ length: n }, (_, i) => ({ account: "$G", name: `S${i}`, replicas: 3, servers: ["demo-1"] })),
+      },
+    },
+  });
+  const renamed = {
+    metadata: { name: "demo-config", namespace: "ns1", resourceVersion: "7" },
+    data: { "routes.json": JSON.stringify({ name: "other", routes: [] }) },
+  };
+
+  it("refuses a cluster rename once JetStream holds a stream, and says so", () => {
+    const r = reconcileCluster({ ...view(c), configSecret, routesConfigMap: renamed, servers: holding(1) });
+    expect(r.changes.filter((x) => x.kind === "Secret")).toEqual([]);
+    expect(condition(r, "Degraded")?.message).toContain(
+      "JetStream holds 1 stream here, so the cluster name (demo → other) must not change",
+    );
+  });
+
+  it("refuses new server names (a site set on the operator) too, but allows both while no stream exists", () => {
+    const r = reconcileCluster({ ...view(c), configSecret, servers: holding(2), site: "berlin" });
+    expect(condition(r, "Degraded")?.message).toContain("the server names ($POD_NAME → $SERVER_NAME)");
+    const empty = reconcileCluster({ ...view(c), configSecret, routesConfigMap: renamed, servers: holding(0) });
+    expect(summary(empty)).toContain("replace Secret demo");
   });
 });
