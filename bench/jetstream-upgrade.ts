@@ -222,7 +222,7 @@ export function jetstreamUpgradeMarkdown(r: UpgradeResult[] | string): string {
   return `## JetStream upgrade: StatefulSet against the operator (real node)
 
 3 servers, an R3 file stream, one publisher sending one message at a time with an ack the whole
-time (a publish without an ack within 2 s is sent again under the same Nats-Msg-Id), through the
+time (a publish without an ack within 500 ms is sent again under the same Nats-Msg-Id), through the
 cluster's Service. The upgrade is nats-server ${r[0]?.from} → ${r[0]?.to}. After it, every acknowledged
 id is looked up in the stream.
 

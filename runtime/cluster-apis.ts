@@ -15,7 +15,7 @@ import { connectNats } from "./nats/connect.ts";
 type Caches = { NatsCluster: Reflector<NatsCluster>; Pod: Reflector<Pod>; ConfigMap: Reflector<ConfigMap> };
 
 export function startClusterApis(d: { kube: KubeClient; log: Logger; site?: string; instance: Instance; caches: Caches; store: Store }) {
-  const running = new Map<string, { key: string; stop(): Promise<void> }>();
+  const running = new Map<string, { key: string; nc: Promise<unknown>; stop(): Promise<void> }>();
   const said = new Map<string, string>();
   let stopped = false;
 
@@ -23,7 +23,11 @@ export function startClusterApis(d: { kube: KubeClient; log: Logger; site?: stri
     const log = d.log.with({ cluster: id });
     let svc: Service | undefined;
     const { urls, ca, user, password } = api.connect;
-    const nc = connectNats({ servers: urls, name: `satellite operator ${id} config API`, tlsCaPem: ca, user, password }, log);
+    // The password the operator made may not be loaded by the servers yet: keep trying.
+    const nc = connectNats(
+      { servers: urls, name: `satellite operator ${id} config API`, tlsCaPem: ca, user, password, retryAuthErrors: true },
+      log,
+    );
     const ns = api.target.namespace;
     const ready = nc.then(async (c) => {
       svc = await startConfigApi({
@@ -41,8 +45,14 @@ export function startClusterApis(d: { kube: KubeClient; log: Logger; site?: stri
         subjects: `${api.target.site ? `_SAT.${api.target.site}` : "_SAT"}.${api.target.cluster}.>`,
       });
     });
-    ready.catch((e) => log.warn("cannot serve the cluster's config API", { error: (e as Error).message }));
+    ready.catch((e) => {
+      log.warn("cannot serve the cluster's config API; trying again", { error: (e as Error).message });
+      const r = running.get(id);
+      if (r?.nc === nc) running.delete(id);
+      setTimeout(soon, 5_000);
+    });
     return {
+      nc,
       stop: async () => {
         await ready.catch(() => undefined);
         await svc?.stop().catch(() => undefined);

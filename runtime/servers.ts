@@ -18,6 +18,7 @@ export interface Servers {
 }
 
 type Jsz = {
+  disabled?: boolean;
   meta_cluster?: { leader?: string; replicas?: { name: string; current: boolean; lag?: number; offline?: boolean }[] };
   account_details?: {
     name: string;
@@ -25,6 +26,7 @@ type Jsz = {
   }[];
 };
 const metaOf = (j: Jsz): MetaView => ({
+  enabled: !j.disabled,
   ...(j.meta_cluster?.leader ? { leader: j.meta_cluster.leader } : {}),
   peers: (j.meta_cluster?.replicas ?? []).map((r) => ({
     name: r.name,
@@ -86,6 +88,7 @@ export function createServers(log: Logger): Servers {
         name: `satellite operator ${id}`,
         user: r.connect.user,
         password: r.connect.password,
+        retryAuthErrors: true,
         ...(r.connect.ca ? { tlsCaPem: r.connect.ca } : {}),
       },
       log,

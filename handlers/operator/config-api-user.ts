@@ -1,6 +1,6 @@
 // -config-api on a cluster whose clients must authenticate (spec.auth): the operator's own user in
 // the cluster's authorization, allowed only what serving the config API takes: to subscribe to
-// its subjects and the NATS service subjects, and to publish replies.
+// its subjects and the NATS service subjects, to publish replies, and to ask reloaders to report.
 import { sha256Hex } from "../reloader/sha256.ts";
 import type { ClientsAuth } from "./server-config-auth.ts";
 
@@ -20,7 +20,7 @@ export function withConfigApiUser(auth: ClientsAuth, password: string): { auth: 
     password,
     // Replies go to inboxes: a response permission alone (allow_responses) is forgotten when the
     // server reloads, as a put's own change makes it do before the reply.
-    permissions: { subscribe: ["_SAT.>", "$SRV.>"], publish: ["_INBOX.>"] },
+    permissions: { subscribe: ["_SAT.>", "$SRV.>"], publish: ["_INBOX.>", "_SAT.*.reloads.ask", "_SAT.*.*.reloads.ask"] },
     allowResponses: true,
   };
   return { auth: { ...auth, users: [...(auth.users ?? []), user] } };

@@ -5,7 +5,10 @@ import type { Pod } from "../types.ts";
 import type { JetStreamStatus } from "./natscluster.ts";
 import type { MetaView, ServerObservation } from "./reload-rollout.ts";
 
-/** Why no server may be stopped now (undefined: one may), and what the status shows. */
+/**
+ * Why no server may be stopped now (undefined: one may), and what the status shows. While not every
+ * server runs JetStream yet (it is being turned on), there is no meta group to wait for: no gate.
+ */
 export function jetstreamGate(
   pods: Pod[],
   servers: Record<string, ServerObservation | undefined>,
@@ -18,7 +21,8 @@ export function jetstreamGate(
     .map(([pod, o]) => ({ server: serverName(pod), error: o!.healthError ?? "/healthz failed" }));
   const leaderName = seen.map(([, o]) => o?.jetstream?.leader).find(Boolean);
   const leaderView = metaOfLeader(pods, servers, serverName);
-  const peers = leaderView?.peers ?? [];
+  // Lag only where a peer is behind: at rest it would change the status with every meta write.
+  const peers = (leaderView?.peers ?? []).map(({ lag, ...p }) => (p.current || !lag ? p : { ...p, lag }));
   const status: JetStreamStatus = {
     ...(leaderName ? { metaLeader: leaderName } : {}),
     ...(peers.length ? { peers } : {}),
@@ -26,9 +30,12 @@ export function jetstreamGate(
   };
   const unseen = seen.filter(([, o]) => !o).map(([pod]) => pod);
   if (unseen.length) return { wait: `no answer from the monitoring port of ${unseen.join(", ")}`, status };
+  if (seen.some(([, o]) => !o!.jetstream?.enabled)) return { status };
   if (notCurrent.length) return { wait: `not current: ${notCurrent.map((n) => `${n.server} (${n.error})`).join("; ")}`, status };
   if (!leaderName) return { wait: "the JetStream meta group has no leader", status };
-  const behind = peers.filter((p) => !p.current || p.offline).map((p) => p.name);
+  // Peers no pod backs (stale) are reported, not waited for: they may never come back.
+  const backed = new Set(pods.map((p) => serverName(p.metadata!.name!)));
+  const behind = peers.filter((p) => backed.has(p.name) && (!p.current || p.offline)).map((p) => p.name);
   if (behind.length) return { wait: `meta group peers not current: ${behind.join(", ")}`, status };
   return { status };
 }
@@ -55,10 +62,15 @@ export function leaderLast(pods: Pod[], metaLeader: string | undefined, serverNa
 
 type Stream = NonNullable<MetaView["streams"]>[number];
 
-/** Every stream any server reports, once (each server lists the streams it holds a replica of). */
+/** Every stream any server reports, once, with the servers all of them name for it. */
 export function streamsSeen(servers: Record<string, ServerObservation | undefined>): Stream[] {
   const byName = new Map<string, Stream>();
-  for (const o of Object.values(servers)) for (const st of o?.jetstream?.streams ?? []) byName.set(`${st.account}/${st.name}`, st);
+  for (const o of Object.values(servers))
+    for (const st of o?.jetstream?.streams ?? []) {
+      const key = `${st.account}/${st.name}`;
+      const had = byName.get(key);
+      byName.set(key, { ...st, servers: [...new Set([...(had?.servers ?? []), ...st.servers])] });
+    }
   return [...byName.values()];
 }
 
@@ -78,16 +90,12 @@ export function scaleDownRefusal(streams: Stream[], size: number, removing: stri
 }
 
 /**
- * Meta group peers no pod backs: those of servers removed by a scale-down are removed from the
- * group (their streams' replicas then go to the servers that remain); any other is reported.
+ * Meta group peers no pod backs: those of servers this operator removed in a scale-down that
+ * passed its check (`removed`) leave the group (their streams' replicas go to the servers that
+ * remain); any other is only reported (a server restarting, one gone by itself, another cluster's).
  */
-export function stalePeers(
-  pods: Pod[],
-  meta: MetaView | undefined,
-  serverName: (pod: string) => string,
-  removed: (server: string) => boolean,
-): { remove: string[]; stale: string[] } {
+export function stalePeers(pods: Pod[], meta: MetaView | undefined, serverName: (pod: string) => string, removed: string[]) {
   const backed = new Set(pods.map((p) => serverName(p.metadata!.name!)));
   const gone = (meta?.peers ?? []).filter((p) => p.offline && !backed.has(p.name)).map((p) => p.name);
-  return { remove: gone.filter(removed), stale: gone.filter((s) => !removed(s)) };
+  return { remove: gone.filter((s) => removed.includes(s)), stale: gone.filter((s) => !removed.includes(s)) };
 }

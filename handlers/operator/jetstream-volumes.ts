@@ -28,8 +28,17 @@ function desiredClaim(c: NatsCluster, index: number): PersistentVolumeClaim {
   };
 }
 
-/** Claims to create for servers 1..size, and claims of removed servers to delete (whenScaled: Delete). */
-export function planClaims(c: NatsCluster, claims: PersistentVolumeClaim[], pods: Pod[], size: number): Change[] {
+/**
+ * Claims to create for servers 1..size, and, with whenScaled: Delete, the claims of servers a
+ * scale-down removed (`removedPod`) once their pods are gone.
+ */
+export function planClaims(
+  c: NatsCluster,
+  claims: PersistentVolumeClaim[],
+  pods: Pod[],
+  size: number,
+  removedPod: (pod: string) => boolean,
+): Change[] {
   if (!jetstreamEnabled(c)) return [];
   const name = c.metadata.name!;
   const have = new Set(claims.map((x) => x.metadata?.name));
@@ -42,7 +51,7 @@ export function planClaims(c: NatsCluster, claims: PersistentVolumeClaim[], pods
     for (const claim of claims) {
       const pod = claim.metadata!.name!.slice("jetstream-".length);
       const i = podIndex(name, pod);
-      if (i !== undefined && i > size && !running.has(pod) && !claim.metadata?.deletionTimestamp)
+      if (i !== undefined && i > size && removedPod(pod) && !running.has(pod) && !claim.metadata?.deletionTimestamp)
         changes.push({
           op: "delete",
           kind: "PersistentVolumeClaim",

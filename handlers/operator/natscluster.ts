@@ -193,6 +193,8 @@ export interface JetStreamStatus {
   waitingSince?: string;
   /** Offline meta group peers that no pod backs and no scale-down removed (e.g. a pod deleted by hand). */
   stalePeers?: string[];
+  /** Servers a scale-down removed, until they have left the meta group. */
+  removed?: string[];
 }
 
 export interface ConfigStatus {

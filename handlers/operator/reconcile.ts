@@ -266,7 +266,7 @@ export function reconcileCluster(v: ClusterView): ReconcileResult {
 
   const restartOnly = operatorMode ? restartKey(rollout?.target ?? conf, spec.version || defaultServerVersion) : undefined;
   const template = podTemplate(c, v.controllerImage, restartOnly, v.site);
-  const adoption = adoptPods(owned, templateHash(template), v.now);
+  const adoption = adoptPods(owned, templateHash(template), template.spec.containers[0]!.image!, v.now);
   changes.push(...adoption.changes);
   events.push(...adoption.events);
   const serverName = (pod: string) => (v.site ? fleetServerName(v.site, ns, pod) : pod);
@@ -277,17 +277,24 @@ export function reconcileCluster(v: ClusterView): ReconcileResult {
     .map((p) => p.metadata!.name!)
     .filter(above)
     .map(serverName);
+  const meta = js && metaOfLeader(live, v.servers ?? {}, serverName);
+  const inGroup = (s: string) => !meta || meta.leader === s || meta.peers.some((p) => p.name === s);
+  const leaving = (c.status?.jetstream?.removed ?? []).filter(inGroup);
   const gate = js && {
-    wait: js.wait,
+    wait: js.wait ?? (leaving.length ? `${leaving.join(", ")} to leave the meta group` : undefined),
     order: (pods: Pod[]) => leaderLast(pods, js.status.metaLeader, serverName),
     ...(removing.length ? { refuseScaleDown: scaleDownRefusal(streamsSeen(v.servers ?? {}), size, removing) } : {}),
   };
   const plan: PodPlan = planPods(c, adoption.pods, size, template, templateHash(template), gate);
+  // Servers this operator removed in a scale-down that passed its check, until they left the meta
+  // group: only their peers are removed, only their claims deleted (whenScaled: Delete).
+  const scaledDown =
+    plan.reason === "ScalingDown" ? plan.changes.flatMap((x) => (x.op === "delete" && x.kind === "Pod" ? [serverName(x.name)] : [])) : [];
+  const removed = [...new Set([...leaving, ...scaledDown])];
   // A server's claim before its pod, which the scheduler would otherwise hold back.
-  changes.push(...planClaims(c, v.claims ?? [], adoption.pods, size));
+  changes.push(...planClaims(c, v.claims ?? [], adoption.pods, size, (pod) => removed.includes(serverName(pod))));
   changes.push(...plan.changes);
-  const podOfServer = (server: string) => (v.site ? server.slice(fleetServerName(v.site, ns, "").length) : server);
-  const peers = js && stalePeers(live, metaOfLeader(live, v.servers ?? {}, serverName), serverName, (s) => above(podOfServer(s)));
+  const peers = js && stalePeers(live, meta || undefined, serverName, removed);
   if (peers && systemPassword && live.length === adoption.pods.length)
     for (const server of peers.remove)
       changes.push({ op: "remove-peer", namespace: ns, cluster: name, server, connect: systemConnect(c, v, owned, systemPassword) });
@@ -322,12 +329,16 @@ export function reconcileCluster(v: ClusterView): ReconcileResult {
   const jetstream = js && {
     ...js.status,
     ...(peers?.stale.length ? { stalePeers: peers.stale } : {}),
+    ...(removed.length ? { removed } : {}),
     ...(waitingSince ? { waitingSince } : {}),
   };
   // JetStream catching up changes no object the operator watches: look again.
-  const requeue = [rollout?.requeueAfterMs, waiting ? jetstreamPollMs : js?.wait ? jetstreamRestPollMs : undefined].filter(
-    (x) => x !== undefined,
-  );
+  // A refused scale-down is looked at again too: it ends when the streams change, which no watch sees.
+  const refused = plan.reason === "ScaleDownRefused";
+  const requeue = [
+    rollout?.requeueAfterMs,
+    waiting || removed.length ? jetstreamPollMs : js?.wait || refused ? jetstreamRestPollMs : undefined,
+  ].filter((x) => x !== undefined);
   return {
     changes,
     status: base({ currentVersion, ...(rollout ? { config: rollout.status } : {}), ...(jetstream ? { jetstream } : {}) }, [

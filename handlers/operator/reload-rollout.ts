@@ -70,6 +70,8 @@ export interface ServerObservation {
 }
 
 export interface MetaView {
+  /** JetStream runs on this server (its /jsz is not "disabled"). */
+  enabled: boolean;
   leader?: string;
   /** The other peers of the meta group (the leader's view is the one that knows their lag). */
   peers: { name: string; current: boolean; lag?: number; offline?: boolean }[];

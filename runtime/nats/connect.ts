@@ -16,6 +16,8 @@ export interface NatsAuthOptions {
   tlsCa?: string;
   /** A CA certificate as PEM text (instead of a file). */
   tlsCaPem?: string;
+  /** Keep trying when the server refuses the credentials (a password it has not loaded yet). */
+  retryAuthErrors?: boolean;
 }
 
 /** Connection options for a long-running controller: retry the first connect, reconnect forever. */
@@ -27,6 +29,7 @@ export function connectionOptions(o: NatsAuthOptions): ConnectionOptions {
     waitOnFirstConnect: true,
     reconnectTimeWait: 1_000,
     pingInterval: 20_000,
+    ...(o.retryAuthErrors ? { ignoreAuthErrorAbort: true } : {}),
   };
   const authenticators = [];
   if (o.creds) authenticators.push(credsAuthenticator(readOrExplain(o.creds, "-creds")));

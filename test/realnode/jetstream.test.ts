@@ -23,7 +23,9 @@ describe.runIf(!node.info.unavailable).sequential("JetStream: no acknowledged me
     if (!node.info.unavailable) await node.kubectl("delete", "namespace", ns, "--wait=false");
   });
 
-  const cluster = (version: string, annotations: Record<string, string> = {}, size = 3) =>
+  // The pod annotations the last apply gave (a rolling restart sets one; later applies keep it).
+  let podAnnotations: Record<string, string> = {};
+  const cluster = (version: string, annotations = podAnnotations, size = 3) =>
     JSON.stringify({
       apiVersion: "nats.io/v1alpha2",
       kind: "NatsCluster",
@@ -32,7 +34,7 @@ describe.runIf(!node.info.unavailable).sequential("JetStream: no acknowledged me
         size,
         version,
         lameDuckDurationSeconds: 30,
-        pod: { annotations, resources: { limits: { memory: "512Mi" } } },
+        pod: { ...(Object.keys(annotations).length ? { annotations } : {}), resources: { limits: { memory: "512Mi" } } },
         jetstream: { enabled: true, fileStorage: { size: "256Mi" }, persistentVolumeClaimRetentionPolicy: { whenDeleted: "Delete" } },
       },
     });
@@ -99,7 +101,10 @@ describe.runIf(!node.info.unavailable).sequential("JetStream: no acknowledged me
     const before = (await node.pods(ns, "nats_cluster=js")).map((p) => p.uid);
     await whilePublishing(
       "rolling restart",
-      () => node.apply(cluster(version, { restartedAt: new Date().toISOString() })),
+      () => {
+        podAnnotations = { restartedAt: new Date().toISOString() };
+        return node.apply(cluster(version));
+      },
       async () => (await rolledTo(version)()) && (await node.pods(ns, "nats_cluster=js")).every((p) => !before.includes(p.uid)),
     );
   }, 600_000);
@@ -119,7 +124,7 @@ describe.runIf(!node.info.unavailable).sequential("JetStream: no acknowledged me
   it("a scale-down that would lose data is refused with a condition, and nothing is removed", async () => {
     const version = node.info.images.natsVersion;
     const before = (await node.pods(ns, "nats_cluster=js")).map((p) => p.uid).sort();
-    await node.apply(cluster(version, {}, 2));
+    await node.apply(cluster(version, podAnnotations, 2));
     const progressing = await waitFor(
       "the refusal",
       async () => {
@@ -143,7 +148,7 @@ describe.runIf(!node.info.unavailable).sequential("JetStream: no acknowledged me
 
   it("scale 3 → 5 → 3: the removed servers leave the meta group", async () => {
     const version = node.info.images.natsVersion;
-    await whilePublishing("scale up to 5", () => node.apply(cluster(version, {}, 5)), rolledTo(version, 5));
+    await whilePublishing("scale up to 5", () => node.apply(cluster(version, podAnnotations, 5)), rolledTo(version, 5));
     await whilePublishing("scale down to 3", () => node.apply(cluster(version)), rolledTo(version));
     const status = (await node.kubectlJson("get", "natscluster", "js", "-n", ns)).status;
     const members = [status.jetstream.metaLeader, ...status.jetstream.peers.map((p: { name: string }) => p.name)].sort();

@@ -76,7 +76,9 @@ describe("spec.jetstream", () => {
     );
     const claims = [1, 2, 3].map((i) => ({ metadata: { name: `jetstream-demo-${i}`, namespace: "ns1", uid: `c${i}` } }));
     const pods = [1, 2].map((i) => runningPod(c, i));
-    expect(summary(reconcileCluster({ ...view(c), pods, claims }))).toContain("delete PersistentVolumeClaim jetstream-demo-3");
+    const removedByUs = { ...c, status: { jetstream: { removed: ["demo-3"] } } };
+    expect(summary(reconcileCluster({ ...view(removedByUs), pods, claims }))).toContain("delete PersistentVolumeClaim jetstream-demo-3");
+    expect(summary(reconcileCluster({ ...view(c), pods, claims }))).not.toContain("delete PersistentVolumeClaim jetstream-demo-3");
     const kept = natsCluster({ ...spec, size: 2 });
     expect(summary(reconcileCluster({ ...view(kept), pods: [1, 2].map((i) => runningPod(kept, i)), claims }))).not.toContain(
       "delete PersistentVolumeClaim jetstream-demo-3",
@@ -95,6 +97,7 @@ describe("rollouts gated on JetStream", () => {
           routes: 2,
           leafnodes: 0,
           jetstream: {
+            enabled: true,
             leader,
             peers: ["demo-1", "demo-2", "demo-3"].filter((p) => p !== leader).map((name) => ({ name, current: !behind.includes(name) })),
           },
@@ -142,6 +145,16 @@ describe("rollouts gated on JetStream", () => {
     expect(podChanges(rolling(unanswered))).toEqual([]);
   });
 
+  it("no gate while JetStream is being turned on (the running servers do not have it yet)", () => {
+    const off = Object.fromEntries(
+      ["demo-1", "demo-2", "demo-3"].map((pod) => [
+        pod,
+        { serverId: pod, healthy: true, routes: 2, leafnodes: 0, jetstream: { enabled: false, peers: [] } },
+      ]),
+    );
+    expect(podChanges(rolling(off))).toEqual(["delete Pod demo-3"]);
+  });
+
   it("waiting a minute is a pause: Progressing=False, one Warning Event, and still no server stopped", () => {
     const behind = healthy("demo-1", ["demo-2"]);
     const first = rolling(behind);
@@ -178,6 +191,7 @@ describe("scale-down of a JetStream cluster", () => {
             routes: 4,
             leafnodes: 0,
             jetstream: {
+              enabled: true,
               leader: "demo-1",
               peers: ["demo-2", "demo-3", "demo-4", "demo-5"].map((name) => ({
                 name,
@@ -219,8 +233,16 @@ describe("scale-down of a JetStream cluster", () => {
 
   it("otherwise removes the highest server, and once its pod is gone removes its meta peer as the system user", () => {
     const streams = [{ name: "ORDERS", replicas: 3, servers: ["demo-1", "demo-2", "demo-3"] }];
-    expect(podChanges(shrinking(3, streams))).toEqual(["delete Pod demo-5"]);
-    const gone = shrinking(3, streams, [1, 2, 3, 4], ["demo-5"]);
+    const first = shrinking(3, streams);
+    expect(podChanges(first)).toEqual(["delete Pod demo-5"]);
+    expect(first.status.jetstream?.removed).toEqual(["demo-5"]);
+    const c = natsCluster({ ...spec, size: 3 }, { generation: 2 });
+    const gone = reconcileCluster({
+      ...view({ ...c, status: first.status }),
+      pods: [1, 2, 3, 4].map((i) => runningPod(five, i)),
+      servers: servers(streams, ["demo-5"]),
+      configSecret,
+    });
     const remove = gone.changes.filter((x) => x.op === "remove-peer");
     expect(remove).toEqual([
       expect.objectContaining({ server: "demo-5", connect: expect.objectContaining({ user: "satellite", password: "sys-pw" }) }),
@@ -228,7 +250,7 @@ describe("scale-down of a JetStream cluster", () => {
     expect(podChanges(gone)).toEqual([]);
   });
 
-  it("reports an offline peer no pod backs below the size as stale, and removes nothing", () => {
+  it("removes no peer it did not remove itself: servers gone by themselves are reported as stale", () => {
     const c = natsCluster(spec);
     const r = reconcileCluster({
       ...view(c),
@@ -236,8 +258,8 @@ describe("scale-down of a JetStream cluster", () => {
       servers: servers([], ["demo-3", "demo-4", "demo-5"]),
       configSecret,
     });
-    expect(r.changes.filter((x) => x.op === "remove-peer").map((x) => (x as { server: string }).server)).toEqual(["demo-4", "demo-5"]);
-    expect(r.status.jetstream?.stalePeers).toEqual(["demo-3"]);
+    expect(r.changes.filter((x) => x.op === "remove-peer")).toEqual([]);
+    expect(r.status.jetstream?.stalePeers).toEqual(["demo-3", "demo-4", "demo-5"]);
   });
 });
 
@@ -253,6 +275,7 @@ describe("names JetStream data is tied to", () => {
       routes: 2,
       leafnodes: 0,
       jetstream: {
+        enabled: true,
         leader: "demo-1",
         peers: [],
         streams: Array.from({ length: n }, (_, i) => ({ account: "$G", name: `S${i}`, replicas: 3, servers: ["demo-1"] })),

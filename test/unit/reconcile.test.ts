@@ -412,6 +412,20 @@ describe("adopting what nats-operator made", () => {
     expect(condition(r, "Ready")).toMatchObject({ status: "True" });
   });
 
+  it("marks a pod that runs another image than the spec's outdated, so it is replaced (one at a time)", () => {
+    const wantsNewer = natsCluster({ size: 3, version: "2.14.9" });
+    const r = reconcileCluster({ ...converged(wantsNewer, 3), pods: theirs });
+    expect(summary(r).filter((s) => s.includes("Pod"))).toEqual([
+      "replace Pod demo-1",
+      "replace Pod demo-2",
+      "replace Pod demo-3",
+      "delete Pod demo-3",
+    ]);
+    expect(r.events).toContainEqual(
+      expect.objectContaining({ reason: "Adopted", message: expect.stringContaining("replaced one at a time") }),
+    );
+  });
+
   it("names servers by HOSTNAME while their pods (without POD_NAME) share the config file, by POD_NAME after", () => {
     const conf = (r: ReturnType<typeof reconcileCluster>) => {
       const s = r.changes.find((x) => x.op === "replace" && x.kind === "Secret") as { object: Secret } | undefined;
@@ -451,7 +465,7 @@ describe("clients that must authenticate (spec.auth) and the operator's config A
     expect(password).toMatch(/^[0-9a-f]{32}$/);
     expect(conf).toContain('{ user: "app", password: "app-pw" }');
     expect(conf).toContain(
-      `{ user: "satellite-config-api", password: "${password}", permissions: { publish: ["_INBOX.>"], subscribe: ["_SAT.>", "$SRV.>"], allow_responses: true } }`,
+      `{ user: "satellite-config-api", password: "${password}", permissions: { publish: ["_INBOX.>", "_SAT.*.reloads.ask", "_SAT.*.*.reloads.ask"], subscribe: ["_SAT.>", "$SRV.>"], allow_responses: true } }`,
     );
     const again = reconcileCluster({
       ...view(c),
