@@ -149,6 +149,8 @@ export function reconcileCluster(v: ClusterView): ReconcileResult {
   const operatorMode = spec.configReload?.mode === "operator";
   // The operator's own system-account user: reloads (operator mode), meta peer removals (JetStream).
   const needsSystemUser = operatorMode || jetstreamEnabled(c);
+  // The streams the servers hold (JetStream clusters): what renames and scale-downs must not lose.
+  const streams = jetstreamEnabled(c) ? streamsSeen(v.servers ?? {}) : [];
   const systemPassword = needsSystemUser ? (decodeOr(v.configSecret?.data?.[keySystemPassword]) ?? v.entropy) : undefined;
   if (needsSystemUser && !systemPassword) problems.push("no password for the system user yet (the operator supplies one)");
   // Clients must authenticate: the operator's own user serves the config API (-config-api).
@@ -181,7 +183,7 @@ export function reconcileCluster(v: ClusterView): ReconcileResult {
     });
     if ("error" in rendered) problems.push(`the server config cannot be rendered: ${rendered.error.message}`);
     else {
-      const held = jetstreamEnabled(c) ? streamsSeen(v.servers ?? {}).length : 0;
+      const held = streams.length;
       const renamed = identityChange(decodeOr(v.configSecret?.data?.["nats.conf"]), rendered.text, held);
       if (renamed) problems.push(renamed);
       else conf = rendered.text;
@@ -283,7 +285,7 @@ export function reconcileCluster(v: ClusterView): ReconcileResult {
   const gate = js && {
     wait: js.wait ?? (leaving.length ? `${leaving.join(", ")} to leave the meta group` : undefined),
     order: (pods: Pod[]) => leaderLast(pods, js.status.metaLeader, serverName),
-    ...(removing.length ? { refuseScaleDown: scaleDownRefusal(streamsSeen(v.servers ?? {}), size, removing) } : {}),
+    ...(removing.length ? { refuseScaleDown: scaleDownRefusal(streams, size, removing) } : {}),
   };
   const plan: PodPlan = planPods(c, adoption.pods, size, template, templateHash(template), gate);
   // Servers this operator removed in a scale-down that passed its check, until they left the meta

@@ -31,6 +31,12 @@ const operatorForSite = (site: string) =>
     },
   });
 
+/** `nats req <subject>` from the ground with a put of `routes` that waits for the reload; its reply. */
+const putFromGround = async (subject: string, routes: string[]) => {
+  const out = await node.nats("-s", ground.url, "req", subject, JSON.stringify({ routes, wait: "20s" }), "--timeout=25s", "--raw");
+  return JSON.parse(out.trim().split("\n").at(-1)!);
+};
+
 const routesOf = async (site: string) =>
   JSON.parse((await node.kubectlJson("get", "configmap", "nats-config", "-n", ns(site))).data["routes.json"]);
 const revisionOf = async (site: string) =>
@@ -99,16 +105,7 @@ describe.runIf(!node.info.unavailable).sequential("a fleet of three sites from o
 
   it("a put with wait to site-b's cluster is confirmed; the other sites' clusters do not change", async () => {
     const before = { a: await revisionOf("site-a"), c: await revisionOf("site-c") };
-    const out = await node.nats(
-      "-s",
-      ground.url,
-      "req",
-      "_SAT.site-b.nats.config.put",
-      JSON.stringify({ routes: ["nats://b-extra.example:6222"], wait: "20s" }),
-      "--timeout=25s",
-      "--raw",
-    );
-    const reply = JSON.parse(out.trim().split("\n").at(-1)!);
+    const reply = await putFromGround("_SAT.site-b.nats.config.put", ["nats://b-extra.example:6222"]);
     expect(reply).toMatchObject({
       ok: true,
       site: "site-b",
@@ -145,16 +142,11 @@ describe.runIf(!node.info.unavailable).sequential("a fleet of three sites from o
       90_000,
       1_000,
     );
-    const out = await node.nats(
-      "-s",
-      ground.url,
-      "req",
-      "_SAT.site-a.locked.config.put",
-      JSON.stringify({ routes: ["nats://locked-extra.example:6222"], wait: "20s" }),
-      "--timeout=25s",
-      "--raw",
-    );
-    expect(JSON.parse(out.trim().split("\n").at(-1)!)).toMatchObject({ ok: true, changed: true, reload: { complete: true, ok: true } });
+    expect(await putFromGround("_SAT.site-a.locked.config.put", ["nats://locked-extra.example:6222"])).toMatchObject({
+      ok: true,
+      changed: true,
+      reload: { complete: true, ok: true },
+    });
     expect((await monitor(pod!.ip, "varz")).cluster.urls).toContain("locked-extra.example:6222");
     // As the operator's user, nothing but the config API: what it publishes elsewhere reaches no one.
     const configSecret = await node.kubectlJson("get", "secret", "locked", "-n", ns("site-a"));
