@@ -1,8 +1,8 @@
-import type { V1Container, V1EnvVar, V1Volume, V1VolumeMount } from "@kubernetes/client-node";
+import type { V1Container, V1ContainerPort, V1EnvVar, V1Volume, V1VolumeMount } from "@kubernetes/client-node";
 import { atLeast } from "../reloader/reloadable.ts";
 import type { Pod } from "../types.ts";
 import { reloaderAccountName } from "./desired-objects.ts";
-import { goMemLimit, jetstreamEnabled, jetstreamStoreDir } from "./jetstream.ts";
+import { goMemLimit, jetstreamEnabled } from "./jetstream.ts";
 import { claimName } from "./jetstream-volumes.ts";
 import {
   annotationTemplateHash,
@@ -15,6 +15,7 @@ import {
   selectorLabels,
 } from "./names.ts";
 import type { NatsCluster } from "./natscluster.ts";
+import { podVolumes } from "./pod-volumes.ts";
 import { ports, serverPaths } from "./server-config.ts";
 
 export const defaultServerVersion = "2.14.9";
@@ -36,49 +37,46 @@ export function podTemplate(c: NatsCluster, controllerImage: string, restartKey?
   const pod = spec.pod ?? {};
   const name = c.metadata.name!;
   const version = spec.version || defaultServerVersion;
-  // With the reloader the config lives in an emptyDir it keeps current; else the Secret is mounted.
-  const volumes: V1Volume[] = [
-    pod.enableConfigReload ? { name: "config", emptyDir: {} } : { name: "config", secret: { secretName: configSecretName(name) } },
-    { name: "pid", emptyDir: {} },
-  ];
-  const mounts: V1VolumeMount[] = [
-    { name: "config", mountPath: serverPaths.configDir, readOnly: true },
-    { name: "pid", mountPath: dirOf(serverPaths.pidFile) },
-  ];
-  if (spec.tls?.serverSecret) {
-    volumes.push({ name: "server-tls", secret: { secretName: spec.tls.serverSecret } });
-    mounts.push({ name: "server-tls", mountPath: serverPaths.serverTlsDir, readOnly: true });
+  const js = jetstreamEnabled(c);
+  const { volumes, mounts } = podVolumes(c, js);
+  const env = natsEnv(c, site);
+  const containers: V1Container[] = [natsContainer(c, version, js, env, mounts)];
+  const initContainers: V1Container[] = [];
+  if (pod.enableConfigReload) {
+    const reloader = reloaderContainers(c, controllerImage, env, mounts);
+    initContainers.push(reloader.init);
+    containers.push(reloader.sidecar);
   }
-  if (spec.tls?.routesSecret) {
-    volumes.push({ name: "routes-tls", secret: { secretName: spec.tls.routesSecret } });
-    mounts.push({ name: "routes-tls", mountPath: serverPaths.routesTlsDir, readOnly: true });
-  }
-  const leafSecrets = [
-    ...new Set((spec.leafnodeConfig?.remotes ?? []).flatMap((r) => (r.credentialsSecret ? [r.credentialsSecret.name] : []))),
-  ];
-  for (const [i, secretName] of leafSecrets.entries()) {
-    volumes.push({ name: `leaf-creds-${i}`, secret: { secretName } });
-    mounts.push({ name: `leaf-creds-${i}`, mountPath: serverPaths.leafCredsDir(secretName), readOnly: true });
-  }
+  if (pod.enableMetrics) containers.push(metricsContainer(c));
+  const labels = { ...pod.labels, ...selectorLabels(name), [labelVersion]: version };
+  const annotations = { ...pod.annotations, ...(restartKey ? { [annotationRestartKey]: restartKey } : {}) };
+  return { labels, annotations, spec: podSpec(c, containers, volumes, initContainers) };
+}
+
+/** The nats container's env: the pod's name and namespace (the reloader's too), then the server's own. */
+function natsEnv(c: NatsCluster, site: string | undefined): V1EnvVar[] {
   const env: V1EnvVar[] = [
     { name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
     { name: "POD_NAMESPACE", valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } },
     ...(site ? [{ name: "SERVER_NAME", value: fleetServerName(site, c.metadata.namespace!, "$(POD_NAME)") }] : []),
-    ...(pod.natsEnv ?? []).map((e) => ({ name: e.name, value: e.value ?? "" })),
+    ...(c.spec?.pod?.natsEnv ?? []).map((e) => ({ name: e.name, value: e.value ?? "" })),
   ];
-  const containerPorts = [
-    { name: "client", containerPort: ports.client, ...(pod.enableClientsHostPort ? { hostPort: ports.client } : {}) },
+  const memLimit = goMemLimit(c);
+  if (memLimit) env.push({ name: "GOMEMLIMIT", value: memLimit });
+  return env;
+}
+
+function natsPorts(c: NatsCluster): V1ContainerPort[] {
+  const spec = c.spec ?? {};
+  return [
+    { name: "client", containerPort: ports.client, ...(spec.pod?.enableClientsHostPort ? { hostPort: ports.client } : {}) },
     { name: "cluster", containerPort: ports.cluster },
     { name: "monitor", containerPort: ports.monitor },
     ...(spec.leafnodeConfig?.hostPort ? [{ name: "leafnodes", containerPort: spec.leafnodeConfig.hostPort }] : []),
   ];
-  const js = jetstreamEnabled(c);
-  if (js) {
-    volumes.push({ name: "jetstream", persistentVolumeClaim: { claimName: "" } });
-    mounts.push({ name: "jetstream", mountPath: dirOf(jetstreamStoreDir) });
-  }
-  const memLimit = goMemLimit(c);
-  if (memLimit) env.push({ name: "GOMEMLIMIT", value: memLimit });
+}
+
+function natsProbes(version: string, js: boolean): Pick<V1Container, "livenessProbe" | "readinessProbe" | "startupProbe"> {
   const probe = (query = "") => ({ httpGet: { path: `/healthz${query}`, port: "monitor" } });
   // JetStream (as nats' Helm chart): started once streams are caught up; alive and ready while
   // JetStream runs; the operator's rollouts wait for the full /healthz of every server themselves.
@@ -87,58 +85,81 @@ export function podTemplate(c: NatsCluster, controllerImage: string, restartKey?
     : atLeast(version, "2.10.0")
       ? ["?js-enabled-only=true", "?js-server-only=true"]
       : ["?js-enabled=true", "?js-enabled=true"];
-  const nats: V1Container = {
-    name: "nats",
-    image: `${spec.serverImage || "nats"}:${version}`,
-    command: ["nats-server", "--config", `${serverPaths.configDir}/nats.conf`],
-    ports: containerPorts,
-    env,
-    resources: pod.resources as V1Container["resources"],
-    volumeMounts: mounts,
+  return {
     livenessProbe: { ...probe(live), initialDelaySeconds: 10, periodSeconds: 30, timeoutSeconds: 5 },
     readinessProbe: { ...probe(ready), periodSeconds: 5, timeoutSeconds: 3 },
     ...(js ? { startupProbe: { ...probe(), periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 90 } } : {}),
+  };
+}
+
+function natsContainer(c: NatsCluster, version: string, js: boolean, env: V1EnvVar[], mounts: V1VolumeMount[]): V1Container {
+  const spec = c.spec ?? {};
+  return {
+    name: "nats",
+    image: `${spec.serverImage || "nats"}:${version}`,
+    command: ["nats-server", "--config", `${serverPaths.configDir}/nats.conf`],
+    ports: natsPorts(c),
+    env,
+    resources: spec.pod?.resources as V1Container["resources"],
+    volumeMounts: mounts,
+    ...natsProbes(version, js),
     lifecycle: { preStop: { exec: { command: ["nats-server", "--signal", `ldm=${serverPaths.pidFile}`] } } },
   };
-  const containers: V1Container[] = [nats];
-  const initContainers: V1Container[] = [];
-  if (pod.enableConfigReload) {
-    const reloader = {
-      image: pod.reloaderImage ? `${pod.reloaderImage}:${pod.reloaderImageTag || "latest"}` : controllerImage,
-      imagePullPolicy: pod.reloaderImagePullPolicy,
-      env: [env[0]!, env[1]!],
-      resources: pod.reloaderResources as V1Container["resources"],
-      securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } },
-    };
-    const watch = ["reloader", "-secret", configSecretName(name), "-dir", serverPaths.configDir];
-    initContainers.push({ ...reloader, name: "config", args: [...watch, "-once"], volumeMounts: [{ ...mounts[0]!, readOnly: false }] });
-    containers.push({
-      ...reloader,
-      name: "reloader",
-      args: [
-        ...watch,
-        "-pid",
-        serverPaths.pidFile,
-        "-cluster",
-        name,
-        "-s",
-        `nats://127.0.0.1:${ports.client}`,
-        "-monitor",
-        `http://127.0.0.1:${ports.monitor}`,
-      ],
-      volumeMounts: [{ ...mounts[0]!, readOnly: false }, mounts[1]!],
-    });
-  }
-  if (pod.enableMetrics) {
-    containers.push({
-      name: "metrics",
-      image: `${pod.metricsImage || defaultMetricsImage}:${pod.metricsImageTag || defaultMetricsTag}`,
-      imagePullPolicy: pod.metricsImagePullPolicy,
-      args: ["-connz", "-routez", "-subz", "-varz", "-prefix=nats", "-use_internal_server_id", `http://localhost:${ports.monitor}/`],
-      ports: [{ name: "metrics", containerPort: ports.metrics }],
-    });
-  }
-  const podSpec: PodTemplate["spec"] = {
+}
+
+/** The reloader: an init container that writes the config once, and the sidecar that keeps it current. */
+function reloaderContainers(
+  c: NatsCluster,
+  controllerImage: string,
+  env: V1EnvVar[],
+  mounts: V1VolumeMount[],
+): { init: V1Container; sidecar: V1Container } {
+  const pod = c.spec?.pod ?? {};
+  const name = c.metadata.name!;
+  const reloader = {
+    image: pod.reloaderImage ? `${pod.reloaderImage}:${pod.reloaderImageTag || "latest"}` : controllerImage,
+    imagePullPolicy: pod.reloaderImagePullPolicy,
+    env: [env[0]!, env[1]!],
+    resources: pod.reloaderResources as V1Container["resources"],
+    securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } },
+  };
+  const watch = ["reloader", "-secret", configSecretName(name), "-dir", serverPaths.configDir];
+  const init = { ...reloader, name: "config", args: [...watch, "-once"], volumeMounts: [{ ...mounts[0]!, readOnly: false }] };
+  const sidecar = {
+    ...reloader,
+    name: "reloader",
+    args: [
+      ...watch,
+      "-pid",
+      serverPaths.pidFile,
+      "-cluster",
+      name,
+      "-s",
+      `nats://127.0.0.1:${ports.client}`,
+      "-monitor",
+      `http://127.0.0.1:${ports.monitor}`,
+    ],
+    volumeMounts: [{ ...mounts[0]!, readOnly: false }, mounts[1]!],
+  };
+  return { init, sidecar };
+}
+
+function metricsContainer(c: NatsCluster): V1Container {
+  const pod = c.spec?.pod ?? {};
+  return {
+    name: "metrics",
+    image: `${pod.metricsImage || defaultMetricsImage}:${pod.metricsImageTag || defaultMetricsTag}`,
+    imagePullPolicy: pod.metricsImagePullPolicy,
+    args: ["-connz", "-routez", "-subz", "-varz", "-prefix=nats", "-use_internal_server_id", `http://localhost:${ports.monitor}/`],
+    ports: [{ name: "metrics", containerPort: ports.metrics }],
+  };
+}
+
+function podSpec(c: NatsCluster, containers: V1Container[], volumes: V1Volume[], initContainers: V1Container[]): PodTemplate["spec"] {
+  const spec = c.spec ?? {};
+  const pod = spec.pod ?? {};
+  const name = c.metadata.name!;
+  return {
     subdomain: mgmtServiceName(name),
     containers,
     volumes,
@@ -153,6 +174,14 @@ export function podTemplate(c: NatsCluster, controllerImage: string, restartKey?
           securityContext: { runAsUser: 1000, runAsGroup: 1000, fsGroup: 1000, runAsNonRoot: true },
         }
       : {}),
+    ...podScheduling(c),
+  };
+}
+
+/** Where the pods may run: the spec's node selector and tolerations, and one server a node if it can. */
+function podScheduling(c: NatsCluster): Pick<PodTemplate["spec"], "nodeSelector" | "tolerations" | "affinity"> {
+  const pod = c.spec?.pod ?? {};
+  return {
     ...(pod.nodeSelector ? { nodeSelector: pod.nodeSelector } : {}),
     ...(pod.tolerations ? { tolerations: pod.tolerations } : {}),
     ...(pod.antiAffinity
@@ -162,7 +191,10 @@ export function podTemplate(c: NatsCluster, controllerImage: string, restartKey?
               preferredDuringSchedulingIgnoredDuringExecution: [
                 {
                   weight: 100,
-                  podAffinityTerm: { topologyKey: "kubernetes.io/hostname", labelSelector: { matchLabels: selectorLabels(name) } },
+                  podAffinityTerm: {
+                    topologyKey: "kubernetes.io/hostname",
+                    labelSelector: { matchLabels: selectorLabels(c.metadata.name!) },
+                  },
                 },
               ],
             },
@@ -170,9 +202,6 @@ export function podTemplate(c: NatsCluster, controllerImage: string, restartKey?
         }
       : {}),
   };
-  const labels = { ...pod.labels, ...selectorLabels(name), [labelVersion]: version };
-  const annotations = { ...pod.annotations, ...(restartKey ? { [annotationRestartKey]: restartKey } : {}) };
-  return { labels, annotations, spec: podSpec };
 }
 
 export const templateHash = (t: PodTemplate) => hashOf(t);
@@ -198,8 +227,4 @@ export function desiredPod(c: NatsCluster, index: number, t: PodTemplate): Pod {
       volumes: t.spec.volumes?.map((v) => (v.persistentVolumeClaim ? { ...v, persistentVolumeClaim: { claimName: claimName(name) } } : v)),
     },
   };
-}
-
-function dirOf(path: string): string {
-  return path.slice(0, path.lastIndexOf("/")) || "/";
 }

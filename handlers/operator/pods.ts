@@ -13,13 +13,6 @@ export interface PodPlan {
   message?: string;
 }
 
-/**
- * pod.failed, scale and rollout in one pass over the cluster's pods `<name>-1 … <name>-<size>`:
- * failed pods are deleted (and come back under the same name once gone); missing pods are all
- * created at once; extra pods go one at a time, highest index first; outdated pods are replaced
- * one at a time, highest index first, only while every other pod is Ready. Never waits: the
- * next pod event brings the cluster back.
- */
 /** JetStream clusters: why no server may be stopped now, and the order to stop them in. */
 export interface PodGate {
   wait?: string;
@@ -33,70 +26,125 @@ const waitingForJetStream = (why: string): Pick<PodPlan, "reason" | "message"> =
   message: `no server is stopped until JetStream is current: ${why}`,
 });
 
+/**
+ * pod.failed, scale and rollout in one pass over the cluster's pods `<name>-1 … <name>-<size>`:
+ * failed pods are deleted (and come back under the same name once gone); missing pods are all
+ * created at once; extra pods go one at a time, highest index first; outdated pods are replaced
+ * one at a time, highest index first, only while every other pod is Ready. Never waits: the
+ * next pod event brings the cluster back.
+ */
 export function planPods(c: NatsCluster, owned: Pod[], size: number, template: PodTemplate, hash: string, gate?: PodGate): PodPlan {
-  const name = c.metadata.name!;
   const ns = c.metadata.namespace!;
-  const del = (p: Pod): Change => ({ op: "delete", kind: "Pod", namespace: ns, name: p.metadata!.name!, uid: p.metadata?.uid });
-  const changes: Change[] = [];
-  const events: ClusterEvent[] = [];
+  const p: Planning = {
+    c,
+    name: c.metadata.name!,
+    size,
+    del: (pod) => ({ op: "delete", kind: "Pod", namespace: ns, name: pod.metadata!.name!, uid: pod.metadata?.uid }),
+    changes: [],
+    events: [],
+  };
+  const { changes, events } = p;
 
-  const terminating = owned.filter((p) => p.metadata?.deletionTimestamp);
-  const failed = owned.filter((p) => !p.metadata?.deletionTimestamp && isDone(p));
-  const live = owned.filter((p) => !p.metadata?.deletionTimestamp && !isDone(p));
+  const terminating = owned.filter((pod) => pod.metadata?.deletionTimestamp);
+  const failed = owned.filter((pod) => !pod.metadata?.deletionTimestamp && isDone(pod));
+  const live = owned.filter((pod) => !pod.metadata?.deletionTimestamp && !isDone(pod));
+  replaceFailed(p, failed);
+
+  const creating = createMissing(p, owned, template);
+  if (creating) return creating;
+  if (failed.length) return { changes, events, reason: "ReplacingFailedPods", message: `replacing ${failed.length} failed servers` };
+
+  const scaling = scaleDown(p, live, terminating, gate);
+  if (scaling) return scaling;
+  if (terminating.length)
+    return {
+      changes,
+      events,
+      reason: "WaitingForPods",
+      message: `waiting for ${terminating.map((pod) => pod.metadata!.name).join(", ")} to terminate`,
+    };
+  return rollOrWait(p, live, template, hash, gate);
+}
+
+/** One pass of planPods: the cluster, and the changes and events planned so far. */
+interface Planning {
+  c: NatsCluster;
+  name: string;
+  size: number;
+  del: (pod: Pod) => Change;
+  changes: Change[];
+  events: ClusterEvent[];
+}
+
+/** Failed pods are deleted (and come back under the same name once gone). */
+function replaceFailed({ del, changes, events }: Planning, failed: Pod[]): void {
   for (const p of failed) {
     changes.push(del(p));
     const why = p.status?.reason ? ` (${p.status.reason}${p.status.message ? `: ${p.status.message}` : ""})` : "";
     events.push({ type: "Warning", reason: "PodFailed", message: `pod ${p.metadata!.name} is ${p.status!.phase}${why}; replacing it` });
   }
+}
 
+/** Missing pods `<name>-1 … <name>-<size>` are all created at once. */
+function createMissing({ c, name, size, changes, events }: Planning, owned: Pod[], template: PodTemplate): PodPlan | undefined {
   const taken = new Set(owned.map((p) => p.metadata?.name));
   const missing: number[] = [];
   for (let i = 1; i <= size; i++) if (!taken.has(`${name}-${i}`)) missing.push(i);
   for (const i of missing) changes.push({ op: "create", kind: "Pod", object: desiredPod(c, i, template) });
-  if (missing.length) {
-    events.push({ type: "Normal", reason: "CreatingPods", message: `creating ${missing.map((i) => `${name}-${i}`).join(", ")}` });
-    return { changes, events, reason: "CreatingPods", message: `creating ${missing.length} of ${size} servers` };
-  }
-  if (failed.length) return { changes, events, reason: "ReplacingFailedPods", message: `replacing ${failed.length} failed servers` };
+  if (!missing.length) return undefined;
+  events.push({ type: "Normal", reason: "CreatingPods", message: `creating ${missing.map((i) => `${name}-${i}`).join(", ")}` });
+  return { changes, events, reason: "CreatingPods", message: `creating ${missing.length} of ${size} servers` };
+}
 
+/** Pods above size go one at a time, highest index first, once no other pod is terminating. */
+function scaleDown(
+  { name, size, del, changes, events }: Planning,
+  live: Pod[],
+  terminating: Pod[],
+  gate: PodGate | undefined,
+): PodPlan | undefined {
   const excess = live
     .filter((p) => {
       const i = podIndex(name, p.metadata?.name);
       return i === undefined || i > size;
     })
     .sort((a, b) => (podIndex(name, b.metadata?.name) ?? Infinity) - (podIndex(name, a.metadata?.name) ?? Infinity));
-  if (excess.length) {
-    if (gate?.refuseScaleDown) return { changes, events, reason: "ScaleDownRefused", message: gate.refuseScaleDown };
-    if (gate?.wait && !terminating.length) return { changes, events, ...waitingForJetStream(gate.wait) };
-    if (!terminating.length) {
-      changes.push(del(excess[0]!));
-      events.push({ type: "Normal", reason: "ScalingDown", message: `deleting ${excess[0]!.metadata!.name} (size is ${size})` });
-    }
-    return { changes, events, reason: "ScalingDown", message: `removing ${excess.length} servers above size ${size}` };
+  if (!excess.length) return undefined;
+  if (gate?.refuseScaleDown) return { changes, events, reason: "ScaleDownRefused", message: gate.refuseScaleDown };
+  if (gate?.wait && !terminating.length) return { changes, events, ...waitingForJetStream(gate.wait) };
+  if (!terminating.length) {
+    changes.push(del(excess[0]!));
+    events.push({ type: "Normal", reason: "ScalingDown", message: `deleting ${excess[0]!.metadata!.name} (size is ${size})` });
   }
-  if (terminating.length)
-    return {
-      changes,
-      events,
-      reason: "WaitingForPods",
-      message: `waiting for ${terminating.map((p) => p.metadata!.name).join(", ")} to terminate`,
-    };
+  return { changes, events, reason: "ScalingDown", message: `removing ${excess.length} servers above size ${size}` };
+}
 
+/**
+ * Outdated pods are replaced one at a time, highest index first (or in the gate's order), only
+ * while every other pod is Ready; with none outdated, what is left is waiting for Ready.
+ */
+function rollOrWait(
+  { name, del, changes, events }: Planning,
+  live: Pod[],
+  template: PodTemplate,
+  hash: string,
+  gate: PodGate | undefined,
+): PodPlan {
   const byIndex = live
     .filter((p) => p.metadata?.annotations?.[annotationTemplateHash] !== hash)
     .sort((a, b) => podIndex(name, b.metadata?.name)! - podIndex(name, a.metadata?.name)!);
   const outdated = gate ? gate.order(byIndex) : byIndex;
   const notReady = live.filter((p) => !isReady(p));
+  const waiting = notReady.map((p) => p.metadata!.name).join(", ");
+  if (outdated.length && notReady.length)
+    return {
+      changes,
+      events,
+      reason: "RollingUpdate",
+      message: `${outdated.length} servers to update; waiting for ${waiting} to be Ready`,
+    };
+  if (outdated.length && gate?.wait) return { changes, events, ...waitingForJetStream(gate.wait) };
   if (outdated.length) {
-    if (notReady.length) {
-      return {
-        changes,
-        events,
-        reason: "RollingUpdate",
-        message: `${outdated.length} servers to update; waiting for ${notReady.map((p) => p.metadata!.name).join(", ")} to be Ready`,
-      };
-    }
-    if (gate?.wait) return { changes, events, ...waitingForJetStream(gate.wait) };
     const p = outdated[0]!;
     changes.push(del(p));
     const from = p.metadata?.labels?.[labelVersion];
@@ -109,12 +157,6 @@ export function planPods(c: NatsCluster, owned: Pod[], size: number, template: P
     });
     return { changes, events, reason: "RollingUpdate", message: `updating ${outdated.length} servers, one at a time` };
   }
-  if (notReady.length)
-    return {
-      changes,
-      events,
-      reason: "WaitingForPods",
-      message: `waiting for ${notReady.map((p) => p.metadata!.name).join(", ")} to be Ready`,
-    };
+  if (notReady.length) return { changes, events, reason: "WaitingForPods", message: `waiting for ${waiting} to be Ready` };
   return { changes, events };
 }

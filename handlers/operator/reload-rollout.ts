@@ -14,6 +14,7 @@ import type { Change, Pod, ServerReload } from "../types.ts";
 import { fleetServerName } from "./desired-pod.ts";
 import { podIndex } from "./names.ts";
 import type { Condition, ConfigStatus, NatsCluster, ServerConfigState } from "./natscluster.ts";
+import { convergedStep, type Rollout, type RolloutTarget, refuse, step } from "./reload-rollout-step.ts";
 
 export const systemUser = "satellite";
 export const annotationConfigDigest = "nats.io/config-digest";
@@ -127,23 +128,55 @@ const digestFor = (text: string, pod: string, serverName = pod) => {
 };
 
 export function rolloutStep(i: RolloutInput): RolloutStep {
+  const r = rolloutOf(i);
+  if (!r.pending.length) return convergedStep(r);
+  const refusal = serverRefusal(r);
+  if (refusal) return refusal;
+
+  // Only a restart applies this change: the pod template carries restartKey, so the pods are
+  // replaced one at a time and start with the new config; reloading would be refused.
+  if (restartKey(i.lastGood, i.version) !== restartKey(r.target, i.version)) {
+    for (const s of r.servers) if (s.state !== "current") s.error = "this change needs a restart: the pods are replaced one at a time";
+    return step(r, { requeueAfterMs: 2_000 });
+  }
+
+  const work = canaryWork(r);
+  if (!Array.isArray(work)) return work;
+  return step(r, { changes: reloadChanges(r, work), requeueAfterMs: retryMs });
+}
+
+/** The config to roll out (the rendered one, or the last good one if the rendered one was refused), and each server's state with it. */
+function rolloutOf(i: RolloutInput): Rollout {
   const c = i.cluster;
   const name = c.metadata.name!;
-  const strategy = i.renderedStrategy ?? c.spec?.configReload?.strategy ?? "all";
   const before = c.status?.config;
   const renderedHash = configHash(i.rendered);
   const refused = before?.refused?.hash === renderedHash ? before.refused : undefined;
   const forward = !refused;
   const target = forward ? i.rendered : i.lastGood;
-  const targetRevision = forward ? i.renderedRevision : i.lastGoodRevision;
-  const targetHash = configHash(target);
-  const pods = [...i.pods].sort((a, b) => (podIndex(name, a.metadata?.name) ?? 0) - (podIndex(name, b.metadata?.name) ?? 0));
-  const nowMs = Date.parse(i.now);
-  const digestOf = (text: string, pod: string) => digestFor(text, pod, i.site ? fleetServerName(i.site, c.metadata.namespace!, pod) : pod);
+  const t: RolloutTarget = {
+    i,
+    name,
+    renderedHash,
+    refused,
+    forward,
+    target,
+    targetRevision: forward ? i.renderedRevision : i.lastGoodRevision,
+    targetHash: configHash(target),
+    lastGoodHash: configHash(i.lastGood),
+    pods: [...i.pods].sort((a, b) => (podIndex(name, a.metadata?.name) ?? 0) - (podIndex(name, b.metadata?.name) ?? 0)),
+    nowMs: Date.parse(i.now),
+    digestOf: (text: string, pod: string) => digestFor(text, pod, i.site ? fleetServerName(i.site, c.metadata.namespace!, pod) : pod),
+  };
+  return { ...t, ...serverStates(t), reachable: t.pods.filter((p) => i.servers[p.metadata!.name!]) };
+}
 
+/** Each server's state with the target, and the reachable ones still to move. */
+function serverStates(t: RolloutTarget): { servers: ServerConfigState[]; pending: Pod[] } {
+  const { i, target, targetHash, targetRevision, digestOf } = t;
   const servers: ServerConfigState[] = [];
   const pending: Pod[] = [];
-  for (const p of pods) {
+  for (const p of t.pods) {
     const pod = p.metadata!.name!;
     const o = i.servers[pod];
     const want = digestOf(target, pod);
@@ -160,7 +193,7 @@ export function rolloutStep(i: RolloutInput): RolloutStep {
     servers.push({
       pod,
       serverId: o.serverId,
-      ...(onLastGood ? { hash: configHash(i.lastGood), revision: i.lastGoodRevision } : {}),
+      ...(onLastGood ? { hash: t.lastGoodHash, revision: i.lastGoodRevision } : {}),
       state: tried ? "reloading" : "outdated",
       ...(tried?.outcome === "reloaded"
         ? { error: "reloaded, but the kubelet has not refreshed the config volume yet: trying again" }
@@ -169,129 +202,62 @@ export function rolloutStep(i: RolloutInput): RolloutStep {
     });
     pending.push(p);
   }
+  return { servers, pending };
+}
 
-  const status = (state: ConfigStatus["state"], more: Partial<ConfigStatus> = {}): ConfigStatus => ({
-    hash: targetHash,
-    ...(targetRevision ? { revision: targetRevision } : {}),
-    state,
-    ...(refused ? { refused } : {}),
-    servers,
-    ...more,
-  });
-  const step = (rest: Partial<RolloutStep>): RolloutStep => ({
-    target,
-    targetRevision,
-    lastGood: i.lastGood,
-    lastGoodRevision: i.lastGoodRevision,
-    changes: [],
-    events: [],
-    status: status(refused ? "Refused" : "Rolling"),
-    condition: refused
-      ? { type: "ConfigCurrent", status: "False", reason: "Refused", message: refused.error }
-      : {
-          type: "ConfigCurrent",
-          status: "False",
-          reason: "Rolling",
-          message: `${servers.filter((s) => s.state === "current").length}/${pods.length} servers run the new config`,
-        },
-    ...rest,
-  });
-
-  /** Nats-server refused the config on `pod`, or the canary was not healthy with it. */
-  const refuse = (error: string, reason: string): RolloutStep => {
-    const r = { hash: renderedHash, ...(i.renderedRevision ? { revision: i.renderedRevision } : {}), error, at: i.now };
-    return {
-      ...step({}),
-      target: i.lastGood,
-      targetRevision: i.lastGoodRevision,
-      status: { ...status("Refused"), hash: configHash(i.lastGood), revision: i.lastGoodRevision, refused: r },
-      condition: { type: "ConfigCurrent", status: "False", reason: "Refused", message: error },
-      events: [{ type: "Warning", reason, message: `${error}; the last good config stays (or is put back) on every server` }],
-      requeueAfterMs: 0,
-    };
-  };
-
-  const reachable = pods.filter((p) => i.servers[p.metadata!.name!]);
-  if (!pending.length) {
-    const done = forward && i.lastGood !== target;
-    const allSeen = reachable.length === pods.length;
-    return step({
-      lastGood: allSeen ? target : i.lastGood,
-      lastGoodRevision: allSeen ? targetRevision : i.lastGoodRevision,
-      status: status(refused ? "Refused" : allSeen ? "Current" : "Rolling"),
-      condition: refused
-        ? { type: "ConfigCurrent", status: "False", reason: "Refused", message: refused.error }
-        : allSeen
-          ? { type: "ConfigCurrent", status: "True", reason: "Current", message: `every server runs config ${targetHash}` }
-          : {
-              type: "ConfigCurrent",
-              status: "Unknown",
-              reason: "ServersUnreachable",
-              message: `${pods.length - reachable.length} servers could not be asked`,
-            },
-      events:
-        done && allSeen
-          ? [
-              {
-                type: "Normal",
-                reason: "ConfigRolledOut",
-                message: `every server runs config ${targetHash}${targetRevision ? ` (routes revision ${targetRevision})` : ""}`,
-              },
-            ]
-          : [],
-      ...(allSeen ? {} : { requeueAfterMs: 5_000 }),
-    });
-  }
-
-  // nats-server's own refusal of the config, from a reload of it.
-  for (const p of pending) {
+/** nats-server's own refusal of the config, from a reload of it. */
+function serverRefusal(r: Rollout): RolloutStep | undefined {
+  for (const p of r.pending) {
     const pod = p.metadata!.name!;
-    const last = i.servers[pod]?.lastReload;
-    if (forward && last?.outcome === "refused" && last.digest === digestOf(target, pod))
-      return refuse(`${pod}: ${last.error}`, "ConfigRefused");
+    const last = r.i.servers[pod]?.lastReload;
+    if (r.forward && last?.outcome === "refused" && last.digest === r.digestOf(r.target, pod))
+      return refuse(r, `${pod}: ${last.error}`, "ConfigRefused");
   }
+  return undefined;
+}
 
-  // Only a restart applies this change: the pod template carries restartKey, so the pods are
-  // replaced one at a time and start with the new config; reloading would be refused.
-  if (restartKey(i.lastGood, i.version) !== restartKey(target, i.version)) {
-    for (const s of servers) if (s.state !== "current") s.error = "this change needs a restart: the pods are replaced one at a time";
-    return step({ requeueAfterMs: 2_000 });
+/**
+ * The servers to move now: all pending ones, or under the canary strategy the canary alone until it
+ * runs the config healthily. A step instead while the canary settles, or its refusal once it timed out.
+ */
+function canaryWork(r: Rollout): Pod[] | RolloutStep {
+  const { i, pending, reachable, pods, nowMs } = r;
+  const strategy = i.renderedStrategy ?? i.cluster.spec?.configReload?.strategy ?? "all";
+  if (strategy !== "canary" || !r.forward) return pending;
+  const canary = reachable[0];
+  if (!canary) return pending;
+  if (pending.includes(canary)) return [canary];
+  const o = i.servers[canary.metadata!.name!]!;
+  const peers = Math.max(0, Math.min(i.size, pods.length) - 1);
+  // As linked as the servers still on the old config: a lost ground link is a broken canary.
+  const others = reachable.slice(1).map((p) => i.servers[p.metadata!.name!]!.leafnodes);
+  const leafnodes = others.length ? Math.min(...others) : 0;
+  // Loaded by a reload of ours: judged once it has run the config for a moment (a link the new
+  // config breaks takes nats-server a little while to close). Started with it: judged now.
+  const lr = o.lastReload;
+  const loadedAt = lr && lr.digest === o.digest && lr.outcome === "reloaded" ? Date.parse(lr.at) : undefined;
+  const settling = loadedAt !== undefined && nowMs - loadedAt < canarySettleMs;
+  if (!settling && o.healthy && o.routes >= peers && o.leafnodes >= leafnodes) return pending;
+  const since = loadedAt ?? (o.lastReload ? Date.parse(o.lastReload.at) : nowMs);
+  const timeout = (i.cluster.spec?.configReload?.canaryTimeoutSeconds ?? defaultCanaryTimeoutSeconds) * 1000;
+  const why = `${o.healthy ? "/healthz ok" : "/healthz failing"}, routes to ${o.routes} of ${peers} servers, ${o.leafnodes} of ${leafnodes} leafnode links`;
+  if (!settling && nowMs - since >= timeout) {
+    return refuse(
+      r,
+      `the canary ${canary.metadata!.name} loaded the config but was not healthy within ${timeout / 1000} s (${why})`,
+      "CanaryUnhealthy",
+    );
   }
+  return step(r, { requeueAfterMs: retryMs });
+}
 
-  let work = pending;
-  if (strategy === "canary" && forward) {
-    const canary = reachable[0];
-    if (canary && pending.includes(canary)) work = [canary];
-    else if (canary) {
-      const o = i.servers[canary.metadata!.name!]!;
-      const peers = Math.max(0, Math.min(i.size, pods.length) - 1);
-      // As linked as the servers still on the old config: a lost ground link is a broken canary.
-      const others = reachable.slice(1).map((p) => i.servers[p.metadata!.name!]!.leafnodes);
-      const leafnodes = others.length ? Math.min(...others) : 0;
-      // Loaded by a reload of ours: judged once it has run the config for a moment (a link the new
-      // config breaks takes nats-server a little while to close). Started with it: judged now.
-      const lr = o.lastReload;
-      const loadedAt = lr && lr.digest === o.digest && lr.outcome === "reloaded" ? Date.parse(lr.at) : undefined;
-      const settling = loadedAt !== undefined && nowMs - loadedAt < canarySettleMs;
-      if (settling || !o.healthy || o.routes < peers || o.leafnodes < leafnodes) {
-        const since = loadedAt ?? (o.lastReload ? Date.parse(o.lastReload.at) : nowMs);
-        const timeout = (c.spec?.configReload?.canaryTimeoutSeconds ?? defaultCanaryTimeoutSeconds) * 1000;
-        const why = `${o.healthy ? "/healthz ok" : "/healthz failing"}, routes to ${o.routes} of ${peers} servers, ${o.leafnodes} of ${leafnodes} leafnode links`;
-        if (!settling && nowMs - since >= timeout) {
-          return refuse(
-            `the canary ${canary.metadata!.name} loaded the config but was not healthy within ${timeout / 1000} s (${why})`,
-            "CanaryUnhealthy",
-          );
-        }
-        return step({ requeueAfterMs: retryMs });
-      }
-    }
-  }
-
+/** For each server of `work`: a nudge of its pod until the kubelet has the file, then its reload. */
+function reloadChanges(r: Rollout, work: Pod[]): Change[] {
+  const { i, nowMs } = r;
   const changes: Change[] = [];
   for (const p of work) {
     const pod = p.metadata!.name!;
-    const want = digestOf(target, pod);
+    const want = r.digestOf(r.target, pod);
     const o = i.servers[pod];
     if (!want || !o) continue;
     const a = p.metadata?.annotations ?? {};
@@ -306,7 +272,7 @@ export function rolloutStep(i: RolloutInput): RolloutStep {
       changes.push({
         op: "reload",
         namespace: p.metadata!.namespace!,
-        cluster: name,
+        cluster: r.name,
         pod,
         serverId: o.serverId,
         digest: want,
@@ -314,5 +280,5 @@ export function rolloutStep(i: RolloutInput): RolloutStep {
       });
     }
   }
-  return step({ changes, requeueAfterMs: retryMs });
+  return changes;
 }

@@ -1,12 +1,9 @@
 import { atLeast } from "../reloader/reloadable.ts";
-import type { Secret } from "../types.ts";
-import { decodeBase64 } from "./base64.ts";
 import { defaultServerVersion } from "./desired-pod.ts";
 import { jetstreamSettings } from "./jetstream.ts";
 import { type NatsCluster, tlsFiles } from "./natscluster.ts";
+import type { SecretTexts } from "./phases/observe.ts";
 import { type ClientsAuth, chooseClientsAuthKey, parseClientsAuth } from "./server-config.ts";
-
-export type Secrets = Record<string, Secret | undefined>;
 
 /** Names of every Secret a cluster's spec refers to (the runtime fetches these into the view). */
 export function referencedSecrets(c: NatsCluster): string[] {
@@ -22,14 +19,28 @@ export function referencedSecrets(c: NatsCluster): string[] {
 
 const imageTag = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 
-/** Everything wrong with a spec and the Secrets it names, as sentences; empty when it can be rendered. */
-export function validateCluster(c: NatsCluster, secrets: Secrets): { problems: string[]; clientsAuth?: ClientsAuth } {
+/**
+ * Phase 2, validate: everything wrong with a spec and the Secrets it names (decoded), as
+ * sentences; empty when it can be rendered.
+ */
+export function validateCluster(c: NatsCluster, secrets: SecretTexts): { problems: string[]; clientsAuth?: ClientsAuth } {
   const s = c.spec ?? {};
   const problems: string[] = [];
   if (s.size !== undefined && (!Number.isInteger(s.size) || s.size < 0))
     problems.push(`spec.size is ${s.size}: use a whole number, 0 or more`);
   if (s.version !== undefined && s.version !== "" && !imageTag.test(s.version))
     problems.push(`spec.version ${JSON.stringify(s.version)} is not an image tag`);
+  problems.push(...secretKeyProblems(c, secrets));
+  const auth = clientsAuthOf(c, secrets);
+  if (auth.problem) problems.push(auth.problem);
+  problems.push(...reloadModeProblems(c), ...jetstreamSettings(c).problems, ...serverSettingProblems(c));
+  return { problems, clientsAuth: auth.clientsAuth };
+}
+
+/** The Secrets the spec names for TLS and leafnode credentials: each there, with the keys it needs. */
+function secretKeyProblems(c: NatsCluster, secrets: SecretTexts): string[] {
+  const s = c.spec ?? {};
+  const problems: string[] = [];
   const needKeys = (field: string, name: string | undefined, keys: [string, string][]) => {
     if (!name) return;
     const secret = secrets[name];
@@ -38,7 +49,7 @@ export function validateCluster(c: NatsCluster, secrets: Secrets): { problems: s
       return;
     }
     for (const [key, keyField] of keys) {
-      if (secret.data?.[key] === undefined) problems.push(`${field}: secret "${name}" has no key "${key}" (${keyField})`);
+      if (secret[key] === undefined) problems.push(`${field}: secret "${name}" has no key "${key}" (${keyField})`);
     }
   };
   const tls = tlsFiles(s.tls);
@@ -60,38 +71,46 @@ export function validateCluster(c: NatsCluster, secrets: Secrets): { problems: s
         [r.credentialsSecret.key ?? "user.creds", "key"],
       ]);
   }
-  let clientsAuth: ClientsAuth | undefined;
-  const authName = s.auth?.clientsAuthSecret;
-  if (authName) {
-    const secret = secrets[authName];
-    const where = `spec.auth.clientsAuthSecret: secret "${authName}"`;
-    if (!secret) problems.push(`${where} not found in namespace "${c.metadata.namespace}"`);
-    else {
-      const key = chooseClientsAuthKey(Object.keys(secret.data ?? {}));
-      if ("error" in key) problems.push(`${where} ${key.error.message}`);
-      else {
-        const parsed = parseClientsAuth(decodeBase64(secret.data![key.value]!));
-        if ("error" in parsed) problems.push(`${where} key "${key.value}": ${parsed.error.message}`);
-        else clientsAuth = parsed.value;
-      }
-    }
+  return problems;
+}
+
+/** spec.auth.clientsAuthSecret's users, or why they cannot be read. */
+function clientsAuthOf(c: NatsCluster, secrets: SecretTexts): { clientsAuth?: ClientsAuth; problem?: string } {
+  const authName = c.spec?.auth?.clientsAuthSecret;
+  if (!authName) return {};
+  const secret = secrets[authName];
+  const where = `spec.auth.clientsAuthSecret: secret "${authName}"`;
+  if (!secret) return { problem: `${where} not found in namespace "${c.metadata.namespace}"` };
+  const key = chooseClientsAuthKey(Object.keys(secret));
+  if ("error" in key) return { problem: `${where} ${key.error.message}` };
+  const parsed = parseClientsAuth(secret[key.value]!);
+  if ("error" in parsed) return { problem: `${where} key "${key.value}": ${parsed.error.message}` };
+  return { clientsAuth: parsed.value };
+}
+
+function reloadModeProblems(c: NatsCluster): string[] {
+  const s = c.spec ?? {};
+  if (s.configReload?.mode !== "operator") return [];
+  const problems: string[] = [];
+  if (s.pod?.enableConfigReload)
+    problems.push("configReload.mode operator reloads without a sidecar: leave out pod.enableConfigReload (or set mode sidecar)");
+  if (s.tls?.verify) {
+    problems.push(
+      "configReload.mode operator cannot reload servers whose clients must present a certificate (tls.verify): use mode sidecar",
+    );
   }
-  if (s.configReload?.mode === "operator") {
-    if (s.pod?.enableConfigReload)
-      problems.push("configReload.mode operator reloads without a sidecar: leave out pod.enableConfigReload (or set mode sidecar)");
-    if (s.tls?.verify) {
-      problems.push(
-        "configReload.mode operator cannot reload servers whose clients must present a certificate (tls.verify): use mode sidecar",
-      );
-    }
-    const version = s.version || defaultServerVersion;
-    if (!atLeast(version, "2.11.0")) {
-      problems.push(
-        `configReload.mode operator needs nats-server 2.11.0 or later (its config digest confirms each reload); spec.version is ${version}`,
-      );
-    }
+  const version = s.version || defaultServerVersion;
+  if (!atLeast(version, "2.11.0")) {
+    problems.push(
+      `configReload.mode operator needs nats-server 2.11.0 or later (its config digest confirms each reload); spec.version is ${version}`,
+    );
   }
-  problems.push(...jetstreamSettings(c).problems);
+  return problems;
+}
+
+function serverSettingProblems(c: NatsCluster): string[] {
+  const s = c.spec ?? {};
+  const problems: string[] = [];
   const lameDuck = s.lameDuckDurationSeconds;
   if (lameDuck !== undefined && lameDuck < 30) problems.push(`spec.lameDuckDurationSeconds is ${lameDuck}: nats-server needs 30 or more`);
   const nc = s.natsConfig ?? {};
@@ -101,5 +120,5 @@ export function validateCluster(c: NatsCluster, secrets: Secrets): { problems: s
   if (nc.maxPayload !== undefined && nc.maxPending !== undefined && nc.maxPayload > nc.maxPending) {
     problems.push(`spec.natsConfig.maxPayload (${nc.maxPayload}) is larger than maxPending (${nc.maxPending}): nats-server refuses that`);
   }
-  return { problems, clientsAuth };
+  return problems;
 }

@@ -1,0 +1,55 @@
+// Phase 3, credentials: the operator's own users in the servers' config. The system-account user
+// does reloads (operator mode) and meta peer removals (JetStream); the config API's user serves
+// -config-api on clusters whose clients must authenticate. Their passwords are made once from the
+// runtime's entropy and kept in the config Secret.
+import type { ServerReload } from "../../types.ts";
+import { encodeBase64 } from "../base64.ts";
+import { configApiPassword, keyConfigApiPassword, withConfigApiUser } from "../config-api-user.ts";
+import { keySystemPassword, systemUser } from "../reload-rollout.ts";
+import { type ClientsAuth, ports } from "../server-config.ts";
+import type { Observed } from "./observe.ts";
+
+export interface Credentials {
+  problems: string[];
+  /** spec.auth's users with the config API's user added. */
+  clientsAuth?: ClientsAuth;
+  systemPassword?: string;
+  /** The passwords as the config Secret keeps them (base64), besides what each mode writes itself. */
+  secretData: Record<string, string>;
+}
+
+/** `usersAuth`: spec.auth's users, as validation read them. */
+export function credentials(seen: Observed, usersAuth: ClientsAuth | undefined): Credentials {
+  const entropy = seen.view.entropy;
+  const problems: string[] = [];
+  const needsSystemUser = seen.operatorMode || seen.jetstream;
+  const systemPassword = needsSystemUser ? (seen.configText[keySystemPassword] ?? entropy) : undefined;
+  if (needsSystemUser && !systemPassword) problems.push("no password for the system user yet (the operator supplies one)");
+  const apiPassword = usersAuth ? (seen.configText[keyConfigApiPassword] ?? (entropy ? configApiPassword(entropy) : undefined)) : undefined;
+  let clientsAuth = usersAuth;
+  if (usersAuth && !apiPassword) problems.push("no password for the config API's user yet (the operator supplies one)");
+  else if (usersAuth && apiPassword) {
+    const withUser = withConfigApiUser(usersAuth, apiPassword);
+    if ("problem" in withUser) problems.push(withUser.problem);
+    else clientsAuth = withUser.auth;
+  }
+  const secretData = {
+    ...(apiPassword ? { [keyConfigApiPassword]: encodeBase64(apiPassword) } : {}),
+    // Operator mode writes the whole Secret itself, this password with it.
+    ...(systemPassword && !seen.operatorMode ? { [keySystemPassword]: encodeBase64(systemPassword) } : {}),
+  };
+  return { problems, ...(clientsAuth ? { clientsAuth } : {}), ...(systemPassword ? { systemPassword } : {}), secretData };
+}
+
+/** How the operator reaches the cluster's servers as its system-account user. */
+export function systemConnect(seen: Observed, password: string): ServerReload["connect"] {
+  const running = seen.live.filter((p) => p.status?.podIP);
+  const tls = seen.spec.tls;
+  const ca = tls?.serverSecret ? seen.secrets[tls.serverSecret]?.[tls.serverSecretCAFileName ?? "ca.pem"] : undefined;
+  return {
+    urls: running.map((p) => `${ca ? "tls" : "nats"}://${p.status!.podIP}:${ports.client}`),
+    user: systemUser,
+    password,
+    ...(ca ? { ca } : {}),
+  };
+}

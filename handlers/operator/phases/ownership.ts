@@ -1,0 +1,23 @@
+// Phase 5, ownership: objects the cluster would write that something else already holds.
+import { desiredServices } from "../desired-objects.ts";
+import { configSecretName, isOwnedBy } from "../names.ts";
+import type { Observed } from "./observe.ts";
+
+/** A sentence for each object of the cluster's names that it does not control. */
+export function foreignObjects(seen: Observed): string[] {
+  const problems: string[] = [];
+  const foreign = (kind: string, obj: Parameters<typeof isOwnedBy>[0] | null | undefined, objName: string) => {
+    if (obj && !isOwnedBy(obj, seen.cluster))
+      problems.push(`${kind} "${objName}" already exists and is not controlled by this NatsCluster: rename or delete it`);
+  };
+  foreign("secret", seen.configSecret, configSecretName(seen.name));
+  for (const s of desiredServices(seen.cluster)) {
+    const name = s.metadata!.name!;
+    foreign(
+      "service",
+      seen.view.services.find((x) => x.metadata?.name === name),
+      name,
+    );
+  }
+  return problems;
+}

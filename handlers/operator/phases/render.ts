@@ -1,0 +1,46 @@
+// Phase 4, render: nats.conf for the cluster's servers, from the spec, the routes file the config
+// API writes, and the operator's own users.
+import { lacksOurEnv } from "../adopt.ts";
+import { identityChange, jetstreamSettings } from "../jetstream.ts";
+import { systemUser } from "../reload-rollout.ts";
+import { ports, renderServerConfig } from "../server-config.ts";
+import type { Credentials } from "./credentials.ts";
+import type { Observed } from "./observe.ts";
+
+export interface RenderedConfig {
+  /** The config text; undefined when it could not be rendered (see problems) or was not tried. */
+  conf?: string;
+  routes: string[];
+  clusterName: string;
+  problems: string[];
+}
+
+/** `skip`: earlier phases found problems, so nothing is rendered. */
+export function renderConfig(seen: Observed, creds: Credentials, skip: boolean): RenderedConfig {
+  const { name, namespace: ns, spec } = seen;
+  const fromApi = seen.routesFile;
+  const clusterName = fromApi?.name || name;
+  const podRoutes = Array.from(
+    { length: Math.max(0, seen.size) },
+    (_, i) => `nats://${name}-${i + 1}.${name}-mgmt.${ns}.svc:${ports.cluster}`,
+  );
+  const extra = (spec.extraRoutes ?? [])
+    .map((r) => r.route || (r.cluster ? `nats://${r.cluster}-mgmt.${ns}.svc:${ports.cluster}` : ""))
+    .filter(Boolean);
+  const routes = [...new Set([...podRoutes, ...extra, ...(fromApi?.routes ?? [])])];
+  if (skip || creds.problems.length) return { routes, clusterName, problems: [] };
+  const rendered = renderServerConfig({
+    cluster: seen.cluster,
+    clusterName,
+    routes,
+    clientsAuth: creds.clientsAuth,
+    ...(creds.systemPassword ? { systemUser: { user: systemUser, password: creds.systemPassword } } : {}),
+    fleetServerNames: Boolean(seen.view.site),
+    adoptedPods: seen.live.some(lacksOurEnv),
+    jetstream: jetstreamSettings(seen.cluster).settings,
+  });
+  if ("error" in rendered) return { routes, clusterName, problems: [`the server config cannot be rendered: ${rendered.error.message}`] };
+  const renamed = identityChange(seen.configText["nats.conf"], rendered.text, seen.streams.length);
+  if (renamed) return { routes, clusterName, problems: [renamed] };
+  return { conf: rendered.text, routes, clusterName, problems: [] };
+}
