@@ -11,8 +11,11 @@ export const keyConfigApiPassword = "config-api-password";
 /** A password of its own, from the runtime's entropy (which the system user's password also comes from). */
 export const configApiPassword = (entropy: string) => sha256Hex(`config-api:${entropy}`).slice(0, 32);
 
-/** `auth` with the operator's user added; a user of the same name in the Secret is a problem. */
-export function withConfigApiUser(auth: ClientsAuth, password: string): { auth: ClientsAuth } | { problem: string } {
+/**
+ * `auth` with the operator's user added; a user of the same name in the Secret is a problem.
+ * `allowResponses`: the server takes allow_responses (2.1.0 and later).
+ */
+export function withConfigApiUser(auth: ClientsAuth, password: string, allowResponses = true): { auth: ClientsAuth } | { problem: string } {
   if (auth.users?.some((u) => u.username === configApiUser))
     return { problem: `spec.auth.clientsAuthSecret has a user "${configApiUser}", which is the operator's own: rename it` };
   const user = {
@@ -21,7 +24,7 @@ export function withConfigApiUser(auth: ClientsAuth, password: string): { auth: 
     // Replies go to inboxes: a response permission alone (allow_responses) is forgotten when the
     // server reloads, as a put's own change makes it do before the reply.
     permissions: { subscribe: ["_SAT.>", "$SRV.>"], publish: ["_INBOX.>", "_SAT.*.reloads.ask", "_SAT.*.*.reloads.ask"] },
-    allowResponses: true,
+    ...(allowResponses ? { allowResponses: true } : {}),
   };
   return { auth: { ...auth, users: [...(auth.users ?? []), user] } };
 }

@@ -18,7 +18,9 @@ import type { NatsCluster } from "./natscluster.ts";
 import { podVolumes } from "./pod-volumes.ts";
 import { ports, serverPaths } from "./server-config.ts";
 
-export const defaultServerVersion = "2.14.9";
+import { defaultServerVersion, serverVersion } from "./server-version.ts";
+
+export { defaultServerVersion };
 export const annotationRestartKey = "nats.io/config-restart-key";
 export const defaultMetricsImage = "natsio/prometheus-nats-exporter";
 export const defaultMetricsTag = "0.17.3";
@@ -77,7 +79,9 @@ function natsPorts(c: NatsCluster): V1ContainerPort[] {
 }
 
 function natsProbes(version: string, js: boolean): Pick<V1Container, "livenessProbe" | "readinessProbe" | "startupProbe"> {
-  const probe = (query = "") => ({ httpGet: { path: `/healthz${query}`, port: "monitor" } });
+  // Servers before /healthz: /varz answers once the server listens.
+  const endpoint = serverVersion(version).healthz ? "/healthz" : "/varz";
+  const probe = (query = "") => ({ httpGet: { path: `${endpoint}${query}`, port: "monitor" } });
   // JetStream (as nats' Helm chart): started once streams are caught up; alive and ready while
   // JetStream runs; the operator's rollouts wait for the full /healthz of every server themselves.
   const [live, ready] = !js
@@ -97,13 +101,13 @@ function natsContainer(c: NatsCluster, version: string, js: boolean, env: V1EnvV
   return {
     name: "nats",
     image: `${spec.serverImage || "nats"}:${version}`,
-    command: ["nats-server", "--config", `${serverPaths.configDir}/nats.conf`],
+    command: [serverVersion(version).binary, "--config", `${serverPaths.configDir}/nats.conf`],
     ports: natsPorts(c),
     env,
     resources: spec.pod?.resources as V1Container["resources"],
     volumeMounts: mounts,
     ...natsProbes(version, js),
-    lifecycle: { preStop: { exec: { command: ["nats-server", "--signal", `ldm=${serverPaths.pidFile}`] } } },
+    lifecycle: { preStop: { exec: { command: [serverVersion(version).binary, "--signal", `ldm=${serverPaths.pidFile}`] } } },
   };
 }
 
@@ -117,7 +121,7 @@ function reloaderContainers(
   const pod = c.spec?.pod ?? {};
   const name = c.metadata.name!;
   const reloader = {
-    image: pod.reloaderImage ? `${pod.reloaderImage}:${pod.reloaderImageTag || "latest"}` : controllerImage,
+    image: reloaderImage(pod, controllerImage),
     imagePullPolicy: pod.reloaderImagePullPolicy,
     env: [env[0]!, env[1]!],
     resources: pod.reloaderResources as V1Container["resources"],
@@ -227,4 +231,12 @@ export function desiredPod(c: NatsCluster, index: number, t: PodTemplate): Pod {
       volumes: t.spec.volumes?.map((v) => (v.persistentVolumeClaim ? { ...v, persistentVolumeClaim: { claimName: claimName(name) } } : v)),
     },
   };
+}
+
+/** reloaderImage[:reloaderImageTag], or satellite's own image, at reloaderImageTag when that alone is given. */
+function reloaderImage(pod: NonNullable<NonNullable<NatsCluster["spec"]>["pod"]>, controllerImage: string): string {
+  if (pod.reloaderImage) return `${pod.reloaderImage}:${pod.reloaderImageTag || "latest"}`;
+  if (!pod.reloaderImageTag) return controllerImage;
+  const repository = controllerImage.replace(/@.*$/, "").replace(/:[^:/]*$/, "");
+  return `${repository}:${pod.reloaderImageTag}`;
 }

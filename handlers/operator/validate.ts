@@ -1,9 +1,10 @@
 import { atLeast } from "../reloader/reloadable.ts";
 import { defaultServerVersion } from "./desired-pod.ts";
-import { jetstreamSettings } from "./jetstream.ts";
+import { jetstreamEnabled, jetstreamSettings } from "./jetstream.ts";
 import { type NatsCluster, tlsFiles } from "./natscluster.ts";
 import type { SecretTexts } from "./phases/observe.ts";
 import { type ClientsAuth, chooseClientsAuthKey, parseClientsAuth } from "./server-config.ts";
+import { versionProblems } from "./server-version.ts";
 
 /** Names of every Secret a cluster's spec refers to (the runtime fetches these into the view). */
 export function referencedSecrets(c: NatsCluster): string[] {
@@ -33,6 +34,8 @@ export function validateCluster(c: NatsCluster, secrets: SecretTexts): { problem
   problems.push(...secretKeyProblems(c, secrets));
   const auth = clientsAuthOf(c, secrets);
   if (auth.problem) problems.push(auth.problem);
+  problems.push(...unservedFieldProblems(c));
+  problems.push(...versionProblems(s.version || defaultServerVersion, { jetstream: jetstreamEnabled(c) }));
   problems.push(...reloadModeProblems(c), ...jetstreamSettings(c).problems, ...serverSettingProblems(c));
   return { problems, clientsAuth: auth.clientsAuth };
 }
@@ -120,5 +123,28 @@ function serverSettingProblems(c: NatsCluster): string[] {
   if (nc.maxPayload !== undefined && nc.maxPending !== undefined && nc.maxPayload > nc.maxPending) {
     problems.push(`spec.natsConfig.maxPayload (${nc.maxPayload}) is larger than maxPending (${nc.maxPending}): nats-server refuses that`);
   }
+  return problems;
+}
+
+/**
+ * nats-operator's fields satellite does not act on yet: refused, never accepted and ignored. A
+ * refused spec changes nothing, so a cluster taken over from nats-operator keeps the config and
+ * users nats-operator gave it until the field is cleared.
+ */
+function unservedFieldProblems(c: NatsCluster): string[] {
+  const s = c.spec ?? {};
+  const keep = "nothing of this cluster is changed until it is cleared";
+  const problems: string[] = [];
+  if (s.auth?.enableServiceAccounts)
+    problems.push(
+      `spec.auth.enableServiceAccounts (users from NatsServiceRoles with ServiceAccount tokens) is not served by satellite yet: ${keep}; give the users in spec.auth.clientsAuthSecret instead`,
+    );
+  if (s.auth?.clientsAuthFile !== undefined)
+    problems.push(
+      `spec.auth.clientsAuthFile is not served by satellite: ${keep}; put the same JSON in a Secret and name it in spec.auth.clientsAuthSecret`,
+    );
+  for (const field of ["advertiseExternalIP", "bootconfigImage", "bootconfigImageTag"] as const)
+    if (s.pod?.[field] !== undefined && s.pod[field] !== false)
+      problems.push(`spec.pod.${field} (advertising the node's external IP) is not served by satellite yet: ${keep}; leave it out`);
   return problems;
 }

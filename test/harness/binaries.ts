@@ -4,6 +4,8 @@ import { fileURLToPath } from "node:url";
 export interface Binaries {
   NATS_SERVER_BIN: string;
   NATS_SERVER_OLD_BIN: string;
+  /** nats-server 2.0.0, 2.1.9 and 2.6.1 (releases nats-operator users run), colon-separated. */
+  NATS_SERVER_LEGACY_BINS: string;
   ETCD_BIN: string;
   KUBE_APISERVER_BIN: string;
   NATS_CLI_BIN: string;
@@ -31,6 +33,7 @@ export function binaries(): Binaries {
   const keys = [
     "NATS_SERVER_BIN",
     "NATS_SERVER_OLD_BIN",
+    "NATS_SERVER_LEGACY_BINS",
     "ETCD_BIN",
     "KUBE_APISERVER_BIN",
     "NATS_CLI_BIN",

@@ -1,5 +1,6 @@
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
+import { connect } from "@nats-io/transport-node";
 import { beforeEach, inject } from "vitest";
 import { waitFor } from "./ports.ts";
 import { writeOverlay } from "./realnode.ts";
@@ -14,11 +15,15 @@ export interface OnNode {
   kubectlJson<T = any>(...args: string[]): Promise<T>;
   /** `kubectl apply -k` of an overlay on manifests/: namespace, our images, strategic-merge `patches`. */
   applyManifests(namespace: string, opts?: { patches?: string[]; only?: string[] }): Promise<string>;
+  /** A namespace of its own with the operator installed from the manifests, its Deployment rolled out. */
+  installOperator(namespace: string): Promise<void>;
   /** `kubectl apply --server-side -f -` of one or more JSON/YAML documents. */
   apply(doc: string): Promise<string>;
   /** `nats` with its arguments, e.g. ("-s", url, "req", subject, body). */
   nats(...args: string[]): Promise<string>;
   pods(namespace: string, selector: string): Promise<PodView[]>;
+  /** Samples every 200 ms how many pods of `selector` are Ready; `stop()` gives the fewest seen. */
+  watchFewestReady(namespace: string, selector: string, start: number): { stop(): Promise<number> };
   /** Waits until `selector` matches exactly `n` pods, all Running and Ready and not deleting. */
   readyPods(namespace: string, selector: string, n: number, timeoutMs?: number): Promise<PodView[]>;
 }
@@ -66,6 +71,11 @@ export function onNode(): OnNode {
     async applyManifests(namespace, opts = {}) {
       return kubectl("apply", "-k", writeOverlay(namespace, info.images, opts.patches, opts.only));
     },
+    async installOperator(namespace) {
+      await kubectl("create", "namespace", namespace);
+      await kubectl("apply", "-k", writeOverlay(namespace, info.images));
+      await kubectl("rollout", "status", "deployment/satellite-operator", "-n", namespace, "--timeout=120s");
+    },
     async apply(doc) {
       return new Promise((resolve, reject) => {
         const p = execFile(info.kubectlBin, ["--kubeconfig", info.kubeconfig, "apply", "--server-side", "-f", "-"], (e, out, err) =>
@@ -81,6 +91,24 @@ export function onNode(): OnNode {
         const err = e as { stderr?: string; message: string };
         throw new Error(`nats ${args.join(" ")}: ${err.stderr || err.message}`);
       }
+    },
+    watchFewestReady(namespace, selector, start) {
+      let fewest = start;
+      let sampling = true;
+      const sampler = (async () => {
+        while (sampling) {
+          const now = await pods(namespace, selector).catch(() => undefined);
+          if (now) fewest = Math.min(fewest, now.filter((p) => p.ready && !p.deleting).length);
+          await new Promise((r) => setTimeout(r, 200));
+        }
+      })();
+      return {
+        async stop() {
+          sampling = false;
+          await sampler;
+          return fewest;
+        },
+      };
     },
     async readyPods(namespace, selector, n, timeoutMs = 90_000) {
       return waitFor(
@@ -115,4 +143,31 @@ export function skipAfterAFailedStep(): void {
       failed ??= ctx.task.name;
     });
   });
+}
+
+/** A message published on server `b` reaches a subscriber on server `a` (interest crosses the route). */
+export async function crossServerMessage(a: string, b: string, subject = "e2e.cross"): Promise<string> {
+  const sub = await connect({ servers: `nats://${a}:4222` });
+  const pub = await connect({ servers: `nats://${b}:4222` });
+  try {
+    const s = sub.subscribe(subject, { max: 1 });
+    await sub.flush();
+    const got = (async () => {
+      for await (const m of s) return m.string();
+      return "";
+    })();
+    // Interest crosses the route asynchronously: publish until it arrives.
+    const timer = setInterval(() => pub.publish(subject, `from ${b}`), 100);
+    try {
+      return await Promise.race([
+        got,
+        new Promise<string>((_, rej) => setTimeout(() => rej(new Error("no message crossed the route in 10 s")), 10_000)),
+      ]);
+    } finally {
+      clearInterval(timer);
+    }
+  } finally {
+    await sub.close();
+    await pub.close();
+  }
 }

@@ -17,6 +17,8 @@ ETCD_VERSION=v3.6.8
 NATSCLI_VERSION=v0.3.0
 NODE_LTS_VERSION=24
 NATS_OLD_VERSION=v2.12.0
+# Releases nats-operator users still run (its default was 2.1.9), and the oldest satellite supports.
+NATS_LEGACY_VERSIONS="v2.0.0 v2.1.9 v2.6.1"
 NACK_VERSION=v0.22.4
 NATS_OPERATOR_VERSION=v0.8.3
 COREDNS_VERSION=v1.15.0
@@ -90,6 +92,12 @@ nats_server_old() {
   [ -x /usr/sbin/nats-server ] || [ -x /usr/bin/nats-server ] || apt_install nats-server || true
   for p in /usr/bin/nats-server /usr/sbin/nats-server; do [ -x "$p" ] && { echo "$p"; return; }; done
   echo ""
+}
+
+nats_server_legacy() { # colon-separated, oldest first
+  local v bins=()
+  for v in $NATS_LEGACY_VERSIONS; do bins+=("$(nats_server_v "$v")"); done
+  (IFS=:; echo "${bins[*]}")
 }
 
 assets_hint="set KUBEBUILDER_ASSETS to a directory holding etcd and kube-apiserver"
@@ -218,6 +226,7 @@ realnode() {
 # Assigned first: with set -e a failure inside $(…) stops here, not inside an echo.
 nats=$(nats_server)
 nats_old=$(nats_server_old)
+nats_legacy=$(nats_server_legacy)
 etcd=$(etcd_bin)
 apiserver=$(kube_apiserver)
 cli=$(nats_cli)
@@ -227,6 +236,7 @@ node_env=$(realnode)
 echo "CACHE_DIR=$CACHE"
 echo "NATS_SERVER_BIN=$nats"
 echo "NATS_SERVER_OLD_BIN=$nats_old"
+echo "NATS_SERVER_LEGACY_BINS=$nats_legacy"
 echo "ETCD_BIN=$etcd"
 echo "KUBE_APISERVER_BIN=$apiserver"
 echo "NATS_CLI_BIN=$cli"

@@ -21,6 +21,8 @@ export interface NodeImages {
   natsPrevious: string;
   natsVersion: string;
   natsPreviousVersion: string;
+  /** Releases nats-operator users run (2.0.0, 2.1.9, 2.6.1), laid out as their official images. */
+  natsLegacyVersions: string[];
   archives: string[];
 }
 
@@ -35,6 +37,9 @@ export function buildImages(): NodeImages {
     /v(\d+\.\d+\.\d+\S*)/.exec(execFileSync(bin, ["--version"], { encoding: "utf8" }))![1]!.replace(/^v/, "");
   const natsVersion = version(b.NATS_SERVER_BIN);
   const natsPreviousVersion = version(b.NATS_SERVER_PREV_BIN);
+  const legacy = b.NATS_SERVER_LEGACY_BINS.split(":")
+    .filter(Boolean)
+    .map((bin) => ({ bin, v: version(bin) }));
   const nats = (bin: string, v: string) => {
     const out = join(cache, `nats-${v}.tar`);
     if (!existsSync(out)) execFileSync("bash", [join(scripts, "image-nats.sh"), bin, v, out], { stdio: "ignore" });
@@ -51,7 +56,13 @@ export function buildImages(): NodeImages {
     natsPrevious: `nats:${natsPreviousVersion}`,
     natsVersion,
     natsPreviousVersion,
-    archives: [satellite, nats(b.NATS_SERVER_BIN, natsVersion), nats(b.NATS_SERVER_PREV_BIN, natsPreviousVersion)],
+    natsLegacyVersions: legacy.map((l) => l.v),
+    archives: [
+      satellite,
+      nats(b.NATS_SERVER_BIN, natsVersion),
+      nats(b.NATS_SERVER_PREV_BIN, natsPreviousVersion),
+      ...legacy.map((l) => nats(l.bin, l.v)),
+    ],
   };
 }
 

@@ -212,6 +212,46 @@ describe("nats-server -t accepts every rendered config", () => {
   });
 });
 
+describe("nats-server -t of releases nats-operator users run accepts the config rendered for that version", () => {
+  const env = { ...process.env, POD_NAME: "nats-0" };
+  const legacy = () =>
+    binaries()
+      .NATS_SERVER_LEGACY_BINS.split(":")
+      .filter(Boolean)
+      .map((bin) => [/nats-server-v([0-9.]+)$/.exec(bin)![1]!, bin] as const);
+
+  it("the test bed built 2.0.0, 2.1.9 and 2.6.1", () => {
+    expect(legacy().map(([v]) => v)).toEqual(["2.0.0", "2.1.9", "2.6.1"]);
+  });
+
+  for (const version of ["2.0.0", "2.1.9", "2.6.1"]) {
+    it.each(matrix)(`${version}: %s`, (name, spec, more) => {
+      const bin = legacy().find(([v]) => v === version)![1];
+      const file = join(dir, `legacy-${version}-${name.replace(/\W+/g, "-")}.conf`);
+      const rendered = renderServerConfig({ cluster: natsCluster({ ...spec, version }), clusterName: "sat-test", routes, paths, ...more });
+      if ("error" in rendered) {
+        // 2.0.0 takes one URL per leafnode remote: a remote with several is refused, not cut short.
+        expect(version).toBe("2.0.0");
+        expect(rendered.error.message).toContain("takes one per remote (2.0.2 and later take several)");
+        return;
+      }
+      writeFileSync(file, rendered.text);
+      const r = check(bin, file, env);
+      expect(r.out).toMatch(/configuration file .* is valid/);
+      expect(r.ok).toBe(true);
+    });
+  }
+
+  it("the newest's config (cluster name, server_name) is what 2.0.0 refuses: the check can fail", () => {
+    const bin = legacy()[0]![1];
+    const file = join(dir, "legacy-newest-on-2.0.0.conf");
+    writeFileSync(file, render({ cluster: natsCluster({}), clusterName: "sat-test", routes, paths }));
+    const r = check(bin, file, env);
+    expect(r.ok).toBe(false);
+    expect(r.out).toContain('unknown field "server_name"');
+  });
+});
+
 describe("servers started from rendered configs", () => {
   it("run with the pod's name, the cluster name, routes, TLS, users and a leafnode remote", async () => {
     const bin = binaries().NATS_SERVER_BIN;

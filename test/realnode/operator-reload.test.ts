@@ -85,9 +85,7 @@ describe.runIf(!node.info.unavailable).sequential("config reloads by the operato
   beforeAll(async () => {
     ground = await startNatsServer({ name: "ground", host: "10.89.0.1", leafListen: true });
     leafnodeConfig = { remotes: [{ url: `nats://10.89.0.1:${ground.leafPort}` }] };
-    await node.kubectl("create", "namespace", ns);
-    await node.applyManifests(ns);
-    await node.kubectl("rollout", "status", "deployment/satellite-operator", "-n", ns, "--timeout=120s");
+    await node.installOperator(ns);
   }, 180_000);
   afterAll(async () => {
     if (!node.info.unavailable) await node.kubectl("delete", "namespace", ns, "--wait=false");

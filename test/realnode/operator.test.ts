@@ -5,7 +5,7 @@
 import { connect } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeNatsTls } from "../harness/certs.ts";
-import { monitor, onNode, type PodView, skipAfterAFailedStep } from "../harness/on-node.ts";
+import { crossServerMessage, monitor, onNode, type PodView, skipAfterAFailedStep } from "../harness/on-node.ts";
 import { waitFor } from "../harness/ports.ts";
 import { hostPid } from "../harness/realnode.ts";
 
@@ -41,31 +41,6 @@ async function meshFormed(pods: PodView[]) {
     60_000,
     250,
   );
-}
-
-async function crossServerMessage(a: string, b: string) {
-  const sub = await connect({ servers: `nats://${a}:4222` });
-  const pub = await connect({ servers: `nats://${b}:4222` });
-  try {
-    const s = sub.subscribe("e2e.cross", { max: 1 });
-    await sub.flush();
-    const got = (async () => {
-      for await (const m of s) return m.string();
-    })();
-    // Interest crosses the route asynchronously: publish until it arrives.
-    const timer = setInterval(() => pub.publish("e2e.cross", `from ${b}`), 100);
-    try {
-      return await Promise.race([
-        got,
-        new Promise((_, rej) => setTimeout(() => rej(new Error("no message crossed the route in 10 s")), 10_000)),
-      ]);
-    } finally {
-      clearInterval(timer);
-    }
-  } finally {
-    await sub.close();
-    await pub.close();
-  }
 }
 
 // One story told in order, not independent tests: every step works on the same namespace, operator
@@ -171,15 +146,7 @@ describe.runIf(!node.info.unavailable).sequential("operator on a real node", () 
 
   it("a version change rolls one server at a time and ends on the new version", async () => {
     const { natsPrevious, natsPreviousVersion } = node.info.images;
-    let minReady = 3;
-    let sampling = true;
-    const sampler = (async () => {
-      while (sampling) {
-        const now = await node.pods(ns, selector).catch(() => undefined);
-        if (now) minReady = Math.min(minReady, now.filter((p) => p.ready && !p.deleting).length);
-        await new Promise((r) => setTimeout(r, 200));
-      }
-    })();
+    const fewestReady = node.watchFewestReady(ns, selector, 3);
     await node.kubectl(
       "patch",
       "natscluster",
@@ -200,9 +167,7 @@ describe.runIf(!node.info.unavailable).sequential("operator on a real node", () 
       300_000,
       1_000,
     );
-    sampling = false;
-    await sampler;
-    expect(minReady).toBeGreaterThanOrEqual(2);
+    expect(await fewestReady.stop()).toBeGreaterThanOrEqual(2);
     for (const p of pods) expect((await monitor(p.ip, "varz")).version).toBe(natsPreviousVersion);
     await meshFormed(pods);
   }, 360_000);

@@ -29,7 +29,7 @@ export function credentials(seen: Observed, usersAuth: ClientsAuth | undefined):
   let clientsAuth = usersAuth;
   if (usersAuth && !apiPassword) problems.push("no password for the config API's user yet (the operator supplies one)");
   else if (usersAuth && apiPassword) {
-    const withUser = withConfigApiUser(usersAuth, apiPassword);
+    const withUser = withConfigApiUser(usersAuth, apiPassword, seen.version.allowResponses);
     if ("problem" in withUser) problems.push(withUser.problem);
     else clientsAuth = withUser.auth;
   }

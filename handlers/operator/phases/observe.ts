@@ -10,6 +10,7 @@ import { streamsSeen } from "../jetstream-gate.ts";
 import { isOwnedBy, routesConfigMapName } from "../names.ts";
 import type { NatsCluster, NatsClusterSpec } from "../natscluster.ts";
 import type { MetaView, ServerObservation } from "../reload-rollout.ts";
+import { defaultServerVersion, type ServerVersion, serverVersion } from "../server-version.ts";
 
 /** Everything a reconcile looks at: the cluster and what it owns or names, read from the caches. */
 export interface ClusterView {
@@ -50,6 +51,8 @@ export interface Observed {
   name: string;
   namespace: string;
   size: number;
+  /** What the spec's nats-server version takes and serves. */
+  version: ServerVersion;
   /** Pods this cluster controls, those being deleted included. */
   owned: Pod[];
   /** Owned pods not being deleted. */
@@ -92,6 +95,7 @@ export function observe(v: ClusterView): Observed {
     name,
     namespace,
     size: spec.size ?? defaultSize,
+    version: serverVersion(spec.version || defaultServerVersion),
     owned,
     live,
     ready: live.filter(isPodReady).length,

@@ -29,6 +29,14 @@ export function renderConfig(seen: Observed, creds: Credentials, skip: boolean):
     .filter(Boolean);
   const routes = [...new Set([...podRoutes, ...extra, ...(fromApi?.routes ?? [])])];
   if (skip || creds.problems.length) return { routes, clusterName, problems: [] };
+  if (fromApi?.name && fromApi.name !== name && !seen.version.clusterName)
+    return {
+      routes,
+      clusterName,
+      problems: [
+        `the routes file (config.put) names the cluster ${JSON.stringify(fromApi.name)}, but nats-server ${seen.version.tag} has no cluster name (2.2.0 and later have): put the routes without a name, or raise spec.version`,
+      ],
+    };
   const rendered = renderServerConfig({
     cluster: seen.cluster,
     clusterName,

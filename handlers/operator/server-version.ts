@@ -1,0 +1,59 @@
+// What each nats-server version takes and serves, for the command, config and probes the operator
+// gives it. Read off nats-server's own history (server/opts.go, server/monitor.go at each tag) and
+// the official `nats` images' Dockerfiles:
+// - 1.x images ship /gnatsd; 2.x scratch images /nats-server, on PATH only in images built since
+//   March 2022 (2.7.3 and later); alpine images have /usr/local/bin/nats-server on PATH.
+// - leafnode remotes with several `urls`: 2.0.2; server_name: 2.1.2; allow_responses: 2.1.0; cluster { name }: 2.2.0; /healthz: 2.7.1;
+//   /healthz?js-enabled (the JetStream probes and the operator's JetStream gate): 2.9.0.
+import { atLeast } from "../reloader/reloadable.ts";
+
+export const defaultServerVersion = "2.14.9";
+export const minimumServerVersion = "2.0.0";
+export const minimumJetStreamVersion = "2.9.0";
+
+export interface ServerVersion {
+  /** The image tag as the spec gives it. */
+  tag: string;
+  /** How the container starts the server: an absolute path where the image has no PATH entry for it. */
+  binary: string;
+  /** Leafnode remotes take `urls` (before: one `url`). */
+  leafnodeUrls: boolean;
+  serverName: boolean;
+  clusterName: boolean;
+  allowResponses: boolean;
+  /** /healthz; without it, probes ask /varz, which answers once the server listens. */
+  healthz: boolean;
+}
+
+/** A tag that is not a version number (`latest`, `alpine`, a build's own name) is read as the newest. */
+const numbered = (tag: string) => /^v?[0-9]+(\.[0-9]+)*([-+].*)?$/.test(tag);
+
+export function serverVersion(tag: string): ServerVersion {
+  const known = numbered(tag);
+  const since = (v: string) => !known || atLeast(tag, v);
+  const onPath = since("2.7.3") || /alpine/.test(tag);
+  return {
+    tag,
+    binary: known && !since("2.0.0") ? "/gnatsd" : onPath ? "nats-server" : "/nats-server",
+    leafnodeUrls: since("2.0.2"),
+    serverName: since("2.1.2"),
+    clusterName: since("2.2.0"),
+    allowResponses: since("2.1.0"),
+    healthz: since("2.7.1"),
+  };
+}
+
+/** Why the spec's version cannot run what the spec asks for, as sentences (empty: it can). */
+export function versionProblems(tag: string, asks: { jetstream: boolean }): string[] {
+  if (!numbered(tag)) return [];
+  if (!atLeast(tag, minimumServerVersion))
+    return [
+      `spec.version ${tag} is nats-server 1.x (gnatsd), which satellite does not run: the minimum is ${minimumServerVersion}; set spec.version to 2.1.9 or later (nats-operator's default was 2.1.9; the newest is best)`,
+    ];
+  const problems: string[] = [];
+  if (asks.jetstream && !atLeast(tag, minimumJetStreamVersion))
+    problems.push(
+      `spec.jetstream needs nats-server ${minimumJetStreamVersion} or later (its /healthz tells when JetStream is current); spec.version is ${tag}`,
+    );
+  return problems;
+}
