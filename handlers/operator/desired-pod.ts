@@ -15,6 +15,7 @@ import {
   selectorLabels,
 } from "./names.ts";
 import type { NatsCluster } from "./natscluster.ts";
+import { containerSecurityContext, podSecurityContext } from "./pod-security.ts";
 import { podVolumes } from "./pod-volumes.ts";
 import { ports, serverPaths } from "./server-config.ts";
 
@@ -108,6 +109,7 @@ function natsContainer(c: NatsCluster, version: string, js: boolean, env: V1EnvV
     volumeMounts: mounts,
     ...natsProbes(version, js),
     lifecycle: { preStop: { exec: { command: [serverVersion(version).binary, "--signal", `ldm=${serverPaths.pidFile}`] } } },
+    securityContext: containerSecurityContext(c),
   };
 }
 
@@ -125,7 +127,7 @@ function reloaderContainers(
     imagePullPolicy: pod.reloaderImagePullPolicy,
     env: [env[0]!, env[1]!],
     resources: pod.reloaderResources as V1Container["resources"],
-    securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } },
+    securityContext: containerSecurityContext(c),
   };
   const watch = ["reloader", "-secret", configSecretName(name), "-dir", serverPaths.configDir];
   const init = { ...reloader, name: "config", args: [...watch, "-once"], volumeMounts: [{ ...mounts[0]!, readOnly: false }] };
@@ -156,6 +158,7 @@ function metricsContainer(c: NatsCluster): V1Container {
     imagePullPolicy: pod.metricsImagePullPolicy,
     args: ["-connz", "-routez", "-subz", "-varz", "-prefix=nats", "-use_internal_server_id", `http://localhost:${ports.monitor}/`],
     ports: [{ name: "metrics", containerPort: ports.metrics }],
+    securityContext: containerSecurityContext(c),
   };
 }
 
@@ -169,13 +172,13 @@ function podSpec(c: NatsCluster, containers: V1Container[], volumes: V1Volume[],
     volumes,
     restartPolicy: "Always",
     terminationGracePeriodSeconds: (spec.lameDuckDurationSeconds ?? 30) + 30,
+    securityContext: podSecurityContext(c),
     // The reloader signals nats-server: one process namespace, one user, so no capability is needed.
     ...(pod.enableConfigReload
       ? {
           shareProcessNamespace: true,
           serviceAccountName: reloaderAccountName(name),
           initContainers,
-          securityContext: { runAsUser: 1000, runAsGroup: 1000, fsGroup: 1000, runAsNonRoot: true },
         }
       : {}),
     ...podScheduling(c),

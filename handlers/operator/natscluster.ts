@@ -126,6 +126,10 @@ export interface PodPolicy {
   metricsImageTag?: string;
   metricsImagePullPolicy?: PullPolicy;
   enableClientsHostPort?: boolean;
+  /** Laid over the pod's restricted defaults (pod-security.ts), key by key: core PodSecurityContext. */
+  securityContext?: Record<string, unknown>;
+  /** Laid over every container's restricted defaults, key by key: core SecurityContext. */
+  containerSecurityContext?: Record<string, unknown>;
   advertiseExternalIP?: boolean;
   bootconfigImage?: string;
   bootconfigImageTag?: string;

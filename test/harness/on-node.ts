@@ -15,7 +15,9 @@ export interface OnNode {
   kubectlJson<T = any>(...args: string[]): Promise<T>;
   /** `kubectl apply -k` of an overlay on manifests/: namespace, our images, strategic-merge `patches`. */
   applyManifests(namespace: string, opts?: { patches?: string[]; only?: string[] }): Promise<string>;
-  /** A namespace of its own with the operator installed from the manifests, its Deployment rolled out. */
+  /** A namespace that enforces Pod Security "restricted", as production namespaces often do. */
+  createRestrictedNamespace(namespace: string): Promise<void>;
+  /** A restricted namespace of its own with the operator installed from the manifests, its Deployment rolled out. */
   installOperator(namespace: string): Promise<void>;
   /** `kubectl apply --server-side -f -` of one or more JSON/YAML documents. */
   apply(doc: string): Promise<string>;
@@ -63,6 +65,10 @@ export function onNode(): OnNode {
       raw: p,
     }));
   };
+  const createRestrictedNamespace = async (namespace: string) => {
+    await kubectl("create", "namespace", namespace);
+    await kubectl("label", "namespace", namespace, "pod-security.kubernetes.io/enforce=restricted");
+  };
   return {
     info,
     kubectl,
@@ -71,8 +77,9 @@ export function onNode(): OnNode {
     async applyManifests(namespace, opts = {}) {
       return kubectl("apply", "-k", writeOverlay(namespace, info.images, opts.patches, opts.only));
     },
+    createRestrictedNamespace,
     async installOperator(namespace) {
-      await kubectl("create", "namespace", namespace);
+      await createRestrictedNamespace(namespace);
       await kubectl("apply", "-k", writeOverlay(namespace, info.images));
       await kubectl("rollout", "status", "deployment/satellite-operator", "-n", namespace, "--timeout=120s");
     },

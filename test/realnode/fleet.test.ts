@@ -54,7 +54,7 @@ describe.runIf(!node.info.unavailable).sequential("a fleet of three sites from o
 
   it('each site: its operator (one replica, -site) and a NatsCluster "nats" linked to the ground', async () => {
     for (const site of sites) {
-      await node.kubectl("create", "namespace", ns(site));
+      await node.createRestrictedNamespace(ns(site));
       await node.applyManifests(ns(site), { only: ["crd.yaml", "operator.yaml"], patches: [operatorForSite(site)] });
       await node.apply(
         JSON.stringify({

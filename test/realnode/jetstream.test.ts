@@ -73,7 +73,7 @@ describe.runIf(!node.info.unavailable).sequential("JetStream: no acknowledged me
     };
 
   it("a NatsCluster with spec.jetstream: a claim per server, bound; an R3 file stream", async () => {
-    await node.kubectl("create", "namespace", ns);
+    await node.createRestrictedNamespace(ns);
     await node.applyManifests(ns, { only: ["crd.yaml", "operator.yaml"] });
     await node.apply(cluster(node.info.images.natsPreviousVersion));
     await node.readyPods(ns, "nats_cluster=js", 3, 180_000);

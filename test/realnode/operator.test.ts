@@ -53,7 +53,7 @@ describe.runIf(!node.info.unavailable).sequential("operator on a real node", () 
   let pods: PodView[] = [];
   skipAfterAFailedStep();
   beforeAll(async () => {
-    await node.kubectl("create", "namespace", ns);
+    await node.createRestrictedNamespace(ns);
   });
   afterAll(async () => {
     if (!node.info.unavailable) await node.kubectl("delete", "namespace", ns, "--wait=false");

@@ -14,7 +14,7 @@ let ground: NatsServer;
 describe.runIf(!node.info.unavailable)("the seed's picture on a real node", () => {
   beforeAll(async () => {
     ground = await startNatsServer({ name: "ground", host: "10.89.0.1", leafListen: true });
-    await node.kubectl("create", "namespace", ns);
+    await node.createRestrictedNamespace(ns);
     await node.applyManifests(ns, { patches: [groundPatch(`nats://10.89.0.1:${ground.leafPort}`)] });
     // The operator (also in manifests/) runs another cluster beside the seed's: its pods carry app=nats too.
     await node.apply(

@@ -173,12 +173,21 @@ until_ok "node $NODE Ready" 120 kubelet bash -c "[ \"\$('$K/kubectl' --kubeconfi
 say "node Ready"
 
 # Controllers (garbage collection, ServiceAccounts, EndpointSlices), scheduler, Services, DNS.
-start kube-controller-manager "$K/kube-controller-manager" --kubeconfig "$ETC/admin.kubeconfig" \
+# The controller-manager runs as uid/gid 1000, the NATS servers' user (Pod Security restricted):
+# its host-path provisioner makes each volume a 0750 directory of its own user, and host-path
+# volumes ignore fsGroup, so this is what makes them the servers' to write, as a storage driver
+# honouring fsGroup would. It reads its keys and kubeconfig, which it is given; it writes only
+# its serving certificate (--cert-dir) and /tmp/hostpath_pv.
+KCM_UID=1000
+install -d -o $KCM_UID -g $KCM_UID -m 0755 /tmp/hostpath_pv "$R/kcm"
+chown $KCM_UID "$ETC/admin.kubeconfig" "$P/admin.crt" "$P/admin.key" "$P/sa.key" "$P/ca.key" "$P/ca.crt"
+chmod o+x "$R" "$P" "$ETC"
+start kube-controller-manager setpriv --reuid $KCM_UID --regid $KCM_UID --clear-groups "$K/kube-controller-manager" --kubeconfig "$ETC/admin.kubeconfig" \
   --authentication-kubeconfig "$ETC/admin.kubeconfig" --authorization-kubeconfig "$ETC/admin.kubeconfig" \
   --bind-address 127.0.0.1 --secure-port 10257 --leader-elect=false --use-service-account-credentials \
   --service-account-private-key-file "$P/sa.key" --root-ca-file "$P/ca.crt" \
   --cluster-signing-cert-file "$P/ca.crt" --cluster-signing-key-file "$P/ca.key" \
-  --controllers '*,-nodeipam,-service-lb-controller,-cloud-node-lifecycle,-route' --enable-hostpath-provisioner --v 1
+  --controllers '*,-nodeipam,-service-lb-controller,-cloud-node-lifecycle,-route' --enable-hostpath-provisioner --cert-dir "$R/kcm" --v 1
 start kube-scheduler "$K/kube-scheduler" --kubeconfig "$ETC/admin.kubeconfig" --authentication-kubeconfig "$ETC/admin.kubeconfig" \
   --authorization-kubeconfig "$ETC/admin.kubeconfig" --bind-address 127.0.0.1 --secure-port 10259 --leader-elect=false --v 1
 cat >"$ETC/kube-proxy.yaml" <<KP

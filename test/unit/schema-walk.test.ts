@@ -88,6 +88,12 @@ const samples: Record<string, unknown> = {
   "configReload.strategy": "canary",
   "configReload.canaryTimeoutSeconds": 600,
   lameDuckDurationSeconds: 45,
+  // The opposite of the restricted defaults, which the field is laid over.
+  "pod.securityContext.runAsNonRoot": false,
+  "pod.securityContext.seccompProfile.type": "Localhost",
+  "pod.containerSecurityContext.runAsNonRoot": false,
+  "pod.containerSecurityContext.readOnlyRootFilesystem": false,
+  "pod.containerSecurityContext.seccompProfile.type": "Localhost",
 };
 
 function sample(path: string, s: Schema): unknown {
