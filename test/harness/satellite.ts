@@ -3,6 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { binaries } from "./binaries.ts";
+import type { TestKube } from "./kube.ts";
+import { fakeKubelet } from "./kubelet.ts";
 import { waitFor } from "./ports.ts";
 import { type Proc, startProcess } from "./process.ts";
 
@@ -84,4 +86,17 @@ export async function waitForLog(p: Proc, text: string | RegExp, timeoutMs = 20_
     if (!p.running()) throw e; // the error has the tail already
     throw new Error(`${(e as Error).message}\n--- ${p.name} log tail ---\n${p.tail(20)}`, { cause: e });
   }
+}
+
+/**
+ * The operator as manifests/operator.yaml deploys it into `namespace` (its ServiceAccount and Role,
+ * nothing more), run from the host, with the fake kubelet marking its pods Running and Ready.
+ */
+export async function startNamespacedOperator(kube: TestKube, namespace: string) {
+  const kubeconfig = kube.kubeconfigFor(await kube.tokenFor(namespace, "satellite-operator"), namespace, "operator");
+  const start = () => startSatellite(["run", "-operator", "-log-format", "json"], { env: { KUBECONFIG: kubeconfig }, name: "operator" });
+  const operator = start();
+  await waitForLog(operator, "operator caches synced");
+  const kubelet = fakeKubelet(kube.admin, namespace, "app=nats");
+  return { kubeconfig, operator, kubelet, start };
 }

@@ -15,8 +15,8 @@ import { loadKubeconfig } from "../../runtime/kube/kubeconfig.ts";
 import { binaries } from "../harness/binaries.ts";
 import { type Proc, startNatsServer, useKube, waitFor } from "../harness/index.ts";
 import { manifest } from "../harness/kube.ts";
-import { fakeKubelet, setPodStatus } from "../harness/kubelet.ts";
-import { startSatellite, waitForLog } from "../harness/satellite.ts";
+import { type fakeKubelet, setPodStatus } from "../harness/kubelet.ts";
+import { startNamespacedOperator, startSatellite, waitForLog } from "../harness/satellite.ts";
 
 const kube = useKube();
 let ns: string;
@@ -46,10 +46,7 @@ beforeAll(async () => {
   ns = await kube.createNamespace("operator");
   await kube.apply(manifest("operator.yaml"), { namespace: ns });
   // The operator runs with the manifests' ServiceAccount and Role, nothing more.
-  kubeconfig = kube.kubeconfigFor(await kube.tokenFor(ns, "satellite-operator"), ns, "operator");
-  operator = startOperator();
-  await waitForLog(operator, "operator caches synced");
-  kubelet = fakeKubelet(kube.admin, ns, "app=nats");
+  ({ kubeconfig, operator, kubelet } = await startNamespacedOperator(kube, ns));
 });
 
 afterAll(async () => {

@@ -8,8 +8,8 @@ import { parseAllDocuments } from "yaml";
 import { kinds } from "../../handlers/index.ts";
 import { type Proc, useKube, waitFor } from "../harness/index.ts";
 import { manifest } from "../harness/kube.ts";
-import { fakeKubelet } from "../harness/kubelet.ts";
-import { startSatellite, waitForLog } from "../harness/satellite.ts";
+import type { fakeKubelet } from "../harness/kubelet.ts";
+import { startNamespacedOperator } from "../harness/satellite.ts";
 
 const kube = useKube();
 let ns: string;
@@ -50,10 +50,7 @@ beforeAll(async () => {
     ],
     { namespace: ns },
   );
-  const kubeconfig = kube.kubeconfigFor(await kube.tokenFor(ns, "satellite-operator"), ns, "operator");
-  operator = startSatellite(["run", "-operator", "-log-format", "json"], { env: { KUBECONFIG: kubeconfig }, name: "operator" });
-  await waitForLog(operator, "operator caches synced");
-  kubelet = fakeKubelet(kube.admin, ns, "app=nats");
+  ({ operator, kubelet } = await startNamespacedOperator(kube, ns));
 });
 
 afterAll(async () => {
