@@ -136,6 +136,9 @@ function rollOrWait(
   const outdated = gate ? gate.order(byIndex) : byIndex;
   const notReady = live.filter((p) => !isReady(p));
   const waiting = notReady.map((p) => p.metadata!.name).join(", ");
+  // JetStream clusters wait for JetStream first, so a server that stays behind (one frozen, or
+  // not catching up) is reported as such, and becomes JetStreamNotCurrent after a minute.
+  if (outdated.length && gate?.wait) return { changes, events, ...waitingForJetStream(gate.wait) };
   if (outdated.length && notReady.length)
     return {
       changes,
@@ -143,7 +146,6 @@ function rollOrWait(
       reason: "RollingUpdate",
       message: `${outdated.length} servers to update; waiting for ${waiting} to be Ready`,
     };
-  if (outdated.length && gate?.wait) return { changes, events, ...waitingForJetStream(gate.wait) };
   if (outdated.length) {
     const p = outdated[0]!;
     changes.push(del(p));

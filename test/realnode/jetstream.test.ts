@@ -10,6 +10,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { createStream, startLoad, loadStream as stream } from "../harness/jetstream-load.ts";
 import { onNode, skipAfterAFailedStep } from "../harness/on-node.ts";
 import { waitFor } from "../harness/ports.ts";
+import { hostPid } from "../harness/realnode.ts";
 
 const node = onNode();
 const ns = "sat-jetstream";
@@ -119,6 +120,39 @@ describe.runIf(!node.info.unavailable).sequential("JetStream: no acknowledged me
     );
     const claims = await node.kubectlJson("get", "pvc", "-n", ns);
     expect(claims.items.length).toBe(3);
+  }, 600_000);
+
+  it("a server frozen (SIGSTOP) during a roll: nothing is stopped, after a minute JetStreamNotCurrent and one Warning; thawed, the roll ends", async () => {
+    const version = node.info.images.natsVersion;
+    const pods = await node.pods(ns, "nats_cluster=js");
+    const before = pods.map((p) => p.uid).sort();
+    const frozen = hostPid(pods.find((p) => p.name === "js-1")!.uid, "nats-server");
+    let paused: { message: string } | undefined;
+    await whilePublishing(
+      "a server frozen mid-roll",
+      async () => {
+        process.kill(frozen, "SIGSTOP");
+        podAnnotations = { restartedAt: new Date().toISOString() };
+        await node.apply(cluster(version));
+        paused = await waitFor(
+          "Progressing=False JetStreamNotCurrent",
+          async () => {
+            const s = (await node.kubectlJson("get", "natscluster", "js", "-n", ns)).status;
+            const p = s?.conditions?.find((x: { type: string }) => x.type === "Progressing");
+            return p?.reason === "JetStreamNotCurrent" && p.status === "False" && p;
+          },
+          120_000,
+          1_000,
+        );
+        expect((await node.pods(ns, "nats_cluster=js")).map((p) => p.uid).sort()).toEqual(before);
+        process.kill(frozen, "SIGCONT");
+      },
+      async () => (await rolledTo(version)()) && (await node.pods(ns, "nats_cluster=js")).every((p) => !before.includes(p.uid)),
+    );
+    expect(paused?.message).toContain("js-1");
+    const events = await node.kubectlJson("get", "events", "-n", ns, "--field-selector", "reason=JetStreamNotCurrent");
+    expect(events.items.length).toBe(1);
+    expect(events.items[0].type).toBe("Warning");
   }, 600_000);
 
   it("a scale-down that would lose data is refused with a condition, and nothing is removed", async () => {

@@ -145,6 +145,26 @@ describe("rollouts gated on JetStream", () => {
     expect(podChanges(rolling(unanswered))).toEqual([]);
   });
 
+  it("a server frozen mid-roll (not Ready, no answer) is waited for as JetStream, and after a minute is a pause with one Warning", () => {
+    const frozen = healthy("demo-1");
+    delete frozen["demo-2"];
+    const pods = [1, 2, 3].map((i) => runningPod(old, i, { ready: i !== 2 }));
+    const first = rolling(frozen, { pods });
+    expect(podChanges(first)).toEqual([]);
+    expect(condition(first, "Progressing")).toMatchObject({
+      status: "True",
+      reason: "WaitingForJetStream",
+      message: expect.stringContaining("no answer from the monitoring port of demo-2"),
+    });
+    const later = "2026-11-21T12:01:30.000Z";
+    const paused = rolling(frozen, { pods, cluster: { ...upgraded, status: first.status }, now: later });
+    expect(condition(paused, "Progressing")).toMatchObject({ status: "False", reason: "JetStreamNotCurrent" });
+    expect(paused.events).toEqual([
+      { type: "Warning", reason: "JetStreamNotCurrent", message: "rollout paused: no answer from the monitoring port of demo-2" },
+    ]);
+    expect(podChanges(paused)).toEqual([]);
+  });
+
   it("no gate while JetStream is being turned on (the running servers do not have it yet)", () => {
     const off = Object.fromEntries(
       ["demo-1", "demo-2", "demo-3"].map((pod) => [
