@@ -1,5 +1,4 @@
 import type { V1Container, V1ContainerPort, V1EnvVar, V1Volume, V1VolumeMount } from "@kubernetes/client-node";
-import { atLeast } from "../reloader/reloadable.ts";
 import type { Pod } from "../types.ts";
 import { reloaderAccountName } from "./desired-objects.ts";
 import { goMemLimit, jetstreamEnabled } from "./jetstream.ts";
@@ -19,7 +18,7 @@ import { containerSecurityContext, podSecurityContext } from "./pod-security.ts"
 import { podVolumes } from "./pod-volumes.ts";
 import { ports, serverPaths } from "./server-config.ts";
 
-import { defaultServerVersion, serverVersion } from "./server-version.ts";
+import { defaultServerVersion, type ServerVersion, serverVersion } from "./server-version.ts";
 
 export { defaultServerVersion };
 export const annotationRestartKey = "nats.io/config-restart-key";
@@ -79,15 +78,15 @@ function natsPorts(c: NatsCluster): V1ContainerPort[] {
   ];
 }
 
-function natsProbes(version: string, js: boolean): Pick<V1Container, "livenessProbe" | "readinessProbe" | "startupProbe"> {
+function natsProbes(version: ServerVersion, js: boolean): Pick<V1Container, "livenessProbe" | "readinessProbe" | "startupProbe"> {
   // Servers before /healthz: /varz answers once the server listens.
-  const endpoint = serverVersion(version).healthz ? "/healthz" : "/varz";
+  const endpoint = version.healthz ? "/healthz" : "/varz";
   const probe = (query = "") => ({ httpGet: { path: `${endpoint}${query}`, port: "monitor" } });
   // JetStream (as nats' Helm chart): started once streams are caught up; alive and ready while
   // JetStream runs; the operator's rollouts wait for the full /healthz of every server themselves.
   const [live, ready] = !js
     ? ["", ""]
-    : atLeast(version, "2.10.0")
+    : version.healthzJetStreamOnly
       ? ["?js-enabled-only=true", "?js-server-only=true"]
       : ["?js-enabled=true", "?js-enabled=true"];
   return {
@@ -99,16 +98,17 @@ function natsProbes(version: string, js: boolean): Pick<V1Container, "livenessPr
 
 function natsContainer(c: NatsCluster, version: string, js: boolean, env: V1EnvVar[], mounts: V1VolumeMount[]): V1Container {
   const spec = c.spec ?? {};
+  const server = serverVersion(version);
   return {
     name: "nats",
     image: `${spec.serverImage || "nats"}:${version}`,
-    command: [serverVersion(version).binary, "--config", `${serverPaths.configDir}/nats.conf`],
+    command: [server.binary, "--config", `${serverPaths.configDir}/nats.conf`],
     ports: natsPorts(c),
     env,
     resources: spec.pod?.resources as V1Container["resources"],
     volumeMounts: mounts,
-    ...natsProbes(version, js),
-    lifecycle: { preStop: { exec: { command: [serverVersion(version).binary, "--signal", `ldm=${serverPaths.pidFile}`] } } },
+    ...natsProbes(server, js),
+    lifecycle: { preStop: { exec: { command: [server.binary, "--signal", `ldm=${serverPaths.pidFile}`] } } },
     securityContext: containerSecurityContext(c),
   };
 }

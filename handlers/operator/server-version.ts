@@ -4,7 +4,8 @@
 // - 1.x images ship /gnatsd; 2.x scratch images /nats-server, on PATH only in images built since
 //   March 2022 (2.7.3 and later); alpine images have /usr/local/bin/nats-server on PATH.
 // - leafnode remotes with several `urls`: 2.0.2; server_name: 2.1.2; allow_responses: 2.1.0; cluster { name }: 2.2.0; /healthz: 2.7.1;
-//   /healthz?js-enabled (the JetStream probes and the operator's JetStream gate): 2.9.0.
+//   /healthz?js-enabled (the JetStream probes and the operator's JetStream gate): 2.9.0;
+//   ?js-enabled-only and ?js-server-only: 2.10.0; the config digest in /varz: 2.11.0.
 import { atLeast } from "../reloader/reloadable.ts";
 
 export const defaultServerVersion = "2.14.9";
@@ -23,6 +24,10 @@ export interface ServerVersion {
   allowResponses: boolean;
   /** /healthz; without it, probes ask /varz, which answers once the server listens. */
   healthz: boolean;
+  /** /healthz?js-enabled-only and ?js-server-only (before: ?js-enabled). */
+  healthzJetStreamOnly: boolean;
+  /** /varz config_digest, which confirms an operator-mode reload. */
+  configDigest: boolean;
 }
 
 /** A tag that is not a version number (`latest`, `alpine`, a build's own name) is read as the newest. */
@@ -40,6 +45,8 @@ export function serverVersion(tag: string): ServerVersion {
     clusterName: since("2.2.0"),
     allowResponses: since("2.1.0"),
     healthz: since("2.7.1"),
+    healthzJetStreamOnly: since("2.10.0"),
+    configDigest: since("2.11.0"),
   };
 }
 

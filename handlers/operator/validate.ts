@@ -1,10 +1,9 @@
-import { atLeast } from "../reloader/reloadable.ts";
 import { defaultServerVersion } from "./desired-pod.ts";
 import { jetstreamEnabled, jetstreamSettings } from "./jetstream.ts";
 import { type NatsCluster, tlsFiles } from "./natscluster.ts";
 import type { SecretTexts } from "./phases/observe.ts";
 import { type ClientsAuth, chooseClientsAuthKey, parseClientsAuth } from "./server-config.ts";
-import { versionProblems } from "./server-version.ts";
+import { serverVersion, versionProblems } from "./server-version.ts";
 
 /** Names of every Secret a cluster's spec refers to (the runtime fetches these into the view). */
 export function referencedSecrets(c: NatsCluster): string[] {
@@ -103,7 +102,7 @@ function reloadModeProblems(c: NatsCluster): string[] {
     );
   }
   const version = s.version || defaultServerVersion;
-  if (!atLeast(version, "2.11.0")) {
+  if (!serverVersion(version).configDigest) {
     problems.push(
       `configReload.mode operator needs nats-server 2.11.0 or later (its config digest confirms each reload); spec.version is ${version}`,
     );

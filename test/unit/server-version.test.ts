@@ -26,6 +26,17 @@ describe("what each nats-server version takes (read off its history and the offi
     },
   );
 
+  it("the JetStream probe flags (2.10.0) and the config digest (2.11.0); a tag that is no version is the newest for them too", () => {
+    expect(serverVersion("2.9.10")).toMatchObject({ healthzJetStreamOnly: false, configDigest: false });
+    expect(serverVersion("2.10.0")).toMatchObject({ healthzJetStreamOnly: true, configDigest: false });
+    expect(serverVersion("2.11.0")).toMatchObject({ healthzJetStreamOnly: true, configDigest: true });
+    expect(serverVersion("latest")).toMatchObject({ healthzJetStreamOnly: true, configDigest: true });
+    const latest = reconcileCluster(view(natsCluster({ size: 1, version: "latest", configReload: { mode: "operator" } })));
+    expect(condition(latest, "Degraded")).toMatchObject({ status: "False" });
+    const old = reconcileCluster(view(natsCluster({ size: 1, version: "2.10.7", configReload: { mode: "operator" } })));
+    expect(condition(old, "Degraded")?.message).toContain("needs nats-server 2.11.0 or later");
+  });
+
   it("refuses 1.x and JetStream before 2.9.0, each naming the minimum", () => {
     expect(versionProblems("1.0.4", { jetstream: false })[0]).toMatch(
       /1\.x \(gnatsd\).*the minimum is 2\.0\.0; set spec\.version to 2\.1\.9 or later/,
