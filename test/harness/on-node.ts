@@ -1,6 +1,6 @@
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
-import { connect } from "@nats-io/transport-node";
+import { type ConnectionOptions, connect, type NatsConnection } from "@nats-io/transport-node";
 import { beforeEach, inject } from "vitest";
 import { waitFor } from "./ports.ts";
 import { writeOverlay } from "./realnode.ts";
@@ -150,6 +150,20 @@ export function skipAfterAFailedStep(): void {
       failed ??= ctx.task.name;
     });
   });
+}
+
+/**
+ * A client connection through a Service's cluster IP. kube-proxy programs a Service up to its
+ * sync period after the endpoints turn Ready (until then the IP refuses), so this retries
+ * connection refusals for a while, as a user's client with reconnects would.
+ */
+export async function connectThroughService(clusterIP: string, opts: ConnectionOptions = {}): Promise<NatsConnection> {
+  return await waitFor(
+    `a connection through the Service at ${clusterIP}`,
+    () => connect({ servers: `nats://${clusterIP}:4222`, timeout: 5_000, ...opts }),
+    30_000,
+    250,
+  );
 }
 
 /** A message published on server `b` reaches a subscriber on server `a` (interest crosses the route). */

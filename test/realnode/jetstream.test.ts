@@ -8,7 +8,7 @@
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { afterAll, describe, expect, it } from "vitest";
 import { createStream, startLoad, loadStream as stream } from "../harness/jetstream-load.ts";
-import { onNode, skipAfterAFailedStep } from "../harness/on-node.ts";
+import { connectThroughService, onNode, skipAfterAFailedStep } from "../harness/on-node.ts";
 import { waitFor } from "../harness/ports.ts";
 import { hostPid } from "../harness/realnode.ts";
 
@@ -85,7 +85,7 @@ describe.runIf(!node.info.unavailable).sequential("JetStream: no acknowledged me
       ["jetstream-js-3", "Bound"],
     ]);
     const svc = await node.kubectlJson("get", "service", "js", "-n", ns);
-    nc = await connect({ servers: `nats://${svc.spec.clusterIP}:4222`, maxReconnectAttempts: -1, reconnectTimeWait: 250 });
+    nc = await connectThroughService(svc.spec.clusterIP, { maxReconnectAttempts: -1, reconnectTimeWait: 250 });
     await waitFor("the stream created", () => createStream(nc!).then(() => true), 60_000, 1_000);
     const info = (await nc.request(`$JS.API.STREAM.INFO.${stream}`, "", { timeout: 5_000 })).json<{ config: { num_replicas: number } }>();
     expect(info.config.num_replicas).toBe(3);

@@ -5,7 +5,7 @@
 import { connect } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeNatsTls } from "../harness/certs.ts";
-import { crossServerMessage, monitor, onNode, type PodView, skipAfterAFailedStep } from "../harness/on-node.ts";
+import { connectThroughService, crossServerMessage, monitor, onNode, type PodView, skipAfterAFailedStep } from "../harness/on-node.ts";
 import { waitFor } from "../harness/ports.ts";
 import { hostPid } from "../harness/realnode.ts";
 
@@ -87,7 +87,7 @@ describe.runIf(!node.info.unavailable).sequential("operator on a real node", () 
     }
     await meshFormed(pods);
     const svc = await node.kubectlJson("get", "service", cluster, "-n", ns);
-    const nc = await connect({ servers: `nats://${svc.spec.clusterIP}:4222`, timeout: 5_000 });
+    const nc = await connectThroughService(svc.spec.clusterIP);
     expect(nc.info?.cluster).toBeTruthy();
     await nc.close();
     expect(await crossServerMessage(pods[0]!.ip, pods[2]!.ip)).toBe(`from ${pods[2]!.ip}`);
