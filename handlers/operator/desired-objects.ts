@@ -4,6 +4,7 @@ import { encodeBase64 } from "./base64.ts";
 import { configSecretName, labelCluster, mgmtServiceName, ownerReference, routesConfigMapName, selectorLabels } from "./names.ts";
 import type { NatsCluster } from "./natscluster.ts";
 import { ports } from "./server-config.ts";
+import { gatewayPort, websocketPort } from "./server-config-listeners.ts";
 
 const meta = (c: NatsCluster, name: string) => ({
   name,
@@ -20,13 +21,18 @@ export function desiredServices(c: NatsCluster): Service[] {
     { name: "cluster", port: ports.cluster, targetPort: ports.cluster, protocol: "TCP" },
     { name: "monitor", port: ports.monitor, targetPort: ports.monitor, protocol: "TCP" },
     ...(c.spec?.pod?.enableMetrics ? [{ name: "metrics", port: ports.metrics, targetPort: ports.metrics, protocol: "TCP" }] : []),
+    ...(c.spec?.gatewayConfig ? [servicePort("gateways", gatewayPort(c))] : []),
+  ];
+  const clientPorts = [
+    servicePort("tcp-client", ports.client),
+    ...(c.spec?.websocketConfig ? [servicePort("websocket", websocketPort(c))] : []),
   ];
   return [
     {
       apiVersion: "v1",
       kind: "Service",
       metadata: meta(c, name),
-      spec: { selector, type: "ClusterIP", ports: [{ name: "tcp-client", port: ports.client, targetPort: ports.client, protocol: "TCP" }] },
+      spec: { selector, type: "ClusterIP", ports: clientPorts },
     },
     {
       apiVersion: "v1",
@@ -36,6 +42,8 @@ export function desiredServices(c: NatsCluster): Service[] {
     },
   ];
 }
+
+const servicePort = (name: string, port: number) => ({ name, port, targetPort: port, protocol: "TCP" });
 
 /** Whether `live` differs from `want` in what satellite manages (server-set fields are ignored). */
 export function serviceDiffers(live: Service, want: Service): boolean {

@@ -17,6 +17,7 @@ import type { NatsCluster } from "./natscluster.ts";
 import { containerSecurityContext, podSecurityContext } from "./pod-security.ts";
 import { podVolumes } from "./pod-volumes.ts";
 import { ports, serverPaths } from "./server-config.ts";
+import { gatewayPort, websocketPort } from "./server-config-listeners.ts";
 
 import { defaultServerVersion, type ServerVersion, serverVersion } from "./server-version.ts";
 
@@ -75,6 +76,8 @@ function natsPorts(c: NatsCluster): V1ContainerPort[] {
     { name: "cluster", containerPort: ports.cluster },
     { name: "monitor", containerPort: ports.monitor },
     ...(spec.leafnodeConfig?.hostPort ? [{ name: "leafnodes", containerPort: spec.leafnodeConfig.hostPort }] : []),
+    ...(spec.gatewayConfig ? [{ name: "gateways", containerPort: gatewayPort(c) }] : []),
+    ...(spec.websocketConfig ? [{ name: "websocket", containerPort: websocketPort(c) }] : []),
   ];
 }
 

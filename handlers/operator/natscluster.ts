@@ -30,6 +30,12 @@ export interface NatsClusterSpec {
   tls?: TLSConfig;
   auth?: AuthConfig;
   leafnodeConfig?: LeafnodeConfig;
+  gatewayConfig?: GatewayConfig;
+  websocketConfig?: WebsocketConfig;
+  /** JWT accounts (nats-operator's): refused until served. */
+  operatorConfig?: { secret?: string; systemAccount?: string; resolver?: string };
+  /** A full pod template merged over the rendered pod (nats-operator's): refused until served. */
+  template?: Record<string, unknown>;
   configReload?: ConfigReload;
   jetstream?: JetStreamSpec;
 }
@@ -145,10 +151,28 @@ export interface TLSConfig {
   routesSecretCAFileName?: string;
   routesSecretKeyFileName?: string;
   routesSecretCertFileName?: string;
+  gatewaySecret?: string;
+  gatewaySecretCAFileName?: string;
+  gatewaySecretKeyFileName?: string;
+  gatewaySecretCertFileName?: string;
+  leafnodeSecret?: string;
+  leafnodeSecretCAFileName?: string;
+  leafnodeSecretKeyFileName?: string;
+  leafnodeSecretCertFileName?: string;
+  websocketSecret?: string;
+  websocketSecretCAFileName?: string;
+  websocketSecretKeyFileName?: string;
+  websocketSecretCertFileName?: string;
   verify?: boolean;
+  /** The client port's TLS cipher suites and curves, by Go's names (nats-server's). */
+  cipherSuites?: string[];
+  curvePreferences?: string[];
   /** Seconds (fractions allowed). */
   clientsTLSTimeout?: number;
   routesTLSTimeout?: number;
+  gatewaysTLSTimeout?: number;
+  leafnodesTLSTimeout?: number;
+  websocketTLSTimeout?: number;
 }
 
 export interface AuthConfig {
@@ -157,6 +181,31 @@ export interface AuthConfig {
   clientsAuthFile?: string;
   /** Seconds. */
   clientsAuthTimeout?: number;
+  /** Client certificates name the users (tls.verify_and_map): spec.tls.verify with users named by subject. */
+  tlsVerifyAndMap?: boolean;
+  /** nats-operator's route and gateway authorization Secrets: refused until served. */
+  clusterAuthSecret?: string;
+  clusterAuthTimeout?: number;
+  gatewayAuthSecret?: string;
+  gatewayAuthTimeout?: number;
+}
+
+/** Gateways to other NATS clusters (a supercluster), as nats-operator's gatewayConfig. */
+export interface GatewayConfig {
+  /** The gateway (supercluster member) name; default the NatsCluster's name. */
+  name?: string;
+  /** The gateway listen port (JSON name as in the original; no host port is bound). */
+  hostPort?: number;
+  rejectUnknown?: boolean;
+  gateways?: { name: string; url?: string }[];
+}
+
+/** Clients over WebSocket, as nats-operator's websocketConfig. */
+export interface WebsocketConfig {
+  port?: number;
+  /** A duration such as "5s". */
+  handshakeTimeout?: string;
+  compression?: boolean;
 }
 
 export interface LeafnodeConfig {
@@ -242,6 +291,15 @@ export const specDefaults = {
     routesSecretCAFileName: "ca.pem",
     routesSecretKeyFileName: "route-key.pem",
     routesSecretCertFileName: "route.pem",
+    gatewaySecretCAFileName: "ca.pem",
+    gatewaySecretKeyFileName: "server-key.pem",
+    gatewaySecretCertFileName: "server.pem",
+    leafnodeSecretCAFileName: "ca.pem",
+    leafnodeSecretKeyFileName: "server-key.pem",
+    leafnodeSecretCertFileName: "server.pem",
+    websocketSecretCAFileName: "ca.pem",
+    websocketSecretKeyFileName: "server-key.pem",
+    websocketSecretCertFileName: "server.pem",
   },
 } as const satisfies NatsClusterSpec;
 
@@ -252,25 +310,20 @@ export interface TLSFiles {
   key: string;
 }
 
-/** The client ("server") and route TLS secrets of a spec with their file names, defaults applied. */
-export function tlsFiles(tls: TLSConfig | undefined): { server?: TLSFiles; routes?: TLSFiles } {
-  const d = specDefaults.tls;
-  return {
-    server: tls?.serverSecret
-      ? {
-          secret: tls.serverSecret,
-          ca: tls.serverSecretCAFileName ?? d.serverSecretCAFileName,
-          cert: tls.serverSecretCertFileName ?? d.serverSecretCertFileName,
-          key: tls.serverSecretKeyFileName ?? d.serverSecretKeyFileName,
-        }
-      : undefined,
-    routes: tls?.routesSecret
-      ? {
-          secret: tls.routesSecret,
-          ca: tls.routesSecretCAFileName ?? d.routesSecretCAFileName,
-          cert: tls.routesSecretCertFileName ?? d.routesSecretCertFileName,
-          key: tls.routesSecretKeyFileName ?? d.routesSecretKeyFileName,
-        }
-      : undefined,
-  };
+/** What each TLS Secret secures, by the prefix of its fields in spec.tls. */
+export const tlsPorts = ["server", "routes", "gateway", "leafnode", "websocket"] as const;
+export type TLSPort = (typeof tlsPorts)[number];
+
+/** Each TLS Secret of a spec with its file names, defaults applied. */
+export function tlsFiles(tls: TLSConfig | undefined): Partial<Record<TLSPort, TLSFiles>> {
+  const d: Record<string, string> = specDefaults.tls;
+  const t = (tls ?? {}) as Record<string, string | undefined>;
+  const out: Partial<Record<TLSPort, TLSFiles>> = {};
+  for (const port of tlsPorts) {
+    const secret = t[`${port}Secret`];
+    if (!secret) continue;
+    const file = (f: string) => t[`${port}Secret${f}FileName`] ?? d[`${port}Secret${f}FileName`]!;
+    out[port] = { secret, ca: file("CA"), cert: file("Cert"), key: file("Key") };
+  }
+  return out;
 }

@@ -1,8 +1,9 @@
 import type { V1Volume, V1VolumeMount } from "@kubernetes/client-node";
 import { jetstreamStoreDir } from "./jetstream.ts";
 import { configSecretName } from "./names.ts";
-import type { NatsCluster } from "./natscluster.ts";
+import { type NatsCluster, type TLSFiles, type TLSPort, tlsFiles } from "./natscluster.ts";
 import { serverPaths } from "./server-config.ts";
+import { tlsDirs } from "./server-config-tls.ts";
 
 /** The pod's volumes and the nats container's mounts of them, in the same order. */
 export interface PodVolumes {
@@ -17,13 +18,9 @@ export interface PodVolumes {
 export function podVolumes(c: NatsCluster, js: boolean): PodVolumes {
   const spec = c.spec ?? {};
   const { volumes, mounts } = configVolumes(c);
-  if (spec.tls?.serverSecret) {
-    volumes.push({ name: "server-tls", secret: { secretName: spec.tls.serverSecret } });
-    mounts.push({ name: "server-tls", mountPath: serverPaths.serverTlsDir, readOnly: true });
-  }
-  if (spec.tls?.routesSecret) {
-    volumes.push({ name: "routes-tls", secret: { secretName: spec.tls.routesSecret } });
-    mounts.push({ name: "routes-tls", mountPath: serverPaths.routesTlsDir, readOnly: true });
+  for (const [port, files] of Object.entries(tlsFiles(spec.tls)) as [TLSPort, TLSFiles][]) {
+    volumes.push({ name: `${port}-tls`, secret: { secretName: files.secret } });
+    mounts.push({ name: `${port}-tls`, mountPath: tlsDirs[port], readOnly: true });
   }
   for (const [i, secretName] of leafCredentialsSecrets(c).entries()) {
     volumes.push({ name: `leaf-creds-${i}`, secret: { secretName } });

@@ -6,8 +6,10 @@
 // means a validation gap, never a config that says more than the spec did.
 
 import { type JetStreamSettings, jetstreamStoreDir } from "./jetstream.ts";
-import { type LeafnodeRemote, type NatsCluster, type TLSFiles, tlsFiles } from "./natscluster.ts";
+import { type NatsCluster, tlsFiles } from "./natscluster.ts";
 import { authorizationConf, type ClientsAuth, num, quote, RenderError } from "./server-config-auth.ts";
+import { listenerBlocks } from "./server-config-listeners.ts";
+import { indent, tlsBlock, tlsDirs } from "./server-config-tls.ts";
 import { defaultServerVersion, type ServerVersion, serverVersion } from "./server-version.ts";
 
 export type { ClientsAuth, ClientsAuthUser, Permissions, SubjectPermission } from "./server-config-auth.ts";
@@ -19,9 +21,12 @@ export const serverPaths = {
   configDir: "/etc/nats-config",
   pidFile: "/var/run/nats/nats.pid",
   /** spec.tls.serverSecret is mounted here. */
-  serverTlsDir: "/etc/nats-server-tls-certs",
+  serverTlsDir: tlsDirs.server,
   /** spec.tls.routesSecret is mounted here. */
-  routesTlsDir: "/etc/nats-routes-tls-certs",
+  routesTlsDir: tlsDirs.routes,
+  gatewayTlsDir: tlsDirs.gateway,
+  leafnodeTlsDir: tlsDirs.leafnode,
+  websocketTlsDir: tlsDirs.websocket,
   /** Each leafnodeConfig.remotes[].credentialsSecret.name is mounted here. */
   leafCredsDir: (secretName: string) => `/etc/nats-leaf-creds/${secretName}`,
 };
@@ -60,52 +65,7 @@ export interface ServerConfigInput {
   jetstream?: JetStreamSettings;
 }
 
-const join = (dir: string, file: string, what: string) => {
-  if (file === "" || file.includes("/") || file === "." || file === "..") {
-    throw new RenderError(`cannot write ${what} into nats.conf: ${JSON.stringify(file)} is not a plain file name`);
-  }
-  return `${dir.replace(/\/+$/, "")}/${file}`;
-};
-
-const indent = (lines: string[], by = "  ") => lines.map((l) => by + l);
-
 const listen = (p: number, what: string) => quote(`0.0.0.0:${num(p, what, true)}`, what);
-
-function tlsBlock(dir: string, files: TLSFiles, what: string, verify: boolean, timeout: number | undefined): string[] {
-  const lines = [
-    `cert_file: ${quote(join(dir, files.cert, `${what} cert file name`), `${what} cert file`)}`,
-    `key_file: ${quote(join(dir, files.key, `${what} key file name`), `${what} key file`)}`,
-    `ca_file: ${quote(join(dir, files.ca, `${what} CA file name`), `${what} CA file`)}`,
-  ];
-  if (verify) lines.push("verify: true");
-  if (timeout !== undefined) lines.push(`timeout: ${num(timeout, `${what} TLS timeout`)}`);
-  return ["tls {", ...indent(lines), "}"];
-}
-
-function remoteConf(r: LeafnodeRemote, i: number, paths: ServerPaths, version: ServerVersion): string {
-  const what = `spec.leafnodeConfig.remotes[${i}]`;
-  const urls = [...(r.url !== undefined ? [r.url] : []), ...(r.urls ?? [])].filter((u, j, all) => all.indexOf(u) === j);
-  if (urls.length === 0) throw new RenderError(`cannot write ${what} into nats.conf: it has no url or urls`);
-  // Servers before 2.0.2 take a single `url` per remote.
-  if (!version.leafnodeUrls && urls.length > 1)
-    throw new RenderError(
-      `${what} has ${urls.length} URLs, but nats-server ${version.tag} takes one per remote (2.0.2 and later take several): keep one, or raise spec.version`,
-    );
-  const parts = [
-    version.leafnodeUrls
-      ? `urls: [${urls.map((u, j) => quote(u, `${what} URL ${j}`)).join(", ")}]`
-      : `url: ${quote(urls[0]!, `${what} URL 0`)}`,
-  ];
-  if (r.credentialsSecret) {
-    const dir = paths.leafCredsDir(r.credentialsSecret.name);
-    parts.push(
-      `credentials: ${quote(join(dir, r.credentialsSecret.key ?? "user.creds", `${what}.credentialsSecret.key`), `${what} credentials`)}`,
-    );
-  } else if (r.credentials !== undefined) {
-    parts.push(`credentials: ${quote(r.credentials, `${what}.credentials`)}`);
-  }
-  return `{ ${parts.join(", ")} }`;
-}
 
 /** nats.conf for the cluster's servers (ending with a newline), or why a value cannot be written into it safely. */
 export function renderServerConfig(input: ServerConfigInput): { text: string } | { error: { code: 400; message: string } } {
@@ -128,14 +88,12 @@ function serverConfigText(input: ServerConfigInput): string {
     ...headerLines(input, paths, port, version),
     ...lameDuckLines(input),
     ...loggingAndLimitLines(spec.natsConfig ?? {}),
-    ...(files.server
-      ? ["", ...tlsBlock(paths.serverTlsDir, files.server, "spec.tls.serverSecret", tls?.verify === true, tls?.clientsTLSTimeout)]
-      : []),
+    ...(files.server ? ["", ...tlsBlock(paths.serverTlsDir, files.server, "spec.tls.serverSecret", clientTlsOptions(spec))] : []),
     "",
     ...clusterBlock(input, paths, port, files, version),
     ...(input.jetstream ? ["", ...jetstreamBlock(input.jetstream)] : []),
     ...accountLines(input),
-    ...leafnodesBlock(spec.leafnodeConfig, paths, version),
+    ...listenerBlocks({ spec, files, clusterName: input.clusterName, paths, version }),
   ];
   return `${out.join("\n")}\n`;
 }
@@ -159,6 +117,18 @@ function headerLines(input: ServerConfigInput, paths: ServerPaths, port: ServerP
     `http: ${listen(port.monitor, "the monitoring port")}`,
     `pid_file: ${quote(paths.pidFile, "the pid file")}`,
   ];
+}
+
+/** The client port's TLS: verify (or verify and map users by certificate), ciphers, curves, timeout. */
+function clientTlsOptions(spec: NonNullable<NatsCluster["spec"]>) {
+  const tls = spec.tls;
+  return {
+    verify: tls?.verify === true,
+    verifyAndMap: spec.auth?.tlsVerifyAndMap === true,
+    timeout: tls?.clientsTLSTimeout,
+    cipherSuites: tls?.cipherSuites,
+    curvePreferences: tls?.curvePreferences,
+  };
 }
 
 function lameDuckLines(input: ServerConfigInput): string[] {
@@ -212,7 +182,8 @@ function clusterBlock(
   if (routes.length > 0) cl.push("routes: [", ...routes.map((r, i) => `  ${quote(r, `route ${i}`)}`), "]");
   if (spec.noAdvertise === true) cl.push("no_advertise: true");
   // No `verify` for routes: nats-server always requires and verifies route certificates (mutual TLS).
-  if (files.routes) cl.push(...tlsBlock(paths.routesTlsDir, files.routes, "spec.tls.routesSecret", false, spec.tls?.routesTLSTimeout));
+  if (files.routes)
+    cl.push(...tlsBlock(paths.routesTlsDir, files.routes, "spec.tls.routesSecret", { timeout: spec.tls?.routesTLSTimeout }));
   return ["cluster {", ...indent(cl), "}"];
 }
 
@@ -237,15 +208,4 @@ function accountLines(input: ServerConfigInput): string[] {
     out.push("", "accounts {", ...indent(["$SYS {", ...indent(["users: [", `  ${user}`, "]"]), "}"]), "}");
   }
   return out;
-}
-
-/** The leafnodes block after a blank line, or nothing when the servers neither listen for nor dial leafnodes. */
-function leafnodesBlock(leaf: NonNullable<NatsCluster["spec"]>["leafnodeConfig"], paths: ServerPaths, version: ServerVersion): string[] {
-  const leafPort = leaf?.hostPort ? leaf.hostPort : undefined;
-  const remotes = leaf?.remotes ?? [];
-  if (leafPort === undefined && remotes.length === 0) return [];
-  const ln: string[] = [];
-  if (leafPort !== undefined) ln.push(`port: ${num(leafPort, "spec.leafnodeConfig.hostPort", true)}`);
-  if (remotes.length > 0) ln.push("remotes: [", ...remotes.map((r, i) => `  ${remoteConf(r, i, paths, version)}`), "]");
-  return ["", "leafnodes {", ...indent(ln), "}"];
 }

@@ -5,12 +5,14 @@
 //   March 2022 (2.7.3 and later); alpine images have /usr/local/bin/nats-server on PATH.
 // - leafnode remotes with several `urls`: 2.0.2; server_name: 2.1.2; allow_responses: 2.1.0; cluster { name }: 2.2.0; /healthz: 2.7.1;
 //   /healthz?js-enabled (the JetStream probes and the operator's JetStream gate): 2.9.0;
-//   ?js-enabled-only and ?js-server-only: 2.10.0; the config digest in /varz: 2.11.0.
+//   ?js-enabled-only and ?js-server-only: 2.10.0; the config digest in /varz: 2.11.0; websocket: 2.2.0;
+//   cipher suite names: TLS 1.3's from 2.1.6, Go's own from 2.12.0 (server/ciphersuites.go).
 import { atLeast } from "../reloader/reloadable.ts";
 
 export const defaultServerVersion = "2.14.9";
 export const minimumServerVersion = "2.0.0";
 export const minimumJetStreamVersion = "2.9.0";
+export const minimumWebsocketVersion = "2.2.0";
 
 export interface ServerVersion {
   /** The image tag as the spec gives it. */
@@ -28,6 +30,10 @@ export interface ServerVersion {
   healthzJetStreamOnly: boolean;
   /** /varz config_digest, which confirms an operator-mode reload. */
   configDigest: boolean;
+  /** TLS 1.3 cipher suite names (2.1.6). */
+  tls13CipherNames: boolean;
+  /** Go's cipher suite names, insecure ones refused, and the X25519MLKEM768 curve (2.12.0). */
+  goCipherNames: boolean;
 }
 
 /** A tag that is not a version number (`latest`, `alpine`, a build's own name) is read as the newest. */
@@ -47,11 +53,13 @@ export function serverVersion(tag: string): ServerVersion {
     healthz: since("2.7.1"),
     healthzJetStreamOnly: since("2.10.0"),
     configDigest: since("2.11.0"),
+    tls13CipherNames: since("2.1.6"),
+    goCipherNames: since("2.12.0"),
   };
 }
 
 /** Why the spec's version cannot run what the spec asks for, as sentences (empty: it can). */
-export function versionProblems(tag: string, asks: { jetstream: boolean }): string[] {
+export function versionProblems(tag: string, asks: { jetstream: boolean; websocket?: boolean }): string[] {
   if (!numbered(tag)) return [];
   if (!atLeast(tag, minimumServerVersion))
     return [
@@ -61,6 +69,10 @@ export function versionProblems(tag: string, asks: { jetstream: boolean }): stri
   if (asks.jetstream && !atLeast(tag, minimumJetStreamVersion))
     problems.push(
       `spec.jetstream needs nats-server ${minimumJetStreamVersion} or later (its /healthz tells when JetStream is current); spec.version is ${tag}`,
+    );
+  if (asks.websocket && !atLeast(tag, minimumWebsocketVersion))
+    problems.push(
+      `spec.websocketConfig needs nats-server ${minimumWebsocketVersion} or later (the first with WebSocket); spec.version is ${tag}`,
     );
   return problems;
 }

@@ -1,16 +1,16 @@
 import { defaultServerVersion } from "./desired-pod.ts";
 import { jetstreamEnabled, jetstreamSettings } from "./jetstream.ts";
-import { type NatsCluster, tlsFiles } from "./natscluster.ts";
+import { type NatsCluster, type TLSConfig, tlsFiles } from "./natscluster.ts";
 import type { SecretTexts } from "./phases/observe.ts";
 import { type ClientsAuth, chooseClientsAuthKey, parseClientsAuth } from "./server-config.ts";
+import { cipherSuiteNames, curveNames } from "./server-config-tls.ts";
 import { serverVersion, versionProblems } from "./server-version.ts";
 
 /** Names of every Secret a cluster's spec refers to (the runtime fetches these into the view). */
 export function referencedSecrets(c: NatsCluster): string[] {
   const s = c.spec ?? {};
   const names = [
-    s.tls?.serverSecret,
-    s.tls?.routesSecret,
+    ...Object.values(tlsFiles(s.tls)).map((f) => f.secret),
     s.auth?.clientsAuthSecret,
     ...(s.leafnodeConfig?.remotes ?? []).map((r) => r.credentialsSecret?.name),
   ];
@@ -34,7 +34,10 @@ export function validateCluster(c: NatsCluster, secrets: SecretTexts): { problem
   const auth = clientsAuthOf(c, secrets);
   if (auth.problem) problems.push(auth.problem);
   problems.push(...unservedFieldProblems(c));
-  problems.push(...versionProblems(s.version || defaultServerVersion, { jetstream: jetstreamEnabled(c) }));
+  problems.push(...listenerProblems(c));
+  problems.push(
+    ...versionProblems(s.version || defaultServerVersion, { jetstream: jetstreamEnabled(c), websocket: Boolean(s.websocketConfig) }),
+  );
   problems.push(...reloadModeProblems(c), ...jetstreamSettings(c).problems, ...serverSettingProblems(c));
   return { problems, clientsAuth: auth.clientsAuth };
 }
@@ -54,18 +57,12 @@ function secretKeyProblems(c: NatsCluster, secrets: SecretTexts): string[] {
       if (secret[key] === undefined) problems.push(`${field}: secret "${name}" has no key "${key}" (${keyField})`);
     }
   };
-  const tls = tlsFiles(s.tls);
-  for (const [field, files, prefix] of [
-    ["spec.tls.serverSecret", tls.server, "serverSecret"],
-    ["spec.tls.routesSecret", tls.routes, "routesSecret"],
-  ] as const) {
-    if (files)
-      needKeys(field, files.secret, [
-        [files.ca, `${prefix}CAFileName`],
-        [files.cert, `${prefix}CertFileName`],
-        [files.key, `${prefix}KeyFileName`],
-      ]);
-  }
+  for (const [port, files] of Object.entries(tlsFiles(s.tls)))
+    needKeys(`spec.tls.${port}Secret`, files.secret, [
+      [files.ca, `${port}SecretCAFileName`],
+      [files.cert, `${port}SecretCertFileName`],
+      [files.key, `${port}SecretKeyFileName`],
+    ]);
   for (const [i, r] of (s.leafnodeConfig?.remotes ?? []).entries()) {
     if (!r.url && !r.urls?.length) problems.push(`spec.leafnodeConfig.remotes[${i}] has no url or urls`);
     if (r.credentialsSecret)
@@ -110,13 +107,69 @@ function reloadModeProblems(c: NatsCluster): string[] {
   return problems;
 }
 
+/** The TLS options, gateways and websocket of a spec: each TLS Secret secures a port the spec opens. */
+function listenerProblems(c: NatsCluster): string[] {
+  const s = c.spec ?? {};
+  const tls = s.tls ?? {};
+  const problems: string[] = [];
+  const opens: [keyof TLSConfig, boolean, string][] = [
+    ["gatewaySecret", Boolean(s.gatewayConfig), "spec.gatewayConfig"],
+    ["leafnodeSecret", Boolean(s.leafnodeConfig?.hostPort), "spec.leafnodeConfig.hostPort"],
+    ["websocketSecret", Boolean(s.websocketConfig), "spec.websocketConfig"],
+  ];
+  for (const [field, open, needs] of opens)
+    if (tls[field] && !open) problems.push(`spec.tls.${field} secures a port this cluster does not open: set ${needs}, or leave it out`);
+  for (const [field, set] of [
+    ["tls.cipherSuites", tls.cipherSuites?.length],
+    ["tls.curvePreferences", tls.curvePreferences?.length],
+    ["auth.tlsVerifyAndMap", s.auth?.tlsVerifyAndMap],
+  ] as const)
+    if (set && !tls.serverSecret)
+      problems.push(`spec.${field} applies to the client port's TLS: set spec.tls.serverSecret too, or leave it out`);
+  const version = serverVersion(s.version || defaultServerVersion);
+  const unknown = (names: string[] | undefined, known: string[]) => (names ?? []).filter((n) => !known.includes(n));
+  for (const [field, known, note] of [
+    ["cipherSuites", cipherSuiteNames(version), " (satellite allows no insecure cipher suite)"],
+    ["curvePreferences", curveNames(version), ""],
+  ] as const) {
+    const bad = unknown(tls[field], known);
+    if (bad.length)
+      problems.push(
+        `spec.tls.${field} has ${bad.map((b) => JSON.stringify(b)).join(", ")}, which nats-server ${version.tag} does not take${note}: use ${known.join(", ")}`,
+      );
+  }
+  for (const [i, g] of (s.gatewayConfig?.gateways ?? []).entries()) {
+    const where = `spec.gatewayConfig.gateways[${i}] (${JSON.stringify(g.name)})`;
+    if (!g.url) problems.push(`${where} has no url: give the remote gateway's URL`);
+    else if (!gatewayUrl(g.url))
+      problems.push(
+        `${where} url ${JSON.stringify(g.url)} is not a nats:// or tls:// URL with a host, e.g. nats://west-mgmt.nats.svc:7222`,
+      );
+  }
+  const hs = s.websocketConfig?.handshakeTimeout;
+  if (hs !== undefined && !goDuration.test(hs))
+    problems.push(`spec.websocketConfig.handshakeTimeout ${JSON.stringify(hs)} is not a duration: use e.g. "5s"`);
+  return problems;
+}
+
+function gatewayUrl(u: string): boolean {
+  try {
+    const url = new URL(u);
+    return ["nats:", "tls:"].includes(url.protocol) && url.hostname !== "";
+  } catch {
+    return false;
+  }
+}
+
+const goDuration = /^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$/;
+
 function serverSettingProblems(c: NatsCluster): string[] {
   const s = c.spec ?? {};
   const problems: string[] = [];
   const lameDuck = s.lameDuckDurationSeconds;
   if (lameDuck !== undefined && lameDuck < 30) problems.push(`spec.lameDuckDurationSeconds is ${lameDuck}: nats-server needs 30 or more`);
   const nc = s.natsConfig ?? {};
-  if (nc.write_deadline !== undefined && !/^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$/.test(nc.write_deadline)) {
+  if (nc.write_deadline !== undefined && !goDuration.test(nc.write_deadline)) {
     problems.push(`spec.natsConfig.write_deadline ${JSON.stringify(nc.write_deadline)} is not a duration: use e.g. "10s" or "1m30s"`);
   }
   if (nc.maxPayload !== undefined && nc.maxPending !== undefined && nc.maxPayload > nc.maxPending) {
@@ -142,6 +195,17 @@ function unservedFieldProblems(c: NatsCluster): string[] {
     problems.push(
       `spec.auth.clientsAuthFile is not served by satellite: ${keep}; put the same JSON in a Secret and name it in spec.auth.clientsAuthSecret`,
     );
+  if (s.operatorConfig)
+    problems.push(
+      `spec.operatorConfig (JWT accounts with a resolver) is not served by satellite yet: ${keep}; leave it out, or keep this cluster with nats-operator for now`,
+    );
+  if (s.template)
+    problems.push(
+      `spec.template (a pod template merged over satellite's pod) is not served by satellite yet: ${keep}; use spec.pod (labels, annotations, nodeSelector, tolerations, resources, securityContext) instead`,
+    );
+  for (const field of ["clusterAuthSecret", "clusterAuthTimeout", "gatewayAuthSecret", "gatewayAuthTimeout"] as const)
+    if (s.auth?.[field] !== undefined)
+      problems.push(`spec.auth.${field} (authorization of routes or gateways) is not served by satellite yet: ${keep}; leave it out`);
   for (const field of ["advertiseExternalIP", "bootconfigImage", "bootconfigImageTag"] as const)
     if (s.pod?.[field] !== undefined && s.pod[field] !== false)
       problems.push(`spec.pod.${field} (advertising the node's external IP) is not served by satellite yet: ${keep}; leave it out`);

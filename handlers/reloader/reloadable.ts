@@ -37,6 +37,20 @@ const never: [string, string][] = [
 ];
 
 /**
+ * Blocks nats-server reloads only the TLS of (server/reload.go: "config reload not supported"
+ * for any other change): the gateway and the websocket listener.
+ */
+const tlsOnly: [string, string][] = [
+  ["gateway", "the gateway"],
+  ["websocket", "the websocket listener"],
+];
+
+function withoutTls(v: ConfValue | undefined): ConfValue | undefined {
+  if (!v || typeof v !== "object" || Array.isArray(v)) return v;
+  return Object.fromEntries(Object.entries(v).filter(([k]) => k.toLowerCase() !== "tls"));
+}
+
+/**
  * A short key of what in nats.conf `text` only a restart applies on nats-server `version`: equal
  * keys, the change between the two configs can be reloaded.
  */
@@ -48,7 +62,9 @@ export function restartKey(text: string, version: string): string {
     ...(atLeast(version, "2.14.0") ? [] : ["leafnodes.remotes"]),
     ...(atLeast(version, "2.2.0") ? [] : ["cluster.name"]),
   ];
-  return sha256Hex(JSON.stringify(paths.map((p) => at(parsed.conf, p) ?? null))).slice(0, 12);
+  // Only present blocks count, so configs without them keep the key they had before these were known.
+  const blocks = tlsOnly.flatMap(([p]) => (at(parsed.conf, p) === undefined ? [] : [[p, withoutTls(at(parsed.conf, p))]]));
+  return sha256Hex(JSON.stringify([...paths.map((p) => at(parsed.conf, p) ?? null), ...blocks])).slice(0, 12);
 }
 
 /** Whether version `v` ("2.14.9") is at least `min` ("2.14.0"). */
@@ -78,6 +94,10 @@ export function changesNeedingRestart(
   const out: string[] = [];
   for (const [path, what] of never) {
     if (!same(at(before, path), at(after, path))) out.push(`${what} (${path}) changed: nats-server applies that only on restart`);
+  }
+  for (const [path, what] of tlsOnly) {
+    if (!same(withoutTls(at(before, path)), withoutTls(at(after, path))))
+      out.push(`${what} (${path}) changed: nats-server applies that only on restart (its TLS alone reloads)`);
   }
   if (!atLeast(version, "2.14.0") && !same(at(before, "leafnodes.remotes"), at(after, "leafnodes.remotes"))) {
     out.push(`the leafnode remotes changed: nats-server ${version} applies that only on restart (2.14.0 and later reload them)`);

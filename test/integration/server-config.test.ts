@@ -16,6 +16,9 @@ import {
   type ServerConfigInput,
   type ServerPaths,
 } from "../../handlers/operator/server-config.ts";
+import { cipherSuiteNames, curveNames } from "../../handlers/operator/server-config-tls.ts";
+import { serverVersion } from "../../handlers/operator/server-version.ts";
+import { validateCluster } from "../../handlers/operator/validate.ts";
 import { configDigest } from "../../handlers/reloader/digest.ts";
 import { binaries } from "../harness/binaries.ts";
 import { makeCerts } from "../harness/certs.ts";
@@ -130,16 +133,42 @@ const matrix: [string, NatsClusterSpec, Partial<ServerConfigInput>][] = [
   ["leafnode port and remotes", { leafnodeConfig }, {}],
   ["leafnode remotes only", { leafnodeConfig: { remotes: [{ url: "nats://hub:7422" }] } }, {}],
   [
-    "everything",
+    "gateway with remotes, reject_unknown, TLS and its timeout",
     {
-      lameDuckDurationSeconds: 120,
-      noAdvertise: true,
-      natsConfig: { debug: false, maxPayload: 1048576 },
-      tls: { ...customTls, verify: true, clientsTLSTimeout: 1, routesTLSTimeout: 0.5 },
-      auth: { clientsAuthSecret: "a", clientsAuthTimeout: 2 },
-      leafnodeConfig,
+      gatewayConfig: {
+        hostPort: 7522,
+        rejectUnknown: true,
+        gateways: [
+          { name: "sat-test", url: "nats://nats-mgmt.edge-1.svc:7522" },
+          { name: "west", url: "tls://west.example.com:7522" },
+        ],
+      },
+      tls: { gatewaySecret: "g", gatewaysTLSTimeout: 2 },
     },
-    { clientsAuth },
+    { paths: { ...paths, gatewayTlsDir: defaultTls } },
+  ],
+  ["gateway alone", { gatewayConfig: {} }, {}],
+  [
+    "websocket in plain text, compression, handshake timeout",
+    { websocketConfig: { port: 9222, handshakeTimeout: "5s", compression: true } },
+    {},
+  ],
+  [
+    "websocket and leafnode TLS with their timeouts",
+    {
+      websocketConfig: {},
+      leafnodeConfig: { hostPort: 7422 },
+      tls: { websocketSecret: "w", websocketTLSTimeout: 2, leafnodeSecret: "l", leafnodesTLSTimeout: 3 },
+    },
+    { paths: { ...paths, websocketTlsDir: defaultTls, leafnodeTlsDir: defaultTls } },
+  ],
+  [
+    "client TLS with verify_and_map, a cipher suite and a curve every version takes",
+    {
+      tls: { serverSecret: "s", cipherSuites: ["TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"], curvePreferences: ["CurveP256"] },
+      auth: { tlsVerifyAndMap: true },
+    },
+    { paths: { ...paths, serverTlsDir: defaultTls } },
   ],
 ];
 
@@ -228,6 +257,14 @@ describe("nats-server -t of releases nats-operator users run accepts the config 
     it.each(matrix)(`${version}: %s`, (name, spec, more) => {
       const bin = legacy().find(([v]) => v === version)![1];
       const file = join(dir, `legacy-${version}-${name.replace(/\W+/g, "-")}.conf`);
+      // What validation refuses for this version never reaches a server.
+      const refused = validateCluster(natsCluster({ ...spec, version }), {}).problems.filter((p) => p.includes(version));
+      if (refused.length) {
+        expect(refused).toEqual([
+          `spec.websocketConfig needs nats-server 2.2.0 or later (the first with WebSocket); spec.version is ${version}`,
+        ]);
+        return;
+      }
       const rendered = renderServerConfig({ cluster: natsCluster({ ...spec, version }), clusterName: "sat-test", routes, paths, ...more });
       if ("error" in rendered) {
         // 2.0.0 takes one URL per leafnode remote: a remote with several is refused, not cut short.
@@ -249,6 +286,50 @@ describe("nats-server -t of releases nats-operator users run accepts the config 
     const r = check(bin, file, env);
     expect(r.ok).toBe(false);
     expect(r.out).toContain('unknown field "server_name"');
+  });
+});
+
+describe("cipher suites and curves: what validation lets through for a version, that version's nats-server takes", () => {
+  const env = { ...process.env, POD_NAME: "nats-0" };
+  const all = () => [
+    ["2.14.9", binaries().NATS_SERVER_BIN],
+    ["2.9.10", binaries().NATS_SERVER_OLD_BIN],
+    ...binaries()
+      .NATS_SERVER_LEGACY_BINS.split(":")
+      .filter(Boolean)
+      .map((bin) => [/nats-server-v([0-9.]+)$/.exec(bin)![1]!, bin]),
+  ];
+  it.each(["2.14.9", "2.9.10", "2.0.0", "2.1.9", "2.6.1"])("%s: every name satellite allows for it", (version) => {
+    const bin = all().find(([v]) => v === version)![1]!;
+    const v = serverVersion(version);
+    const spec = { version, tls: { serverSecret: "s", cipherSuites: cipherSuiteNames(v), curvePreferences: curveNames(v) } };
+    expect(validateCluster(natsCluster(spec), { s: { "ca.pem": "x", "server.pem": "x", "server-key.pem": "x" } }).problems).toEqual([]);
+    const file = join(dir, `ciphers-${version}.conf`);
+    writeFileSync(
+      file,
+      render({ cluster: natsCluster(spec), clusterName: "sat-test", routes: [], paths: { ...paths, serverTlsDir: defaultTls } }),
+    );
+    const r = check(bin, file, env);
+    expect(r.out).toMatch(/configuration file .* is valid/);
+  });
+
+  it("2.14.9 refuses an insecure suite and 2.9.10 a name it predates: validation refuses both first", () => {
+    for (const [version, name] of [
+      ["2.14.9", "TLS_RSA_WITH_AES_128_CBC_SHA"],
+      ["2.9.10", "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256"],
+    ] as const) {
+      const bin = all().find(([v]) => v === version)![1]!;
+      const spec = { version, tls: { serverSecret: "s", cipherSuites: [name] } };
+      const file = join(dir, `cipher-refused-${version}.conf`);
+      writeFileSync(
+        file,
+        render({ cluster: natsCluster(spec), clusterName: "sat-test", routes: [], paths: { ...paths, serverTlsDir: defaultTls } }),
+      );
+      expect(check(bin, file, env).ok).toBe(false);
+      expect(validateCluster(natsCluster(spec), { s: { "ca.pem": "x", "server.pem": "x", "server-key.pem": "x" } }).problems).toEqual([
+        expect.stringContaining(`spec.tls.cipherSuites has "${name}", which nats-server ${version} does not take`),
+      ]);
+    }
   });
 });
 

@@ -5,7 +5,7 @@
 // publish was acknowledged is printed for each (measured, not asserted); a scale-down that would
 // lose data is refused.
 
-import { connect, type NatsConnection } from "@nats-io/transport-node";
+import type { NatsConnection } from "@nats-io/transport-node";
 import { afterAll, describe, expect, it } from "vitest";
 import { createStream, startLoad, loadStream as stream } from "../harness/jetstream-load.ts";
 import { connectThroughService, onNode, skipAfterAFailedStep } from "../harness/on-node.ts";

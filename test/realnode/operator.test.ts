@@ -2,7 +2,6 @@
 // an image override, NatsClusters by kubectl, real nats-server pods checked through their own
 // monitoring endpoints and a NATS client.
 
-import { connect } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeNatsTls } from "../harness/certs.ts";
 import { connectThroughService, crossServerMessage, monitor, onNode, type PodView, skipAfterAFailedStep } from "../harness/on-node.ts";

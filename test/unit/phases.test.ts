@@ -68,6 +68,58 @@ describe("validate", () => {
   });
 });
 
+describe("validate: gateways, websocket and the other TLS Secrets", () => {
+  const keys = { "ca.pem": "x", "server.pem": "x", "server-key.pem": "x" };
+  it("a TLS Secret for a port the cluster does not open, unknown cipher or curve names, and their missing client TLS are refused", () => {
+    const c = natsCluster({
+      tls: { gatewaySecret: "gw", leafnodeSecret: "ln", websocketSecret: "ws", cipherSuites: ["ASDF"], curvePreferences: ["FOO"] },
+      auth: { tlsVerifyAndMap: true },
+    });
+    expect(validateCluster(c, { gw: keys, ln: keys, ws: keys }).problems).toEqual([
+      "spec.tls.gatewaySecret secures a port this cluster does not open: set spec.gatewayConfig, or leave it out",
+      "spec.tls.leafnodeSecret secures a port this cluster does not open: set spec.leafnodeConfig.hostPort, or leave it out",
+      "spec.tls.websocketSecret secures a port this cluster does not open: set spec.websocketConfig, or leave it out",
+      "spec.tls.cipherSuites applies to the client port's TLS: set spec.tls.serverSecret too, or leave it out",
+      "spec.tls.curvePreferences applies to the client port's TLS: set spec.tls.serverSecret too, or leave it out",
+      "spec.auth.tlsVerifyAndMap applies to the client port's TLS: set spec.tls.serverSecret too, or leave it out",
+      expect.stringMatching(
+        /^spec\.tls\.cipherSuites has "ASDF", which nats-server 2\.14\.9 does not take \(satellite allows no insecure cipher suite\): use TLS_AES_128_GCM_SHA256, /,
+      ),
+      'spec.tls.curvePreferences has "FOO", which nats-server 2.14.9 does not take: use X25519MLKEM768, X25519, CurveP256, CurveP384, CurveP521',
+    ]);
+  });
+
+  it("each TLS Secret is checked for its keys; a gateway without url, a bad handshake timeout and websocket before 2.2.0 are refused", () => {
+    const c = natsCluster({
+      version: "2.1.9",
+      gatewayConfig: { gateways: [{ name: "west" }, { name: "east", url: "http://east:7222" }] },
+      websocketConfig: { handshakeTimeout: "5 seconds" },
+      tls: { gatewaySecret: "gw", websocketSecret: "ws", websocketSecretCertFileName: "tls.crt" },
+    });
+    expect(validateCluster(c, { gw: keys, ws: keys }).problems).toEqual([
+      'spec.tls.websocketSecret: secret "ws" has no key "tls.crt" (websocketSecretCertFileName)',
+      'spec.gatewayConfig.gateways[0] ("west") has no url: give the remote gateway\'s URL',
+      'spec.gatewayConfig.gateways[1] ("east") url "http://east:7222" is not a nats:// or tls:// URL with a host, e.g. nats://west-mgmt.nats.svc:7222',
+      'spec.websocketConfig.handshakeTimeout "5 seconds" is not a duration: use e.g. "5s"',
+      "spec.websocketConfig needs nats-server 2.2.0 or later (the first with WebSocket); spec.version is 2.1.9",
+    ]);
+  });
+});
+
+describe("render: the gateway name is the cluster name", () => {
+  it("gatewayConfig.name names the cluster; a routes file naming it otherwise is refused", () => {
+    const c = natsCluster({ size: 1, gatewayConfig: { name: "east" } });
+    const seen = observe(view(c));
+    const r = renderConfig(seen, credentials(seen, undefined), false);
+    expect(r.clusterName).toBe("east");
+    expect(r.conf).toContain('gateway {\n  name: "east"');
+    const renamed = { ...seen, routesFile: { name: "other", routes: [], rest: {} } };
+    expect(renderConfig(renamed, credentials(renamed, undefined), false).problems).toEqual([
+      'the routes file (config.put) names the cluster "other", but spec.gatewayConfig.name is "east" and nats-server requires the two to be equal: put the routes with that name, or without one',
+    ]);
+  });
+});
+
 describe("credentials", () => {
   it("keeps the passwords the config Secret holds; makes new ones from entropy only when there are none", () => {
     const c = natsCluster({ jetstream: { enabled: true, fileStorage: { size: "1Gi" } } });

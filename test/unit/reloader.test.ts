@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { parseNatsConf } from "../../handlers/reloader/nats-conf.ts";
 import { planReload } from "../../handlers/reloader/plan.ts";
-import { atLeast, changesNeedingRestart } from "../../handlers/reloader/reloadable.ts";
+import { atLeast, changesNeedingRestart, restartKey } from "../../handlers/reloader/reloadable.ts";
 
 const seedConf = `pid_file: "/var/run/nats/nats.pid"
 port: 4222
@@ -83,6 +83,24 @@ describe("what a reload cannot apply", () => {
     expect(changesNeedingRestart(files(routes("A", [])), files(routes("A", []), moved), "nats.conf", "2.9.10")).toEqual([
       "the leafnode remotes changed: nats-server 2.9.10 applies that only on restart (2.14.0 and later reload them)",
     ]);
+  });
+
+  it("a gateway or websocket listener needs a restart, except for its TLS; configs without them keep their restart key", () => {
+    const gw = (extra: string) => `port: 4222\ngateway {\n  name: "a"\n  listen: "0.0.0.0:7222"\n${extra}}\n`;
+    const tls = (cert: string) => `  tls {\n    cert_file: "${cert}"\n  }\n`;
+    expect(changesNeedingRestart({ c: "port: 4222\n" }, { c: gw("") }, "c", "2.14.9")).toEqual([
+      "the gateway (gateway) changed: nats-server applies that only on restart (its TLS alone reloads)",
+    ]);
+    expect(changesNeedingRestart({ c: gw(tls("/a.pem")) }, { c: gw(tls("/b.pem")) }, "c", "2.14.9")).toEqual([]);
+    expect(changesNeedingRestart({ c: gw("") }, { c: gw("  reject_unknown: true\n") }, "c", "2.14.9")).toHaveLength(1);
+    const ws = 'port: 4222\nwebsocket {\n  listen: "0.0.0.0:8080"\n  no_tls: true\n}\n';
+    expect(changesNeedingRestart({ c: ws }, { c: ws.replace("8080", "9090") }, "c", "2.14.9")).toEqual([
+      "the websocket listener (websocket) changed: nats-server applies that only on restart (its TLS alone reloads)",
+    ]);
+    // The key of a config without either block is what it was before they were known (no pods rolled by an upgrade).
+    expect(restartKey("port: 4222\n", "2.14.9")).toBe("1809f6288b9c");
+    expect(restartKey(gw(tls("/a.pem")), "2.14.9")).toBe(restartKey(gw(tls("/b.pem")), "2.14.9"));
+    expect(restartKey(gw(""), "2.14.9")).not.toBe(restartKey(gw("  reject_unknown: true\n"), "2.14.9"));
   });
 
   it("compares versions", () => {

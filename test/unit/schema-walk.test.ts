@@ -40,6 +40,9 @@ const tlsKeys = ["ca.pem", "server.pem", "server-key.pem", "route.pem", "route-k
 const secrets: Record<string, Secret> = {
   srv: secret("srv", Object.fromEntries(tlsKeys.map((k) => [k, "x"]))),
   rt: secret("rt", Object.fromEntries(tlsKeys.map((k) => [k, "x"]))),
+  gw: secret("gw", Object.fromEntries(tlsKeys.map((k) => [k, "x"]))),
+  ln: secret("ln", Object.fromEntries(tlsKeys.map((k) => [k, "x"]))),
+  ws: secret("ws", Object.fromEntries(tlsKeys.map((k) => [k, "x"]))),
   auth: secret("auth", { "clients-auth.json": '{"users":[{"username":"a","password":"b"}]}' }),
   creds: secret("creds", { "user.creds": "x", "other.creds": "y" }),
 };
@@ -47,6 +50,14 @@ const secrets: Record<string, Secret> = {
 /** What a field needs around it to matter. */
 const contexts: [RegExp, NatsClusterSpec][] = [
   [/^tls\.(?!serverSecret$|routesSecret$)/, { tls: { serverSecret: "srv", routesSecret: "rt" } }],
+  [/^tls\.gateway/, { gatewayConfig: {} }],
+  [/^tls\.gateway(?!Secret$)/, { tls: { gatewaySecret: "gw" } }],
+  [/^tls\.leafnode/, { leafnodeConfig: { hostPort: 7422 } }],
+  [/^tls\.leafnode(?!Secret$)/, { tls: { leafnodeSecret: "ln" } }],
+  [/^tls\.websocket/, { websocketConfig: {} }],
+  [/^tls\.websocket(?!Secret$)/, { tls: { websocketSecret: "ws" } }],
+  [/^auth\.tlsVerifyAndMap$/, { tls: { serverSecret: "srv" } }],
+  [/^gatewayConfig\.gateways\[0\]\./, { gatewayConfig: { gateways: [{ name: "other", url: "nats://other:7222" }] } }],
   [/^auth\.clientsAuthTimeout$/, { auth: { clientsAuthSecret: "auth" } }],
   [/^leafnodeConfig\.remotes\[0\]\.(?!url$)/, { leafnodeConfig: { remotes: [{ url: "nats://hub:7422" }] } }],
   [
@@ -73,6 +84,13 @@ const samples: Record<string, unknown> = {
   "pod.natsEnv[0].name": "GODEBUG",
   "tls.serverSecret": "srv",
   "tls.routesSecret": "rt",
+  "tls.gatewaySecret": "gw",
+  "tls.leafnodeSecret": "ln",
+  "tls.websocketSecret": "ws",
+  "tls.cipherSuites": ["TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384"],
+  "tls.curvePreferences": ["CurveP384"],
+  "gatewayConfig.gateways[0].url": "nats://another:7222",
+  "websocketConfig.handshakeTimeout": "5s",
   "auth.clientsAuthSecret": "auth",
   "leafnodeConfig.remotes[0].url": "nats://hub:7422",
   "leafnodeConfig.remotes[0].urls": ["nats://hub-b:7422"],
@@ -229,6 +247,10 @@ describe("no silent no-op: every field of the NatsCluster schema does something 
       ["auth.clientsAuthFile", "auth.json"],
       ["pod.advertiseExternalIP", true],
       ["pod.bootconfigImage", "connecteverything/nats-boot-config"],
+      ["operatorConfig", { secret: "operator-jwt", systemAccount: "AASYS", resolver: "URL(https://example.com/jwt/v1/accounts/)" }],
+      ["template", { spec: { serviceAccountName: "nats-server" } }],
+      ["auth.gatewayAuthSecret", "gateway-auth"],
+      ["auth.clusterAuthSecret", "cluster-auth"],
     ] as const) {
       const { degraded } = outcome(withValue({ size: 1 }, path.split("."), value));
       expect(degraded).toMatchObject({ status: "True", reason: "InvalidSpec" });

@@ -217,6 +217,104 @@ leafnodes {
     );
   });
 
+  it("writes nats-operator's gateway: its name is the cluster's, remotes by name and URL, TLS from the gateway Secret", () => {
+    const text = render(
+      {
+        gatewayConfig: {
+          hostPort: 7522,
+          rejectUnknown: true,
+          gateways: [
+            { name: "east", url: "nats://east-mgmt.edge-1.svc:7522" },
+            { name: "west", url: "tls://west.example.com:7522" },
+          ],
+        },
+        tls: { gatewaySecret: "gw", gatewaysTLSTimeout: 3 },
+      },
+      { clusterName: "east" },
+    );
+    expect(text).toContain(`cluster {
+  name: "east"`);
+    expect(
+      text.endsWith(`
+gateway {
+  name: "east"
+  listen: "0.0.0.0:7522"
+  reject_unknown: true
+  gateways: [
+    { name: "east", url: "nats://east-mgmt.edge-1.svc:7522" }
+    { name: "west", url: "tls://west.example.com:7522" }
+  ]
+  tls {
+    cert_file: "/etc/nats-gateways-tls-certs/server.pem"
+    key_file: "/etc/nats-gateways-tls-certs/server-key.pem"
+    ca_file: "/etc/nats-gateways-tls-certs/ca.pem"
+    timeout: 3
+  }
+}
+`),
+    ).toBe(true);
+    expect(render({ gatewayConfig: {} })).toContain('gateway {\n  name: "nats"\n  listen: "0.0.0.0:7222"\n}\n');
+  });
+
+  it("writes websocket with its options, plain text (no_tls) unless the websocket Secret is set", () => {
+    expect(render({ websocketConfig: { port: 9222, handshakeTimeout: "5s", compression: true } })).toContain(`
+websocket {
+  listen: "0.0.0.0:9222"
+  handshake_timeout: "5s"
+  compression: true
+  no_tls: true
+}
+`);
+    const tls = render({
+      websocketConfig: {},
+      tls: { websocketSecret: "ws", websocketSecretCertFileName: "tls.crt", websocketTLSTimeout: 2 },
+    });
+    expect(tls).toContain(`
+websocket {
+  listen: "0.0.0.0:8080"
+  tls {
+    cert_file: "/etc/nats-websocket-tls-certs/tls.crt"
+    key_file: "/etc/nats-websocket-tls-certs/server-key.pem"
+    ca_file: "/etc/nats-websocket-tls-certs/ca.pem"
+    timeout: 2
+  }
+}
+`);
+    expect(tls).not.toContain("no_tls");
+  });
+
+  it("secures the leafnode port with the leafnode Secret", () => {
+    expect(render({ leafnodeConfig: { hostPort: 7422 }, tls: { leafnodeSecret: "ln", leafnodesTLSTimeout: 4 } })).toContain(`
+leafnodes {
+  port: 7422
+  tls {
+    cert_file: "/etc/nats-leafnodes-tls-certs/server.pem"
+    key_file: "/etc/nats-leafnodes-tls-certs/server-key.pem"
+    ca_file: "/etc/nats-leafnodes-tls-certs/ca.pem"
+    timeout: 4
+  }
+}
+`);
+  });
+
+  it("gives the client port's TLS the spec's cipher suites and curves, and verify_and_map for tlsVerifyAndMap", () => {
+    const text = render({
+      tls: {
+        serverSecret: "s",
+        verify: true,
+        cipherSuites: ["TLS_AES_128_GCM_SHA256", "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384"],
+        curvePreferences: ["X25519"],
+      },
+      auth: { tlsVerifyAndMap: true },
+    });
+    expect(text).toContain(`  ca_file: "/etc/nats-server-tls-certs/ca.pem"
+  verify_and_map: true
+  cipher_suites: ["TLS_AES_128_GCM_SHA256", "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384"]
+  curve_preferences: ["X25519"]
+}`);
+    expect(text).not.toContain("verify: true");
+  });
+
   it("takes paths and ports from the input when given", () => {
     const text = render(
       { tls: { serverSecret: "s" }, leafnodeConfig: { remotes: [{ url: "nats://h:1", credentialsSecret: { name: "c" } }] } },

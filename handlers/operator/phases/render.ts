@@ -19,7 +19,9 @@ export interface RenderedConfig {
 export function renderConfig(seen: Observed, creds: Credentials, skip: boolean): RenderedConfig {
   const { name, namespace: ns, spec } = seen;
   const fromApi = seen.routesFile;
-  const clusterName = fromApi?.name || name;
+  // nats-server requires a gateway's name to be its cluster's.
+  const gatewayName = spec.gatewayConfig?.name;
+  const clusterName = fromApi?.name || gatewayName || name;
   const podRoutes = Array.from(
     { length: Math.max(0, seen.size) },
     (_, i) => `nats://${name}-${i + 1}.${name}-mgmt.${ns}.svc:${ports.cluster}`,
@@ -35,6 +37,14 @@ export function renderConfig(seen: Observed, creds: Credentials, skip: boolean):
       clusterName,
       problems: [
         `the routes file (config.put) names the cluster ${JSON.stringify(fromApi.name)}, but nats-server ${seen.version.tag} has no cluster name (2.2.0 and later have): put the routes without a name, or raise spec.version`,
+      ],
+    };
+  if (fromApi?.name && gatewayName && fromApi.name !== gatewayName)
+    return {
+      routes,
+      clusterName,
+      problems: [
+        `the routes file (config.put) names the cluster ${JSON.stringify(fromApi.name)}, but spec.gatewayConfig.name is ${JSON.stringify(gatewayName)} and nats-server requires the two to be equal: put the routes with that name, or without one`,
       ],
     };
   const rendered = renderServerConfig({
