@@ -2,7 +2,7 @@ import { configRevisionAnnotation } from "../reloader/report.ts";
 import type { ConfigMap, Role, RoleBinding, Secret, Service, ServiceAccount } from "../types.ts";
 import { encodeBase64 } from "./base64.ts";
 import { configSecretName, labelCluster, mgmtServiceName, ownerReference, routesConfigMapName, selectorLabels } from "./names.ts";
-import type { NatsCluster } from "./natscluster.ts";
+import type { NatsCluster, ServicePolicy } from "./natscluster.ts";
 import { ports } from "./server-config.ts";
 import { gatewayPort, websocketPort } from "./server-config-listeners.ts";
 
@@ -13,7 +13,20 @@ const meta = (c: NatsCluster, name: string) => ({
   ownerReferences: [ownerReference(c)],
 });
 
-/** The client Service `<name>` and the headless `<name>-mgmt` that gives each pod its DNS name. */
+/** A Service's metadata: the policy's labels under satellite's own, and the policy's annotations. */
+function serviceMeta(c: NatsCluster, name: string, policy: ServicePolicy | undefined) {
+  const m = meta(c, name);
+  return {
+    ...m,
+    labels: { ...policy?.labels, ...m.labels },
+    ...(policy?.annotations && Object.keys(policy.annotations).length ? { annotations: { ...policy.annotations } } : {}),
+  };
+}
+
+/**
+ * The client Service `<name>` and the headless `<name>-mgmt` that gives each pod its DNS name,
+ * with spec.servicePolicy's and spec.managementServicePolicy's labels and annotations.
+ */
 export function desiredServices(c: NatsCluster): Service[] {
   const name = c.metadata.name!;
   const selector = selectorLabels(name);
@@ -22,6 +35,7 @@ export function desiredServices(c: NatsCluster): Service[] {
     { name: "monitor", port: ports.monitor, targetPort: ports.monitor, protocol: "TCP" },
     ...(c.spec?.pod?.enableMetrics ? [{ name: "metrics", port: ports.metrics, targetPort: ports.metrics, protocol: "TCP" }] : []),
     ...(c.spec?.gatewayConfig ? [servicePort("gateways", gatewayPort(c))] : []),
+    ...(c.spec?.leafnodeConfig?.hostPort ? [servicePort("leafnodes", c.spec.leafnodeConfig.hostPort)] : []),
   ];
   const clientPorts = [
     servicePort("tcp-client", ports.client),
@@ -31,13 +45,13 @@ export function desiredServices(c: NatsCluster): Service[] {
     {
       apiVersion: "v1",
       kind: "Service",
-      metadata: meta(c, name),
+      metadata: serviceMeta(c, name, c.spec?.servicePolicy),
       spec: { selector, type: "ClusterIP", ports: clientPorts },
     },
     {
       apiVersion: "v1",
       kind: "Service",
-      metadata: meta(c, mgmtServiceName(name)),
+      metadata: serviceMeta(c, mgmtServiceName(name), c.spec?.managementServicePolicy),
       spec: { selector, clusterIP: "None", publishNotReadyAddresses: true, ports: mgmtPorts },
     },
   ];
@@ -45,11 +59,17 @@ export function desiredServices(c: NatsCluster): Service[] {
 
 const servicePort = (name: string, port: number) => ({ name, port, targetPort: port, protocol: "TCP" });
 
-/** Whether `live` differs from `want` in what satellite manages (server-set fields are ignored). */
+/**
+ * Whether `live` differs from `want` in what satellite manages (server-set fields are ignored).
+ * Annotations: only the ones satellite sets are compared (others, e.g. a load balancer
+ * controller's, are left alone, as is one the policy no longer names).
+ */
 export function serviceDiffers(live: Service, want: Service): boolean {
+  const wanted = Object.keys(want.metadata?.annotations ?? {});
   const norm = (s: Service) =>
     JSON.stringify({
       labels: s.metadata?.labels ?? {},
+      annotations: wanted.map((k) => s.metadata?.annotations?.[k] ?? null),
       selector: s.spec?.selector ?? {},
       publish: Boolean(s.spec?.publishNotReadyAddresses),
       ports: (s.spec?.ports ?? []).map((p) => [p.name, p.port, String(p.targetPort ?? p.port), p.protocol ?? "TCP"]),
@@ -61,7 +81,11 @@ export function serviceDiffers(live: Service, want: Service): boolean {
 export function updatedService(live: Service, want: Service): Service {
   return {
     ...live,
-    metadata: { ...live.metadata, labels: want.metadata?.labels },
+    metadata: {
+      ...live.metadata,
+      labels: want.metadata?.labels,
+      ...(want.metadata?.annotations ? { annotations: { ...live.metadata?.annotations, ...want.metadata.annotations } } : {}),
+    },
     spec: { ...live.spec, ...want.spec, clusterIP: live.spec?.clusterIP, clusterIPs: live.spec?.clusterIPs },
   };
 }

@@ -32,6 +32,12 @@ export interface NatsClusterSpec {
   leafnodeConfig?: LeafnodeConfig;
   gatewayConfig?: GatewayConfig;
   websocketConfig?: WebsocketConfig;
+  /** Labels and annotations of the client Service `<name>`. */
+  servicePolicy?: ServicePolicy;
+  /** Labels and annotations of the headless Service `<name>-mgmt`. */
+  managementServicePolicy?: ServicePolicy;
+  /** nats-operator's switch for server names; satellite always names servers (by pod), so either value runs the same. */
+  useServerName?: boolean;
   /** JWT accounts (nats-operator's): refused until served. */
   operatorConfig?: { secret?: string; systemAccount?: string; resolver?: string };
   /** A full pod template merged over the rendered pod (nats-operator's): refused until served. */
@@ -132,6 +138,12 @@ export interface PodPolicy {
   metricsImageTag?: string;
   metricsImagePullPolicy?: PullPolicy;
   enableClientsHostPort?: boolean;
+  /** nats-operator bound host ports for these by default; satellite binds none, so `true` is what it does anyway. */
+  disableGatewaysHostPort?: boolean;
+  disableLeafnodesHostPort?: boolean;
+  disableWebsocketsHostPort?: boolean;
+  /** Extra mounts of the nats container (nats-operator's, for volumes from `template`): refused until served. */
+  volumeMounts?: Record<string, unknown>[];
   /** Laid over the pod's restricted defaults (pod-security.ts), key by key: core PodSecurityContext. */
   securityContext?: Record<string, unknown>;
   /** Laid over every container's restricted defaults, key by key: core SecurityContext. */
@@ -188,6 +200,11 @@ export interface AuthConfig {
   clusterAuthTimeout?: number;
   gatewayAuthSecret?: string;
   gatewayAuthTimeout?: number;
+}
+
+export interface ServicePolicy {
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
 }
 
 /** Gateways to other NATS clusters (a supercluster), as nats-operator's gatewayConfig. */

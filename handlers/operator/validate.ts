@@ -199,6 +199,8 @@ function unservedFieldProblems(c: NatsCluster): string[] {
     problems.push(
       `spec.operatorConfig (JWT accounts with a resolver) is not served by satellite yet: ${keep}; leave it out, or keep this cluster with nats-operator for now`,
     );
+  if (s.pod?.volumeMounts?.length)
+    problems.push(`spec.pod.volumeMounts (mounts of volumes from spec.template) is not served by satellite yet: ${keep}; leave it out`);
   if (s.template)
     problems.push(
       `spec.template (a pod template merged over satellite's pod) is not served by satellite yet: ${keep}; use spec.pod (labels, annotations, nodeSelector, tolerations, resources, securityContext) instead`,

@@ -116,6 +116,53 @@ describe("cluster.create", () => {
   });
 });
 
+describe("Services (servicePolicy, managementServicePolicy, gateway and websocket ports)", () => {
+  const services = (r: ReturnType<typeof reconcileCluster>) =>
+    r.changes
+      .filter((x) => x.op !== "delete" && x.op !== "reload" && x.op !== "remove-peer" && x.kind === "Service")
+      .map((x) => (x as any).object);
+
+  it("carry the policies' labels under satellite's own and their annotations; the ports the spec opens", () => {
+    const c = natsCluster({
+      size: 1,
+      servicePolicy: { labels: { team: "a", nats_cluster: "not-this" }, annotations: { "lb.example.com/internal": "true" } },
+      managementServicePolicy: { labels: { scrape: "yes" } },
+      gatewayConfig: {},
+      websocketConfig: { port: 9222 },
+      leafnodeConfig: { hostPort: 7422 },
+    });
+    const [client, mgmt] = services(reconcileCluster(view(c)));
+    expect(client.metadata).toMatchObject({
+      labels: { team: "a", nats_cluster: "demo" },
+      annotations: { "lb.example.com/internal": "true" },
+    });
+    expect(client.spec.ports.map((p: { name: string; port: number }) => [p.name, p.port])).toEqual([
+      ["tcp-client", 4222],
+      ["websocket", 9222],
+    ]);
+    expect(mgmt.metadata.labels).toMatchObject({ scrape: "yes", nats_cluster: "demo" });
+    expect(mgmt.metadata.annotations).toBeUndefined();
+    expect(mgmt.spec.ports.map((p: { name: string; port: number }) => [p.name, p.port])).toEqual([
+      ["cluster", 6222],
+      ["monitor", 8222],
+      ["gateways", 7222],
+      ["leafnodes", 7422],
+    ]);
+  });
+
+  it("a policy change updates the live Service; annotations others added are kept", () => {
+    const c = natsCluster({ size: 1, servicePolicy: { annotations: { a: "1" } } });
+    const v = converged(c, 1);
+    const live = v.services!.map((svc) =>
+      svc.metadata?.name === "demo" ? { ...svc, metadata: { ...svc.metadata, annotations: { a: "1", "cloud/lb-id": "x" } } } : svc,
+    );
+    expect(reconcileCluster({ ...v, services: live }).changes).toEqual([]);
+    const changed = natsCluster({ size: 1, servicePolicy: { annotations: { a: "2" } } });
+    const replaced = services(reconcileCluster({ ...v, cluster: changed, services: live }));
+    expect(replaced.map((svc) => [svc.metadata.name, svc.metadata.annotations])).toEqual([["demo", { a: "2", "cloud/lb-id": "x" }]]);
+  });
+});
+
 describe("scale", () => {
   it("scale up creates every missing pod at once", () => {
     const c = natsCluster({ size: 5 });
