@@ -3,7 +3,8 @@
 // they count as current until the next change that replaces pods, so adopting restarts nothing.
 import type { EventNote } from "../events.ts";
 import type { Change, Pod } from "../types.ts";
-import { annotationAdopted, annotationTemplateHash } from "./names.ts";
+import { annotationAdopted, annotationTemplateHash, mgmtServiceName } from "./names.ts";
+import type { PodPolicy } from "./natscluster.ts";
 
 /** A pod without satellite's env (nats-operator's): it cannot resolve $POD_NAME in the config. */
 export const lacksOurEnv = (p: Pod) => !p.spec?.containers?.[0]?.env?.some((e) => e.name === "POD_NAME");
@@ -36,4 +37,30 @@ export function adoptPods(owned: Pod[], hash: string, image: string, now: string
   ].filter(Boolean);
   const events: EventNote[] = said.length ? [{ type: "Normal", reason: "Adopted", message: said.join("; ") }] : [];
   return { pods, changes, events };
+}
+
+/** nats-operator's names for the ports it bound on the node unless disabled, and the switch that says so. */
+const boundByNatsOperator: Record<string, [string, keyof PodPolicy]> = {
+  gateway: ["gateways", "disableGatewaysHostPort"],
+  leaf: ["leafnodes", "disableLeafnodesHostPort"],
+  websocket: ["websocket", "disableWebsocketsHostPort"],
+};
+
+/**
+ * Taking over pods that bind a gateway, leafnode or websocket port on their node: satellite binds
+ * none, so what reaches the servers at a node's address would lose them as the pods are replaced.
+ * Refused until the spec says (the disable switch) that nothing relies on it.
+ */
+export function hostPortTakeoverProblems(live: Pod[], clusterName: string, pod: PodPolicy | undefined): string[] {
+  const problems = new Map<string, string>();
+  for (const p of live.filter(lacksOurEnv))
+    for (const port of p.spec?.containers?.[0]?.ports ?? []) {
+      const bound = port.name ? boundByNatsOperator[port.name] : undefined;
+      if (!bound || !port.hostPort || pod?.[bound[1]] === true || problems.has(bound[1])) continue;
+      problems.set(
+        bound[1],
+        `${p.metadata?.name} (made by another operator) binds the ${bound[0]} port ${port.hostPort} on its node; satellite binds no such host port, so whatever reaches the servers at a node's address would lose them as satellite replaces the pods: reach them through the Service ${mgmtServiceName(clusterName)} (port ${port.containerPort}) or a NodePort or LoadBalancer Service of your own, then set spec.pod.${bound[1]}: true to take this cluster over`,
+      );
+    }
+  return [...problems.values()];
 }

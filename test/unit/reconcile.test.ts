@@ -446,6 +446,30 @@ describe("adopting what nats-operator made", () => {
   const theirs = [1, 2, 3].map((i) => theirPod(c, i));
   const adopting = () => ({ ...converged(c, 3), pods: theirs });
 
+  it("pods binding a leafnode port on the node are not taken over until pod.disableLeafnodesHostPort says nothing relies on it", () => {
+    const leaf = natsCluster({ size: 3, version: "2.12.0", leafnodeConfig: { hostPort: 7422 } });
+    const bound = [1, 2, 3].map((i) => {
+      const p = theirPod(leaf, i);
+      p.spec!.containers[0]!.ports = [
+        { name: "client", containerPort: 4222 },
+        { name: "leaf", containerPort: 7422, hostPort: 7422 },
+      ];
+      return p;
+    });
+    const r = reconcileCluster({ ...converged(leaf, 3), pods: bound });
+    expect(r.changes).toEqual([]);
+    expect(condition(r, "Degraded")?.message).toContain(
+      "demo-1 (made by another operator) binds the leafnodes port 7422 on its node; satellite binds no such host port",
+    );
+    expect(condition(r, "Degraded")?.message).toContain("then set spec.pod.disableLeafnodesHostPort: true to take this cluster over");
+    const confirmed = natsCluster({ ...leaf.spec, pod: { disableLeafnodesHostPort: true } });
+    expect(summary(reconcileCluster({ ...converged(confirmed, 3), pods: bound })).filter((x) => x.includes("Pod"))).toEqual([
+      "replace Pod demo-1",
+      "replace Pod demo-2",
+      "replace Pod demo-3",
+    ]);
+  });
+
   it("takes their pods over as they run: annotates them, deletes and creates none, says so in an Event", () => {
     const r = reconcileCluster(adopting());
     expect(summary(r).filter((s) => s.includes("Pod"))).toEqual(["replace Pod demo-1", "replace Pod demo-2", "replace Pod demo-3"]);

@@ -1,4 +1,6 @@
-// Phase 5, ownership: objects the cluster would write that something else already holds.
+// Phase 5, ownership: objects the cluster would write that something else already holds, and
+// what taking over another operator's pods would break.
+import { hostPortTakeoverProblems } from "../adopt.ts";
 import { desiredServices } from "../desired-objects.ts";
 import { configSecretName, isOwnedBy } from "../names.ts";
 import type { Observed } from "./observe.ts";
@@ -20,4 +22,9 @@ export function foreignObjects(seen: Observed): string[] {
     );
   }
   return problems;
+}
+
+/** Sentences for what taking over the live pods of another operator would break (host ports). */
+export function takeoverProblems(seen: Observed): string[] {
+  return hostPortTakeoverProblems(seen.live, seen.name, seen.spec.pod);
 }
