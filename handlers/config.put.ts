@@ -113,7 +113,7 @@ function writeRoutes(put: PutRequest, view: ConfigPutView, caller: string | unde
   const outcome = (l: Learned) => {
     const byOperator = reloadedByOperator(l.clusters ?? view.clusters);
     if (!byOperator) return reloadOutcomes(servers, l.reloads ?? {}, l.revision ?? current);
-    const reports = reportsFromStatus(byOperator);
+    const reports = reportsFromStatus(byOperator, view.target.site);
     return reloadOutcomes(Object.keys(reports), reports, l.revision ?? current);
   };
   return {

@@ -35,8 +35,20 @@ export type ServerReload = {
   pod: string;
   serverId: string;
   digest: string;
-  connect: { urls: string[]; user: string; password: string; ca?: string };
+  connect: ServerConnect;
 };
+
+/**
+ * How the operator reaches a cluster's servers: by pod IP, so a TLS certificate is checked
+ * against the CA and against the cluster's names (`tlsNames`), not the IP.
+ */
+export interface ServerConnect {
+  urls: string[];
+  user?: string;
+  password?: string;
+  ca?: string;
+  tlsNames?: string[];
+}
 /**
  * Remove a server that is gone for good from the JetStream meta group ($JS.API.SERVER.REMOVE, as a
  * system-account user), so its streams' replicas are placed on the servers that remain.

@@ -22,10 +22,10 @@ export function startClusterApis(d: { kube: KubeClient; log: Logger; site?: stri
   function start(id: string, api: Extract<ReturnType<typeof operatorRoutes.configApiOf>, { target: unknown }>) {
     const log = d.log.with({ cluster: id });
     let svc: Service | undefined;
-    const { urls, ca, user, password } = api.connect;
+    const { urls, ca, user, password, tlsNames } = api.connect;
     // The password the operator made may not be loaded by the servers yet: keep trying.
     const nc = connectNats(
-      { servers: urls, name: `satellite operator ${id} config API`, tlsCaPem: ca, user, password, retryAuthErrors: true },
+      { servers: urls, name: `satellite operator ${id} config API`, tlsCaPem: ca, tlsNames, user, password, retryAuthErrors: true },
       log,
     );
     const ns = api.target.namespace;

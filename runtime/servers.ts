@@ -89,7 +89,7 @@ export function createServers(log: Logger): Servers {
         user: r.connect.user,
         password: r.connect.password,
         retryAuthErrors: true,
-        ...(r.connect.ca ? { tlsCaPem: r.connect.ca } : {}),
+        ...(r.connect.ca ? { tlsCaPem: r.connect.ca, tlsNames: r.connect.tlsNames } : {}),
       },
       log,
     );

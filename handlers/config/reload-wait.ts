@@ -1,4 +1,5 @@
 import { naturalOrder } from "../natural-order.ts";
+import { fleetServerName } from "../operator/names.ts";
 import type { NatsCluster } from "../operator/natscluster.ts";
 import type { ReloadReport } from "../reloader/report.ts";
 
@@ -42,21 +43,24 @@ export function reloadOutcomes(
 /**
  * configReload.mode operator has no reloader reports: the NatsCluster's status says which routes
  * revision each server runs, confirmed by its config digest, and which revision was refused.
+ * Servers are named as their config names them (and as a reloader's report does): by pod, or in a
+ * fleet (`site`) "<site>-<namespace>-<pod>".
  */
-export function reportsFromStatus(c: NatsCluster): Record<string, ServerReport> {
+export function reportsFromStatus(c: NatsCluster, site?: string): Record<string, ServerReport> {
   const cfg = c.status?.config;
   const refused = cfg?.refused;
+  const serverName = (pod: string) => (site ? fleetServerName(site, c.metadata.namespace!, pod) : pod);
   return Object.fromEntries(
     (cfg?.servers ?? []).map((s): [string, ServerReport] => {
       if (refused?.revision)
         return [
           s.pod,
-          { pod: s.pod, server: s.serverId, configRevision: refused.revision, action: "failed", ok: false, error: refused.error },
+          { pod: s.pod, server: serverName(s.pod), configRevision: refused.revision, action: "failed", ok: false, error: refused.error },
         ];
       const current = s.state === "current";
       return [
         s.pod,
-        { pod: s.pod, server: s.serverId, configRevision: s.revision ?? "", action: current ? "reloaded" : "in-sync", ok: current },
+        { pod: s.pod, server: serverName(s.pod), configRevision: s.revision ?? "", action: current ? "reloaded" : "in-sync", ok: current },
       ];
     }),
   );

@@ -1,12 +1,12 @@
 import { eventChange, type Reporter } from "../events.ts";
 import type { Kind, ObjectOf } from "../kinds.ts";
-import type { Change, Target } from "../types.ts";
+import type { Change, ServerConnect, Target } from "../types.ts";
 import { decodeBase64 } from "./base64.ts";
 import { withConditions } from "./conditions.ts";
 import { configApiUser, keyConfigApiPassword } from "./config-api-user.ts";
 import { reloaderAccountName } from "./desired-objects.ts";
 import { jetstreamEnabled } from "./jetstream.ts";
-import { configSecretName, isOwnedBy, labelApp, labelCluster, routesConfigMapName, stableJson } from "./names.ts";
+import { clusterTlsNames, configSecretName, isOwnedBy, labelApp, labelCluster, routesConfigMapName, stableJson } from "./names.ts";
 import type { NatsCluster } from "./natscluster.ts";
 import { type ClusterView, reconcileCluster } from "./reconcile.ts";
 import type { ServerObservation } from "./reload-rollout.ts";
@@ -129,7 +129,7 @@ export function configApiOf(
   cluster: NatsCluster,
   store: Store,
   site: string | undefined,
-): { target: Target; podSelector: string; connect: { urls: string[]; ca?: string; user?: string; password?: string } } | { skip: string } {
+): { target: Target; podSelector: string; connect: ServerConnect } | { skip: string } {
   const ns = cluster.metadata.namespace!;
   const name = cluster.metadata.name!;
   const spec = cluster.spec ?? {};
@@ -148,7 +148,16 @@ export function configApiOf(
     podSelector: `${labelCluster}=${name}`,
     connect: {
       urls: running.map((p) => `${ca ? "tls" : "nats"}://${p.status!.podIP}:${ports.client}`),
-      ...(ca ? { ca: decodeBase64(ca) } : {}),
+      ...(ca
+        ? {
+            ca: decodeBase64(ca),
+            tlsNames: clusterTlsNames(
+              name,
+              ns,
+              running.map((p) => p.metadata!.name!),
+            ),
+          }
+        : {}),
       ...(password ? { user: configApiUser, password: decodeBase64(password) } : {}),
     },
   };

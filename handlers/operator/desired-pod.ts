@@ -1,11 +1,14 @@
 import type { V1Container, V1ContainerPort, V1EnvVar, V1Volume, V1VolumeMount } from "@kubernetes/client-node";
 import type { Pod } from "../types.ts";
+import { keyReloaderPassword, reloaderUser } from "./config-api-user.ts";
 import { reloaderAccountName } from "./desired-objects.ts";
 import { goMemLimit, jetstreamEnabled } from "./jetstream.ts";
 import { claimName } from "./jetstream-volumes.ts";
 import {
   annotationTemplateHash,
+  clusterTlsNames,
   configSecretName,
+  fleetServerName,
   hashOf,
   labelVersion,
   mgmtServiceName,
@@ -13,7 +16,7 @@ import {
   podName,
   selectorLabels,
 } from "./names.ts";
-import type { NatsCluster } from "./natscluster.ts";
+import { type NatsCluster, tlsFiles } from "./natscluster.ts";
 import { containerSecurityContext, podSecurityContext } from "./pod-security.ts";
 import { podVolumes } from "./pod-volumes.ts";
 import { ports, serverPaths } from "./server-config.ts";
@@ -134,23 +137,40 @@ function reloaderContainers(
   };
   const watch = ["reloader", "-secret", configSecretName(name), "-dir", serverPaths.configDir];
   const init = { ...reloader, name: "config", args: [...watch, "-once"], volumeMounts: [{ ...mounts[0]!, readOnly: false }] };
+  const link = reportLink(c, mounts);
   const sidecar = {
     ...reloader,
     name: "reloader",
-    args: [
-      ...watch,
-      "-pid",
-      serverPaths.pidFile,
-      "-cluster",
-      name,
-      "-s",
-      `nats://127.0.0.1:${ports.client}`,
-      "-monitor",
-      `http://127.0.0.1:${ports.monitor}`,
-    ],
-    volumeMounts: [{ ...mounts[0]!, readOnly: false }, mounts[1]!],
+    args: [...watch, "-pid", serverPaths.pidFile, "-cluster", name, ...link.args, "-monitor", `http://127.0.0.1:${ports.monitor}`],
+    env: [...reloader.env, ...link.env],
+    volumeMounts: [{ ...mounts[0]!, readOnly: false }, mounts[1]!, ...link.mounts],
   };
   return { init, sidecar };
+}
+
+/**
+ * How the sidecar reaches its own server to publish reports: over TLS when clients must use it
+ * (the server's certificate checked against the CA and the cluster's names; with tls.verify the
+ * server's own certificate as the client's), as the reloader's user when clients must authenticate.
+ */
+function reportLink(c: NatsCluster, mounts: V1VolumeMount[]): { args: string[]; env: V1EnvVar[]; mounts: V1VolumeMount[] } {
+  const name = c.metadata.name!;
+  const server = tlsFiles(c.spec?.tls).server;
+  const tlsMount = mounts.find((m) => m.mountPath === serverPaths.serverTlsDir);
+  const args = ["-s", `${server ? "tls" : "nats"}://127.0.0.1:${ports.client}`];
+  if (server && tlsMount) {
+    const names = clusterTlsNames(name, c.metadata.namespace!, ["$(POD_NAME)"]);
+    args.push("-tlsca", `${serverPaths.serverTlsDir}/${server.ca}`, "-tlsname", names.join(","));
+    if (c.spec?.tls?.verify)
+      args.push("-tlscert", `${serverPaths.serverTlsDir}/${server.cert}`, "-tlskey", `${serverPaths.serverTlsDir}/${server.key}`);
+  }
+  const auth = Boolean(c.spec?.auth?.clientsAuthSecret);
+  if (auth) args.push("-user", reloaderUser);
+  return {
+    args,
+    env: auth ? [{ name: "NATS_PASSWORD", valueFrom: { secretKeyRef: { name: configSecretName(name), key: keyReloaderPassword } } }] : [],
+    mounts: server && tlsMount ? [tlsMount] : [],
+  };
 }
 
 function metricsContainer(c: NatsCluster): V1Container {
@@ -215,9 +235,6 @@ function podScheduling(c: NatsCluster): Pick<PodTemplate["spec"], "nodeSelector"
 }
 
 export const templateHash = (t: PodTemplate) => hashOf(t);
-
-/** A server's name in a fleet: unique across sites and namespaces, for the ground's leafnode links. */
-export const fleetServerName = (site: string, namespace: string, pod: string) => `${site}-${namespace}-${pod}`;
 
 export function desiredPod(c: NatsCluster, index: number, t: PodTemplate): Pod {
   const name = podName(c.metadata.name!, index);

@@ -62,3 +62,22 @@ export function stableJson(v: unknown): string {
   }
   return JSON.stringify(v);
 }
+
+/**
+ * The names a cluster's server certificate may be for, which the operator and the reloader accept
+ * when they connect by pod IP or loopback: the client Service's (as clients use it, and as
+ * nats-operator's docs make the certificate) and each given pod's DNS name under `<name>-mgmt`.
+ */
+export function clusterTlsNames(name: string, namespace: string, pods: string[]): string[] {
+  const svc = `${namespace}.svc`;
+  return [
+    `${name}.${svc}`,
+    `${name}.${svc}.cluster.local`,
+    `${name}.${namespace}`,
+    name,
+    ...pods.flatMap((p) => [`${p}.${mgmtServiceName(name)}.${svc}`, `${p}.${mgmtServiceName(name)}.${svc}.cluster.local`]),
+  ];
+}
+
+/** A server's name in a fleet: unique across sites and namespaces, for the ground's leafnode links. */
+export const fleetServerName = (site: string, namespace: string, pod: string) => `${site}-${namespace}-${pod}`;

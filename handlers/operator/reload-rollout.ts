@@ -11,8 +11,7 @@ import { configDigest } from "../reloader/digest.ts";
 import { restartKey } from "../reloader/reloadable.ts";
 import { sha256Hex } from "../reloader/sha256.ts";
 import type { Change, Pod, ServerReload } from "../types.ts";
-import { fleetServerName } from "./desired-pod.ts";
-import { podIndex } from "./names.ts";
+import { fleetServerName, podIndex } from "./names.ts";
 import type { Condition, ConfigStatus, NatsCluster, ServerConfigState } from "./natscluster.ts";
 import { convergedStep, type Rollout, type RolloutTarget, refuse, step } from "./reload-rollout-step.ts";
 

@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { checkServerIdentity, type PeerCertificate } from "node:tls";
 import { type ConnectionOptions, credsAuthenticator, type NatsConnection, nkeyAuthenticator } from "@nats-io/nats-core";
 import { connect } from "@nats-io/transport-node";
 import type { Logger } from "../log.ts";
@@ -16,6 +17,11 @@ export interface NatsAuthOptions {
   tlsCa?: string;
   /** A CA certificate as PEM text (instead of a file). */
   tlsCaPem?: string;
+  /**
+   * Names the server's certificate may be for, when the URL's host (a pod IP, 127.0.0.1) is not
+   * one of them: the certificate must be valid for one of these.
+   */
+  tlsNames?: string[];
   /** Keep trying when the server refuses the credentials (a password it has not loaded yet). */
   retryAuthErrors?: boolean;
 }
@@ -54,7 +60,16 @@ export function connectionOptions(o: NatsAuthOptions): ConnectionOptions {
     opts.tls = { certFile: o.tlsCert, keyFile: o.tlsKey, caFile: o.tlsCa };
   }
   if (o.tlsCaPem) opts.tls = { ...opts.tls, ca: o.tlsCaPem };
+  if (o.tlsNames?.length) opts.tls = { ...opts.tls, checkServerIdentity: identityAmong(o.tlsNames) } as ConnectionOptions["tls"];
   return opts;
+}
+
+/** Accepts a certificate valid for any of `names` (wildcards as TLS clients take them). */
+function identityAmong(names: string[]) {
+  return (_host: string, cert: PeerCertificate): Error | undefined => {
+    if (names.some((n) => checkServerIdentity(n, cert) === undefined)) return undefined;
+    return new Error(`the server's certificate is for none of ${names.join(", ")}`);
+  };
 }
 
 function readOrExplain(path: string, flag: string): Uint8Array {

@@ -11,6 +11,11 @@ export const natsFlags: FlagSpec[] = [
   { names: ["tlscert"], arg: "FILE", help: "client certificate for NATS TLS", env: ["NATS_CERT"] },
   { names: ["tlskey"], arg: "FILE", help: "client private key for NATS TLS", env: ["NATS_KEY"] },
   { names: ["tlsca"], arg: "FILE", help: "CA certificate that signed the NATS server's certificate", env: ["NATS_CA"] },
+  {
+    names: ["tlsname"],
+    arg: "NAMES",
+    help: "comma-separated names the server's certificate may be for, instead of the URL's host (e.g. nats.prod.svc when connecting to 127.0.0.1 or a pod IP)",
+  },
 ];
 
 export function natsOptionsFrom(f: FlagValues, name: string): NatsAuthOptions {
@@ -29,5 +34,13 @@ export function natsOptionsFrom(f: FlagValues, name: string): NatsAuthOptions {
     tlsCert: str("tlscert"),
     tlsKey: str("tlskey"),
     tlsCa: str("tlsca"),
+    ...(str("tlsname")
+      ? {
+          tlsNames: str("tlsname")!
+            .split(",")
+            .map((n) => n.trim())
+            .filter(Boolean),
+        }
+      : {}),
   };
 }

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { type ConnectionOptions, nkeyAuthenticator, nkeys } from "@nats-io/nats-core";
 import { connect } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { connectionOptions } from "../../runtime/nats/connect.ts";
 import { makeCerts } from "../harness/certs.ts";
 import { type NatsServer, type Proc, startNatsServer, useKube, waitFor } from "../harness/index.ts";
 import { startSatellite, waitForLog } from "../harness/satellite.ts";
@@ -58,6 +59,29 @@ describe("the controller authenticates to NATS with what its flags say", () => {
     const s = await startNatsServer({ name: "nkey", extra: `authorization { users: [ { nkey: "${user.getPublicKey()}" } ] }` });
     running.push(s);
     expect(await controllerAnswers(s, ["-nkey", nkeySeedFile], { authenticator: nkeyAuthenticator(user.getSeed()) })).toMatchObject({
+      ok: true,
+    });
+  });
+
+  it("TLS by IP with -tlsname: the certificate is checked against the names given, not the URL's host", async () => {
+    const s = await startNatsServer({
+      name: "tlsname",
+      extra: `tls { cert_file: "${certs.serverCert}", key_file: "${certs.serverKey}", ca_file: "${certs.caCert}" }`,
+    });
+    running.push(s);
+    // The certificate is for 127.0.0.1 and localhost: named otherwise, the connection is refused…
+    const once = (names: string[]) =>
+      connect({
+        ...connectionOptions({ servers: [s.url.replace("nats://", "tls://")], name: "t", tlsCa: certs.caCert, tlsNames: names }),
+        waitOnFirstConnect: false,
+        maxReconnectAttempts: 0,
+      });
+    await expect(once(["nats.prod.svc", "nats"])).rejects.toThrow(/certificate is for none of nats.prod.svc, nats/);
+    await (await once(["nats.prod.svc", "localhost"])).close();
+    // …and the controller, given a name the certificate has, serves.
+    expect(
+      await controllerAnswers(s, ["-tlsca", certs.caCert, "-tlsname", "nats.prod.svc,localhost"], { tls: { caFile: certs.caCert } }),
+    ).toMatchObject({
       ok: true,
     });
   });

@@ -5,6 +5,7 @@
 
 import { connect } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { makeNatsTls } from "../harness/certs.ts";
 import { type NatsServer, startNatsServer } from "../harness/nats.ts";
 import { monitor, onNode, skipAfterAFailedStep } from "../harness/on-node.ts";
 import { waitFor } from "../harness/ports.ts";
@@ -167,5 +168,66 @@ describe.runIf(!node.info.unavailable).sequential("a fleet of three sites from o
     expect(got).toEqual(["orders.control"]);
     sub.unsubscribe();
     await Promise.all([app.close(), operator.close()]);
+  }, 240_000);
+
+  /** A 2-server cluster of site-a in sidecar mode, linked to the ground; a put with wait from the ground, its reply. */
+  async function sidecarClusterPut(name: string, spec: Record<string, unknown>) {
+    await node.apply(
+      JSON.stringify({
+        apiVersion: "nats.io/v1alpha2",
+        kind: "NatsCluster",
+        metadata: { name, namespace: ns("site-a") },
+        spec: {
+          size: 2,
+          version: node.info.images.natsVersion,
+          configReload: { mode: "sidecar" },
+          leafnodeConfig: { remotes: [{ url: `nats://10.89.0.1:${ground.leafPort}` }] },
+          ...spec,
+        },
+      }),
+    );
+    const pods = await node.readyPods(ns("site-a"), `nats_cluster=${name}`, 2, 120_000);
+    await waitFor(
+      `site-a's cluster ${name} served`,
+      () => node.nats("-s", ground.url, "req", `_SAT.site-a.${name}.config.get`, "", "--timeout=2s").catch(() => undefined),
+      90_000,
+      1_000,
+    );
+    return { pods, reply: await putFromGround(`_SAT.site-a.${name}.config.put`, [`nats://${name}-extra.example:6222`]) };
+  }
+
+  const confirmedByEvery = (pods: { name: string }[]) => ({
+    ok: true,
+    changed: true,
+    reload: {
+      complete: true,
+      ok: true,
+      servers: pods.map((p) => expect.objectContaining({ pod: p.name, server: `site-a-${ns("site-a")}-${p.name}`, state: "reloaded" })),
+    },
+  });
+
+  it("spec.auth in sidecar mode: every reloader reports as a user of its own, so a put with wait is confirmed by each server", async () => {
+    const { pods, reply } = await sidecarClusterPut("locked-sc", { auth: { clientsAuthSecret: "locked-auth" } });
+    expect(reply).toMatchObject(confirmedByEvery(pods));
+    // That user publishes its reports and nothing else.
+    const configSecret = await node.kubectlJson("get", "secret", "locked-sc", "-n", ns("site-a"));
+    const password = Buffer.from(configSecret.data["reloader-password"], "base64").toString();
+    const reloader = await connect({ servers: `nats://${pods[0]!.ip}:4222`, user: "satellite-reloader", pass: password });
+    const denied = new Promise<string>((resolve) => {
+      void (async () => {
+        for await (const st of reloader.status()) if (st.type === "error") resolve(String(st.error));
+      })();
+    });
+    reloader.publish("orders.new", "x");
+    expect(await denied).toMatch(/Permissions Violation for Publish to "orders.new"/);
+    await reloader.close();
+  }, 240_000);
+
+  it("client TLS in sidecar mode: the reloaders and -config-api connect over TLS (certificate checked for the cluster's names), a put with wait is confirmed", async () => {
+    const tls = makeNatsTls(ns("site-a"), "secure");
+    await node.kubectl("create", "secret", "generic", "secure-tls", "-n", ns("site-a"), ...tls.clients);
+    const { pods, reply } = await sidecarClusterPut("secure", { tls: { serverSecret: "secure-tls" } });
+    expect(reply).toMatchObject(confirmedByEvery(pods));
+    expect((await monitor(pods[0]!.ip, "varz")).tls_required).toBe(true);
   }, 240_000);
 });

@@ -181,10 +181,20 @@ describe("config.put", () => {
         complete: true,
         ok: true,
         servers: [
-          { pod: "nats-1", state: "reloaded" },
-          { pod: "nats-2", state: "reloaded" },
+          { pod: "nats-1", server: "nats-1", state: "reloaded" },
+          { pod: "nats-2", server: "nats-2", state: "reloaded" },
         ],
       },
+    });
+    // Named as a reloader's report names them (the server's name, not its ID): in a fleet, site-namespace-pod.
+    const fleet = configPut(req({ routes: three, wait: "5s" }), {
+      target: { ...target, site: "s1" },
+      configMap: cm,
+      pods: [],
+      clusters: [],
+    });
+    expect(fleet.reply({ revision: "42", clusters: [rolling] as never, waitedMs: 1 })).toMatchObject({
+      reload: { servers: [{ server: "s1-edge-1-nats-1" }, { server: "s1-edge-1-nats-2" }] },
     });
     const refused = cluster([{ pod: "nats-1", state: "current", revision: "41" }], {
       hash: "h",

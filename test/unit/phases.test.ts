@@ -147,12 +147,25 @@ describe("credentials", () => {
     );
   });
 
-  it("reaches the servers over TLS with the decoded CA when clients use TLS", () => {
+  it("reaches the servers over TLS with the decoded CA, checking the certificate against the cluster's names (not the pod IP)", () => {
     const c = natsCluster({ size: 1, tls: { serverSecret: "tls" } });
     const pod = runningPod(c, 1);
     pod.status!.podIP = "10.0.0.5";
     const seen = observe(view(c, { pods: [pod], secrets: { tls: secret("tls", { "ca.pem": "PEM" }) } }));
-    expect(systemConnect(seen, "pw")).toEqual({ urls: ["tls://10.0.0.5:4222"], user: "satellite", password: "pw", ca: "PEM" });
+    expect(systemConnect(seen, "pw")).toEqual({
+      urls: ["tls://10.0.0.5:4222"],
+      user: "satellite",
+      password: "pw",
+      ca: "PEM",
+      tlsNames: [
+        "demo.ns1.svc",
+        "demo.ns1.svc.cluster.local",
+        "demo.ns1",
+        "demo",
+        "demo-1.demo-mgmt.ns1.svc",
+        "demo-1.demo-mgmt.ns1.svc.cluster.local",
+      ],
+    });
   });
 });
 

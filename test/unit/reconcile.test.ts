@@ -103,6 +103,50 @@ describe("cluster.create", () => {
     ]);
   });
 
+  it("the reloader of a client-TLS, auth cluster reports over TLS (CA and the cluster's names) as a user of its own, allowed only its reports", () => {
+    const c = natsCluster({
+      size: 1,
+      configReload: { mode: "sidecar" },
+      tls: { serverSecret: "tls", verify: true },
+      auth: { clientsAuthSecret: "auth" },
+    });
+    const secrets = {
+      tls: secret("tls", { "ca.pem": "CA", "server.pem": "C", "server-key.pem": "K" }),
+      auth: secret("auth", { [clientsAuthKey]: JSON.stringify({ users: [{ username: "app", password: "pw" }] }) }),
+    };
+    const r = reconcileCluster(view(c, { secrets }));
+    const pod = (r.changes.find((x) => x.op === "create" && x.kind === "Pod") as any).object as Pod;
+    const sidecar = pod.spec!.containers[1]!;
+    expect(sidecar.args!.slice(sidecar.args!.indexOf("-s"))).toEqual([
+      "-s",
+      "tls://127.0.0.1:4222",
+      "-tlsca",
+      "/etc/nats-server-tls-certs/ca.pem",
+      "-tlsname",
+      "demo.ns1.svc,demo.ns1.svc.cluster.local,demo.ns1,demo,$(POD_NAME).demo-mgmt.ns1.svc,$(POD_NAME).demo-mgmt.ns1.svc.cluster.local",
+      "-tlscert",
+      "/etc/nats-server-tls-certs/server.pem",
+      "-tlskey",
+      "/etc/nats-server-tls-certs/server-key.pem",
+      "-user",
+      "satellite-reloader",
+      "-monitor",
+      "http://127.0.0.1:8222",
+    ]);
+    expect(sidecar.env).toContainEqual({ name: "NATS_PASSWORD", valueFrom: { secretKeyRef: { name: "demo", key: "reloader-password" } } });
+    expect(sidecar.volumeMounts?.map((m) => [m.name, m.readOnly])).toEqual([
+      ["config", false],
+      ["pid", undefined],
+      ["server-tls", true],
+    ]);
+    const config = (r.changes.find((x) => x.op === "create" && x.kind === "Secret") as any).object as Secret;
+    const conf = decodeBase64(config.data!["nats.conf"]!);
+    const password = decodeBase64(config.data!["reloader-password"]!);
+    expect(conf).toContain(
+      `{ user: "satellite-reloader", password: "${password}", permissions: { publish: ["_SAT.demo.reload.*"], subscribe: ["_SAT.demo.reloads.ask"] } }`,
+    );
+  });
+
   it("is idempotent: a converged cluster needs no change and reports Ready", () => {
     const v = converged(natsCluster({ size: 3 }), 3);
     const r = reconcileCluster(v);

@@ -4,7 +4,16 @@
 // runtime's entropy and kept in the config Secret.
 import type { ServerReload } from "../../types.ts";
 import { encodeBase64 } from "../base64.ts";
-import { configApiPassword, keyConfigApiPassword, withConfigApiUser } from "../config-api-user.ts";
+import {
+  configApiPassword,
+  configApiUserOf,
+  keyConfigApiPassword,
+  keyReloaderPassword,
+  reloaderPassword,
+  reloaderUserOf,
+  withOperatorUsers,
+} from "../config-api-user.ts";
+import { clusterTlsNames } from "../names.ts";
 import { keySystemPassword, systemUser } from "../reload-rollout.ts";
 import { type ClientsAuth, ports } from "../server-config.ts";
 import type { Observed } from "./observe.ts";
@@ -25,16 +34,24 @@ export function credentials(seen: Observed, usersAuth: ClientsAuth | undefined):
   const needsSystemUser = seen.operatorMode || seen.jetstream;
   const systemPassword = needsSystemUser ? (seen.configText[keySystemPassword] ?? entropy) : undefined;
   if (needsSystemUser && !systemPassword) problems.push("no password for the system user yet (the operator supplies one)");
-  const apiPassword = usersAuth ? (seen.configText[keyConfigApiPassword] ?? (entropy ? configApiPassword(entropy) : undefined)) : undefined;
+  const kept = (key: string, make: (entropy: string) => string) => seen.configText[key] ?? (entropy ? make(entropy) : undefined);
+  const apiPassword = usersAuth ? kept(keyConfigApiPassword, configApiPassword) : undefined;
+  // The reloader sidecars report as a user of their own (sidecar mode only).
+  const sidecarPassword = usersAuth && seen.spec.pod?.enableConfigReload ? kept(keyReloaderPassword, reloaderPassword) : undefined;
   let clientsAuth = usersAuth;
   if (usersAuth && !apiPassword) problems.push("no password for the config API's user yet (the operator supplies one)");
   else if (usersAuth && apiPassword) {
-    const withUser = withConfigApiUser(usersAuth, apiPassword, seen.version.allowResponses);
-    if ("problem" in withUser) problems.push(withUser.problem);
-    else clientsAuth = withUser.auth;
+    const users = [
+      configApiUserOf(apiPassword, seen.version.allowResponses),
+      ...(sidecarPassword ? [reloaderUserOf(seen.name, sidecarPassword)] : []),
+    ];
+    const withUsers = withOperatorUsers(usersAuth, users);
+    if ("problem" in withUsers) problems.push(withUsers.problem);
+    else clientsAuth = withUsers.auth;
   }
   const secretData = {
     ...(apiPassword ? { [keyConfigApiPassword]: encodeBase64(apiPassword) } : {}),
+    ...(sidecarPassword ? { [keyReloaderPassword]: encodeBase64(sidecarPassword) } : {}),
     // Operator mode writes the whole Secret itself, this password with it.
     ...(systemPassword && !seen.operatorMode ? { [keySystemPassword]: encodeBase64(systemPassword) } : {}),
   };
@@ -50,6 +67,15 @@ export function systemConnect(seen: Observed, password: string): ServerReload["c
     urls: running.map((p) => `${ca ? "tls" : "nats"}://${p.status!.podIP}:${ports.client}`),
     user: systemUser,
     password,
-    ...(ca ? { ca } : {}),
+    ...(ca
+      ? {
+          ca,
+          tlsNames: clusterTlsNames(
+            seen.name,
+            seen.namespace,
+            running.map((p) => p.metadata!.name!),
+          ),
+        }
+      : {}),
   };
 }

@@ -4,10 +4,9 @@ import { loadRoutesConfig, type RoutesConfig } from "../../config/routes-file.ts
 import { isPodReady } from "../../pod-state.ts";
 import type { ConfigMap, PersistentVolumeClaim, Pod, Role, RoleBinding, Secret, Service, ServiceAccount } from "../../types.ts";
 import { decodeBase64 } from "../base64.ts";
-import { fleetServerName } from "../desired-pod.ts";
 import { jetstreamEnabled } from "../jetstream.ts";
 import { streamsSeen } from "../jetstream-gate.ts";
-import { isOwnedBy, routesConfigMapName } from "../names.ts";
+import { fleetServerName, isOwnedBy, routesConfigMapName } from "../names.ts";
 import type { NatsCluster, NatsClusterSpec } from "../natscluster.ts";
 import type { MetaView, ServerObservation } from "../reload-rollout.ts";
 import { defaultServerVersion, type ServerVersion, serverVersion } from "../server-version.ts";
@@ -125,10 +124,13 @@ function decodeData(s: Secret): SecretText {
   return out;
 }
 
-/** `spec.logging` (older manifests) folded into `spec.natsConfig`. */
+/** Fields with two spellings, folded into one: `spec.logging` (older manifests) into `spec.natsConfig`, `configReload.mode: sidecar` into `pod.enableConfigReload`. */
 function withLegacyFields(c: NatsCluster): NatsCluster {
-  const logging = c.spec?.logging;
-  if (!logging) return c;
-  const natsConfig = { debug: logging.debug, trace: logging.trace, ...c.spec?.natsConfig };
-  return { ...c, spec: { ...c.spec, natsConfig } };
+  let spec = c.spec ?? {};
+  const logging = spec.logging;
+  if (logging) spec = { ...spec, natsConfig: { debug: logging.debug, trace: logging.trace, ...spec.natsConfig } };
+  // configReload.mode sidecar is what pod.enableConfigReload says.
+  if (spec.configReload?.mode === "sidecar" && !spec.pod?.enableConfigReload)
+    spec = { ...spec, pod: { ...spec.pod, enableConfigReload: true } };
+  return spec === c.spec ? c : { ...c, spec };
 }
