@@ -199,6 +199,11 @@ function unservedFieldProblems(c: NatsCluster): string[] {
     problems.push(
       `spec.operatorConfig (JWT accounts with a resolver) is not served by satellite yet: ${keep}; leave it out, or keep this cluster with nats-operator for now`,
     );
+  // nats-operator's config reloader takes other arguments than satellite's: its pods would crash-loop.
+  if (s.pod?.enableConfigReload && /nats-server-config-reloader/.test(s.pod.reloaderImage ?? ""))
+    problems.push(
+      `spec.pod.reloaderImage ${JSON.stringify(s.pod.reloaderImage)} is nats-operator's config reloader, which does not run satellite's reloader: ${keep}; leave reloaderImage and reloaderImageTag out (satellite's own image is the reloader)`,
+    );
   if (s.pod?.volumeMounts?.length)
     problems.push(`spec.pod.volumeMounts (mounts of volumes from spec.template) is not served by satellite yet: ${keep}; leave it out`);
   if (s.template)

@@ -22,6 +22,8 @@ export interface Binaries {
   NACK_RELOADER_BIN: string;
   /** nats-operator v0.8.3, whose clusters satellite adopts (real node only). */
   NATS_OPERATOR_BIN: string;
+  /** A directory holding nats-operator v0.8.3's example manifests (its module's example/). */
+  NATS_OPERATOR_EXAMPLES: string;
 }
 
 const script = fileURLToPath(new URL("./provision.sh", import.meta.url));
@@ -40,6 +42,7 @@ export function binaries(): Binaries {
     "NODE_LTS_BIN",
     "CACHE_DIR",
     "REALNODE_UNAVAILABLE",
+    "NATS_OPERATOR_EXAMPLES",
   ] as const;
   // Set by a parent that already provisioned (vitest's global setup, npm run dev).
   if (keys.every((k) => process.env[k] !== undefined)) {

@@ -183,6 +183,19 @@ nats_operator() {
     github.com/nats-io/nats-operator "$NATS_OPERATOR_VERSION" github.com/nats-io/nats-operator/cmd/operator "$replaces"
 }
 
+# nats-operator's own example manifests (its module's example/), what its users apply: the
+# examples test applies each to satellite's CRD. Read from the module proxy, never built.
+nats_operator_examples() {
+  local out="$CACHE/nats-operator-$NATS_OPERATOR_VERSION-examples" dir
+  if [ ! -d "$out" ]; then
+    need_go "nats-operator's examples" "run with Go and the module proxy"
+    dir=$(cd "$CACHE" && GOFLAGS=-mod=mod go mod download -json "github.com/nats-io/nats-operator@$NATS_OPERATOR_VERSION" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+    [ -d "$dir/example" ] || die "nats-operator $NATS_OPERATOR_VERSION's module has no example/ directory (go mod download failed?)"
+    mkdir -p "$out.tmp" && cp "$dir"/example/*.yaml "$out.tmp/" && mv "$out.tmp" "$out"
+  fi
+  echo "$out"
+}
+
 nats_server_v() { # a second real release for upgrade tests, laid out as the official image
   go_binary "$CACHE/nats-server-$1" "nats-server $1" "set NATS_SERVER_BIN" \
     github.com/nats-io/nats-server/v2 "$1" github.com/nats-io/nats-server/v2
@@ -232,6 +245,7 @@ apiserver=$(kube_apiserver)
 cli=$(nats_cli)
 node=$(node_lts)
 nack=$(nack_reloader)
+examples=$(nats_operator_examples)
 node_env=$(realnode)
 echo "CACHE_DIR=$CACHE"
 echo "NATS_SERVER_BIN=$nats"
@@ -242,4 +256,5 @@ echo "KUBE_APISERVER_BIN=$apiserver"
 echo "NATS_CLI_BIN=$cli"
 echo "NODE_LTS_BIN=$node"
 echo "NACK_RELOADER_BIN=$nack"
+echo "NATS_OPERATOR_EXAMPLES=$examples"
 echo "$node_env"
