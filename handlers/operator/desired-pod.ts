@@ -18,6 +18,7 @@ import {
 } from "./names.ts";
 import { type NatsCluster, tlsFiles } from "./natscluster.ts";
 import { containerSecurityContext, podSecurityContext } from "./pod-security.ts";
+import { laidOverTemplate } from "./pod-template-merge.ts";
 import { podVolumes } from "./pod-volumes.ts";
 import { ports, serverPaths } from "./server-config.ts";
 import { gatewayPort, websocketPort } from "./server-config-listeners.ts";
@@ -39,6 +40,37 @@ export interface PodTemplate {
 /** `controllerImage` is satellite's own image (`repo:tag`), the default for the reloader sidecar. */
 /** `restartKey`: what in the config only a restart applies (operator reload mode): a change rolls the pods. */
 export function podTemplate(c: NatsCluster, controllerImage: string, restartKey?: string, site?: string): PodTemplate {
+  return checkedPodTemplate(c, controllerImage, restartKey, site).template;
+}
+
+/**
+ * The pod template, laid over spec.template when there is one (pod-template-merge.ts), with
+ * spec.pod.volumeMounts on the nats container; `problems`: what of those cannot be had.
+ */
+export function checkedPodTemplate(
+  c: NatsCluster,
+  controllerImage: string,
+  restartKey?: string,
+  site?: string,
+): { template: PodTemplate; problems: string[] } {
+  const ours = ownPodTemplate(c, controllerImage, restartKey, site);
+  const problems: string[] = [];
+  const extra = (c.spec?.pod?.volumeMounts ?? []) as unknown as V1VolumeMount[];
+  const nats = ours.spec.containers[0]!;
+  for (const [i, m] of extra.entries())
+    if (nats.volumeMounts?.some((x) => x.name === m.name || x.mountPath === m.mountPath))
+      problems.push(`spec.pod.volumeMounts[${i}] (${m.name} at ${m.mountPath}) is a volume or path satellite mounts itself: use another`);
+  if (extra.length) nats.volumeMounts = [...(nats.volumeMounts ?? []), ...extra];
+  const { merged, conflicts } = c.spec?.template ? laidOverTemplate(c.spec.template, ours) : { merged: ours, conflicts: [] };
+  problems.push(...conflicts);
+  const volumes = new Set((merged.spec.volumes ?? []).map((v) => v.name));
+  for (const [i, m] of extra.entries())
+    if (!volumes.has(m.name))
+      problems.push(`spec.pod.volumeMounts[${i}] names volume "${m.name}", which neither spec.template nor satellite's pod has`);
+  return { template: merged, problems };
+}
+
+function ownPodTemplate(c: NatsCluster, controllerImage: string, restartKey?: string, site?: string): PodTemplate {
   const spec = c.spec ?? {};
   const pod = spec.pod ?? {};
   const name = c.metadata.name!;

@@ -40,7 +40,7 @@ export interface NatsClusterSpec {
   useServerName?: boolean;
   /** JWT accounts (nats-operator's): refused until served. */
   operatorConfig?: { secret?: string; systemAccount?: string; resolver?: string };
-  /** A full pod template merged over the rendered pod (nats-operator's): refused until served. */
+  /** A pod template satellite lays its pod over (pod-template-merge.ts). */
   template?: Record<string, unknown>;
   configReload?: ConfigReload;
   jetstream?: JetStreamSpec;
@@ -142,7 +142,7 @@ export interface PodPolicy {
   disableGatewaysHostPort?: boolean;
   disableLeafnodesHostPort?: boolean;
   disableWebsocketsHostPort?: boolean;
-  /** Extra mounts of the nats container (nats-operator's, for volumes from `template`): refused until served. */
+  /** Extra mounts of the nats container, of volumes from `template`. */
   volumeMounts?: Record<string, unknown>[];
   /** Laid over the pod's restricted defaults (pod-security.ts), key by key: core PodSecurityContext. */
   securityContext?: Record<string, unknown>;

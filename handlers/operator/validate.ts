@@ -204,12 +204,6 @@ function unservedFieldProblems(c: NatsCluster): string[] {
     problems.push(
       `spec.pod.reloaderImage ${JSON.stringify(s.pod.reloaderImage)} is nats-operator's config reloader, which does not run satellite's reloader: ${keep}; leave reloaderImage and reloaderImageTag out (satellite's own image is the reloader)`,
     );
-  if (s.pod?.volumeMounts?.length)
-    problems.push(`spec.pod.volumeMounts (mounts of volumes from spec.template) is not served by satellite yet: ${keep}; leave it out`);
-  if (s.template)
-    problems.push(
-      `spec.template (a pod template merged over satellite's pod) is not served by satellite yet: ${keep}; use spec.pod (labels, annotations, nodeSelector, tolerations, resources, securityContext) instead`,
-    );
   for (const field of ["clusterAuthSecret", "clusterAuthTimeout", "gatewayAuthSecret", "gatewayAuthTimeout"] as const)
     if (s.auth?.[field] !== undefined)
       problems.push(`spec.auth.${field} (authorization of routes or gateways) is not served by satellite yet: ${keep}; leave it out`);

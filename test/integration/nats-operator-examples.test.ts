@@ -31,8 +31,8 @@ const expected: Record<string, RegExp> = {
   "example-nats-cluster-auth.yaml":
     /^refused: spec\.pod\.reloaderImage "connecteverything\/nats-server-config-reloader" is nats-operator's config reloader.*; spec\.version 1\.3\.0 is nats-server 1\.x/,
   "example-nats-cluster-authfile.yaml":
-    /^refused: spec\.auth\.clientsAuthFile .*; spec\.pod\.volumeMounts .*; spec\.template .*; spec\.version 1\.4\.1/,
-  "example-nats-cluster-gateway.yaml": /^refused: spec\.template .*; spec\.pod\.advertiseExternalIP [^;]*; leave it out$/,
+    /^refused: spec\.auth\.clientsAuthFile [^;]*; put the same JSON in a Secret and name it in spec\.auth\.clientsAuthSecret; spec\.version 1\.4\.1 is nats-server 1\.x/,
+  "example-nats-cluster-gateway.yaml": /^refused: spec\.pod\.advertiseExternalIP [^;]*; leave it out$/,
   "example-nats-cluster-metrics.yaml":
     /^refused: spec\.version 1\.4\.1 is nats-server 1\.x \(gnatsd\), which satellite does not run: the minimum is 2\.0\.0; set spec\.version to 2\.1\.9 or later \(nats-operator's default was 2\.1\.9; the newest is best\)$/,
   "example-nats-cluster-tls.yaml":
@@ -41,12 +41,13 @@ const expected: Record<string, RegExp> = {
   // nats-operator spells it write_deadline, so it ignored this example's writeDeadline.
   "example-nats-custom-config.yaml": /^rejected by the schema: .*\.spec\.natsConfig\.writeDeadline: field not declared in schema$/,
   "example-service-annotations.yaml": /^served$/,
-  "example-super-cluster.yaml": /^refused: spec\.operatorConfig .*; spec\.template .*; spec\.pod\.advertiseExternalIP [^;]*; leave it out$/,
+  "example-super-cluster.yaml":
+    /^refused: spec\.operatorConfig [^;]*; leave it out, or keep this cluster with nats-operator for now; spec\.pod\.advertiseExternalIP [^;]*; leave it out$/,
   "example-svc-accounts-diff-namespaces.yaml":
     /^refused: spec\.auth\.enableServiceAccounts [^;]*; give the users in spec\.auth\.clientsAuthSecret instead$/,
-  "example-with-server-name.yaml": /^refused: spec\.template [^;]*; use spec\.pod [^;]* instead$/,
-  "leafnode-remotes-gateways.yaml":
-    /^refused: spec\.pod\.volumeMounts [^;]*; leave it out; spec\.template [^;]*; use spec\.pod [^;]* instead$/,
+  "example-with-server-name.yaml":
+    /^refused: spec\.template\.spec\.containers\[nats\]\.env\[SERVER_NAME\]: [^;]*; spec\.template\.spec\.containers\[nats\]\.lifecycle\.preStop\.exec\.command: the template says \["preStop\.sh"\], satellite sets .*$/,
+  "leafnode-remotes-gateways.yaml": /^served$/,
   "websocket.yaml": /^served$/,
 };
 

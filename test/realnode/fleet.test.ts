@@ -170,8 +170,8 @@ describe.runIf(!node.info.unavailable).sequential("a fleet of three sites from o
     await Promise.all([app.close(), operator.close()]);
   }, 240_000);
 
-  /** A 2-server cluster of site-a in sidecar mode, linked to the ground; a put with wait from the ground, its reply. */
-  async function sidecarClusterPut(name: string, spec: Record<string, unknown>) {
+  /** A 2-server cluster of site-a (sidecar mode unless `spec` says), linked to the ground; a put with wait from the ground, its reply. */
+  async function clusterPut(name: string, spec: Record<string, unknown>) {
     await node.apply(
       JSON.stringify({
         apiVersion: "nats.io/v1alpha2",
@@ -207,7 +207,7 @@ describe.runIf(!node.info.unavailable).sequential("a fleet of three sites from o
   });
 
   it("spec.auth in sidecar mode: every reloader reports as a user of its own, so a put with wait is confirmed by each server", async () => {
-    const { pods, reply } = await sidecarClusterPut("locked-sc", { auth: { clientsAuthSecret: "locked-auth" } });
+    const { pods, reply } = await clusterPut("locked-sc", { auth: { clientsAuthSecret: "locked-auth" } });
     expect(reply).toMatchObject(confirmedByEvery(pods));
     // That user publishes its reports and nothing else.
     const configSecret = await node.kubectlJson("get", "secret", "locked-sc", "-n", ns("site-a"));
@@ -226,8 +226,15 @@ describe.runIf(!node.info.unavailable).sequential("a fleet of three sites from o
   it("client TLS in sidecar mode: the reloaders and -config-api connect over TLS (certificate checked for the cluster's names), a put with wait is confirmed", async () => {
     const tls = makeNatsTls(ns("site-a"), "secure");
     await node.kubectl("create", "secret", "generic", "secure-tls", "-n", ns("site-a"), ...tls.clients);
-    const { pods, reply } = await sidecarClusterPut("secure", { tls: { serverSecret: "secure-tls" } });
+    const { pods, reply } = await clusterPut("secure", { tls: { serverSecret: "secure-tls" } });
     expect(reply).toMatchObject(confirmedByEvery(pods));
     expect((await monitor(pods[0]!.ip, "varz")).tls_required).toBe(true);
+  }, 240_000);
+
+  it("client TLS in operator mode: the operator reloads over TLS (certificate checked for the cluster's names, not pod IPs), a put with wait is confirmed", async () => {
+    const tls = makeNatsTls(ns("site-a"), "secure-op");
+    await node.kubectl("create", "secret", "generic", "secure-op-tls", "-n", ns("site-a"), ...tls.clients);
+    const { pods, reply } = await clusterPut("secure-op", { configReload: { mode: "operator" }, tls: { serverSecret: "secure-op-tls" } });
+    expect(reply).toMatchObject(confirmedByEvery(pods));
   }, 240_000);
 });

@@ -10,7 +10,7 @@ describe("layers (docs/architecture.md)", () => {
     expect(files.filter((f) => f.path.startsWith("handlers/")).length).toBeGreaterThan(20);
     expect(files.filter((f) => f.path.startsWith("runtime/")).length).toBeGreaterThan(20);
     expect(layerViolations(files)).toEqual([]);
-  });
+  }, 30_000);
 
   it("a deliberate bad import, clock or randomness fails the check", () => {
     const bad = [

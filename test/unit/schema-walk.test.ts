@@ -265,10 +265,8 @@ describe("no silent no-op: every field of the NatsCluster schema does something 
       ["pod.advertiseExternalIP", true],
       ["pod.bootconfigImage", "connecteverything/nats-boot-config"],
       ["operatorConfig", { secret: "operator-jwt", systemAccount: "AASYS", resolver: "URL(https://example.com/jwt/v1/accounts/)" }],
-      ["template", { spec: { serviceAccountName: "nats-server" } }],
       ["auth.gatewayAuthSecret", "gateway-auth"],
       ["auth.clusterAuthSecret", "cluster-auth"],
-      ["pod.volumeMounts", [{ name: "extra", mountPath: "/extra" }]],
     ] as const) {
       const { degraded } = outcome(withValue({ size: 1 }, path.split("."), value));
       expect(degraded).toMatchObject({ status: "True", reason: "InvalidSpec" });

@@ -2,6 +2,7 @@
 // what taking over another operator's pods would break.
 import { hostPortTakeoverProblems } from "../adopt.ts";
 import { desiredServices } from "../desired-objects.ts";
+import { checkedPodTemplate } from "../desired-pod.ts";
 import { configSecretName, isOwnedBy } from "../names.ts";
 import type { Observed } from "./observe.ts";
 
@@ -24,7 +25,11 @@ export function foreignObjects(seen: Observed): string[] {
   return problems;
 }
 
-/** Sentences for what taking over the live pods of another operator would break (host ports). */
+/**
+ * Sentences for what taking over the live pods of another operator would break (host ports), and
+ * for what of spec.template and spec.pod.volumeMounts the pods cannot have.
+ */
 export function takeoverProblems(seen: Observed): string[] {
-  return hostPortTakeoverProblems(seen.live, seen.name, seen.spec.pod);
+  const template = checkedPodTemplate(seen.cluster, seen.view.controllerImage, undefined, seen.view.site);
+  return [...hostPortTakeoverProblems(seen.live, seen.name, seen.spec.pod), ...template.problems];
 }

@@ -1,10 +1,14 @@
-// nats-operator's gatewayConfig and websocketConfig on a real node: two NatsClusters joined by
-// gateways into a supercluster, and a websocket client. Driven as a user: the manifests,
-// NatsClusters by kubectl, the servers' monitoring endpoints, a NATS client and the nats CLI.
+// nats-operator's gatewayConfig, websocketConfig and template on a real node: two NatsClusters
+// joined by gateways into a supercluster, a websocket client, and a pod template that adds a
+// volume and env. Driven as a user: the manifests, NatsClusters by kubectl, the servers'
+// monitoring endpoints, a NATS client and the nats CLI.
+
+import { readFileSync } from "node:fs";
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connectThroughService, crossServerMessage, monitor, onNode, type PodView, skipAfterAFailedStep } from "../harness/on-node.ts";
 import { waitFor } from "../harness/ports.ts";
+import { hostPid } from "../harness/realnode.ts";
 
 const node = onNode();
 const ns = "sat-gateways";
@@ -27,7 +31,7 @@ async function outbound(p: PodView): Promise<string[]> {
   return Object.keys(gz.outbound_gateways ?? {}).sort();
 }
 
-describe.runIf(!node.info.unavailable).sequential("gateways and websocket (nats-operator's gatewayConfig, websocketConfig)", () => {
+describe.runIf(!node.info.unavailable).sequential("nats-operator's gatewayConfig, websocketConfig and template", () => {
   let east: PodView[] = [];
   let west: PodView[] = [];
   skipAfterAFailedStep();
@@ -101,4 +105,33 @@ describe.runIf(!node.info.unavailable).sequential("gateways and websocket (nats-
     const now = await node.readyPods(ns, "nats_cluster=west", 2, 5_000);
     expect(now.map((p) => p.uid)).toEqual(west.map((p) => p.uid));
   });
+
+  it("a template (nats-operator's) adds a Secret volume, mounted through pod.volumeMounts, and an env var: the server runs with both", async () => {
+    await node.kubectl("create", "secret", "generic", "extra-files", "-n", ns, "--from-literal=hello.txt=from the template");
+    await node.apply(
+      JSON.stringify({
+        apiVersion: "nats.io/v1alpha2",
+        kind: "NatsCluster",
+        metadata: { name: "templated", namespace: ns },
+        spec: {
+          size: 1,
+          version: node.info.images.natsVersion,
+          pod: { volumeMounts: [{ name: "extra", mountPath: "/etc/extra", readOnly: true }] },
+          template: {
+            metadata: { labels: { team: "edge" } },
+            spec: {
+              volumes: [{ name: "extra", secret: { secretName: "extra-files" } }],
+              containers: [{ name: "nats", env: [{ name: "MY_NODE_NAME", valueFrom: { fieldRef: { fieldPath: "spec.nodeName" } } }] }],
+            },
+          },
+        },
+      }),
+    );
+    const [pod] = await node.readyPods(ns, "nats_cluster=templated", 1, 120_000);
+    expect(pod!.raw.metadata.labels.team).toBe("edge");
+    // Inside the server's own container, as the process sees it.
+    const pid = hostPid(pod!.uid, "nats-server");
+    expect(readFileSync(`/proc/${pid}/root/etc/extra/hello.txt`, "utf8")).toBe("from the template");
+    expect(readFileSync(`/proc/${pid}/environ`, "utf8").split("\0")).toContain(`MY_NODE_NAME=${pod!.raw.spec.nodeName}`);
+  }, 180_000);
 });

@@ -1,0 +1,96 @@
+import { describe, expect, it } from "vitest";
+import { checkedPodTemplate } from "../../handlers/operator/desired-pod.ts";
+import { reconcileCluster } from "../../handlers/operator/reconcile.ts";
+import { condition, image, natsCluster, view } from "./operator-fixtures.ts";
+
+const checked = (spec: Parameters<typeof natsCluster>[0]) => checkedPodTemplate(natsCluster(spec), image);
+
+describe("spec.template (nats-operator's pod template) under satellite's pod", () => {
+  it("adds what satellite does not set: env, volumes and their mounts (pod.volumeMounts), a container, the service account, labels", () => {
+    const { template, problems } = checked({
+      size: 1,
+      pod: { volumeMounts: [{ name: "creds", mountPath: "/etc/nats-creds", readOnly: true }] },
+      template: {
+        metadata: { labels: { team: "edge" }, annotations: { "example.com/owner": "me" } },
+        spec: {
+          serviceAccountName: "nats-server",
+          priorityClassName: "high",
+          volumes: [{ name: "creds", secret: { secretName: "user-credentials" } }],
+          containers: [
+            {
+              name: "anything",
+              imagePullPolicy: "Always",
+              terminationMessagePolicy: "FallbackToLogsOnError",
+              env: [{ name: "MY_NODE_NAME", valueFrom: { fieldRef: { fieldPath: "spec.nodeName" } } }],
+            },
+            { name: "sidecar", image: "busybox" },
+          ],
+        },
+      },
+    });
+    expect(problems).toEqual([]);
+    const [nats, sidecar] = template.spec.containers;
+    expect(nats).toMatchObject({
+      name: "nats",
+      image: "nats:2.14.9",
+      imagePullPolicy: "Always",
+      terminationMessagePolicy: "FallbackToLogsOnError",
+    });
+    expect(nats!.env!.map((e) => e.name)).toEqual(["POD_NAME", "POD_NAMESPACE", "MY_NODE_NAME"]);
+    expect(nats!.volumeMounts!.at(-1)).toEqual({ name: "creds", mountPath: "/etc/nats-creds", readOnly: true });
+    expect(sidecar).toEqual({ name: "sidecar", image: "busybox" });
+    expect(template.spec.volumes!.at(-1)).toEqual({ name: "creds", secret: { secretName: "user-credentials" } });
+    expect(template.spec).toMatchObject({ serviceAccountName: "nats-server", priorityClassName: "high" });
+    expect(template.labels).toMatchObject({ team: "edge", nats_cluster: "demo" });
+    expect(template.annotations).toEqual({ "example.com/owner": "me" });
+  });
+
+  it("refuses what satellite sets otherwise, naming the field: never one side silently dropped", () => {
+    const { problems } = checked({
+      size: 1,
+      pod: {
+        enableConfigReload: true,
+        volumeMounts: [
+          { name: "config", mountPath: "/x" },
+          { name: "nope", mountPath: "/y" },
+        ],
+      },
+      template: {
+        metadata: { name: "mine", labels: { nats_cluster: "other" } },
+        spec: {
+          hostname: "fixed",
+          serviceAccountName: "nats-server",
+          containers: [
+            {
+              name: "nats",
+              lifecycle: { preStop: { exec: { command: ["preStop.sh"] } } },
+              env: [{ name: "SERVER_NAME", value: "us-$(MY_POD_NAME)" }],
+            },
+            { name: "reloader", image: "someone/else" },
+          ],
+        },
+      },
+    });
+    expect(problems).toEqual([
+      "spec.pod.volumeMounts[0] (config at /x) is a volume or path satellite mounts itself: use another",
+      "spec.template.metadata.name: satellite names the pods; give labels and annotations only",
+      "spec.template.spec.hostname: satellite sets it for each pod",
+      "spec.template.spec.containers[nats].env[SERVER_NAME]: satellite names each server by its pod (with -site, <site>-<namespace>-<pod>), so it would not name them: leave it out",
+      'spec.template.metadata.labels.nats_cluster: the template says "other", satellite sets "demo"',
+      'spec.template.spec.containers[nats].lifecycle.preStop.exec.command: the template says ["preStop.sh"], satellite sets ["nats-server","--signal","ldm=/var/run/nats/nats.pid"]',
+      'spec.template.spec.containers[reloader].image: the template says "someone/else", satellite sets "ghcr.io/satellite-nats/satellite:0.1.0"',
+      'spec.template.spec.serviceAccountName: the template says "nats-server", satellite sets "demo-reloader"',
+      'spec.pod.volumeMounts[1] names volume "nope", which neither spec.template nor satellite\'s pod has',
+    ]);
+  });
+
+  it("a refused template changes nothing (Degraded); a changed one rolls the pods like any template change", () => {
+    const bad = reconcileCluster(view(natsCluster({ size: 1, template: { spec: { hostname: "x" } } })));
+    expect(bad.changes).toEqual([]);
+    expect(condition(bad, "Degraded")).toMatchObject({ status: "True", message: expect.stringContaining("spec.template.spec.hostname") });
+    const a = checked({ size: 1, template: { spec: { priorityClassName: "a" } } }).template;
+    const b = checked({ size: 1, template: { spec: { priorityClassName: "b" } } }).template;
+    expect(a.spec.priorityClassName).toBe("a");
+    expect(JSON.stringify(a)).not.toBe(JSON.stringify(b));
+  });
+});
