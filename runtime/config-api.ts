@@ -166,6 +166,9 @@ async function runWithRetries(
   }
 }
 
+/** How often a wait asks again for the reports it lacks (one lost while a route forms, or sent before a reloader listened). */
+const askAgainMs = 1_000;
+
 /** Follows the servers' reload reports (and NatsCluster status) into `learned` until the handler says it is done, or the time is up. */
 async function waitForReloads(
   d: ConfigApiDeps,
@@ -174,16 +177,19 @@ async function waitForReloads(
   learned: Learned,
 ): Promise<void> {
   const started = Date.now();
+  let asked = started;
   reports.ask();
   for (;;) {
     learned.reloads = reports.latest();
     learned.clusters = d.clusterCache?.list() ?? [];
     learned.waitedMs = Date.now() - started;
     if (wait.done(learned) || learned.waitedMs >= wait.ms) return;
-    await Promise.race([
-      reports.next(wait.ms - learned.waitedMs),
-      d.clusterCache ? nextChange(d.clusterCache, wait.ms - learned.waitedMs) : new Promise(() => {}),
-    ]);
+    if (Date.now() - asked >= askAgainMs) {
+      reports.ask();
+      asked = Date.now();
+    }
+    const until = Math.min(wait.ms - learned.waitedMs, askAgainMs);
+    await Promise.race([reports.next(until), d.clusterCache ? nextChange(d.clusterCache, until) : new Promise(() => {})]);
   }
 }
 

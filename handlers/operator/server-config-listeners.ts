@@ -4,6 +4,7 @@ import type { LeafnodeRemote, NatsClusterSpec, TLSFiles, TLSPort } from "./natsc
 import { num, quote, RenderError } from "./server-config-auth.ts";
 import { indent, tlsBlock } from "./server-config-tls.ts";
 import type { ServerVersion } from "./server-version.ts";
+import type { TlsPaths } from "./tls-material.ts";
 
 /** Ports used when the spec names none: nats-server's conventional gateway port, the NATS docs' websocket port. */
 export const listenerDefaults = { gateway: 7222, websocket: 8080 };
@@ -16,12 +17,9 @@ export interface ListenerInput {
   files: Partial<Record<TLSPort, TLSFiles>>;
   /** The cluster's name, which nats-server requires the gateway name to equal. */
   clusterName: string;
-  paths: {
-    leafCredsDir: (secretName: string) => string;
-    gatewayTlsDir: string;
-    leafnodeTlsDir: string;
-    websocketTlsDir: string;
-  };
+  leafCredsDir: (secretName: string) => string;
+  /** Where each port's TLS files are. */
+  tlsAt: (port: TLSPort) => TlsPaths;
   version: ServerVersion;
 }
 
@@ -32,16 +30,16 @@ export function listenerBlocks(input: ListenerInput): string[] {
   return [...leafnodesBlock(input), ...gatewayBlock(input), ...websocketBlock(input)];
 }
 
-function leafnodesBlock({ spec, files, paths, version }: ListenerInput): string[] {
+function leafnodesBlock({ spec, files, leafCredsDir, tlsAt, version }: ListenerInput): string[] {
   const leaf = spec.leafnodeConfig;
   const leafPort = leaf?.hostPort ? leaf.hostPort : undefined;
   const remotes = leaf?.remotes ?? [];
   if (leafPort === undefined && remotes.length === 0) return [];
   const ln: string[] = [];
   if (leafPort !== undefined) ln.push(`port: ${num(leafPort, "spec.leafnodeConfig.hostPort", true)}`);
-  if (remotes.length > 0) ln.push("remotes: [", ...remotes.map((r, i) => `  ${remoteConf(r, i, paths.leafCredsDir, version)}`), "]");
+  if (remotes.length > 0) ln.push("remotes: [", ...remotes.map((r, i) => `  ${remoteConf(r, i, leafCredsDir, version)}`), "]");
   if (files.leafnode && leafPort !== undefined)
-    ln.push(...tlsBlock(paths.leafnodeTlsDir, files.leafnode, "spec.tls.leafnodeSecret", { timeout: spec.tls?.leafnodesTLSTimeout }));
+    ln.push(...tlsBlock(tlsAt("leafnode"), "spec.tls.leafnodeSecret", { timeout: spec.tls?.leafnodesTLSTimeout }));
   return ["", "leafnodes {", ...indent(ln), "}"];
 }
 
@@ -71,7 +69,7 @@ function remoteConf(r: LeafnodeRemote, i: number, leafCredsDir: (secretName: str
 }
 
 /** The gateway to other clusters of a supercluster; its name is the cluster's (nats-server requires that). */
-function gatewayBlock({ spec, files, clusterName, paths }: ListenerInput): string[] {
+function gatewayBlock({ spec, files, clusterName, tlsAt }: ListenerInput): string[] {
   const gw = spec.gatewayConfig;
   if (!gw) return [];
   const lines = [
@@ -90,20 +88,18 @@ function gatewayBlock({ spec, files, clusterName, paths }: ListenerInput): strin
       }),
       "]",
     );
-  if (files.gateway)
-    lines.push(...tlsBlock(paths.gatewayTlsDir, files.gateway, "spec.tls.gatewaySecret", { timeout: spec.tls?.gatewaysTLSTimeout }));
+  if (files.gateway) lines.push(...tlsBlock(tlsAt("gateway"), "spec.tls.gatewaySecret", { timeout: spec.tls?.gatewaysTLSTimeout }));
   return ["", "gateway {", ...indent(lines), "}"];
 }
 
 /** WebSocket clients; without spec.tls.websocketSecret in plain text (nats-server wants that said: no_tls). */
-function websocketBlock({ spec, files, paths }: ListenerInput): string[] {
+function websocketBlock({ spec, files, tlsAt }: ListenerInput): string[] {
   const ws = spec.websocketConfig;
   if (!ws) return [];
   const lines = [`listen: ${listen(websocketPort({ spec }), "spec.websocketConfig.port")}`];
   if (ws.handshakeTimeout) lines.push(`handshake_timeout: ${quote(ws.handshakeTimeout, "spec.websocketConfig.handshakeTimeout")}`);
   if (ws.compression) lines.push("compression: true");
-  if (files.websocket)
-    lines.push(...tlsBlock(paths.websocketTlsDir, files.websocket, "spec.tls.websocketSecret", { timeout: spec.tls?.websocketTLSTimeout }));
+  if (files.websocket) lines.push(...tlsBlock(tlsAt("websocket"), "spec.tls.websocketSecret", { timeout: spec.tls?.websocketTLSTimeout }));
   else lines.push("no_tls: true");
   return ["", "websocket {", ...indent(lines), "}"];
 }

@@ -3,6 +3,7 @@
 import type { TLSFiles, TLSPort } from "./natscluster.ts";
 import { num, quote, RenderError } from "./server-config-auth.ts";
 import type { ServerVersion } from "./server-version.ts";
+import type { TlsPaths } from "./tls-material.ts";
 
 /** Where each TLS Secret is mounted (nats-operator's directories). */
 export const tlsDirs: Record<TLSPort, string> = {
@@ -84,12 +85,21 @@ export const indent = (lines: string[], by = "  ") => lines.map((l) => by + l);
 
 const list = (values: string[], what: string) => `[${values.map((v, i) => quote(v, `${what} ${i}`)).join(", ")}]`;
 
+/** Where a TLS Secret's files are: its mount directory and file names (`what` names the Secret's field). */
+export function mountedTlsFiles(dir: string, files: TLSFiles, what: string): TlsPaths {
+  return {
+    cert: join(dir, files.cert, `${what} cert file name`),
+    key: join(dir, files.key, `${what} key file name`),
+    ca: join(dir, files.ca, `${what} CA file name`),
+  };
+}
+
 /** `what` names the Secret's field (spec.tls.serverSecret) in error messages. */
-export function tlsBlock(dir: string, files: TLSFiles, what: string, o: TLSBlockOptions = {}): string[] {
+export function tlsBlock(at: TlsPaths, what: string, o: TLSBlockOptions = {}): string[] {
   const lines = [
-    `cert_file: ${quote(join(dir, files.cert, `${what} cert file name`), `${what} cert file`)}`,
-    `key_file: ${quote(join(dir, files.key, `${what} key file name`), `${what} key file`)}`,
-    `ca_file: ${quote(join(dir, files.ca, `${what} CA file name`), `${what} CA file`)}`,
+    `cert_file: ${quote(at.cert, `${what} cert file`)}`,
+    `key_file: ${quote(at.key, `${what} key file`)}`,
+    `ca_file: ${quote(at.ca, `${what} CA file`)}`,
   ];
   if (o.verifyAndMap) lines.push("verify_and_map: true");
   else if (o.verify) lines.push("verify: true");

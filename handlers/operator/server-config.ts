@@ -6,11 +6,12 @@
 // means a validation gap, never a config that says more than the spec did.
 
 import { type JetStreamSettings, jetstreamStoreDir } from "./jetstream.ts";
-import { type NatsCluster, tlsFiles } from "./natscluster.ts";
+import { type NatsCluster, type TLSPort, tlsFiles } from "./natscluster.ts";
 import { authorizationConf, type ClientsAuth, num, quote, RenderError } from "./server-config-auth.ts";
 import { listenerBlocks } from "./server-config-listeners.ts";
-import { indent, tlsBlock, tlsDirs } from "./server-config-tls.ts";
+import { indent, mountedTlsFiles, tlsBlock, tlsDirs } from "./server-config-tls.ts";
 import { defaultServerVersion, type ServerVersion, serverVersion } from "./server-version.ts";
+import type { TlsPaths } from "./tls-material.ts";
 
 export type { ClientsAuth, ClientsAuthUser, Permissions, SubjectPermission } from "./server-config-auth.ts";
 export { chooseClientsAuthKey, clientsAuthKey, parseClientsAuth } from "./server-config-auth.ts";
@@ -61,6 +62,8 @@ export interface ServerConfigInput {
    * SERVER_NAME: server names come from HOSTNAME (the pod's name, set by the container runtime).
    */
   adoptedPods?: boolean;
+  /** The TLS files as the config Secret carries them (tls-material.ts); else each Secret's mount. */
+  tlsPaths?: Partial<Record<TLSPort, TlsPaths>>;
   /** spec.jetstream's limits, when it is enabled. */
   jetstream?: JetStreamSettings;
 }
@@ -84,16 +87,24 @@ function serverConfigText(input: ServerConfigInput): string {
   const tls = spec.tls;
   const files = tlsFiles(tls);
   const version = serverVersion(spec.version || defaultServerVersion);
+  const dirs: Record<TLSPort, string> = {
+    server: paths.serverTlsDir,
+    routes: paths.routesTlsDir,
+    gateway: paths.gatewayTlsDir,
+    leafnode: paths.leafnodeTlsDir,
+    websocket: paths.websocketTlsDir,
+  };
+  const tlsAt = (p: TLSPort) => input.tlsPaths?.[p] ?? mountedTlsFiles(dirs[p], files[p]!, `spec.tls.${p}Secret`);
   const out = [
     ...headerLines(input, paths, port, version),
     ...lameDuckLines(input),
     ...loggingAndLimitLines(spec.natsConfig ?? {}),
-    ...(files.server ? ["", ...tlsBlock(paths.serverTlsDir, files.server, "spec.tls.serverSecret", clientTlsOptions(spec))] : []),
+    ...(files.server ? ["", ...tlsBlock(tlsAt("server"), "spec.tls.serverSecret", clientTlsOptions(spec))] : []),
     "",
-    ...clusterBlock(input, paths, port, files, version),
+    ...clusterBlock(input, tlsAt, port, files, version),
     ...(input.jetstream ? ["", ...jetstreamBlock(input.jetstream)] : []),
     ...accountLines(input),
-    ...listenerBlocks({ spec, files, clusterName: input.clusterName, paths, version }),
+    ...listenerBlocks({ spec, files, clusterName: input.clusterName, leafCredsDir: paths.leafCredsDir, tlsAt, version }),
   ];
   return `${out.join("\n")}\n`;
 }
@@ -167,7 +178,7 @@ function loggingAndLimitLines(c: NatsConfig): string[] {
 
 function clusterBlock(
   input: ServerConfigInput,
-  paths: ServerPaths,
+  tlsAt: (p: TLSPort) => TlsPaths,
   port: ServerPorts,
   files: ReturnType<typeof tlsFiles>,
   version: ServerVersion,
@@ -182,8 +193,7 @@ function clusterBlock(
   if (routes.length > 0) cl.push("routes: [", ...routes.map((r, i) => `  ${quote(r, `route ${i}`)}`), "]");
   if (spec.noAdvertise === true) cl.push("no_advertise: true");
   // No `verify` for routes: nats-server always requires and verifies route certificates (mutual TLS).
-  if (files.routes)
-    cl.push(...tlsBlock(paths.routesTlsDir, files.routes, "spec.tls.routesSecret", { timeout: spec.tls?.routesTLSTimeout }));
+  if (files.routes) cl.push(...tlsBlock(tlsAt("routes"), "spec.tls.routesSecret", { timeout: spec.tls?.routesTLSTimeout }));
   return ["cluster {", ...indent(cl), "}"];
 }
 

@@ -1,5 +1,6 @@
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { copyFileSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -58,16 +59,26 @@ export function makeCerts(dir: string): TestCerts {
   };
 }
 
+/** A NatsCluster's TLS Secrets as `kubectl create secret generic` arguments, and their leaf certificates' serials. */
+export interface NatsTls {
+  clients: string[];
+  routes: string[];
+  /** Hex, as a TLS handshake reports it (upper case, no leading zeros). */
+  serials: { server: string; route: string };
+  /** New leaf certificates (new keys, new serials) from the same CA, or with `otherCa` from a new one. */
+  renew(otherCa?: boolean): NatsTls;
+}
+
 /**
  * The seed's two TLS Secrets for a NatsCluster, as files: a CA, a client-facing server certificate
- * and a route certificate valid for every `<pod>.<cluster>-mgmt.<namespace>.svc`. Returns the
- * `--from-file` arguments of `kubectl create secret generic` for each.
+ * and a route certificate valid for every `<pod>.<cluster>-mgmt.<namespace>.svc`.
  */
-export function makeNatsTls(namespace: string, cluster: string): { clients: string[]; routes: string[] } {
+export function makeNatsTls(namespace: string, cluster: string, caDir?: string): NatsTls {
   const dir = mkdtempSync(join(tmpdir(), "satellite-nats-tls-"));
   const p = (f: string) => join(dir, f);
-  const ssl = (...args: string[]) => execFileSync("openssl", args, { cwd: dir, stdio: ["ignore", "ignore", "pipe"] });
-  ssl("req", "-x509", ...ec, "-keyout", p("ca-key.pem"), "-out", p("ca.pem"), "-days", "7", "-subj", "/CN=satellite-test-nats-ca");
+  const ssl = (...args: string[]) => execFileSync("openssl", args, { cwd: dir, stdio: ["ignore", "pipe", "pipe"] }).toString();
+  if (caDir) for (const f of ["ca.pem", "ca-key.pem"]) copyFileSync(join(caDir, f), p(f));
+  else ssl("req", "-x509", ...ec, "-keyout", p("ca-key.pem"), "-out", p("ca.pem"), "-days", "7", "-subj", "/CN=satellite-test-nats-ca");
   const svc = `${namespace}.svc`;
   const names = [
     `${cluster}`,
@@ -78,9 +89,14 @@ export function makeNatsTls(namespace: string, cluster: string): { clients: stri
     "localhost",
   ];
   const san = `subjectAltName=${names.map((n) => `DNS:${n}`).join(",")},IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth\n`;
-  for (const leaf of ["server", "route"]) {
+  const serials = { server: "", route: "" };
+  for (const leaf of ["server", "route"] as const) {
     writeFileSync(p(`${leaf}.ext`), san);
     ssl("req", ...ec, "-keyout", p(`${leaf}-key.pem`), "-out", p(`${leaf}.csr`), "-subj", `/CN=${cluster}-${leaf}`);
+    // A positive serial without a leading zero byte, so the handshake reports these very digits.
+    const bytes = randomBytes(8);
+    bytes[0] = (bytes[0]! & 0x7f) | 0x10;
+    const serial = bytes.toString("hex").toUpperCase();
     ssl(
       "x509",
       "-req",
@@ -90,7 +106,8 @@ export function makeNatsTls(namespace: string, cluster: string): { clients: stri
       p("ca.pem"),
       "-CAkey",
       p("ca-key.pem"),
-      "-CAcreateserial",
+      "-set_serial",
+      `0x${serial}`,
       "-days",
       "7",
       "-out",
@@ -98,7 +115,13 @@ export function makeNatsTls(namespace: string, cluster: string): { clients: stri
       "-extfile",
       p(`${leaf}.ext`),
     );
+    serials[leaf] = serial;
   }
   const from = (...files: string[]) => files.map((f) => `--from-file=${f}=${p(f)}`);
-  return { clients: from("ca.pem", "server.pem", "server-key.pem"), routes: from("ca.pem", "route.pem", "route-key.pem") };
+  return {
+    clients: from("ca.pem", "server.pem", "server-key.pem"),
+    routes: from("ca.pem", "route.pem", "route-key.pem"),
+    serials,
+    renew: (otherCa = false) => makeNatsTls(namespace, cluster, otherCa ? undefined : dir),
+  };
 }

@@ -193,7 +193,12 @@ describe.runIf(!node.info.unavailable).sequential("a fleet of three sites from o
       90_000,
       1_000,
     );
-    return { pods, reply: await putFromGround(`_SAT.site-a.${name}.config.put`, [`nats://${name}-extra.example:6222`]) };
+    const reply = await putFromGround(`_SAT.site-a.${name}.config.put`, [`nats://${name}-extra.example:6222`]);
+    // Not confirmed: what each reloader said, next to the failure.
+    if (reply.reload?.complete !== true && (spec.configReload as { mode?: string } | undefined)?.mode !== "operator")
+      for (const p of pods)
+        console.log(`--- ${p.name} reloader ---\n${await node.kubectl("logs", p.name, "-c", "reloader", "-n", ns("site-a"))}`);
+    return { pods, reply };
   }
 
   const confirmedByEvery = (pods: { name: string }[]) => ({

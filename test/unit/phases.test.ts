@@ -229,7 +229,7 @@ describe("ownership", () => {
 });
 
 describe("serve the config", () => {
-  const rendered = (conf: string) => ({ conf, routes: ["nats://r:6222"], clusterName: "demo", problems: [] });
+  const rendered = (conf: string) => ({ conf, routes: ["nats://r:6222"], clusterName: "demo", tlsFiles: {}, problems: [] });
   const creds = { problems: [], secretData: {} };
 
   it("creates the routes file and the config Secret, then replaces the Secret only when the config changes", () => {

@@ -3,13 +3,16 @@
 import { lacksOurEnv } from "../adopt.ts";
 import { identityChange, jetstreamSettings } from "../jetstream.ts";
 import { systemUser } from "../reload-rollout.ts";
-import { ports, renderServerConfig } from "../server-config.ts";
+import { ports, renderServerConfig, serverPaths } from "../server-config.ts";
+import { droppedRoutesCa, tlsMaterial } from "../tls-material.ts";
 import type { Credentials } from "./credentials.ts";
 import type { Observed } from "./observe.ts";
 
 export interface RenderedConfig {
   /** The config text; undefined when it could not be rendered (see problems) or was not tried. */
   conf?: string;
+  /** The TLS files the config names from the config dir (reload modes), as text by config Secret key. */
+  tlsFiles: Record<string, string>;
   routes: string[];
   clusterName: string;
   problems: string[];
@@ -30,11 +33,12 @@ export function renderConfig(seen: Observed, creds: Credentials, skip: boolean):
     .map((r) => r.route || (r.cluster ? `nats://${r.cluster}-mgmt.${ns}.svc:${ports.cluster}` : ""))
     .filter(Boolean);
   const routes = [...new Set([...podRoutes, ...extra, ...(fromApi?.routes ?? [])])];
-  if (skip || creds.problems.length) return { routes, clusterName, problems: [] };
+  if (skip || creds.problems.length) return { routes, clusterName, tlsFiles: {}, problems: [] };
   if (fromApi?.name && fromApi.name !== name && !seen.version.clusterName)
     return {
       routes,
       clusterName,
+      tlsFiles: {},
       problems: [
         `the routes file (config.put) names the cluster ${JSON.stringify(fromApi.name)}, but nats-server ${seen.version.tag} has no cluster name (2.2.0 and later have): put the routes without a name, or raise spec.version`,
       ],
@@ -43,11 +47,18 @@ export function renderConfig(seen: Observed, creds: Credentials, skip: boolean):
     return {
       routes,
       clusterName,
+      tlsFiles: {},
       problems: [
         `the routes file (config.put) names the cluster ${JSON.stringify(fromApi.name)}, but spec.gatewayConfig.name is ${JSON.stringify(gatewayName)} and nats-server requires the two to be equal: put the routes with that name, or without one`,
       ],
     };
+  // Where the servers reload their config, their TLS files come with it (tls-material.ts).
+  const material =
+    seen.operatorMode || spec.pod?.enableConfigReload ? tlsMaterial(spec.tls, seen.secrets, serverPaths.configDir) : undefined;
+  const caDropped = material ? droppedRoutesCa(seen.configText, material, spec.tls?.routesSecret) : [];
+  if (caDropped.length) return { routes, clusterName, tlsFiles: {}, problems: caDropped };
   const rendered = renderServerConfig({
+    ...(material ? { tlsPaths: material.paths } : {}),
     cluster: seen.cluster,
     clusterName,
     routes,
@@ -57,8 +68,9 @@ export function renderConfig(seen: Observed, creds: Credentials, skip: boolean):
     adoptedPods: seen.live.some(lacksOurEnv),
     jetstream: jetstreamSettings(seen.cluster).settings,
   });
-  if ("error" in rendered) return { routes, clusterName, problems: [`the server config cannot be rendered: ${rendered.error.message}`] };
+  if ("error" in rendered)
+    return { routes, clusterName, tlsFiles: {}, problems: [`the server config cannot be rendered: ${rendered.error.message}`] };
   const renamed = identityChange(seen.configText["nats.conf"], rendered.text, seen.streams.length);
-  if (renamed) return { routes, clusterName, problems: [renamed] };
-  return { conf: rendered.text, routes, clusterName, problems: [] };
+  if (renamed) return { routes, clusterName, tlsFiles: {}, problems: [renamed] };
+  return { conf: rendered.text, routes, clusterName, tlsFiles: material?.files ?? {}, problems: [] };
 }

@@ -6,6 +6,7 @@ import type { Change } from "../../types.ts";
 import { encodeBase64 } from "../base64.ts";
 import { desiredConfigSecret, initialRoutesConfigMap } from "../desired-objects.ts";
 import { defaultServerVersion } from "../desired-pod.ts";
+import { tlsPorts } from "../natscluster.ts";
 import {
   annotationConfigStrategy,
   annotationLastGoodRevision,
@@ -15,9 +16,12 @@ import {
   rolloutStep,
   strategyOfPut,
 } from "../reload-rollout.ts";
+import { isTlsFileKey, tlsKeysNamedIn } from "../tls-material.ts";
 import { type Credentials, systemConnect } from "./credentials.ts";
 import type { Observed } from "./observe.ts";
 import type { RenderedConfig } from "./render.ts";
+
+const encoded = (files: Record<string, string>) => Object.fromEntries(Object.entries(files).map(([k, v]) => [k, encodeBase64(v)]));
 
 export interface ServedConfig {
   changes: Change[];
@@ -32,22 +36,44 @@ export function serveConfig(seen: Observed, config: RenderedConfig & { conf: str
   const routesFile: Change[] = seen.view.routesConfigMap
     ? []
     : [{ op: "create", kind: "ConfigMap", object: initialRoutesConfigMap(seen.cluster) }];
-  const served = seen.operatorMode ? operatorModeSecret(seen, config.conf, creds) : configSecret(seen, config, creds);
-  return { ...served, changes: [...routesFile, ...served.changes] };
+  const served = seen.operatorMode ? operatorModeSecret(seen, config, creds) : configSecret(seen, config, creds);
+  return { ...served, changes: [...routesFile, ...served.changes], events: [...tlsEvents(seen, config), ...served.events] };
+}
+
+/** A renewed certificate (or key, or CA) of a TLS Secret: an Event naming the Secrets whose files changed. */
+function tlsEvents(seen: Observed, config: RenderedConfig & { conf: string }): EventNote[] {
+  const before = seen.configText["nats.conf"];
+  if (before === undefined) return [];
+  const idOf = (conf: string, port: string) =>
+    tlsKeysNamedIn(conf)
+      .find((k) => k.startsWith(`tls-${port}-`))
+      ?.split("-")[2];
+  const tls = seen.spec.tls as Record<string, unknown> | undefined;
+  const renewed = tlsPorts.filter((p) => idOf(config.conf, p) !== undefined && idOf(before, p) !== idOf(config.conf, p));
+  if (!renewed.length) return [];
+  const named = renewed.map((p) => `spec.tls.${p}Secret "${String(tls?.[`${p}Secret`])}"`).join(", ");
+  const how = seen.operatorMode ? "the operator reloads each server" : "each server's reloader reloads it";
+  return [{ type: "Normal", reason: "CertificatesChanged", message: `new TLS files from ${named}: ${how}, no restart` }];
+}
+
+/** The config Secret's data: stale TLS files (named by no config it keeps) dropped, `want` laid over. */
+function withTlsFilesOf(have: Record<string, string> | undefined, want: Record<string, string>): Record<string, string> {
+  const kept = Object.entries(have ?? {}).filter(([k]) => !isTlsFileKey(k) || k in want);
+  return { ...Object.fromEntries(kept), ...want };
 }
 
 /** Sidecar or plain mode: the Secret holds the rendered config; the reloaders or the kubelet bring it to the servers. */
 function configSecret(seen: Observed, config: RenderedConfig & { conf: string }, creds: Credentials): ServedConfig {
   const { conf } = config;
   const rendered = desiredConfigSecret(seen.cluster, conf, seen.routesRevision);
-  const secret = { ...rendered, data: { ...rendered.data, ...creds.secretData } };
+  const secret = { ...rendered, data: { ...rendered.data, ...creds.secretData, ...encoded(config.tlsFiles) } };
   const have = seen.configSecret;
   if (!have) return { changes: [{ op: "create", kind: "Secret", object: secret }], events: [], target: conf };
   const changes: Change[] = [];
   const confChanged = seen.configText["nats.conf"] !== conf;
   if (confChanged || have.metadata?.annotations?.[configRevisionAnnotation] !== seen.routesRevision) {
     const annotations = { ...have.metadata?.annotations, ...secret.metadata?.annotations };
-    const object = { ...have, metadata: { ...have.metadata, annotations }, data: { ...have.data, ...secret.data } };
+    const object = { ...have, metadata: { ...have.metadata, annotations }, data: withTlsFilesOf(have.data, secret.data) };
     changes.push({ op: "replace", kind: "Secret", object });
   }
   const events: EventNote[] = confChanged
@@ -66,14 +92,24 @@ function configSecret(seen: Observed, config: RenderedConfig & { conf: string },
  * configReload.mode operator: the config Secret holds the config to run, the last good one and the
  * system user's password; the rollout moves the servers from one to the other.
  */
-function operatorModeSecret(seen: Observed, conf: string, creds: Credentials): ServedConfig {
+function operatorModeSecret(seen: Observed, config: RenderedConfig & { conf: string }, creds: Credentials): ServedConfig {
+  const { conf } = config;
   const have = seen.configSecret;
   const password = creds.systemPassword!;
+  // The TLS files of both configs it keeps: the one to run, and the last good one to go back to.
+  const tlsFilesOf = (target: string, lastGood: string) =>
+    Object.fromEntries(
+      [...new Set([...tlsKeysNamedIn(target), ...tlsKeysNamedIn(lastGood)])].flatMap((k) => {
+        const b64 = config.tlsFiles[k] !== undefined ? encodeBase64(config.tlsFiles[k]!) : have?.data?.[k];
+        return b64 === undefined ? [] : [[k, b64]];
+      }),
+    );
   const data = (target: string, lastGood: string) => ({
     "nats.conf": encodeBase64(target),
     [keyLastGood]: encodeBase64(lastGood),
     [keySystemPassword]: encodeBase64(password),
     ...creds.secretData,
+    ...tlsFilesOf(target, lastGood),
   });
   const annotations = (targetRevision?: string, lastGoodRevision?: string) => ({
     ...(targetRevision ? { [configRevisionAnnotation]: targetRevision } : {}),
@@ -90,9 +126,10 @@ function operatorModeSecret(seen: Observed, conf: string, creds: Credentials): S
   const wantAnnotations = { ...have.metadata?.annotations, ...annotations(rollout.targetRevision, rollout.lastGoodRevision) };
   const same =
     Object.entries(wantData).every(([k, val]) => have.data?.[k] === val) &&
+    Object.keys(have.data ?? {}).every((k) => !isTlsFileKey(k) || k in wantData) &&
     Object.entries(wantAnnotations).every(([k, val]) => have.metadata?.annotations?.[k] === val);
   if (same) return { changes: [], events: [], rollout, target: rollout.target };
-  const object = { ...have, metadata: { ...have.metadata, annotations: wantAnnotations }, data: { ...have.data, ...wantData } };
+  const object = { ...have, metadata: { ...have.metadata, annotations: wantAnnotations }, data: withTlsFilesOf(have.data, wantData) };
   return {
     changes: [{ op: "replace", kind: "Secret", object }],
     events: [],
