@@ -17,6 +17,7 @@ import { benchFleet, fleetMarkdown } from "./fleet.ts";
 import { benchJetStreamUpgrade, jetstreamUpgradeMarkdown } from "./jetstream-upgrade.ts";
 import { benchKubeletRefresh, kubeletRefreshMarkdown } from "./kubelet-refresh.ts";
 import { benchOperator } from "./operator.ts";
+import { benchOperatorReload, operatorReloadMarkdown } from "./operator-reload.ts";
 import { benchRealNode, realNodeMarkdown } from "./realnode.ts";
 import { benchReload } from "./reload.ts";
 import { benchRuntimes, flagsOf, type RuntimeSetup } from "./runtimes.ts";
@@ -24,6 +25,27 @@ import { benchRuntimes, flagsOf, type RuntimeSetup } from "./runtimes.ts";
 const puts = Number(process.env.BENCH_PUTS ?? 1000);
 const percentile = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
 const fmt = (ms: number) => `${ms.toFixed(2)} ms`;
+
+const resultsFile = fileURLToPath(new URL("./RESULTS.md", import.meta.url));
+const machine = () =>
+  `${new Date().toISOString().slice(0, 10)}, ${cpus()[0]?.model ?? "unknown CPU"} (${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB), Linux ${release()}, Node ${process.version}`;
+
+// One section alone: run it, and rewrite that section of RESULTS.md (the rest stays as it was).
+if (process.env.BENCH_ONLY) {
+  if (process.env.BENCH_ONLY !== "operator-reload")
+    throw new Error(`BENCH_ONLY=${process.env.BENCH_ONLY}: the one section that runs alone is operator-reload`);
+  const section = operatorReloadMarkdown(
+    await benchOperatorReload({ puts: Number(process.env.BENCH_REALNODE_PUTS ?? 30), refreshes: 50 }),
+    `Run alone (\`BENCH_ONLY=operator-reload npm run bench\`) on ${machine()}`,
+  );
+  const old = readFileSync(resultsFile, "utf8");
+  const start = old.indexOf("## Operator-mode reload next to its floor");
+  const end = start < 0 ? -1 : old.indexOf("\n## ", start + 1);
+  const updated = start < 0 ? `${old.trimEnd()}\n\n${section}` : `${old.slice(0, start)}${section}${end < 0 ? "" : old.slice(end + 1)}`;
+  writeFileSync(resultsFile, updated);
+  process.stdout.write(section);
+  process.exit(0);
+}
 
 const cp = await startControlPlane();
 const kube = testKube(cp);
@@ -131,6 +153,7 @@ const realNode = await benchRealNode({ puts: Number(process.env.BENCH_REALNODE_P
 const kubeletRefresh = await benchKubeletRefresh({ nudged: 50, notNudged: 3 }); // its own real node, after that one
 const fleet = await benchFleet({ sites: 10, clustersPerSite: 10, puts: 50, idleMs: 300_000, discoveries: 20 }); // and its own, after that
 const jetstreamUpgrade = await benchJetStreamUpgrade(); // and its own
+const operatorReload = await benchOperatorReload({ puts: Number(process.env.BENCH_REALNODE_PUTS ?? 30), refreshes: 50 }); // and its own
 
 const cpu = cpus()[0]?.model ?? "unknown CPU";
 const pkg = JSON.parse(readFileSync(fileURLToPath(new URL("../package.json", import.meta.url)), "utf8"));
@@ -221,6 +244,7 @@ quiet moment instead, so a burst is one reload of its last version, at the price
 ${realNodeMarkdown(realNode)}
 ${kubeletRefreshMarkdown(kubeletRefresh)}
 ${fleetMarkdown(fleet)}
-${jetstreamUpgradeMarkdown(jetstreamUpgrade)}`;
-writeFileSync(fileURLToPath(new URL("./RESULTS.md", import.meta.url)), report);
+${jetstreamUpgradeMarkdown(jetstreamUpgrade)}
+${operatorReloadMarkdown(operatorReload, `Part of the full run on ${machine()}`)}`;
+writeFileSync(resultsFile, report);
 process.stdout.write(report);

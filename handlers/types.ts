@@ -48,6 +48,9 @@ export interface ServerConnect {
   password?: string;
   ca?: string;
   tlsNames?: string[];
+  /** A client certificate and key (PEM), where servers verify clients' certificates (tls.verify). */
+  cert?: string;
+  key?: string;
 }
 /**
  * Remove a server that is gone for good from the JetStream meta group ($JS.API.SERVER.REMOVE, as a

@@ -22,10 +22,20 @@ export function startClusterApis(d: { kube: KubeClient; log: Logger; site?: stri
   function start(id: string, api: Extract<ReturnType<typeof operatorRoutes.configApiOf>, { target: unknown }>) {
     const log = d.log.with({ cluster: id });
     let svc: Service | undefined;
-    const { urls, ca, user, password, tlsNames } = api.connect;
+    const { urls, ca, user, password, tlsNames, cert, key } = api.connect;
     // The password the operator made may not be loaded by the servers yet: keep trying.
     const nc = connectNats(
-      { servers: urls, name: `satellite operator ${id} config API`, tlsCaPem: ca, tlsNames, user, password, retryAuthErrors: true },
+      {
+        servers: urls,
+        name: `satellite operator ${id} config API`,
+        tlsCaPem: ca,
+        tlsNames,
+        tlsCertPem: cert,
+        tlsKeyPem: key,
+        user,
+        password,
+        retryAuthErrors: true,
+      },
       log,
     );
     const ns = api.target.namespace;
@@ -77,8 +87,8 @@ export function startClusterApis(d: { kube: KubeClient; log: Logger; site?: stri
         continue;
       }
       said.delete(id);
-      // The NATS client follows the cluster's servers by itself; a new CA or password needs a new connection.
-      const key = `${api.connect.ca ?? ""}\n${api.connect.password ?? ""}`;
+      // The NATS client follows the cluster's servers by itself; a new CA, password or certificate needs a new connection.
+      const key = `${api.connect.ca ?? ""}\n${api.connect.password ?? ""}\n${api.connect.cert ?? ""}`;
       if (running.get(id)?.key === key) continue;
       void running.get(id)?.stop();
       running.set(id, { key, ...start(id, api) });

@@ -90,6 +90,7 @@ export function createServers(log: Logger): Servers {
         password: r.connect.password,
         retryAuthErrors: true,
         ...(r.connect.ca ? { tlsCaPem: r.connect.ca, tlsNames: r.connect.tlsNames } : {}),
+        ...(r.connect.cert && r.connect.key ? { tlsCertPem: r.connect.cert, tlsKeyPem: r.connect.key } : {}),
       },
       log,
     );

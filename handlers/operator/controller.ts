@@ -7,7 +7,7 @@ import { configApiUser, keyConfigApiPassword } from "./config-api-user.ts";
 import { reloaderAccountName } from "./desired-objects.ts";
 import { jetstreamEnabled } from "./jetstream.ts";
 import { clusterTlsNames, configSecretName, isOwnedBy, labelApp, labelCluster, routesConfigMapName, stableJson } from "./names.ts";
-import type { NatsCluster } from "./natscluster.ts";
+import { type NatsCluster, tlsFiles } from "./natscluster.ts";
 import { type ClusterView, reconcileCluster } from "./reconcile.ts";
 import type { ServerObservation } from "./reload-rollout.ts";
 import { ports } from "./server-config.ts";
@@ -136,13 +136,17 @@ export function configApiOf(
   const password = spec.auth?.clientsAuthSecret ? store.get("Secret", ns, configSecretName(name))?.data?.[keyConfigApiPassword] : undefined;
   if (spec.auth?.clientsAuthSecret && !password)
     return { skip: "its clients must authenticate and the operator's user is not in its config yet" };
-  if (spec.tls?.verify) return { skip: "its clients must present a certificate (spec.tls.verify)" };
+  if (spec.auth?.tlsVerifyAndMap)
+    return { skip: "its clients are named by their certificates (auth.tlsVerifyAndMap), which the operator's would not be" };
   const running = store
     .list("Pod", ns, { [labelCluster]: name })
     .filter((p) => isOwnedBy(p, cluster) && !p.metadata?.deletionTimestamp && p.status?.phase === "Running" && p.status.podIP);
   if (!running.length) return { skip: "no server runs yet" };
-  const caKey = spec.tls?.serverSecretCAFileName ?? "ca.pem";
-  const ca = spec.tls?.serverSecret ? store.get("Secret", ns, spec.tls.serverSecret)?.data?.[caKey] : undefined;
+  const files = tlsFiles(spec.tls).server;
+  const secret = files ? store.get("Secret", ns, files.secret)?.data : undefined;
+  const ca = files ? secret?.[files.ca] : undefined;
+  // Servers that verify clients' certificates (tls.verify) get the server's own, as the reloaders do.
+  const [cert, key] = files && spec.tls?.verify ? [secret?.[files.cert], secret?.[files.key]] : [];
   return {
     target: { cluster: name, namespace: ns, configMap: routesConfigMapName(name), key: "routes.json", ...(site ? { site } : {}) },
     podSelector: `${labelCluster}=${name}`,
@@ -158,6 +162,7 @@ export function configApiOf(
             ),
           }
         : {}),
+      ...(cert && key ? { cert: decodeBase64(cert), key: decodeBase64(key) } : {}),
       ...(password ? { user: configApiUser, password: decodeBase64(password) } : {}),
     },
   };

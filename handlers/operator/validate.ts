@@ -93,9 +93,9 @@ function reloadModeProblems(c: NatsCluster): string[] {
   const problems: string[] = [];
   if (s.pod?.enableConfigReload)
     problems.push("configReload.mode operator reloads without a sidecar: leave out pod.enableConfigReload (or set mode sidecar)");
-  if (s.tls?.verify) {
+  if (s.auth?.tlsVerifyAndMap) {
     problems.push(
-      "configReload.mode operator cannot reload servers whose clients must present a certificate (tls.verify): use mode sidecar",
+      "configReload.mode operator cannot reload servers whose users are named by their certificates (auth.tlsVerifyAndMap): use mode sidecar",
     );
   }
   const version = s.version || defaultServerVersion;

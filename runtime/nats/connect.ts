@@ -22,6 +22,9 @@ export interface NatsAuthOptions {
    * one of them: the certificate must be valid for one of these.
    */
   tlsNames?: string[];
+  /** A client certificate and its key as PEM text (instead of files). */
+  tlsCertPem?: string;
+  tlsKeyPem?: string;
   /** Keep trying when the server refuses the credentials (a password it has not loaded yet). */
   retryAuthErrors?: boolean;
 }
@@ -60,6 +63,7 @@ export function connectionOptions(o: NatsAuthOptions): ConnectionOptions {
     opts.tls = { certFile: o.tlsCert, keyFile: o.tlsKey, caFile: o.tlsCa };
   }
   if (o.tlsCaPem) opts.tls = { ...opts.tls, ca: o.tlsCaPem };
+  if (o.tlsCertPem && o.tlsKeyPem) opts.tls = { ...opts.tls, cert: o.tlsCertPem, key: o.tlsKeyPem };
   if (o.tlsNames?.length) opts.tls = { ...opts.tls, checkServerIdentity: identityAmong(o.tlsNames) } as ConnectionOptions["tls"];
   return opts;
 }

@@ -242,4 +242,15 @@ describe.runIf(!node.info.unavailable).sequential("a fleet of three sites from o
     const { pods, reply } = await clusterPut("secure-op", { configReload: { mode: "operator" }, tls: { serverSecret: "secure-op-tls" } });
     expect(reply).toMatchObject(confirmedByEvery(pods));
   }, 240_000);
+
+  it("tls.verify in operator mode: the operator presents the server's own certificate, reloads and serves the API; a put with wait is confirmed", async () => {
+    const tls = makeNatsTls(ns("site-a"), "verified");
+    await node.kubectl("create", "secret", "generic", "verified-tls", "-n", ns("site-a"), ...tls.clients);
+    const { pods, reply } = await clusterPut("verified", {
+      configReload: { mode: "operator" },
+      tls: { serverSecret: "verified-tls", verify: true },
+    });
+    expect(reply).toMatchObject(confirmedByEvery(pods));
+    expect((await monitor(pods[0]!.ip, "varz")).tls_verify).toBe(true);
+  }, 240_000);
 });

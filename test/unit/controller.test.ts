@@ -116,4 +116,20 @@ describe("operator routes: each cluster's config API (-config-api)", () => {
     const api = operatorRoutes.configApiOf(c, storeOf({ Pod: [running(c, 1, "10.88.0.5")], Secret: [configSecret] }), undefined);
     expect(api).toMatchObject({ connect: { urls: ["nats://10.88.0.5:4222"], user: "satellite-config-api", password: "pw-123" } });
   });
+
+  it("where clients present certificates (tls.verify), presents the server's own; verify_and_map clusters are skipped", () => {
+    const c = natsCluster({ size: 1, tls: { serverSecret: "tls", verify: true } });
+    const tls = {
+      ...secret("tls", { "ca.pem": "CA", "server.pem": "CERT", "server-key.pem": "KEY" }),
+      metadata: { name: "tls", namespace: "ns1" },
+    };
+    const api = operatorRoutes.configApiOf(c, storeOf({ Pod: [running(c, 1, "10.88.0.5")], Secret: [tls] }), undefined);
+    expect(api).toMatchObject({ connect: { urls: ["tls://10.88.0.5:4222"], ca: "CA", cert: "CERT", key: "KEY" } });
+    const mapped = natsCluster({ size: 1, tls: { serverSecret: "tls", verify: true }, auth: { tlsVerifyAndMap: true } });
+    expect(operatorRoutes.configApiOf(mapped, storeOf({ Pod: [running(mapped, 1, "10.88.0.5")], Secret: [tls] }), undefined)).toMatchObject(
+      {
+        skip: expect.stringContaining("auth.tlsVerifyAndMap"),
+      },
+    );
+  });
 });

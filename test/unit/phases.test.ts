@@ -169,6 +169,18 @@ describe("credentials", () => {
   });
 });
 
+describe("systemConnect with tls.verify", () => {
+  it("presents the server's own certificate where servers verify clients'", () => {
+    const c = natsCluster({ size: 1, configReload: { mode: "operator" }, tls: { serverSecret: "tls", verify: true } });
+    const pod = runningPod(c, 1);
+    pod.status!.podIP = "10.0.0.5";
+    const seen = observe(
+      view(c, { pods: [pod], secrets: { tls: secret("tls", { "ca.pem": "CA", "server.pem": "CERT", "server-key.pem": "KEY" }) } }),
+    );
+    expect(systemConnect(seen, "pw")).toMatchObject({ urls: ["tls://10.0.0.5:4222"], ca: "CA", cert: "CERT", key: "KEY" });
+  });
+});
+
 describe("render", () => {
   const noCreds = { problems: [], secretData: {} };
   it("routes to every pod, then extra routes, then the routes file's, each once", () => {

@@ -441,8 +441,10 @@ describe("configReload.mode operator", () => {
     expect(condition(both, "Degraded")?.message).toMatch(/leave out pod.enableConfigReload/);
     const old = reconcileCluster(view(natsCluster({ ...spec, version: "2.10.24" })));
     expect(condition(old, "Degraded")?.message).toMatch(/needs nats-server 2.11.0 or later/);
-    const verify = reconcileCluster(view(natsCluster({ ...spec, tls: { serverSecret: "s", verify: true } })));
-    expect(condition(verify, "Degraded")?.message).toMatch(/must present a certificate \(tls.verify\): use mode sidecar/);
+    const mapped = reconcileCluster(
+      view(natsCluster({ ...spec, tls: { serverSecret: "s", verify: true }, auth: { tlsVerifyAndMap: true } })),
+    );
+    expect(condition(mapped, "Degraded")?.message).toMatch(/named by their certificates \(auth.tlsVerifyAndMap\): use mode sidecar/);
   });
 });
 

@@ -75,10 +75,12 @@ describe("operator reload: strategy all", () => {
       revision: "20",
       servers: [{ pod: "demo-1", state: "outdated", revision: "10" }, {}, {}],
     });
-    expect(r.requeueAfterMs).toBe(300);
+    expect(r.requeueAfterMs).toBe(150);
     expect(ops(rolloutStep(input({}, all(oldConf), { now: later(100) }, newConf)))).toEqual([]);
-    const next = rolloutStep(input({}, all(oldConf), { now: later(300) }, newConf));
+    const next = rolloutStep(input({}, all(oldConf), { now: later(150) }, newConf));
     expect(ops(next)).toEqual(["reload demo-1", "reload demo-2", "reload demo-3"]);
+    // Reloads are answered when done: their outcome is looked at straight away.
+    expect(next.requeueAfterMs).toBe(0);
     expect(next.changes[0]).toMatchObject({
       op: "reload",
       serverId: "id-demo-1",
@@ -90,10 +92,10 @@ describe("operator reload: strategy all", () => {
   it("a reload that found the old file (the kubelet had not refreshed it) is tried again, and the pod nudged again after 3 s", () => {
     const tried = (at: string) => ({ lastReload: { digest: digest(newConf, "demo-1"), outcome: "reloaded" as const, at } });
     const s = (at: string) => ({ "demo-1": { on: oldConf, ...tried(at) }, "demo-2": { on: newConf }, "demo-3": { on: newConf } });
-    const soon = rolloutStep(input({}, s(later(300)), { now: later(500) }, newConf));
+    const soon = rolloutStep(input({}, s(later(300)), { now: later(400) }, newConf));
     expect(ops(soon)).toEqual([]);
     expect(soon.status.servers?.[0]).toMatchObject({ state: "reloading", error: expect.stringContaining("kubelet has not refreshed") });
-    expect(ops(rolloutStep(input({}, s(later(300)), { now: later(600) }, newConf)))).toEqual(["reload demo-1"]);
+    expect(ops(rolloutStep(input({}, s(later(300)), { now: later(450) }, newConf)))).toEqual(["reload demo-1"]);
     expect(ops(rolloutStep(input({}, s(later(2_900)), { now: later(3_000) }, newConf)))).toEqual(["nudge demo-1"]);
     expect(ops(rolloutStep(input({}, s(later(2_500)), { now: later(3_000) }, newConf)))).toEqual(["nudge demo-1", "reload demo-1"]);
   });
@@ -176,7 +178,7 @@ describe("operator reload: strategy canary", () => {
     const s = { "demo-1": { on: newConf, healthy: true, routes: 0, ...loaded }, "demo-2": { on: oldConf }, "demo-3": { on: oldConf } };
     const spec = { configReload: { mode: "operator", strategy: "canary", canaryTimeoutSeconds: 5 } };
     const waiting = rolloutStep(input(spec, s, { now: later(1_000) }));
-    expect([waiting.changes, waiting.requeueAfterMs, waiting.target]).toEqual([[], 300, newConf]);
+    expect([waiting.changes, waiting.requeueAfterMs, waiting.target]).toEqual([[], 150, newConf]);
     const r = rolloutStep(input(spec, s, { now: later(5_000) }));
     expect(r.target).toBe(oldConf);
     expect(r.events).toMatchObject([

@@ -14,6 +14,7 @@ import {
   withOperatorUsers,
 } from "../config-api-user.ts";
 import { clusterTlsNames } from "../names.ts";
+import { tlsFiles } from "../natscluster.ts";
 import { keySystemPassword, systemUser } from "../reload-rollout.ts";
 import { type ClientsAuth, ports } from "../server-config.ts";
 import type { Observed } from "./observe.ts";
@@ -61,8 +62,11 @@ export function credentials(seen: Observed, usersAuth: ClientsAuth | undefined):
 /** How the operator reaches the cluster's servers as its system-account user. */
 export function systemConnect(seen: Observed, password: string): ServerReload["connect"] {
   const running = seen.live.filter((p) => p.status?.podIP);
-  const tls = seen.spec.tls;
-  const ca = tls?.serverSecret ? seen.secrets[tls.serverSecret]?.[tls.serverSecretCAFileName ?? "ca.pem"] : undefined;
+  const files = tlsFiles(seen.spec.tls).server;
+  const secret = files ? seen.secrets[files.secret] : undefined;
+  const ca = files ? secret?.[files.ca] : undefined;
+  // Servers that verify clients' certificates (tls.verify) get the server's own, as the reloaders do.
+  const [cert, key] = files && seen.spec.tls?.verify ? [secret?.[files.cert], secret?.[files.key]] : [];
   return {
     urls: running.map((p) => `${ca ? "tls" : "nats"}://${p.status!.podIP}:${ports.client}`),
     user: systemUser,
@@ -77,5 +81,6 @@ export function systemConnect(seen: Observed, password: string): ServerReload["c
           ),
         }
       : {}),
+    ...(cert && key ? { cert, key } : {}),
   };
 }
