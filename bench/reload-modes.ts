@@ -29,7 +29,15 @@ const modes: [string, Record<string, unknown>][] = [
 
 const rssMb = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))![1]) / 1024;
 
-export async function benchReloadModes(o: { kubectlBin: string; kubeconfig: string; ns: string; version: string; puts: number }) {
+/** `gapMs`: a pause before each put (default none: back to back). */
+export async function benchReloadModes(o: {
+  kubectlBin: string;
+  kubeconfig: string;
+  ns: string;
+  version: string;
+  puts: number;
+  gapMs?: () => number;
+}) {
   const kubectl = (...args: string[]) =>
     execFileSync(o.kubectlBin, ["--kubeconfig", o.kubeconfig, "-n", o.ns, ...args], { encoding: "utf8" });
   const results: ReloadModeResult[] = [];
@@ -65,6 +73,7 @@ export async function benchReloadModes(o: { kubectlBin: string; kubeconfig: stri
       const nc = await connect({ servers: url });
       const puts: number[] = [];
       for (let k = -2; k < o.puts; k++) {
+        if (o.gapMs) await new Promise((r) => setTimeout(r, o.gapMs!()));
         const s = performance.now();
         const m = await nc.request(
           `_SAT.${name}.config.put`,
@@ -94,6 +103,8 @@ export async function benchReloadModes(o: { kubectlBin: string; kubeconfig: stri
         `bench: real node: reload mode "${mode}": put p50 ${[...puts].sort((a, b) => a - b)[puts.length >> 1]?.toFixed(0)} ms\n`,
       );
     } finally {
+      // BENCH_OPERATOR_LOGS=1: what the operator did meanwhile, to see where a put's time went.
+      if (process.env.BENCH_OPERATOR_LOGS) process.stderr.write(kubectl("logs", "deployment/satellite-operator", "--tail=60"));
       await api.stop();
       kubectl("delete", "natscluster", name, "--wait=false");
     }
