@@ -6,11 +6,11 @@ import { withConditions } from "./conditions.ts";
 import { configApiUser, keyConfigApiPassword } from "./config-api-user.ts";
 import { reloaderAccountName } from "./desired-objects.ts";
 import { jetstreamEnabled } from "./jetstream.ts";
-import { clusterTlsNames, configSecretName, isOwnedBy, labelApp, labelCluster, routesConfigMapName, stableJson } from "./names.ts";
+import { configSecretName, isOwnedBy, labelApp, labelCluster, routesConfigMapName, stableJson } from "./names.ts";
 import { type NatsCluster, tlsFiles } from "./natscluster.ts";
 import { type ClusterView, reconcileCluster } from "./reconcile.ts";
 import type { ServerObservation } from "./reload-rollout.ts";
-import { ports } from "./server-config.ts";
+import { serverConnect } from "./server-connect.ts";
 import type { WatchedKind } from "./triggers.ts";
 import { referencedSecrets } from "./validate.ts";
 
@@ -143,26 +143,13 @@ export function configApiOf(
     .filter((p) => isOwnedBy(p, cluster) && !p.metadata?.deletionTimestamp && p.status?.phase === "Running" && p.status.podIP);
   if (!running.length) return { skip: "no server runs yet" };
   const files = tlsFiles(spec.tls).server;
-  const secret = files ? store.get("Secret", ns, files.secret)?.data : undefined;
-  const ca = files ? secret?.[files.ca] : undefined;
-  // Servers that verify clients' certificates (tls.verify) get the server's own, as the reloaders do.
-  const [cert, key] = files && spec.tls?.verify ? [secret?.[files.cert], secret?.[files.key]] : [];
+  const raw = files ? store.get("Secret", ns, files.secret)?.data : undefined;
+  const serverSecret = raw && Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, decodeBase64(v)]));
   return {
     target: { cluster: name, namespace: ns, configMap: routesConfigMapName(name), key: "routes.json", ...(site ? { site } : {}) },
     podSelector: `${labelCluster}=${name}`,
     connect: {
-      urls: running.map((p) => `${ca ? "tls" : "nats"}://${p.status!.podIP}:${ports.client}`),
-      ...(ca
-        ? {
-            ca: decodeBase64(ca),
-            tlsNames: clusterTlsNames(
-              name,
-              ns,
-              running.map((p) => p.metadata!.name!),
-            ),
-          }
-        : {}),
-      ...(cert && key ? { cert: decodeBase64(cert), key: decodeBase64(key) } : {}),
+      ...serverConnect(cluster, running, serverSecret),
       ...(password ? { user: configApiUser, password: decodeBase64(password) } : {}),
     },
   };

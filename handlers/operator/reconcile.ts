@@ -7,7 +7,7 @@ import type { NatsClusterStatus } from "./natscluster.ts";
 import { invalidStatus, pausedStatus, servingStatus } from "./phases/cluster-status.ts";
 import { credentials } from "./phases/credentials.ts";
 import { type ClusterView, observe } from "./phases/observe.ts";
-import { foreignObjects, takeoverProblems } from "./phases/ownership.ts";
+import { foreignObjects, takeoverProblems, templateProblems } from "./phases/ownership.ts";
 import { renderConfig } from "./phases/render.ts";
 import { serveConfig } from "./phases/serve-config.ts";
 import { serverPods } from "./phases/server-pods.ts";
@@ -33,7 +33,14 @@ export function reconcileCluster(v: ClusterView): ReconcileResult {
   if (seen.spec.paused) return { changes: [], ...pausedStatus(seen, valid.problems) };
   const creds = credentials(seen, valid.clientsAuth);
   const config = renderConfig(seen, creds, valid.problems.length > 0);
-  const problems = [...valid.problems, ...creds.problems, ...config.problems, ...foreignObjects(seen), ...takeoverProblems(seen)];
+  const problems = [
+    ...valid.problems,
+    ...creds.problems,
+    ...config.problems,
+    ...foreignObjects(seen),
+    ...takeoverProblems(seen),
+    ...templateProblems(seen),
+  ];
   if (problems.length || config.conf === undefined) return { changes: [], ...invalidStatus(seen, problems) };
 
   const served = serveConfig(seen, { ...config, conf: config.conf }, creds);

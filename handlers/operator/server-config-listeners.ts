@@ -2,7 +2,7 @@
 // connect to, besides the client and route ports.
 import type { LeafnodeRemote, NatsClusterSpec, TLSFiles, TLSPort } from "./natscluster.ts";
 import { num, quote, RenderError } from "./server-config-auth.ts";
-import { indent, tlsBlock } from "./server-config-tls.ts";
+import { fileIn, indent, tlsBlock } from "./server-config-tls.ts";
 import type { ServerVersion } from "./server-version.ts";
 import type { TlsPaths } from "./tls-material.ts";
 
@@ -58,10 +58,8 @@ function remoteConf(r: LeafnodeRemote, i: number, leafCredsDir: (secretName: str
       : `url: ${quote(urls[0]!, `${what} URL 0`)}`,
   ];
   if (r.credentialsSecret) {
-    const file = r.credentialsSecret.key ?? "user.creds";
-    if (file === "" || file.includes("/") || file === "." || file === "..")
-      throw new RenderError(`cannot write ${what}.credentialsSecret.key into nats.conf: ${JSON.stringify(file)} is not a plain file name`);
-    parts.push(`credentials: ${quote(`${leafCredsDir(r.credentialsSecret.name)}/${file}`, `${what} credentials`)}`);
+    const file = fileIn(leafCredsDir(r.credentialsSecret.name), r.credentialsSecret.key ?? "user.creds", `${what}.credentialsSecret.key`);
+    parts.push(`credentials: ${quote(file, `${what} credentials`)}`);
   } else if (r.credentials !== undefined) {
     parts.push(`credentials: ${quote(r.credentials, `${what}.credentials`)}`);
   }

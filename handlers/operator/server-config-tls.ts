@@ -74,7 +74,8 @@ export interface TLSBlockOptions {
   curvePreferences?: string[];
 }
 
-const join = (dir: string, file: string, what: string) => {
+/** `dir/file`, or a RenderError when `file` (`what`) is not a plain file name. */
+export const fileIn = (dir: string, file: string, what: string) => {
   if (file === "" || file.includes("/") || file === "." || file === "..") {
     throw new RenderError(`cannot write ${what} into nats.conf: ${JSON.stringify(file)} is not a plain file name`);
   }
@@ -88,9 +89,9 @@ const list = (values: string[], what: string) => `[${values.map((v, i) => quote(
 /** Where a TLS Secret's files are: its mount directory and file names (`what` names the Secret's field). */
 export function mountedTlsFiles(dir: string, files: TLSFiles, what: string): TlsPaths {
   return {
-    cert: join(dir, files.cert, `${what} cert file name`),
-    key: join(dir, files.key, `${what} key file name`),
-    ca: join(dir, files.ca, `${what} CA file name`),
+    cert: fileIn(dir, files.cert, `${what} cert file name`),
+    key: fileIn(dir, files.key, `${what} key file name`),
+    ca: fileIn(dir, files.ca, `${what} CA file name`),
   };
 }
 

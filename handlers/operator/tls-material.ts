@@ -3,7 +3,7 @@
 // nats.conf, so the config changes and reaches the servers as any config change does, reloaded
 // and confirmed in both reload modes; the files and the config that names them arrive together.
 import { sha256Hex } from "../reloader/sha256.ts";
-import { type TLSConfig, type TLSPort, tlsFiles } from "./natscluster.ts";
+import { type TLSConfig, type TLSPort, tlsFiles, tlsPorts } from "./natscluster.ts";
 import type { SecretTexts } from "./phases/observe.ts";
 
 export interface TlsPaths {
@@ -19,8 +19,10 @@ export interface TlsMaterial {
   files: Record<string, string>;
 }
 
-const tlsKey = /^tls-(server|routes|gateway|leafnode|websocket)-[0-9a-f]{12}-(ca|cert|key)\.pem$/;
-export const isTlsFileKey = (key: string) => tlsKey.test(key);
+const fileName = `tls-(?:${tlsPorts.join("|")})-[0-9a-f]{12}-(?:ca|cert|key)\\.pem`;
+const oneFile = new RegExp(`^${fileName}$`);
+const filesIn = new RegExp(fileName, "g");
+export const isTlsFileKey = (key: string) => oneFile.test(key);
 
 /** Each TLS Secret's files, under content-made names in `configDir`; a Secret not read yet is left out. */
 export function tlsMaterial(tls: TLSConfig | undefined, secrets: SecretTexts, configDir: string): TlsMaterial {
@@ -40,7 +42,7 @@ export function tlsMaterial(tls: TLSConfig | undefined, secrets: SecretTexts, co
 
 /** The TLS file keys a config text names (so a config kept for rollback keeps its files). */
 export function tlsKeysNamedIn(conf: string | undefined): string[] {
-  return [...new Set((conf ?? "").match(/tls-(?:server|routes|gateway|leafnode|websocket)-[0-9a-f]{12}-(?:ca|cert|key)\.pem/g) ?? [])];
+  return [...new Set((conf ?? "").match(filesIn) ?? [])];
 }
 
 const certificates = (pem: string) =>
@@ -51,11 +53,16 @@ const certificates = (pem: string) =>
  * the old CA or only the new one and could not route to each other. The new CA bundle must keep
  * every CA certificate the configs the servers run (`running`: the config Secret's texts) trust.
  */
-export function droppedRoutesCa(running: Record<string, string>, material: TlsMaterial, secretName: string | undefined): string[] {
+export function droppedRoutesCa(
+  running: Record<string, string>,
+  lastGoodKey: string,
+  material: TlsMaterial,
+  secretName: string | undefined,
+): string[] {
   const newKey = Object.keys(material.files).find((k) => k.startsWith("tls-routes-") && k.endsWith("-ca.pem"));
   if (!newKey) return [];
   const kept = certificates(material.files[newKey]!);
-  const trusted = [running["nats.conf"], running["last-good.conf"]]
+  const trusted = [running["nats.conf"], running[lastGoodKey]]
     .flatMap((conf) => tlsKeysNamedIn(conf).filter((k) => k.startsWith("tls-routes-") && k.endsWith("-ca.pem")))
     .flatMap((k) => certificates(running[k] ?? ""));
   if (trusted.every((c) => kept.includes(c))) return [];

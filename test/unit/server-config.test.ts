@@ -347,6 +347,9 @@ leafnodes {
     expect(() => render({ tls: { serverSecret: "s", serverSecretCertFileName: "../../etc/passwd" } })).toThrow(
       'cannot write spec.tls.serverSecret cert file name into nats.conf: "../../etc/passwd" is not a plain file name',
     );
+    expect(() => render({ leafnodeConfig: { remotes: [{ url: "nats://h:1", credentialsSecret: { name: "c", key: "../x" } }] } })).toThrow(
+      'cannot write spec.leafnodeConfig.remotes[0].credentialsSecret.key into nats.conf: "../x" is not a plain file name',
+    );
     expect(() => render({ natsConfig: { maxPayload: 1.5 } })).toThrow(
       "cannot write spec.natsConfig.maxPayload into nats.conf: 1.5 is not an integer",
     );

@@ -13,10 +13,10 @@ import {
   reloaderUserOf,
   withOperatorUsers,
 } from "../config-api-user.ts";
-import { clusterTlsNames } from "../names.ts";
 import { tlsFiles } from "../natscluster.ts";
 import { keySystemPassword, systemUser } from "../reload-rollout.ts";
-import { type ClientsAuth, ports } from "../server-config.ts";
+import type { ClientsAuth } from "../server-config.ts";
+import { serverConnect } from "../server-connect.ts";
 import type { Observed } from "./observe.ts";
 
 export interface Credentials {
@@ -61,26 +61,7 @@ export function credentials(seen: Observed, usersAuth: ClientsAuth | undefined):
 
 /** How the operator reaches the cluster's servers as its system-account user. */
 export function systemConnect(seen: Observed, password: string): ServerReload["connect"] {
-  const running = seen.live.filter((p) => p.status?.podIP);
   const files = tlsFiles(seen.spec.tls).server;
-  const secret = files ? seen.secrets[files.secret] : undefined;
-  const ca = files ? secret?.[files.ca] : undefined;
-  // Servers that verify clients' certificates (tls.verify) get the server's own, as the reloaders do.
-  const [cert, key] = files && seen.spec.tls?.verify ? [secret?.[files.cert], secret?.[files.key]] : [];
-  return {
-    urls: running.map((p) => `${ca ? "tls" : "nats"}://${p.status!.podIP}:${ports.client}`),
-    user: systemUser,
-    password,
-    ...(ca
-      ? {
-          ca,
-          tlsNames: clusterTlsNames(
-            seen.name,
-            seen.namespace,
-            running.map((p) => p.metadata!.name!),
-          ),
-        }
-      : {}),
-    ...(cert && key ? { cert, key } : {}),
-  };
+  const running = seen.live.filter((p) => p.status?.podIP);
+  return { ...serverConnect(seen.cluster, running, files && seen.secrets[files.secret]), user: systemUser, password };
 }

@@ -25,11 +25,13 @@ export function foreignObjects(seen: Observed): string[] {
   return problems;
 }
 
-/**
- * Sentences for what taking over the live pods of another operator would break (host ports), and
- * for what of spec.template and spec.pod.volumeMounts the pods cannot have.
- */
+/** Sentences for what taking over the live pods of another operator would break (host ports). */
 export function takeoverProblems(seen: Observed): string[] {
-  const template = checkedPodTemplate(seen.cluster, seen.view.controllerImage, undefined, seen.view.site);
-  return [...hostPortTakeoverProblems(seen.live, seen.name, seen.spec.pod), ...template.problems];
+  return hostPortTakeoverProblems(seen.live, seen.name, seen.spec.pod);
+}
+
+/** What of spec.template and spec.pod.volumeMounts the pods cannot have (nothing to check without them). */
+export function templateProblems(seen: Observed): string[] {
+  if (!seen.spec.template && !seen.spec.pod?.volumeMounts?.length) return [];
+  return checkedPodTemplate(seen.cluster, seen.view.controllerImage, undefined, seen.view.site).problems;
 }

@@ -2,7 +2,7 @@
 // API writes, and the operator's own users.
 import { lacksOurEnv } from "../adopt.ts";
 import { identityChange, jetstreamSettings } from "../jetstream.ts";
-import { systemUser } from "../reload-rollout.ts";
+import { keyLastGood, systemUser } from "../reload-rollout.ts";
 import { ports, renderServerConfig, serverPaths } from "../server-config.ts";
 import { droppedRoutesCa, tlsMaterial } from "../tls-material.ts";
 import type { Credentials } from "./credentials.ts";
@@ -55,7 +55,7 @@ export function renderConfig(seen: Observed, creds: Credentials, skip: boolean):
   // Where the servers reload their config, their TLS files come with it (tls-material.ts).
   const material =
     seen.operatorMode || spec.pod?.enableConfigReload ? tlsMaterial(spec.tls, seen.secrets, serverPaths.configDir) : undefined;
-  const caDropped = material ? droppedRoutesCa(seen.configText, material, spec.tls?.routesSecret) : [];
+  const caDropped = material ? droppedRoutesCa(seen.configText, keyLastGood, material, spec.tls?.routesSecret) : [];
   if (caDropped.length) return { routes, clusterName, tlsFiles: {}, problems: caDropped };
   const rendered = renderServerConfig({
     ...(material ? { tlsPaths: material.paths } : {}),
