@@ -5,6 +5,7 @@ import type {
   V1Namespace,
   V1PersistentVolumeClaim,
   V1Pod,
+  V1PodDisruptionBudget,
   V1Role,
   V1RoleBinding,
   V1Secret,
@@ -45,6 +46,7 @@ export const kinds = {
   Role: kind<V1Role>("Role", "rbac.authorization.k8s.io", "v1", "roles"),
   RoleBinding: kind<V1RoleBinding>("RoleBinding", "rbac.authorization.k8s.io", "v1", "rolebindings"),
   Lease: kind<V1Lease>("Lease", "coordination.k8s.io", "v1", "leases"),
+  PodDisruptionBudget: kind<V1PodDisruptionBudget>("PodDisruptionBudget", "policy", "v1", "poddisruptionbudgets"),
   NatsCluster: kind<NatsCluster>("NatsCluster", "nats.io", "v1alpha2", "natsclusters"),
 };
 

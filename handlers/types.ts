@@ -121,6 +121,7 @@ export type ConfigMap = ObjectOf<"ConfigMap">;
 export type Event = ObjectOf<"Event">;
 export type Pod = ObjectOf<"Pod">;
 export type PersistentVolumeClaim = ObjectOf<"PersistentVolumeClaim">;
+export type PodDisruptionBudget = ObjectOf<"PodDisruptionBudget">;
 export type Role = ObjectOf<"Role">;
 export type RoleBinding = ObjectOf<"RoleBinding">;
 export type Secret = ObjectOf<"Secret">;

@@ -7,7 +7,8 @@ import { annotationAdopted, annotationTemplateHash, mgmtServiceName } from "./na
 import type { PodPolicy } from "./natscluster.ts";
 
 /** A pod without satellite's env (nats-operator's): it cannot resolve $POD_NAME in the config. */
-export const lacksOurEnv = (p: Pod) => !p.spec?.containers?.[0]?.env?.some((e) => e.name === "POD_NAME");
+export const lacksEnv = (name: string) => (p: Pod) => !p.spec?.containers?.[0]?.env?.some((e) => e.name === name);
+export const lacksOurEnv = lacksEnv("POD_NAME");
 
 /**
  * The pods as the rest of the reconcile should see them, the writes that record the adoption on

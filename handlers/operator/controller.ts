@@ -53,6 +53,7 @@ export const watches: { kind: WatchedKind & Kind; labelSelector?: string }[] = [
   { kind: "Role", labelSelector: `${labelApp}=nats,${labelCluster}` },
   { kind: "RoleBinding", labelSelector: `${labelApp}=nats,${labelCluster}` },
   { kind: "PersistentVolumeClaim", labelSelector: `${labelApp}=nats,${labelCluster}` },
+  { kind: "PodDisruptionBudget", labelSelector: `${labelApp}=nats,${labelCluster}` },
 ];
 
 /** The cluster's view, gathered from the caches by the names and labels the operator gives its objects. */
@@ -71,6 +72,7 @@ export function viewOf(
     pods: store.list("Pod", ns, owned),
     services: store.list("Service", ns, owned),
     claims: store.list("PersistentVolumeClaim", ns, owned),
+    disruptionBudget: store.get("PodDisruptionBudget", ns, name) ?? null,
     configSecret: store.get("Secret", ns, name) ?? null,
     routesConfigMap: store.get("ConfigMap", ns, routesConfigMapName(name)) ?? null,
     secrets: Object.fromEntries(referencedSecrets(cluster).map((s) => [s, store.get("Secret", ns, s)])),

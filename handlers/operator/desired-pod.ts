@@ -2,7 +2,7 @@ import type { V1Container, V1ContainerPort, V1EnvVar, V1Volume, V1VolumeMount } 
 import type { Pod } from "../types.ts";
 import { keyReloaderPassword, reloaderUser } from "./config-api-user.ts";
 import { reloaderAccountName } from "./desired-objects.ts";
-import { goMemLimit, jetstreamEnabled } from "./jetstream.ts";
+import { goMemLimit, jetstreamEnabled, zoneLabel, zoneTagEnv } from "./jetstream.ts";
 import { claimName } from "./jetstream-volumes.ts";
 import {
   annotationTemplateHash,
@@ -61,6 +61,9 @@ export function checkedPodTemplate(
     if (nats.volumeMounts?.some((x) => x.name === m.name || x.mountPath === m.mountPath))
       problems.push(`spec.pod.volumeMounts[${i}] (${m.name} at ${m.mountPath}) is a volume or path satellite mounts itself: use another`);
   if (extra.length) nats.volumeMounts = [...(nats.volumeMounts ?? []), ...extra];
+  // A template's own spread constraints replace satellite's default ones.
+  if ((c.spec?.template?.spec as Record<string, unknown> | undefined)?.topologySpreadConstraints !== undefined)
+    delete ours.spec.topologySpreadConstraints;
   const { merged, conflicts } = c.spec?.template ? laidOverTemplate(c.spec.template, ours) : { merged: ours, conflicts: [] };
   problems.push(...conflicts);
   const volumes = new Set((merged.spec.volumes ?? []).map((v) => v.name));
@@ -101,6 +104,12 @@ function natsEnv(c: NatsCluster, site: string | undefined): V1EnvVar[] {
   ];
   const memLimit = goMemLimit(c);
   if (memLimit) env.push({ name: "GOMEMLIMIT", value: memLimit });
+  // The scheduler's binding copies the node's zone label onto the pod (PodTopologyLabels admission).
+  if (jetstreamEnabled(c))
+    env.push(
+      { name: "NATS_ZONE", valueFrom: { fieldRef: { fieldPath: `metadata.labels['${zoneLabel}']` } } },
+      { name: zoneTagEnv, value: "zone:$(NATS_ZONE)" },
+    );
   return env;
 }
 
@@ -240,29 +249,28 @@ function podSpec(c: NatsCluster, containers: V1Container[], volumes: V1Volume[],
   };
 }
 
-/** Where the pods may run: the spec's node selector and tolerations, and one server a node if it can. */
-function podScheduling(c: NatsCluster): Pick<PodTemplate["spec"], "nodeSelector" | "tolerations" | "affinity"> {
+/**
+ * Where the pods may run: the spec's node selector and tolerations; spread over zones and nodes
+ * (preferred: on nodes without zones, or too few, every server still starts); one server a node
+ * required (oneServerPerNode) or preferred (antiAffinity).
+ */
+function podScheduling(
+  c: NatsCluster,
+): Pick<PodTemplate["spec"], "nodeSelector" | "tolerations" | "affinity" | "topologySpreadConstraints"> {
   const pod = c.spec?.pod ?? {};
+  const labelSelector = { matchLabels: selectorLabels(c.metadata.name!) };
+  const byNode = { topologyKey: "kubernetes.io/hostname", labelSelector };
+  const spread = (topologyKey: string) => ({ maxSkew: 1, topologyKey, whenUnsatisfiable: "ScheduleAnyway", labelSelector });
+  const podAntiAffinity = pod.oneServerPerNode
+    ? { requiredDuringSchedulingIgnoredDuringExecution: [byNode] }
+    : pod.antiAffinity
+      ? { preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 100, podAffinityTerm: byNode }] }
+      : undefined;
   return {
     ...(pod.nodeSelector ? { nodeSelector: pod.nodeSelector } : {}),
     ...(pod.tolerations ? { tolerations: pod.tolerations } : {}),
-    ...(pod.antiAffinity
-      ? {
-          affinity: {
-            podAntiAffinity: {
-              preferredDuringSchedulingIgnoredDuringExecution: [
-                {
-                  weight: 100,
-                  podAffinityTerm: {
-                    topologyKey: "kubernetes.io/hostname",
-                    labelSelector: { matchLabels: selectorLabels(c.metadata.name!) },
-                  },
-                },
-              ],
-            },
-          },
-        }
-      : {}),
+    ...(podAntiAffinity ? { affinity: { podAntiAffinity } } : {}),
+    topologySpreadConstraints: [spread(zoneLabel), spread("kubernetes.io/hostname")],
   };
 }
 

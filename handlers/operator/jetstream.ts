@@ -12,7 +12,14 @@ export interface JetStreamSettings {
   maxMemoryStore: number;
   maxFileStore: number;
   domain?: string;
+  /** spec.jetstream.serverTags: every server's, after its own zone tag. */
+  serverTags: string[];
+  uniqueTag?: string;
 }
+
+/** The env var holding a server's zone tag, "zone:<zone>", from the node's zone label copied onto its pod. */
+export const zoneTagEnv = "NATS_ZONE_TAG";
+export const zoneLabel = "topology.kubernetes.io/zone";
 
 export const jetstreamEnabled = (c: NatsCluster) => c.spec?.jetstream?.enabled === true;
 
@@ -37,8 +44,20 @@ export function jetstreamSettings(c: NatsCluster): { settings?: JetStreamSetting
     problems.push(
       `spec.jetstream.memoryStorage.size (${memory} bytes) does not fit in the container's memory limit (${limit} bytes): the server would be OOM-killed as memory streams fill`,
     );
+  for (const t of js.serverTags ?? [])
+    if (t.startsWith("zone:"))
+      problems.push(`spec.jetstream.serverTags: "${t}": each server gets its own zone: tag from its node; use another prefix`);
   if (problems.length || !file || memory === undefined) return { problems };
-  return { settings: { maxMemoryStore: memory, maxFileStore: file, ...(js.domain ? { domain: js.domain } : {}) }, problems };
+  return {
+    settings: {
+      maxMemoryStore: memory,
+      maxFileStore: file,
+      ...(js.domain ? { domain: js.domain } : {}),
+      serverTags: js.serverTags ?? [],
+      ...(js.uniqueTag ? { uniqueTag: js.uniqueTag } : {}),
+    },
+    problems,
+  };
 }
 
 /** GOMEMLIMIT for the server: 90% of the memory limit, so Go's collector works before the kernel kills. */

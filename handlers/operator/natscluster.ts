@@ -44,6 +44,8 @@ export interface NatsClusterSpec {
   template?: Record<string, unknown>;
   configReload?: ConfigReload;
   jetstream?: JetStreamSpec;
+  /** The cluster's PodDisruptionBudget; by default at most one server is voluntarily disrupted at a time. */
+  podDisruptionBudget?: { maxUnavailable?: number };
 }
 
 /**
@@ -61,6 +63,11 @@ export interface JetStreamSpec {
   fileStorage?: { size?: Quantity; storageClassName?: string; accessModes?: string[] };
   /** As a StatefulSet's: what happens to a server's claim when the cluster shrinks or is deleted (default Retain). */
   persistentVolumeClaimRetentionPolicy?: { whenScaled?: "Retain" | "Delete"; whenDeleted?: "Retain" | "Delete" };
+
+  /** Tags every server carries besides its zone's (`zone:<zone>`), e.g. "ssd". */
+  serverTags?: string[];
+  /** nats-server's unique_tag: no two replicas of a stream on servers with the same tag of this prefix, e.g. "zone". */
+  uniqueTag?: string;
 }
 
 /**
@@ -125,6 +132,8 @@ export interface PodPolicy {
   annotations?: Record<string, string>;
   nodeSelector?: Record<string, string>;
   antiAffinity?: boolean;
+  /** At most one server of this cluster per node: required, where antiAffinity only prefers it. */
+  oneServerPerNode?: boolean;
   resources?: ResourceRequirements;
   tolerations?: Toleration[];
   natsEnv?: EnvVar[];

@@ -11,6 +11,7 @@ import { configDigest } from "../reloader/digest.ts";
 import { restartKey } from "../reloader/reloadable.ts";
 import { sha256Hex } from "../reloader/sha256.ts";
 import type { Change, Pod, ServerReload } from "../types.ts";
+import { zoneLabel, zoneTagEnv } from "./jetstream.ts";
 import { fleetServerName, podIndex } from "./names.ts";
 import type { Condition, ConfigStatus, NatsCluster, ServerConfigState } from "./natscluster.ts";
 import { convergedStep, type Rollout, type RolloutTarget, refuse, step } from "./reload-rollout-step.ts";
@@ -121,9 +122,13 @@ export interface RolloutStep {
 
 export const configHash = (text: string) => sha256Hex(text).slice(0, 16);
 
-/** The digest `pod` reports for config `text`; its env as the pod has it (SERVER_NAME in a fleet, HOSTNAME on adopted pods). */
-const digestFor = (text: string, pod: string, serverName = pod) => {
-  const d = configDigest({ "nats.conf": text }, "nats.conf", { POD_NAME: pod, HOSTNAME: pod, SERVER_NAME: serverName });
+/**
+ * The digest `pod` reports for config `text`; its env as the pod has it (SERVER_NAME in a fleet,
+ * HOSTNAME on adopted pods, its zone tag from its node's zone label).
+ */
+const digestFor = (text: string, pod: string, serverName: string, zone: string) => {
+  const env = { POD_NAME: pod, HOSTNAME: pod, SERVER_NAME: serverName, [zoneTagEnv]: `zone:${zone}` };
+  const d = configDigest({ "nats.conf": text }, "nats.conf", env);
   return "digest" in d ? d.digest : undefined;
 };
 
@@ -156,6 +161,7 @@ function rolloutOf(i: RolloutInput): Rollout {
   const refused = before?.refused?.hash === renderedHash ? before.refused : undefined;
   const forward = !refused;
   const target = forward ? i.rendered : i.lastGood;
+  const zones = new Map(i.pods.map((p) => [p.metadata?.name, p.metadata?.labels?.[zoneLabel] ?? ""]));
   const t: RolloutTarget = {
     i,
     name,
@@ -168,7 +174,8 @@ function rolloutOf(i: RolloutInput): Rollout {
     lastGoodHash: configHash(i.lastGood),
     pods: [...i.pods].sort((a, b) => (podIndex(name, a.metadata?.name) ?? 0) - (podIndex(name, b.metadata?.name) ?? 0)),
     nowMs: Date.parse(i.now),
-    digestOf: (text: string, pod: string) => digestFor(text, pod, i.site ? fleetServerName(i.site, c.metadata.namespace!, pod) : pod),
+    digestOf: (text: string, pod: string) =>
+      digestFor(text, pod, i.site ? fleetServerName(i.site, c.metadata.namespace!, pod) : pod, zones.get(pod) ?? ""),
   };
   return { ...t, ...serverStates(t), reachable: t.pods.filter((p) => i.servers[p.metadata!.name!]) };
 }

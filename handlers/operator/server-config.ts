@@ -5,7 +5,7 @@
 // hold safely; numbers through num(). The caller validates the spec first, so an error here
 // means a validation gap, never a config that says more than the spec did.
 
-import { type JetStreamSettings, jetstreamStoreDir } from "./jetstream.ts";
+import { type JetStreamSettings, jetstreamStoreDir, zoneTagEnv } from "./jetstream.ts";
 import { type NatsCluster, type TLSPort, tlsFiles } from "./natscluster.ts";
 import { authorizationConf, type ClientsAuth, num, quote, RenderError } from "./server-config-auth.ts";
 import { listenerBlocks } from "./server-config-listeners.ts";
@@ -66,6 +66,8 @@ export interface ServerConfigInput {
   tlsPaths?: Partial<Record<TLSPort, TlsPaths>>;
   /** spec.jetstream's limits, when it is enabled. */
   jetstream?: JetStreamSettings;
+  /** Every server's pod has the zone tag's env var (zoneTagEnv), so the config may name it. */
+  zoneTags?: boolean;
 }
 
 const listen = (p: number, what: string) => quote(`0.0.0.0:${num(p, what, true)}`, what);
@@ -102,7 +104,7 @@ function serverConfigText(input: ServerConfigInput): string {
     ...(files.server ? ["", ...tlsBlock(tlsAt("server"), "spec.tls.serverSecret", clientTlsOptions(spec))] : []),
     "",
     ...clusterBlock(input, tlsAt, port, files, version),
-    ...(input.jetstream ? ["", ...jetstreamBlock(input.jetstream)] : []),
+    ...(input.jetstream ? ["", ...serverTagLines(input.jetstream, input.zoneTags), ...jetstreamBlock(input.jetstream)] : []),
     ...accountLines(input),
     ...listenerBlocks({ spec, files, clusterName: input.clusterName, leafCredsDir: paths.leafCredsDir, tlsAt, version }),
   ];
@@ -197,6 +199,15 @@ function clusterBlock(
   return ["cluster {", ...indent(cl), "}"];
 }
 
+/**
+ * The server's tags: its zone's first (unquoted: a variable reference, resolved from the pod's
+ * env), then spec.jetstream.serverTags.
+ */
+function serverTagLines(js: JetStreamSettings, zoneTags: boolean | undefined): string[] {
+  const tags = [...(zoneTags ? [`$${zoneTagEnv}`] : []), ...js.serverTags.map((t, i) => quote(t, `spec.jetstream.serverTags[${i}]`))];
+  return tags.length ? [`server_tags: [${tags.join(", ")}]`] : [];
+}
+
 function jetstreamBlock(js: JetStreamSettings): string[] {
   const j = [
     `store_dir: ${quote(jetstreamStoreDir, "the JetStream directory")}`,
@@ -204,6 +215,7 @@ function jetstreamBlock(js: JetStreamSettings): string[] {
     `max_file_store: ${num(js.maxFileStore, "spec.jetstream.fileStorage.size", true)}`,
   ];
   if (js.domain) j.push(`domain: ${quote(js.domain, "spec.jetstream.domain")}`);
+  if (js.uniqueTag) j.push(`unique_tag: ${quote(js.uniqueTag, "spec.jetstream.uniqueTag")}`);
   return ["jetstream {", ...indent(j), "}"];
 }
 

@@ -19,7 +19,8 @@ export type WatchedKind =
   | "ServiceAccount"
   | "Role"
   | "RoleBinding"
-  | "PersistentVolumeClaim";
+  | "PersistentVolumeClaim"
+  | "PodDisruptionBudget";
 
 const key = (ns: string | undefined, name: string) => `${ns ?? ""}/${name}`;
 

@@ -36,6 +36,9 @@ const never: [string, string][] = [
   ["jetstream.domain", "the JetStream domain"],
 ];
 
+/** Restart-only too, and counted in restartKey only where set: configs without them keep their key. */
+const neverOnceSet: [string, string][] = [["jetstream.unique_tag", "the JetStream unique tag"]];
+
 /**
  * Blocks nats-server reloads only the TLS of (server/reload.go: "config reload not supported"
  * for any other change): the gateway and the websocket listener.
@@ -64,7 +67,8 @@ export function restartKey(text: string, version: string): string {
   ];
   // Only present blocks count, so configs without them keep the key they had before these were known.
   const blocks = tlsOnly.flatMap(([p]) => (at(parsed.conf, p) === undefined ? [] : [[p, withoutTls(at(parsed.conf, p))]]));
-  return sha256Hex(JSON.stringify([...paths.map((p) => at(parsed.conf, p) ?? null), ...blocks])).slice(0, 12);
+  const set = neverOnceSet.flatMap(([p]) => (at(parsed.conf, p) === undefined ? [] : [[p, at(parsed.conf, p)]]));
+  return sha256Hex(JSON.stringify([...paths.map((p) => at(parsed.conf, p) ?? null), ...blocks, ...set])).slice(0, 12);
 }
 
 /** Whether version `v` ("2.14.9") is at least `min` ("2.14.0"). */
@@ -92,7 +96,7 @@ export function changesNeedingRestart(
   if ("error" in was || "error" in now) return [];
   const [before, after] = [was.conf, now.conf];
   const out: string[] = [];
-  for (const [path, what] of never) {
+  for (const [path, what] of [...never, ...neverOnceSet]) {
     if (!same(at(before, path), at(after, path))) out.push(`${what} (${path}) changed: nats-server applies that only on restart`);
   }
   for (const [path, what] of tlsOnly) {

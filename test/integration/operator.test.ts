@@ -31,6 +31,8 @@ const podsOf = async (name: string) =>
   (await kube.admin.list(kinds.Pod, ns, { labelSelector: sel(name) })).items.filter((p: any) => !p.metadata.deletionTimestamp);
 const names = (list: any[]) => list.map((p) => p.metadata.name).sort((a: string, b: string) => a.localeCompare(b, "en", { numeric: true }));
 const cluster = (name: string) => kube.admin.get(kinds.NatsCluster, { namespace: ns, name });
+const budgetOf = async (name: string) =>
+  (await kube.admin.list(kinds.PodDisruptionBudget, ns, { labelSelector: sel(name) })).items.find((b) => b.metadata?.name === name);
 const configOf = async (name: string) => decodeBase64((await kube.admin.get(kinds.Secret, { namespace: ns, name })).data!["nats.conf"]!);
 const create = (name: string, spec: object, apiVersion = "nats.io/v1alpha2") =>
   kube.apply([{ apiVersion, kind: "NatsCluster", metadata: { name }, spec }], { namespace: ns });
@@ -67,7 +69,10 @@ describe("NatsCluster operator on a real API server", () => {
     const conf = await configOf("alpha");
     expect(conf.match(/nats:\/\/alpha-\d\.alpha-mgmt\.[^:]+\.svc:6222/g)).toHaveLength(3);
     const uid = (await cluster("alpha")).metadata!.uid;
-    for (const o of [...(await podsOf("alpha")), ...svc, await kube.admin.get(kinds.Secret, { namespace: ns, name: "alpha" })]) {
+    await waitFor("the PodDisruptionBudget", async () => Boolean(await budgetOf("alpha")));
+    const budget = (await budgetOf("alpha"))!;
+    expect(budget.spec).toEqual({ maxUnavailable: 1, selector: { matchLabels: { app: "nats", nats_cluster: "alpha" } } });
+    for (const o of [...(await podsOf("alpha")), ...svc, await kube.admin.get(kinds.Secret, { namespace: ns, name: "alpha" }), budget]) {
       expect(o.metadata!.ownerReferences).toEqual([expect.objectContaining({ kind: "NatsCluster", name: "alpha", uid, controller: true })]);
     }
     await waitFor("status Ready 3/3", async () => {
@@ -122,6 +127,8 @@ describe("NatsCluster operator on a real API server", () => {
     await waitFor("1 pod", async () => (await podsOf("scale")).length === 1, 30_000);
     expect(names(await podsOf("scale"))).toEqual(["scale-1"]);
     expect(((await configOf("scale")).match(/scale-mgmt/g) ?? []).length).toBe(1);
+    await patchSpec("scale", { podDisruptionBudget: { maxUnavailable: 0 } });
+    await waitFor("the budget follows the spec", async () => (await budgetOf("scale"))?.spec?.maxUnavailable === 0);
   });
 
   it("rolls a version upgrade one pod at a time, waiting for each to be Ready", async () => {

@@ -170,6 +170,14 @@ const matrix: [string, NatsClusterSpec, Partial<ServerConfigInput>][] = [
     },
     { paths: { ...paths, serverTlsDir: defaultTls } },
   ],
+  [
+    "JetStream with the zone tag, the spec's tags and a unique tag",
+    { jetstream: { enabled: true, fileStorage: { size: "1Gi" }, serverTags: ["ssd", "team:a b"], uniqueTag: "zone" } },
+    {
+      zoneTags: true,
+      jetstream: { maxMemoryStore: 2 ** 28, maxFileStore: 2 ** 30, serverTags: ["ssd", "team:a b"], uniqueTag: "zone" },
+    },
+  ],
 ];
 
 function check(bin: string, file: string, env: NodeJS.ProcessEnv) {
@@ -184,7 +192,7 @@ const servers = () =>
   ] as const;
 
 describe("nats-server -t accepts every rendered config", () => {
-  const env = { ...process.env, POD_NAME: "nats-0" };
+  const env = { ...process.env, POD_NAME: "nats-0", NATS_ZONE_TAG: "zone:zone-a" };
   for (const [version, index] of [
     ["2.14.9", 0],
     ["2.9.10 (Debian)", 1],
@@ -205,7 +213,9 @@ describe("nats-server -t accepts every rendered config", () => {
     writeFileSync(file, text);
     const theirs = /\((sha256:[0-9a-f]{64})\)/.exec(check(servers()[0][1], file, env).out)?.[1];
     expect(theirs).toBeDefined();
-    expect(configDigest({ "nats.conf": text }, "nats.conf", { POD_NAME: "nats-0" })).toEqual({ digest: theirs });
+    expect(configDigest({ "nats.conf": text }, "nats.conf", { POD_NAME: "nats-0", NATS_ZONE_TAG: "zone:zone-a" })).toEqual({
+      digest: theirs,
+    });
   });
 
   it("2.14.9: config_digest with includes, sizes, floats, booleans and HTML characters in text", () => {
@@ -261,7 +271,9 @@ describe("nats-server -t of releases nats-operator users run accepts the config 
       const refused = validateCluster(natsCluster({ ...spec, version }), {}).problems.filter((p) => p.includes(version));
       if (refused.length) {
         expect(refused).toEqual([
-          `spec.websocketConfig needs nats-server 2.2.0 or later (the first with WebSocket); spec.version is ${version}`,
+          spec.jetstream
+            ? `spec.jetstream needs nats-server 2.9.0 or later (its /healthz tells when JetStream is current); spec.version is ${version}`
+            : `spec.websocketConfig needs nats-server 2.2.0 or later (the first with WebSocket); spec.version is ${version}`,
         ]);
         return;
       }

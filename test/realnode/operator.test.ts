@@ -223,11 +223,11 @@ describe.runIf(!node.info.unavailable).sequential("operator on a real node", () 
   it("deleting the NatsCluster garbage-collects everything it owns", async () => {
     const owned = async () => {
       const kinds =
-        "pods,services,secrets,configmaps,serviceaccounts,roles.rbac.authorization.k8s.io,rolebindings.rbac.authorization.k8s.io";
+        "pods,services,secrets,configmaps,serviceaccounts,roles.rbac.authorization.k8s.io,rolebindings.rbac.authorization.k8s.io,poddisruptionbudgets.policy";
       const list = await node.kubectlJson("get", kinds, "-n", ns);
       return list.items.filter((o: any) => o.metadata.ownerReferences?.some((r: any) => r.kind === "NatsCluster" && r.name === cluster));
     };
-    expect((await owned()).length).toBeGreaterThanOrEqual(3 + 2 + 1);
+    expect((await owned()).length).toBeGreaterThanOrEqual(3 + 2 + 1 + 1);
     await node.kubectl("delete", "natscluster", cluster, "-n", ns);
     await waitFor("nothing left that the cluster owned", async () => (await owned()).length === 0, 120_000, 500);
   }, 180_000);

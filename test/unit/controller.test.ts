@@ -28,6 +28,7 @@ describe("operator routes: a reconcile as one list of changes", () => {
       "create Secret demo",
       "create Service demo",
       "create Service demo-mgmt",
+      "create PodDisruptionBudget demo",
       "create Pod demo-1",
       "event CreatingPods",
       "status",

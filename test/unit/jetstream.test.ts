@@ -86,6 +86,47 @@ describe("spec.jetstream", () => {
   });
 });
 
+describe("zones and server tags", () => {
+  const confOf = (r: ReturnType<typeof reconcileCluster>) => decodeBase64(created<Secret>(r, "Secret")[0]!.data!["nats.conf"]!);
+
+  it("each server's first tag is its zone, from the node's zone label its pod gets at binding; then the spec's tags; unique_tag as asked", () => {
+    const c = natsCluster({ ...spec, jetstream: { ...spec.jetstream, serverTags: ["ssd", "team:a b"], uniqueTag: "zone" } });
+    const r = reconcileCluster(view(c));
+    const conf = confOf(r);
+    expect(conf).toContain('server_tags: [$NATS_ZONE_TAG, "ssd", "team:a b"]');
+    expect(conf).toMatch(/jetstream \{[^}]*\n {2}unique_tag: "zone"\n\}/);
+    const env = created<Pod>(r, "Pod")[0]!.spec!.containers[0]!.env!;
+    expect(env).toContainEqual({
+      name: "NATS_ZONE",
+      valueFrom: { fieldRef: { fieldPath: "metadata.labels['topology.kubernetes.io/zone']" } },
+    });
+    expect(env.slice(env.findIndex((e) => e.name === "NATS_ZONE"))).toContainEqual({ name: "NATS_ZONE_TAG", value: "zone:$(NATS_ZONE)" });
+    const plain = confOf(reconcileCluster(view(natsCluster(spec))));
+    expect(plain).toContain("server_tags: [$NATS_ZONE_TAG]");
+    expect(plain).not.toContain("unique_tag");
+    const noJs = reconcileCluster(view(natsCluster({ size: 3 })));
+    expect(confOf(noJs)).not.toContain("server_tags");
+    expect(created<Pod>(noJs, "Pod")[0]!.spec!.containers[0]!.env!.map((e) => e.name)).not.toContain("NATS_ZONE_TAG");
+  });
+
+  it("no zone tag while a server's pod predates it (it has no such env var): it comes with the replaced pods", () => {
+    const c = natsCluster(spec);
+    const old = runningPod(c, 1);
+    old.spec!.containers[0]!.env = old.spec!.containers[0]!.env!.filter((e) => !e.name.startsWith("NATS_ZONE"));
+    const r = reconcileCluster(view(c, { pods: [old, runningPod(c, 2), runningPod(c, 3)] }));
+    const conf = decodeBase64((r.changes.find((x) => x.kind === "Secret") as { object: Secret }).object.data!["nats.conf"]!);
+    expect(conf).not.toContain("NATS_ZONE_TAG");
+  });
+
+  it("refuses a spec tag that would pass for the zone's", () => {
+    const r = reconcileCluster(view(natsCluster({ ...spec, jetstream: { ...spec.jetstream, serverTags: ["zone:a"] } })));
+    expect(condition(r, "Degraded")?.message).toContain(
+      'spec.jetstream.serverTags: "zone:a": each server gets its own zone: tag from its node; use another prefix',
+    );
+    expect(r.changes.filter((x) => x.kind !== "Event")).toEqual([]);
+  });
+});
+
 describe("rollouts gated on JetStream", () => {
   const healthy = (leader: string, behind: string[] = []): Record<string, ServerObservation> =>
     Object.fromEntries(

@@ -1,4 +1,5 @@
 import { desiredPod, podTemplate, templateHash } from "../../handlers/operator/desired-pod.ts";
+import { desiredDisruptionBudget } from "../../handlers/operator/disruption-budget.ts";
 import type { NatsCluster, NatsClusterSpec } from "../../handlers/operator/natscluster.ts";
 import type { ClusterView, ReconcileResult } from "../../handlers/operator/reconcile.ts";
 import type { Change, Pod, Secret } from "../../handlers/types.ts";
@@ -26,6 +27,8 @@ export function view(c: NatsCluster, over: Partial<ClusterView> = {}): ClusterVi
     controllerImage: image,
     now,
     entropy: "fixture-entropy",
+    // Converged unless a test says otherwise (disruptionBudget: null: none made yet).
+    disruptionBudget: desiredDisruptionBudget(c),
     ...over,
   };
 }

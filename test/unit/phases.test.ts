@@ -1,6 +1,7 @@
 // Each phase of the reconcile on its own (handlers/operator/phases/), with plain objects.
 import { describe, expect, it } from "vitest";
 import { decodeBase64, encodeBase64 } from "../../handlers/operator/base64.ts";
+import { desiredDisruptionBudget } from "../../handlers/operator/disruption-budget.ts";
 import { invalidStatus, pausedStatus, servingStatus } from "../../handlers/operator/phases/cluster-status.ts";
 import { credentials, systemConnect } from "../../handlers/operator/phases/credentials.ts";
 import { observe } from "../../handlers/operator/phases/observe.ts";
@@ -290,6 +291,48 @@ describe("supporting objects", () => {
       "create Role demo-reloader",
       "create RoleBinding demo-reloader",
       "replace Service demo",
+    ]);
+  });
+});
+
+describe("PodDisruptionBudget", () => {
+  const budget = (c: ReturnType<typeof natsCluster>) =>
+    supportingObjects(observe(view(c, { disruptionBudget: null }))).find((x) => x.kind === "PodDisruptionBudget");
+  const maxUnavailable = (c: ReturnType<typeof natsCluster>) =>
+    (budget(c) as { object: { spec: { maxUnavailable: number } } }).object.spec.maxUnavailable;
+  const js = { enabled: true, fileStorage: { size: "1Gi" } };
+
+  it("makes one per cluster, owned by it, selecting its servers only", () => {
+    const c = natsCluster({ size: 3 });
+    expect(budget(c)).toMatchObject({
+      op: "create",
+      object: {
+        metadata: { name: "demo", namespace: "ns1", ownerReferences: [{ kind: "NatsCluster", name: "demo", controller: true }] },
+        spec: { maxUnavailable: 1, selector: { matchLabels: { app: "nats", nats_cluster: "demo" } } },
+      },
+    });
+  });
+
+  it("one server at a time; with JetStream never the meta group's quorum", () => {
+    expect([1, 2, 3, 5].map((size) => maxUnavailable(natsCluster({ size })))).toEqual([1, 1, 1, 1]);
+    expect([1, 2, 3, 4, 5].map((size) => maxUnavailable(natsCluster({ size, jetstream: js })))).toEqual([0, 0, 1, 1, 1]);
+    expect(maxUnavailable(natsCluster({ size: 2, jetstream: js, podDisruptionBudget: { maxUnavailable: 1 } }))).toBe(1);
+  });
+
+  it("puts a changed budget right, keeps a converged one, and will not take over another's", () => {
+    const c = natsCluster({ size: 3, jetstream: js });
+    const live = desiredDisruptionBudget(natsCluster({ size: 3 }));
+    const edited = { ...live, spec: { ...live.spec, maxUnavailable: undefined, minAvailable: 1 } };
+    const changes = supportingObjects(observe(view(c, { disruptionBudget: edited }))).filter((x) => x.kind === "PodDisruptionBudget");
+    expect(changes).toMatchObject([{ op: "replace", object: { spec: { maxUnavailable: 1, minAvailable: undefined } } }]);
+    const grown = natsCluster({ size: 1, jetstream: js });
+    expect(supportingObjects(observe(view(grown, { disruptionBudget: live }))).map(describeChange)).toContain(
+      "replace PodDisruptionBudget demo",
+    );
+    expect(supportingObjects(observe(view(c))).map(describeChange)).not.toContain("replace PodDisruptionBudget demo");
+    const foreign = { ...live, metadata: { ...live.metadata, ownerReferences: [] } };
+    expect(foreignObjects(observe(view(c, { disruptionBudget: foreign })))).toEqual([
+      'poddisruptionbudget "demo" already exists and is not controlled by this NatsCluster: rename or delete it',
     ]);
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { checkedPodTemplate } from "../../handlers/operator/desired-pod.ts";
+import { checkedPodTemplate, podTemplate } from "../../handlers/operator/desired-pod.ts";
 import { reconcileCluster } from "../../handlers/operator/reconcile.ts";
 import { condition, image, natsCluster, view } from "./operator-fixtures.ts";
 
@@ -92,5 +92,34 @@ describe("spec.template (nats-operator's pod template) under satellite's pod", (
     const b = checked({ size: 1, template: { spec: { priorityClassName: "b" } } }).template;
     expect(a.spec.priorityClassName).toBe("a");
     expect(JSON.stringify(a)).not.toBe(JSON.stringify(b));
+  });
+});
+
+describe("where the servers run: zones and nodes", () => {
+  const selector = { matchLabels: { app: "nats", nats_cluster: "demo" } };
+  const spread = (topologyKey: string) => ({ maxSkew: 1, topologyKey, whenUnsatisfiable: "ScheduleAnyway", labelSelector: selector });
+
+  it("spreads over zones, then nodes, by default, preferred so that nodes without zones still take every server", () => {
+    const t = podTemplate(natsCluster({ size: 3 }), image);
+    expect(t.spec.topologySpreadConstraints).toEqual([spread("topology.kubernetes.io/zone"), spread("kubernetes.io/hostname")]);
+    expect(t.spec.affinity).toBeUndefined();
+  });
+
+  it("oneServerPerNode requires a node of its own for each server; antiAffinity only prefers it", () => {
+    const byNode = { topologyKey: "kubernetes.io/hostname", labelSelector: selector };
+    expect(podTemplate(natsCluster({ size: 3, pod: { oneServerPerNode: true, antiAffinity: true } }), image).spec.affinity).toEqual({
+      podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [byNode] },
+    });
+    expect(podTemplate(natsCluster({ size: 3, pod: { antiAffinity: true } }), image).spec.affinity).toEqual({
+      podAntiAffinity: { preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 100, podAffinityTerm: byNode }] },
+    });
+  });
+
+  it("a template's own spread constraints replace the default ones (none, when it gives an empty list)", () => {
+    const mine = [{ maxSkew: 2, topologyKey: "rack", whenUnsatisfiable: "DoNotSchedule", labelSelector: selector }];
+    const withTemplate = (topologySpreadConstraints: unknown[]) =>
+      checkedPodTemplate(natsCluster({ size: 3, template: { spec: { topologySpreadConstraints } } }), image);
+    expect(withTemplate(mine)).toMatchObject({ template: { spec: { topologySpreadConstraints: mine } }, problems: [] });
+    expect(withTemplate([])).toMatchObject({ template: { spec: { topologySpreadConstraints: [] } }, problems: [] });
   });
 });

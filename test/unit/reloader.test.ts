@@ -103,6 +103,18 @@ describe("what a reload cannot apply", () => {
     expect(restartKey(gw(""), "2.14.9")).not.toBe(restartKey(gw("  reject_unknown: true\n"), "2.14.9"));
   });
 
+  it("the JetStream unique tag needs a restart, server tags reload; configs without a unique tag keep their restart key", () => {
+    const js = (extra: string) => `port: 4222\nserver_tags: [$T]\njetstream {\n  store_dir: "/data"\n${extra}}\n`;
+    expect(changesNeedingRestart({ c: js("") }, { c: js('  unique_tag: "zone"\n') }, "c", "2.14.9")).toEqual([
+      "the JetStream unique tag (jetstream.unique_tag) changed: nats-server applies that only on restart",
+    ]);
+    expect(changesNeedingRestart({ c: js("") }, { c: js("").replace("[$T]", '[$T, "ssd"]') }, "c", "2.14.9")).toEqual([]);
+    expect(restartKey(js(""), "2.14.9")).toBe(restartKey(js("").replace("[$T]", "[]"), "2.14.9"));
+    expect(restartKey(js(""), "2.14.9")).not.toBe(restartKey(js('  unique_tag: "zone"\n'), "2.14.9"));
+    // Known before unique_tag was: a config without it keeps the key it had.
+    expect(restartKey("port: 4222\n", "2.14.9")).toBe("1809f6288b9c");
+  });
+
   it("compares versions", () => {
     expect([
       atLeast("2.14.9", "2.14.0"),

@@ -212,7 +212,7 @@ function rollout(spec: NatsClusterSpec, canarySince: number) {
 }
 
 const outcome = (spec: NatsClusterSpec) => {
-  const r = reconcileCluster(view(natsCluster(spec), { secrets }));
+  const r = reconcileCluster(view(natsCluster(spec), { secrets, disruptionBudget: null }));
   return { changes: r.changes, degraded: r.status.conditions?.find((c) => c.type === "Degraded") };
 };
 

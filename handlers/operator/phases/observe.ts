@@ -2,7 +2,17 @@
 // Secret value is decoded here, once; no later phase decodes base64.
 import { loadRoutesConfig, type RoutesConfig } from "../../config/routes-file.ts";
 import { isPodReady } from "../../pod-state.ts";
-import type { ConfigMap, PersistentVolumeClaim, Pod, Role, RoleBinding, Secret, Service, ServiceAccount } from "../../types.ts";
+import type {
+  ConfigMap,
+  PersistentVolumeClaim,
+  Pod,
+  PodDisruptionBudget,
+  Role,
+  RoleBinding,
+  Secret,
+  Service,
+  ServiceAccount,
+} from "../../types.ts";
 import { decodeBase64 } from "../base64.ts";
 import { jetstreamEnabled } from "../jetstream.ts";
 import { streamsSeen } from "../jetstream-gate.ts";
@@ -19,6 +29,8 @@ export interface ClusterView {
   services: Service[];
   /** JetStream servers' claims (jetstream-<pod>). */
   claims?: PersistentVolumeClaim[];
+  /** The PodDisruptionBudget `<name>`, where it exists. */
+  disruptionBudget?: PodDisruptionBudget | null;
   configSecret: Secret | null;
   routesConfigMap: ConfigMap | null;
   /** The Secrets the spec names (referencedSecrets), as the API server has them (base64). */

@@ -14,6 +14,7 @@ export function foreignObjects(seen: Observed): string[] {
       problems.push(`${kind} "${objName}" already exists and is not controlled by this NatsCluster: rename or delete it`);
   };
   foreign("secret", seen.configSecret, configSecretName(seen.name));
+  foreign("poddisruptionbudget", seen.view.disruptionBudget, seen.name);
   for (const s of desiredServices(seen.cluster)) {
     const name = s.metadata!.name!;
     foreign(

@@ -1,7 +1,7 @@
 // Phase 4, render: nats.conf for the cluster's servers, from the spec, the routes file the config
 // API writes, and the operator's own users.
-import { lacksOurEnv } from "../adopt.ts";
-import { identityChange, jetstreamSettings } from "../jetstream.ts";
+import { lacksEnv, lacksOurEnv } from "../adopt.ts";
+import { identityChange, jetstreamSettings, zoneTagEnv } from "../jetstream.ts";
 import { keyLastGood, systemUser } from "../reload-rollout.ts";
 import { ports, renderServerConfig, serverPaths } from "../server-config.ts";
 import { droppedRoutesCa, tlsMaterial } from "../tls-material.ts";
@@ -66,6 +66,8 @@ export function renderConfig(seen: Observed, creds: Credentials, skip: boolean):
     ...(creds.systemPassword ? { systemUser: { user: systemUser, password: creds.systemPassword } } : {}),
     fleetServerNames: Boolean(seen.view.site),
     adoptedPods: seen.live.some(lacksOurEnv),
+    // Pods made before servers had zone tags get them when replaced; until then none has one.
+    zoneTags: !seen.live.some(lacksEnv(zoneTagEnv)),
     jetstream: jetstreamSettings(seen.cluster).settings,
   });
   if ("error" in rendered)

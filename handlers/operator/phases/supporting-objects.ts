@@ -1,11 +1,20 @@
-// Phase 7, supporting objects: the client and management Services, and the reloader sidecar's
-// ServiceAccount, Role and RoleBinding.
+// Phase 7, supporting objects: the client and management Services, the PodDisruptionBudget, and
+// the reloader sidecar's ServiceAccount, Role and RoleBinding.
 import type { Change } from "../../types.ts";
 import { desiredReloaderRbac, desiredServices, serviceDiffers, updatedService } from "../desired-objects.ts";
+import { desiredDisruptionBudget, updatedDisruptionBudget } from "../disruption-budget.ts";
 import type { Observed } from "./observe.ts";
 
 export function supportingObjects(seen: Observed): Change[] {
-  return [...reloaderRbac(seen), ...services(seen)];
+  return [...reloaderRbac(seen), ...services(seen), ...disruptionBudget(seen)];
+}
+
+function disruptionBudget(seen: Observed): Change[] {
+  const want = desiredDisruptionBudget(seen.cluster);
+  const live = seen.view.disruptionBudget;
+  if (!live) return [{ op: "create", kind: "PodDisruptionBudget", object: want }];
+  const updated = updatedDisruptionBudget(live, want);
+  return updated ? [{ op: "replace", kind: "PodDisruptionBudget", object: updated }] : [];
 }
 
 function reloaderRbac(seen: Observed): Change[] {
