@@ -59,7 +59,7 @@ go_build_main() {
   say "building $pkg@$version (first time only; see $work/build.log)"
   if ! (cd "$work" && CGO_ENABLED=0 go build -mod=mod -trimpath -ldflags='-s -w' -o "$out.tmp" "$pkg" >"$work/build.log" 2>&1); then
     tail -20 "$work/build.log" >&2
-    die "could not build $pkg@$version with Go (log above): supply the binary instead (see README, 'Test bed')."
+    die "could not build $pkg@$version with Go (log above): supply the binary instead (see docs/testbed.md, 'Test bed')."
   fi
   mv "$out.tmp" "$out"
   rm -rf "$work"

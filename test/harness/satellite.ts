@@ -22,7 +22,7 @@ export function runtimeBinary(runtime: Runtime): string {
   return runtime === "node" ? process.execPath : runtime === "node-lts" ? binaries().NODE_LTS_BIN : runtime === "deno" ? denoBin : seaBin;
 }
 
-/** The narrowest Deno permissions each command works with (README, "Deno"). */
+/** The narrowest Deno permissions each command works with (docs/building.md, "Deno"). */
 export function denoFlags(command: string | undefined, writeDir?: string): string[] {
   const base = ["run", "--allow-net", "--allow-env", "--allow-read", "--allow-sys=hostname"];
   if (command === "reloader") return [...base, writeDir ? `--allow-write=${writeDir}` : "--allow-write", "--allow-run"];
@@ -30,7 +30,7 @@ export function denoFlags(command: string | undefined, writeDir?: string): strin
 }
 
 /**
- * The flags the container image runs the bundle with (Dockerfile ENTRYPOINT, README): V8's lite
+ * The flags the container image runs the bundle with (Dockerfile ENTRYPOINT, docs/building.md): V8's lite
  * mode, no optimizing compilers, about 12 MB less resident memory (bench/RESULTS.md). Node 20's
  * V8 also wants --no-expose-wasm with it, or it prints a warning at every start.
  */

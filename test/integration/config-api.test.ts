@@ -321,7 +321,7 @@ describe("config API through a ground server and a leafnode", () => {
   });
 });
 
-describe("with the nats CLI, as the README shows", () => {
+describe("with the nats CLI, as docs/config-api.md shows", () => {
   const nats = (...args: string[]) =>
     execFileSync(binaries().NATS_CLI_BIN, ["-s", hub.url, ...args], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
 

@@ -2,7 +2,7 @@
 // as its users apply them: each NatsCluster server-side applied to satellite's CRD with strict
 // field validation (what kubectl does), then reconciled as stored, with the Secrets it names
 // present. Each is served, refused with a condition that names the field, or rejected by the
-// schema: none is accepted and silently ignored. The README's table says the same.
+// schema: none is accepted and silently ignored. docs/nats-operator.md's table says the same (checked here).
 
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -81,6 +81,19 @@ describe("nats-operator v0.8.3's example manifests under satellite", () => {
   it("the test bed has all of them (and no new one went unlisted)", () => {
     const files = readdirSync(dir()).filter((f) => f.endsWith(".yaml") && !f.startsWith("nats-operator-cluster-scoped"));
     expect(files.sort()).toEqual(Object.keys(expected).sort());
+  });
+
+  it("docs/nats-operator.md's table says the same of each: served, refused, or rejected by the schema", () => {
+    const rows = readFileSync(new URL("../../docs/nats-operator.md", import.meta.url), "utf8")
+      .split("\n")
+      .filter((l) => /^\| `[\w.-]+\.yaml`/.test(l))
+      .map((l) => l.split("|").map((c) => c.trim()));
+    const said = Object.fromEntries(
+      rows.flatMap(([, files, outcome]) => [...files!.matchAll(/`([\w.-]+\.yaml)`/g)].map((m) => [m[1]!, outcome!])),
+    );
+    const kind = (s: string) => /^\^?(served|refused|rejected by the schema)/.exec(s)?.[1];
+    expect(Object.keys(said).sort()).toEqual(Object.keys(expected).sort());
+    for (const [file, re] of Object.entries(expected)) expect(kind(said[file]!), file).toBe(kind(re.source));
   });
 
   it.each(Object.keys(expected))("%s", async (file) => {

@@ -1,8 +1,9 @@
-// Who may change what, with NATS accounts as the README shows them: the controller in its own
+// Who may change what, with NATS accounts as docs/config-api.md shows them: the controller in its own
 // account exports the config API; an admin account imports it (share: true) and may put; a viewer
 // may read but is refused by nats-server itself when it publishes a put. Every change leaves an
 // Event on the routes file naming who asked, as nats-server named them.
 
+import { readFileSync } from "node:fs";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { kinds } from "../../handlers/index.ts";
@@ -10,7 +11,7 @@ import { type NatsServer, type Proc, startNatsServer, useKube, waitFor } from ".
 import { manifest } from "../harness/kube.ts";
 import { startSatellite, waitForLog } from "../harness/satellite.ts";
 
-// The accounts of the README's "Who may change what".
+// The accounts of docs/config-api.md's "Who may change what" (checked below: the same but for passwords).
 const accounts = `accounts {
   SATELLITE: {
     users: [ { user: "satellite", password: "s" } ]
@@ -60,6 +61,19 @@ afterAll(async () => {
 });
 
 describe("who may change what", () => {
+  it("uses the accounts docs/config-api.md shows (passwords and comments aside)", () => {
+    const doc = readFileSync(new URL("../../docs/config-api.md", import.meta.url), "utf8");
+    const shown = /^```\n(accounts \{[\s\S]*?)^```$/m.exec(doc)?.[1];
+    const plain = (conf: string) =>
+      conf
+        .replace(/#.*$/gm, "")
+        .replace(/password: "[^"]*"/g, 'password: "…"')
+        .replace(/\s+/g, " ")
+        .trim();
+    expect(shown, "docs/config-api.md shows an accounts block").toBeDefined();
+    expect(plain(accounts)).toBe(plain(shown!));
+  });
+
   it("a viewer reads, and its put is refused by nats-server: the routes file stays as it was", async () => {
     const before = await kube.admin.get(kinds.ConfigMap, { namespace: ns, name: "nats-config" });
     expect((await ask(viewer, "_SAT.nats.config.get")).ok).toBe(true);

@@ -1,6 +1,6 @@
-// What the image and the README tell users to run is what the tests and the bench run.
+// What the image and the docs (README.md, docs/*.md) tell users to run is what the tests and the bench run.
 
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { finalStage } from "../../scripts/dockerfile.ts";
 import { shippedFlags } from "../harness/satellite.ts";
@@ -23,10 +23,10 @@ describe("shipped runtime flags", () => {
     for (const file of imports) expect(copied).toContain(file);
   });
 
-  it("every deno run line of the README has them", () => {
-    const lines = read("README.md")
-      .split("\n")
-      .filter((l) => /^deno run /.test(l));
+  it("every deno run line of the README and docs/ has them (docs/building.md shows them)", () => {
+    const docs = ["README.md", ...readdirSync(new URL("../../docs/", import.meta.url)).map((f) => `docs/${f}`)];
+    expect(read("docs/building.md")).toMatch(/^deno run /m);
+    const lines = docs.flatMap((doc) => read(doc).split("\n")).filter((l) => /^deno run /.test(l));
     expect(lines.length).toBeGreaterThanOrEqual(2);
     for (const l of lines) expect(l.split(/\s+/)).toEqual(expect.arrayContaining(shippedFlags.deno));
   });

@@ -150,7 +150,8 @@ function withValue(spec: NatsClusterSpec, path: string[], value: unknown): NatsC
 
 /**
  * nats-operator switches whose every value runs the same under satellite, deliberately: what
- * satellite always does is what the switch asks for (or better). The README says so for each.
+ * satellite always does is what the switch asks for (or better). docs/operator.md says so for each,
+ * in its "Same either way" item.
  */
 const sameEitherWay: Record<string, string> = {
   useServerName: "servers are always named by their pod",
@@ -158,7 +159,9 @@ const sameEitherWay: Record<string, string> = {
   "pod.disableLeafnodesHostPort": "no host port is bound for leafnodes",
   "pod.disableWebsocketsHostPort": "no host port is bound for websocket",
 };
-const readme = readFileSync(fileURLToPath(new URL("../../README.md", import.meta.url)), "utf8");
+const operatorDoc = readFileSync(fileURLToPath(new URL("../../docs/operator.md", import.meta.url)), "utf8");
+/** The "Same either way" item of docs/operator.md's NatsCluster reference: up to the next item. */
+const sameEitherWayDoc = /^- \*\*Same either way:\*\*[\s\S]*?(?=^- |^$)/m.exec(operatorDoc)?.[0] ?? "";
 
 /** Fields whose effect shows only at a moment of a cluster's life: the moment, with and without the field. */
 const witnesses: Record<string, (spec: NatsClusterSpec) => unknown> = {
@@ -236,7 +239,7 @@ describe("no silent no-op: every field of the NatsCluster schema does something 
     const spec = withValue(base, parts, value);
     if (path in sameEitherWay) {
       expect(outcome(withValue(base, parts, false)), `${path}: ${sameEitherWay[path]}`).toEqual(outcome(spec));
-      expect(readme, `the README says what ${path} does under satellite`).toContain(parts.at(-1));
+      expect(sameEitherWayDoc, `docs/operator.md's "Same either way" says what ${path} does under satellite`).toContain(`\`${path}\``);
       return;
     }
     const witness = witnesses[path];
