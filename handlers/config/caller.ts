@@ -1,6 +1,6 @@
 /**
  * Who sent a request, from the `Nats-Request-Info` header nats-server adds when a request crosses
- * accounts through a service import with `share: true` (see README: who may change what). Absent
+ * accounts through a service import with `share: true` (see docs/config-api.md: who may change what). Absent
  * when the caller is in the controller's own account: nats-server then says nothing about it.
  */
 export function callerOf(info: string | undefined): string | undefined {

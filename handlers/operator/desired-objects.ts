@@ -128,7 +128,7 @@ export function desiredReloaderRbac(c: NatsCluster): { serviceAccount: ServiceAc
   };
 }
 
-/** The config API's routes file for this cluster, created empty when missing; see README. */
+/** The config API's routes file for this cluster, created empty when missing; see docs/config-api.md. */
 export function initialRoutesConfigMap(c: NatsCluster): ConfigMap {
   const name = c.metadata.name!;
   return {
