@@ -65,7 +65,7 @@ export type PeerRemove = {
   connect: ServerReload["connect"];
 };
 /** `uid` makes the delete conditional on the object still being the one that was seen. */
-export type Delete = { op: "delete"; kind: Kind; namespace: string; name: string; uid?: string };
+export type Delete = { op: "delete"; kind: Kind; namespace: string; name: string; uid?: string; gracePeriodSeconds?: number };
 
 /**
  * A handler's answer: the changes to make, and the reply, built from what the runtime learned

@@ -28,7 +28,8 @@ export async function applyChanges(
     }
     const type = kinds[c.kind];
     if (c.op === "delete") {
-      await kube.remove(type, { namespace: c.namespace, name: c.name }, { uid: c.uid }).catch((e) => {
+      const grace = c.gracePeriodSeconds !== undefined ? { gracePeriodSeconds: c.gracePeriodSeconds } : {};
+      await kube.remove(type, { namespace: c.namespace, name: c.name }, { uid: c.uid, ...grace }).catch((e) => {
         if (!isNotFound(e)) throw e;
       });
     } else if (c.kind === "Event" && c.op === "create") {

@@ -268,10 +268,28 @@ function podScheduling(
       : undefined;
   return {
     ...(pod.nodeSelector ? { nodeSelector: pod.nodeSelector } : {}),
-    ...(pod.tolerations ? { tolerations: pod.tolerations } : {}),
+    ...tolerations(c),
     ...(podAntiAffinity ? { affinity: { podAntiAffinity } } : {}),
     topologySpreadConstraints: [spread(zoneLabel), spread("kubernetes.io/hostname")],
   };
+}
+
+/** Servers without JetStream leave a node that stopped answering after this long (Kubernetes' default: 300 s). */
+export const nodeLossToleration = 30;
+
+/**
+ * The spec's tolerations; without JetStream, and unless the spec tolerates them itself, the taints
+ * of a node that stopped answering are tolerated only nodeLossToleration seconds.
+ */
+function tolerations(c: NatsCluster): Pick<PodTemplate["spec"], "tolerations"> {
+  const own = (c.spec?.pod?.tolerations ?? []) as NonNullable<PodTemplate["spec"]["tolerations"]>;
+  const nodeLoss = jetstreamEnabled(c)
+    ? []
+    : ["node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable"]
+        .filter((key) => !own.some((t) => t.key === key))
+        .map((key) => ({ key, operator: "Exists", effect: "NoExecute", tolerationSeconds: nodeLossToleration }));
+  const all = [...own, ...nodeLoss];
+  return all.length ? { tolerations: all } : {};
 }
 
 export const templateHash = (t: PodTemplate) => hashOf(t);

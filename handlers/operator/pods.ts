@@ -1,4 +1,4 @@
-import { isPodFinished as isDone, isPodReady as isReady } from "../pod-state.ts";
+import { isPodFinished as isDone, isLostWithNode, isPodReady as isReady } from "../pod-state.ts";
 import type { Change, Pod } from "../types.ts";
 import { desiredPod, type PodTemplate } from "./desired-pod.ts";
 import { annotationTemplateHash, labelVersion, podIndex } from "./names.ts";
@@ -19,6 +19,8 @@ export interface PodGate {
   order(pods: Pod[]): Pod[];
   /** Why removing the servers above size would lose data. */
   refuseScaleDown?: string;
+  /** Servers lost with their node whose claim the user deleted: their data is given up, so they are replaced. */
+  givenUp?: string[];
 }
 
 const waitingForJetStream = (why: string): Pick<PodPlan, "reason" | "message"> => ({
@@ -49,6 +51,12 @@ export function planPods(c: NatsCluster, owned: Pod[], size: number, template: P
   const failed = owned.filter((pod) => !pod.metadata?.deletionTimestamp && isDone(pod));
   const live = owned.filter((pod) => !pod.metadata?.deletionTimestamp && !isDone(pod));
   replaceFailed(p, failed);
+  const lost = terminating.filter(isLostWithNode);
+  const kept = gate ? lost.filter((pod) => !gate.givenUp?.includes(pod.metadata!.name!)) : [];
+  replaceLost(
+    p,
+    lost.filter((pod) => !kept.includes(pod)),
+  );
 
   const creating = createMissing(p, owned, template);
   if (creating) return creating;
@@ -56,6 +64,7 @@ export function planPods(c: NatsCluster, owned: Pod[], size: number, template: P
 
   const scaling = scaleDown(p, live, terminating, gate);
   if (scaling) return scaling;
+  if (kept.length) return { changes, events, ...keptOnLostNode(c, kept) };
   if (terminating.length)
     return {
       changes,
@@ -83,6 +92,31 @@ function replaceFailed({ del, changes, events }: Planning, failed: Pod[]): void 
     const why = p.status?.reason ? ` (${p.status.reason}${p.status.message ? `: ${p.status.message}` : ""})` : "";
     events.push({ type: "Warning", reason: "PodFailed", message: `pod ${p.metadata!.name} is ${p.status!.phase}${why}; replacing it` });
   }
+}
+
+/**
+ * Servers without JetStream keep nothing on their node (nor do those whose claim was given up): one
+ * lost with its node is deleted at once, so that it comes back under its name on a node that answers.
+ */
+function replaceLost({ changes, events }: Planning, lost: Pod[]): void {
+  for (const p of lost) {
+    const { name, namespace, uid } = p.metadata!;
+    changes.push({ op: "delete", kind: "Pod", namespace: namespace!, name: name!, uid, gracePeriodSeconds: 0 });
+    events.push({
+      type: "Warning",
+      reason: "NodeLost",
+      message: `node ${p.spec?.nodeName ?? "?"} of pod ${name} stopped answering: deleting the pod at once, to start it on another node`,
+    });
+  }
+}
+
+/** JetStream servers lost with their node are not replaced blindly: their streams are on that node's claim. */
+function keptOnLostNode(c: NatsCluster, lost: Pod[]): Pick<PodPlan, "reason" | "message"> {
+  const where = lost.map((p) => `${p.metadata!.name} (node ${p.spec?.nodeName ?? "?"})`).join(", ");
+  return {
+    reason: "NodeLost",
+    message: `${where}: the node stopped answering; the server's JetStream data is on its claim there, so it is not replaced until the node is back. If the node is gone for good, give the data up: kubectl delete pvc jetstream-<pod> -n ${c.metadata.namespace} --wait=false (the server then starts empty on another node and its streams catch up from their other replicas)`,
+  };
 }
 
 /** Missing pods `<name>-1 … <name>-<size>` are all created at once. */

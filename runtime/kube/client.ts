@@ -64,7 +64,8 @@ export interface KubeClient {
   replace<T>(type: ResourceType<T>, obj: T, opts?: { subresource?: "status" }): Promise<T>;
   patch<T>(type: ResourceType<T>, ref: ObjectRef, patch: unknown, patchType?: PatchType, query?: Query): Promise<T>;
   /** With `uid`, deletes only the object that was seen (a precondition); absent is an error (404). */
-  remove<T>(type: ResourceType<T>, ref: ObjectRef, opts?: { uid?: string }): Promise<void>;
+  /** gracePeriodSeconds 0: at once, without the kubelet's word (a pod on a node that stopped answering). */
+  remove<T>(type: ResourceType<T>, ref: ObjectRef, opts?: { uid?: string; gracePeriodSeconds?: number }): Promise<void>;
   watch<T>(
     type: ResourceType<T>,
     namespace: string | undefined,
@@ -201,7 +202,15 @@ export function createKubeClient(target: KubeTarget, opts: { timeoutMs?: number;
     patch: (type, ref, body, patchType = "merge", query) =>
       request("PATCH", resourcePath(type, ref), { body, contentType: patchContentTypes[patchType], query }),
     remove: async (type, ref, ro = {}) => {
-      const body = ro.uid ? { apiVersion: "v1", kind: "DeleteOptions", preconditions: { uid: ro.uid } } : undefined;
+      const body =
+        ro.uid || ro.gracePeriodSeconds !== undefined
+          ? {
+              apiVersion: "v1",
+              kind: "DeleteOptions",
+              ...(ro.uid ? { preconditions: { uid: ro.uid } } : {}),
+              ...(ro.gracePeriodSeconds !== undefined ? { gracePeriodSeconds: ro.gracePeriodSeconds } : {}),
+            }
+          : undefined;
       await request("DELETE", resourcePath(type, ref), { body });
     },
     watch: (type, namespace, wo) =>

@@ -21,7 +21,8 @@ describe("nacl by node:crypto, against tweetnacl", () => {
       }),
       { numRuns: 200 },
     );
-  });
+    // tweetnacl in plain JavaScript: 200 runs take seconds on a busy 2-core machine.
+  }, 60_000);
 
   it("random bytes of the length asked; curve boxes say they are not available", () => {
     expect(nacl.randomBytes(24)).toHaveLength(24);

@@ -263,6 +263,49 @@ describe("pod.failed", () => {
   });
 });
 
+describe("a node that stops answering", () => {
+  const lostPod = (c: ReturnType<typeof natsCluster>, index: number) => {
+    const p = runningPod(c, index, { deleting: true, ready: false });
+    p.spec!.nodeName = "node-b";
+    p.status!.conditions!.push({ type: "DisruptionTarget", status: "True", reason: "DeletionByTaintManager" });
+    return p;
+  };
+
+  it("without JetStream: the evicted pod is deleted at once and comes back under its name", () => {
+    const c = natsCluster({ size: 3 });
+    const v = converged(c, 3);
+    v.pods[1] = lostPod(c, 2);
+    const r = reconcileCluster(v);
+    expect(r.changes).toEqual([{ op: "delete", kind: "Pod", namespace: "ns1", name: "demo-2", uid: "uid-demo-2", gracePeriodSeconds: 0 }]);
+    expect(r.events).toContainEqual({
+      type: "Warning",
+      reason: "NodeLost",
+      message: "node node-b of pod demo-2 stopped answering: deleting the pod at once, to start it on another node",
+    });
+    expect(summary(reconcileCluster({ ...v, pods: v.pods.filter((p) => p.metadata?.name !== "demo-2") }))).toEqual(["create Pod demo-2"]);
+    // A pod being deleted on a node that answers is waited for, as before.
+    v.pods[1] = runningPod(c, 2, { deleting: true });
+    expect(reconcileCluster(v).changes).toEqual([]);
+  });
+
+  it("with JetStream: kept, its data being on that node, and the status says what to do; deleting its claim gives the data up", () => {
+    const c = natsCluster({ size: 3, jetstream: { enabled: true, fileStorage: { size: "1Gi" } } });
+    const claims = [1, 2, 3].map((i) => ({ metadata: { name: `jetstream-demo-${i}`, namespace: "ns1" } }));
+    const pods = [runningPod(c, 1), lostPod(c, 2), runningPod(c, 3)];
+    const r = reconcileCluster(view(c, { pods, claims }));
+    expect(r.changes.filter((x) => x.op === "delete")).toEqual([]);
+    expect(condition(r, "Progressing")).toMatchObject({ reason: "NodeLost" });
+    expect(condition(r, "Progressing")?.message).toContain(
+      "demo-2 (node node-b): the node stopped answering; the server's JetStream data is on its claim there, so it is not replaced until the node is back. If the node is gone for good, give the data up: kubectl delete pvc jetstream-<pod> -n ns1 --wait=false",
+    );
+    claims[1] = { metadata: { ...claims[1]!.metadata, deletionTimestamp: new Date(now) as never } } as never;
+    const given = reconcileCluster(view(c, { pods, claims }));
+    expect(given.changes.filter((x) => x.op === "delete")).toEqual([
+      { op: "delete", kind: "Pod", namespace: "ns1", name: "demo-2", uid: "uid-demo-2", gracePeriodSeconds: 0 },
+    ]);
+  });
+});
+
 describe("rolling upgrade", () => {
   it("replaces one pod at a time, highest index first, waiting for readiness", () => {
     const old = natsCluster({ size: 3, version: "2.12.0" });

@@ -3,12 +3,13 @@
 // replacing, scaling and removing pods, with the JetStream claims and meta group peers that go
 // with them.
 import type { EventNote } from "../../events.ts";
+import { isLostWithNode } from "../../pod-state.ts";
 import { restartKey } from "../../reloader/reloadable.ts";
-import type { Change, Pod } from "../../types.ts";
+import type { Change, PersistentVolumeClaim, Pod } from "../../types.ts";
 import { adoptPods } from "../adopt.ts";
 import { defaultServerVersion, type PodTemplate, podTemplate, templateHash } from "../desired-pod.ts";
 import { jetstreamGate, leaderLast, metaOfLeader, scaleDownRefusal, stalePeers } from "../jetstream-gate.ts";
-import { planClaims } from "../jetstream-volumes.ts";
+import { claimName, planClaims } from "../jetstream-volumes.ts";
 import { podIndex } from "../names.ts";
 import type { JetStreamStatus } from "../natscluster.ts";
 import { type PodGate, type PodPlan, planPods } from "../pods.ts";
@@ -71,6 +72,14 @@ export function serverPods(seen: Observed, target: string, systemPassword: strin
   };
 }
 
+/** Servers lost with their node whose claim is deleted (or being deleted): the user gave their data up. */
+function givenUp(pods: Pod[], claims: PersistentVolumeClaim[]): string[] {
+  return pods.filter(isLostWithNode).flatMap((p) => {
+    const claim = claims.find((x) => x.metadata?.name === claimName(p.metadata!.name!));
+    return !claim || claim.metadata?.deletionTimestamp ? [p.metadata!.name!] : [];
+  });
+}
+
 /** The JetStream gate over the pods, the meta group as its leader sees it, and the servers leaving it. */
 function jetstreamSide(seen: Observed, pods: Pod[]) {
   const gate = jetstreamGate(pods, seen.servers, seen.serverName);
@@ -87,6 +96,7 @@ function jetstreamSide(seen: Observed, pods: Pod[]) {
     wait: gate.wait ?? (leaving.length ? `${leaving.join(", ")} to leave the meta group` : undefined),
     order: (ps: Pod[]) => leaderLast(ps, gate.status.metaLeader, seen.serverName),
     ...(removing.length ? { refuseScaleDown: scaleDownRefusal(seen.streams, seen.size, removing) } : {}),
+    givenUp: givenUp(pods, seen.view.claims ?? []),
   };
   return { status: gate.status, wait: gate.wait, meta, leaving, gate: podGate };
 }
