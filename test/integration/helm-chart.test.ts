@@ -289,7 +289,6 @@ describe("each value", () => {
     const template = one(objects, "Deployment").spec.template;
     expect(template.metadata.labels).toEqual({
       "app.kubernetes.io/name": "satellite-operator",
-      "app.kubernetes.io/instance": "sat",
       team: "edge",
     });
     expect(template.metadata.annotations).toEqual({ "example.com/owner": "edge" });
