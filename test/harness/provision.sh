@@ -5,6 +5,7 @@
 #
 #   NATS_SERVER_BIN      use this nats-server instead of building one
 #   NATS_CLI_BIN         use this nats CLI (natscli) instead of building one
+#   HELM_BIN             use this helm (v4) instead of building one
 #   NODE_LTS_BIN         use this Node (a current LTS) instead of installing one from npm
 #   KUBEBUILDER_ASSETS   use etcd and kube-apiserver from this directory
 #   SATELLITE_CACHE      cache directory (default ${XDG_CACHE_HOME:-~/.cache}/satellite)
@@ -22,6 +23,7 @@ NATS_LEGACY_VERSIONS="v2.0.0 v2.1.9 v2.6.1"
 NACK_VERSION=v0.22.4
 NATS_OPERATOR_VERSION=v0.8.3
 COREDNS_VERSION=v1.15.0
+HELM_VERSION=v4.3.2
 HERE=$(cd "$(dirname "$0")" && pwd)
 
 CACHE="${SATELLITE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/satellite}"
@@ -51,13 +53,14 @@ apt_install() {
 # go_build_main <out> <module> <version> <package> [extra go.mod lines]
 # Builds a main package that lives inside a dependency module, from a
 # throw-away module, so the dependency's own replace lines do not matter.
+# GO_X_FLAGS, when set, adds -X version stamps to the linker flags.
 go_build_main() {
   local out=$1 module=$2 version=$3 pkg=$4 extra=${5:-}
   local work; work=$(mktemp -d "$CACHE/build.XXXXXX")
   printf 'module satellite.local/build\n\ngo 1.26\n\nrequire %s %s\n%s\n' "$module" "$version" "$extra" > "$work/go.mod"
   printf 'package build\n\nimport _ "%s"\n' "$pkg" > "$work/tools.go"
   say "building $pkg@$version (first time only; see $work/build.log)"
-  if ! (cd "$work" && CGO_ENABLED=0 go build -mod=mod -trimpath -ldflags='-s -w' -o "$out.tmp" "$pkg" >"$work/build.log" 2>&1); then
+  if ! (cd "$work" && CGO_ENABLED=0 go build -mod=mod -trimpath -ldflags="-s -w ${GO_X_FLAGS:-}" -o "$out.tmp" "$pkg" >"$work/build.log" 2>&1); then
     tail -20 "$work/build.log" >&2
     die "could not build $pkg@$version with Go (log above): supply the binary instead (see docs/testbed.md, 'Test bed')."
   fi
@@ -153,6 +156,16 @@ nats_cli() {
     github.com/nats-io/natscli "$NATSCLI_VERSION" github.com/nats-io/natscli/nats
 }
 
+# Helm, to lint, render and install charts/satellite. Version-stamped as helm's own Makefile does
+# for a release tag, so `helm version` says v4.3.2 (unstamped it says "v4.3").
+helm_bin() {
+  if [ -n "${HELM_BIN:-}" ]; then supplied "$HELM_BIN" "HELM_BIN=$HELM_BIN"; return; fi
+  local v=helm.sh/helm/v4/internal/version
+  GO_X_FLAGS="-X $v.version=$HELM_VERSION -X $v.metadata= -X $v.gitTreeState=clean" \
+    go_binary "$CACHE/helm-$HELM_VERSION" "helm $HELM_VERSION" "set HELM_BIN" \
+    helm.sh/helm/v4 "$HELM_VERSION" helm.sh/helm/v4/cmd/helm
+}
+
 # A current Node LTS (the container's), from npm, to run the bundle on besides the machine's Node.
 node_lts() {
   if [ -n "${NODE_LTS_BIN:-}" ]; then supplied "$NODE_LTS_BIN" "NODE_LTS_BIN=$NODE_LTS_BIN"; return; fi
@@ -246,6 +259,7 @@ cli=$(nats_cli)
 node=$(node_lts)
 nack=$(nack_reloader)
 examples=$(nats_operator_examples)
+helm=$(helm_bin)
 node_env=$(realnode)
 echo "CACHE_DIR=$CACHE"
 echo "NATS_SERVER_BIN=$nats"
@@ -257,4 +271,5 @@ echo "NATS_CLI_BIN=$cli"
 echo "NODE_LTS_BIN=$node"
 echo "NACK_RELOADER_BIN=$nack"
 echo "NATS_OPERATOR_EXAMPLES=$examples"
+echo "HELM_BIN=$helm"
 echo "$node_env"
