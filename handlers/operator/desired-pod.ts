@@ -1,5 +1,5 @@
 import type { V1Container, V1ContainerPort, V1EnvVar, V1Volume, V1VolumeMount } from "@kubernetes/client-node";
-import type { Pod } from "../types.ts";
+import type { Change, Pod } from "../types.ts";
 import { keyReloaderPassword, reloaderUser } from "./config-api-user.ts";
 import { reloaderAccountName } from "./desired-objects.ts";
 import { goMemLimit, jetstreamEnabled, zoneLabel, zoneTagEnv } from "./jetstream.ts";
@@ -27,6 +27,8 @@ import { defaultServerVersion, type ServerVersion, serverVersion } from "./serve
 
 export { defaultServerVersion };
 export const annotationRestartKey = "nats.io/config-restart-key";
+const reloaderContainer = "reloader";
+const configInitContainer = "config";
 export const defaultMetricsImage = "natsio/prometheus-nats-exporter";
 export const defaultMetricsTag = "0.17.3";
 
@@ -177,11 +179,11 @@ function reloaderContainers(
     securityContext: containerSecurityContext(c),
   };
   const watch = ["reloader", "-secret", configSecretName(name), "-dir", serverPaths.configDir];
-  const init = { ...reloader, name: "config", args: [...watch, "-once"], volumeMounts: [{ ...mounts[0]!, readOnly: false }] };
+  const init = { ...reloader, name: configInitContainer, args: [...watch, "-once"], volumeMounts: [{ ...mounts[0]!, readOnly: false }] };
   const link = reportLink(c, mounts);
   const sidecar = {
     ...reloader,
-    name: "reloader",
+    name: reloaderContainer,
     args: [...watch, "-pid", serverPaths.pidFile, "-cluster", name, ...link.args, "-monitor", `http://127.0.0.1:${ports.monitor}`],
     env: [...reloader.env, ...link.env],
     volumeMounts: [{ ...mounts[0]!, readOnly: false }, mounts[1]!, ...link.mounts],
@@ -292,7 +294,38 @@ function tolerations(c: NatsCluster): Pick<PodTemplate["spec"], "tolerations"> {
   return all.length ? { tolerations: all } : {};
 }
 
-export const templateHash = (t: PodTemplate) => hashOf(t);
+/**
+ * The reloader's images (satellite's own by default) are left out of the hash: a new one is set on
+ * the running pods in place (sidecarImageUpdates), so an operator upgrade restarts no server.
+ */
+const inPlace = (list: V1Container[] | undefined, names: string[]) => list?.map((x) => (names.includes(x.name) ? { ...x, image: "" } : x));
+
+export const templateHash = (t: PodTemplate) =>
+  hashOf({
+    ...t,
+    spec: {
+      ...t.spec,
+      containers: inPlace(t.spec.containers, [reloaderContainer]),
+      ...(t.spec.initContainers ? { initContainers: inPlace(t.spec.initContainers, [configInitContainer]) } : {}),
+    },
+  });
+
+/**
+ * Current pods whose reloader sidecar runs another image than the template's: that image, set in
+ * place (the kubelet restarts that container alone; nats-server keeps running). The init
+ * container, already run, keeps its image until the pod is replaced.
+ */
+export function sidecarImageUpdates(pods: Pod[], t: PodTemplate, hash: string): Change[] {
+  const want = t.spec.containers.find((x) => x.name === reloaderContainer)?.image;
+  if (!want) return [];
+  return pods.flatMap((p): Change[] => {
+    const sidecar = p.spec?.containers.find((x) => x.name === reloaderContainer);
+    if (p.metadata?.deletionTimestamp || p.metadata?.annotations?.[annotationTemplateHash] !== hash || !sidecar || sidecar.image === want)
+      return [];
+    const containers = p.spec!.containers.map((x) => (x.name === reloaderContainer ? { ...x, image: want } : x));
+    return [{ op: "replace", kind: "Pod", object: { ...p, spec: { ...p.spec!, containers } } }];
+  });
+}
 
 export function desiredPod(c: NatsCluster, index: number, t: PodTemplate): Pod {
   const name = podName(c.metadata.name!, index);

@@ -7,7 +7,7 @@ import { isLostWithNode } from "../../pod-state.ts";
 import { restartKey } from "../../reloader/reloadable.ts";
 import type { Change, PersistentVolumeClaim, Pod } from "../../types.ts";
 import { adoptPods } from "../adopt.ts";
-import { defaultServerVersion, type PodTemplate, podTemplate, templateHash } from "../desired-pod.ts";
+import { defaultServerVersion, type PodTemplate, podTemplate, sidecarImageUpdates, templateHash } from "../desired-pod.ts";
 import { jetstreamGate, leaderLast, metaOfLeader, scaleDownRefusal, stalePeers } from "../jetstream-gate.ts";
 import { claimName, planClaims } from "../jetstream-volumes.ts";
 import { podIndex } from "../names.ts";
@@ -49,6 +49,7 @@ export function serverPods(seen: Observed, target: string, systemPassword: strin
     // A server's claim before its pod, which the scheduler would otherwise hold back.
     ...planClaims(seen.cluster, seen.view.claims ?? [], pods, seen.size, (pod) => removed.includes(seen.serverName(pod))),
     ...plan.changes,
+    ...sidecarImageUpdates(pods, template, hash),
   ];
   const live = pods.filter((p) => !p.metadata?.deletionTimestamp);
   const peers = js && stalePeers(live, js.meta, seen.serverName, removed);
