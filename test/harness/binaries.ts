@@ -24,6 +24,8 @@ export interface Binaries {
   NATS_OPERATOR_BIN: string;
   /** A directory holding nats-operator v0.8.3's example manifests (its module's example/). */
   NATS_OPERATOR_EXAMPLES: string;
+  /** promtool (Debian's prometheus package): checks /metrics and the alert rules. */
+  PROMTOOL_BIN: string;
 }
 
 const script = fileURLToPath(new URL("./provision.sh", import.meta.url));
@@ -43,6 +45,7 @@ export function binaries(): Binaries {
     "CACHE_DIR",
     "REALNODE_UNAVAILABLE",
     "NATS_OPERATOR_EXAMPLES",
+    "PROMTOOL_BIN",
   ] as const;
   // Set by a parent that already provisioned (vitest's global setup, npm run dev).
   if (keys.every((k) => process.env[k] !== undefined)) {

@@ -9,6 +9,7 @@
 #   KUBEBUILDER_ASSETS   use etcd and kube-apiserver from this directory
 #   SATELLITE_CACHE      cache directory (default ${XDG_CACHE_HOME:-~/.cache}/satellite)
 #   SATELLITE_REALNODE   off: skip the real node (Debian packages, kubelet and friends, CoreDNS)
+#   PROMTOOL_BIN         use this promtool (checks /metrics and the alert rules) instead of Debian's
 set -euo pipefail
 
 NATS_VERSION=v2.14.9
@@ -201,6 +202,14 @@ nats_server_v() { # a second real release for upgrade tests, laid out as the off
     github.com/nats-io/nats-server/v2 "$1" github.com/nats-io/nats-server/v2
 }
 
+# promtool, from Debian's prometheus package: the exposition and alert-rule tests check with it.
+promtool_bin() {
+  if [ -n "${PROMTOOL_BIN:-}" ]; then supplied "$PROMTOOL_BIN" "PROMTOOL_BIN=$PROMTOOL_BIN"; return; fi
+  command -v promtool >/dev/null 2>&1 || apt_install prometheus \
+    || die "promtool is needed by the metrics tests: install Debian's prometheus package (apt-get install prometheus), or set PROMTOOL_BIN"
+  command -v promtool
+}
+
 coredns_bin() {
   go_binary "$CACHE/coredns-$COREDNS_VERSION" "CoreDNS $COREDNS_VERSION" "cluster DNS of the real node" \
     github.com/coredns/coredns "$COREDNS_VERSION" github.com/coredns/coredns
@@ -246,6 +255,7 @@ cli=$(nats_cli)
 node=$(node_lts)
 nack=$(nack_reloader)
 examples=$(nats_operator_examples)
+promtool=$(promtool_bin)
 node_env=$(realnode)
 echo "CACHE_DIR=$CACHE"
 echo "NATS_SERVER_BIN=$nats"
@@ -257,4 +267,5 @@ echo "NATS_CLI_BIN=$cli"
 echo "NODE_LTS_BIN=$node"
 echo "NACK_RELOADER_BIN=$nack"
 echo "NATS_OPERATOR_EXAMPLES=$examples"
+echo "PROMTOOL_BIN=$promtool"
 echo "$node_env"
