@@ -3,6 +3,7 @@
 // reloads its servers' reloaders report. Every scrape must also pass promtool check metrics.
 
 import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import type { NatsConnection } from "@nats-io/nats-core";
 import { connect } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -25,8 +26,12 @@ async function scrape(port: number): Promise<string> {
   return text;
 }
 
+const docs = readFileSync(new URL("../../docs/metrics.md", import.meta.url), "utf8");
+/** The metric families of a scrape that docs/metrics.md does not describe. */
+const undocumented = (text: string) => [...text.matchAll(/^# TYPE (\S+) /gm)].map((m) => m[1]!).filter((n) => !docs.includes(`\`${n}\``));
+
 /** The value of one series (labels in the exposition's order), or undefined when it is absent. */
-function valueOf(text: string, series: string): number | undefined {
+function seriesValue(text: string, series: string): number | undefined {
   const line = text.split("\n").find((l) => l.startsWith(`${series} `));
   return line === undefined ? undefined : Number(line.slice(series.length + 1));
 }
@@ -59,13 +64,13 @@ describe("the operator's /metrics", () => {
 
   it("leads, has work-queue series, and follows a NatsCluster from creation to deletion", async () => {
     const before = await scrape(port);
-    expect(valueOf(before, "satellite_operator_leader")).toBe(1);
-    expect(valueOf(before, "satellite_workqueue_depth")).toBeGreaterThanOrEqual(0);
-    expect(valueOf(before, "satellite_workqueue_oldest_item_age_seconds")).toBeGreaterThanOrEqual(0);
-    expect(valueOf(before, "satellite_workqueue_longest_running_seconds")).toBeGreaterThanOrEqual(0);
+    expect(seriesValue(before, "satellite_operator_leader")).toBe(1);
+    expect(seriesValue(before, "satellite_workqueue_depth")).toBeGreaterThanOrEqual(0);
+    expect(seriesValue(before, "satellite_workqueue_oldest_item_age_seconds")).toBeGreaterThanOrEqual(0);
+    expect(seriesValue(before, "satellite_workqueue_longest_running_seconds")).toBeGreaterThanOrEqual(0);
     const reconciled = (text: string) =>
-      (valueOf(text, 'satellite_reconcile_duration_seconds_count{result="changed"}') ?? 0) +
-      (valueOf(text, 'satellite_reconcile_duration_seconds_count{result="unchanged"}') ?? 0);
+      (seriesValue(text, 'satellite_reconcile_duration_seconds_count{result="changed"}') ?? 0) +
+      (seriesValue(text, 'satellite_reconcile_duration_seconds_count{result="unchanged"}') ?? 0);
     const countBefore = reconciled(before);
 
     await kube.apply([{ apiVersion: "nats.io/v1alpha2", kind: "NatsCluster", metadata: { name: "m1" }, spec: { size: 3 } }], {
@@ -73,25 +78,26 @@ describe("the operator's /metrics", () => {
     });
     const ready = await waitFor("m1 reported ready 3/3 in /metrics", async () => {
       const text = await scrape(port);
-      return valueOf(text, `satellite_cluster_servers_ready{${cluster("m1")}}`) === 3 && text;
+      return seriesValue(text, `satellite_cluster_servers_ready{${cluster("m1")}}`) === 3 && text;
     });
-    expect(valueOf(ready, `satellite_cluster_servers_desired{${cluster("m1")}}`)).toBe(3);
-    expect(valueOf(ready, `satellite_cluster_condition{${cluster("m1")},status="True",type="Ready"}`)).toBe(1);
-    expect(valueOf(ready, `satellite_cluster_condition{${cluster("m1")},status="False",type="Ready"}`)).toBe(0);
-    expect(valueOf(ready, `satellite_cluster_condition{${cluster("m1")},status="Unknown",type="Ready"}`)).toBe(0);
+    expect(seriesValue(ready, `satellite_cluster_servers_desired{${cluster("m1")}}`)).toBe(3);
+    expect(seriesValue(ready, `satellite_cluster_condition{${cluster("m1")},status="True",type="Ready"}`)).toBe(1);
+    expect(seriesValue(ready, `satellite_cluster_condition{${cluster("m1")},status="False",type="Ready"}`)).toBe(0);
+    expect(seriesValue(ready, `satellite_cluster_condition{${cluster("m1")},status="Unknown",type="Ready"}`)).toBe(0);
     expect(reconciled(ready)).toBeGreaterThan(countBefore);
-    expect(valueOf(ready, 'satellite_reconciles_total{result="changed"}')).toBe(
-      valueOf(ready, 'satellite_reconcile_duration_seconds_count{result="changed"}'),
+    expect(seriesValue(ready, 'satellite_reconciles_total{result="changed"}')).toBe(
+      seriesValue(ready, 'satellite_reconcile_duration_seconds_count{result="changed"}'),
     );
-    expect(valueOf(ready, 'satellite_kube_requests_total{code="201",resource="pods",verb="post"}')).toBeGreaterThanOrEqual(3);
+    expect(seriesValue(ready, 'satellite_kube_requests_total{code="201",resource="pods",verb="post"}')).toBeGreaterThanOrEqual(3);
+    expect(undocumented(ready)).toEqual([]);
 
     // Scaled: desired follows the spec at once, ready once the new pod is.
     await kube.admin.patch(kinds.NatsCluster, { namespace: ns, name: "m1" }, { spec: { size: 4 } });
     await waitFor("m1 desired 4, ready 4", async () => {
       const text = await scrape(port);
       return (
-        valueOf(text, `satellite_cluster_servers_desired{${cluster("m1")}}`) === 4 &&
-        valueOf(text, `satellite_cluster_servers_ready{${cluster("m1")}}`) === 4
+        seriesValue(text, `satellite_cluster_servers_desired{${cluster("m1")}}`) === 4 &&
+        seriesValue(text, `satellite_cluster_servers_ready{${cluster("m1")}}`) === 4
       );
     });
 
@@ -100,7 +106,7 @@ describe("the operator's /metrics", () => {
       const text = await scrape(port);
       return !text.includes(`natscluster="m1"`) && text;
     });
-    expect(valueOf(gone, "satellite_operator_leader")).toBe(1);
+    expect(seriesValue(gone, "satellite_operator_leader")).toBe(1);
   });
 });
 
@@ -139,12 +145,12 @@ describe("a config API's /metrics", () => {
     await nc.request("_SAT.nats.config.get", "", { timeout: 5_000 });
     const text = await waitFor("the request counted", async () => {
       const t = await scrape(port);
-      return (valueOf(t, 'satellite_config_api_request_duration_seconds_count{code="200",endpoint="config-get"}') ?? 0) >= 1 && t;
+      return (seriesValue(t, 'satellite_config_api_request_duration_seconds_count{code="200",endpoint="config-get"}') ?? 0) >= 1 && t;
     });
-    expect(valueOf(text, 'satellite_config_api_request_duration_seconds_bucket{code="200",endpoint="config-get",le="+Inf"}')).toBe(
-      valueOf(text, 'satellite_config_api_request_duration_seconds_count{code="200",endpoint="config-get"}'),
+    expect(seriesValue(text, 'satellite_config_api_request_duration_seconds_bucket{code="200",endpoint="config-get",le="+Inf"}')).toBe(
+      seriesValue(text, 'satellite_config_api_request_duration_seconds_count{code="200",endpoint="config-get"}'),
     );
-    expect(valueOf(text, 'satellite_nats_requests_total{code="200",endpoint="config-get"}')).toBeGreaterThanOrEqual(1);
+    expect(seriesValue(text, 'satellite_nats_requests_total{code="200",endpoint="config-get"}')).toBeGreaterThanOrEqual(1);
   });
 
   it("counts each reload a sidecar reports once, not its resends, and times it", async () => {
@@ -160,12 +166,13 @@ describe("a config API's /metrics", () => {
     await nc.flush();
     const text = await waitFor("the failed reload counted", async () => {
       const t = await scrape(port);
-      return valueOf(t, reloads("failed")) === 1 && t;
+      return seriesValue(t, reloads("failed")) === 1 && t;
     });
-    expect(valueOf(text, reloads("reloaded"))).toBe(1);
-    expect(valueOf(text, reloads("in-sync"))).toBeUndefined();
-    expect(valueOf(text, 'satellite_reload_duration_seconds_count{mode="sidecar"}')).toBe(2);
-    expect(valueOf(text, 'satellite_reload_duration_seconds_sum{mode="sidecar"}')).toBeCloseTo(0.0105, 6);
-    expect(valueOf(text, 'satellite_reload_duration_seconds_bucket{mode="sidecar",le="0.005"}')).toBe(1);
+    expect(seriesValue(text, reloads("reloaded"))).toBe(1);
+    expect(undocumented(text)).toEqual([]);
+    expect(seriesValue(text, reloads("in-sync"))).toBeUndefined();
+    expect(seriesValue(text, 'satellite_reload_duration_seconds_count{mode="sidecar"}')).toBe(2);
+    expect(seriesValue(text, 'satellite_reload_duration_seconds_sum{mode="sidecar"}')).toBeCloseTo(0.0105, 6);
+    expect(seriesValue(text, 'satellite_reload_duration_seconds_bucket{mode="sidecar",le="0.005"}')).toBe(1);
   });
 });
