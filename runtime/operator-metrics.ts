@@ -21,6 +21,9 @@ const statuses = ["True", "False", "Unknown"];
 
 /** Registers the gauges read from the queue and the NatsCluster cache; the function returned takes them away. */
 export function startOperatorGauges(clusters: Reflector<NatsCluster>, queue: WorkQueue): () => void {
+  // At 0 from the start, so that rate() over them works before the first error.
+  for (const result of ["changed", "unchanged", "error"]) reconciles.inc({ result }, 0);
+  retries.inc({}, 0);
   const each = (value: (c: NatsCluster) => number) => () => clusters.list().map((c): [Labels, number] => [clusterLabels(c), value(c)]);
   const stops = [
     gaugeFrom("satellite_workqueue_depth", "NatsClusters waiting to be reconciled.", () => [[{}, queue.length]]),

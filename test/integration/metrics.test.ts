@@ -65,6 +65,8 @@ describe("the operator's /metrics", () => {
   it("leads, has work-queue series, and follows a NatsCluster from creation to deletion", async () => {
     const before = await scrape(port);
     expect(seriesValue(before, "satellite_operator_leader")).toBe(1);
+    expect(seriesValue(before, 'satellite_reconciles_total{result="error"}')).toBe(0);
+    expect(seriesValue(before, "satellite_workqueue_retries_total")).toBe(0);
     expect(seriesValue(before, "satellite_workqueue_depth")).toBeGreaterThanOrEqual(0);
     expect(seriesValue(before, "satellite_workqueue_oldest_item_age_seconds")).toBeGreaterThanOrEqual(0);
     expect(seriesValue(before, "satellite_workqueue_longest_running_seconds")).toBeGreaterThanOrEqual(0);
