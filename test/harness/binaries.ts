@@ -68,3 +68,10 @@ export function binaries(): Binaries {
   Object.assign(process.env, found);
   return cached;
 }
+
+/** promtool, or an error saying how to get it (provision.sh installs it where it can). */
+export function promtoolBin(): string {
+  const bin = binaries().PROMTOOL_BIN;
+  if (!bin) throw new Error("promtool is missing: install Debian's prometheus package (apt-get install prometheus), or set PROMTOOL_BIN");
+  return bin;
+}

@@ -205,8 +205,8 @@ nats_server_v() { # a second real release for upgrade tests, laid out as the off
 # promtool, from Debian's prometheus package: the exposition and alert-rule tests check with it.
 promtool_bin() {
   if [ -n "${PROMTOOL_BIN:-}" ]; then supplied "$PROMTOOL_BIN" "PROMTOOL_BIN=$PROMTOOL_BIN"; return; fi
-  command -v promtool >/dev/null 2>&1 || apt_install prometheus \
-    || die "promtool is needed by the metrics tests: install Debian's prometheus package (apt-get install prometheus), or set PROMTOOL_BIN"
+  # Without it only the metrics tests fail (saying so); the rest of the test bed stays usable.
+  command -v promtool >/dev/null 2>&1 || apt_install prometheus || { say "cannot install Debian's prometheus package (promtool)"; echo ""; return; }
   command -v promtool
 }
 

@@ -8,7 +8,7 @@ import type { NatsConnection } from "@nats-io/nats-core";
 import { connect } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { kinds } from "../../handlers/index.ts";
-import { binaries } from "../harness/binaries.ts";
+import { promtoolBin } from "../harness/binaries.ts";
 import { freePort, type NatsServer, type Proc, startNatsServer, useKube, waitFor } from "../harness/index.ts";
 import { manifest } from "../harness/kube.ts";
 import { fakeKubelet } from "../harness/kubelet.ts";
@@ -21,7 +21,7 @@ let kubelet: ReturnType<typeof fakeKubelet> | undefined;
 /** The scrape, checked by promtool first. */
 async function scrape(port: number): Promise<string> {
   const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-  const check = spawnSync(binaries().PROMTOOL_BIN, ["check", "metrics"], { input: text, encoding: "utf8" });
+  const check = spawnSync(promtoolBin(), ["check", "metrics"], { input: text, encoding: "utf8" });
   if (check.status !== 0) throw new Error(`promtool check metrics refused the scrape: ${check.stdout}${check.stderr}\n${text}`);
   return text;
 }

@@ -9,7 +9,7 @@ import { fileURLToPath } from "node:url";
 import { connect } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { kinds } from "../../handlers/index.ts";
-import { binaries } from "../harness/binaries.ts";
+import { binaries, promtoolBin } from "../harness/binaries.ts";
 import { freePort, type NatsServer, type Proc, startNatsServer, useKube, waitFor } from "../harness/index.ts";
 import { manifest } from "../harness/kube.ts";
 import { type Runtime, seaBin, shippedFlags, startSatellite, waitForLog } from "../harness/satellite.ts";
@@ -106,7 +106,7 @@ describe.each<Runtime>(["node", "node-lts", "deno", "sea"])("the bundle on %s", 
       const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
       return text.includes(`satellite_cluster_servers_desired{namespace="${ns}",natscluster="rt"} 3\n`) && text;
     });
-    const check = spawnSync(binaries().PROMTOOL_BIN, ["check", "metrics"], { input: metrics, encoding: "utf8" });
+    const check = spawnSync(promtoolBin(), ["check", "metrics"], { input: metrics, encoding: "utf8" });
     expect(`${check.stdout}${check.stderr}`).toBe("");
     expect(check.status).toBe(0);
     expect(metrics).toMatch(/^satellite_config_api_request_duration_seconds_count\{code="200",endpoint="config-put"\} 1$/m);

@@ -2,7 +2,7 @@ import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { binaries } from "../harness/binaries.ts";
+import { promtoolBin } from "../harness/binaries.ts";
 
 const path = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 const rules = path("../../manifests/prometheus/satellite-alerts.yaml");
@@ -10,7 +10,7 @@ const ruleTests = path("./prometheus/satellite-alerts.test.yaml");
 const docs = readFileSync(path("../../docs/metrics.md"), "utf8");
 
 function promtool(...args: string[]) {
-  const r = spawnSync(binaries().PROMTOOL_BIN, args, { encoding: "utf8" });
+  const r = spawnSync(promtoolBin(), args, { encoding: "utf8" });
   return { code: r.status, said: `${r.stdout}${r.stderr}` };
 }
 

@@ -3,11 +3,11 @@ import { describe, expect, it } from "vitest";
 import { counter, forgetSeries, gaugeFrom, histogram, renderMetrics } from "../../runtime/metrics.ts";
 import { recordReconcile } from "../../runtime/operator-metrics.ts";
 import { recordReload } from "../../runtime/reload-metrics.ts";
-import { binaries } from "../harness/binaries.ts";
+import { promtoolBin } from "../harness/binaries.ts";
 
 /** promtool's verdict on an exposition: its exit code and what it said. */
 function promtoolCheck(text: string): { code: number | null; said: string } {
-  const r = spawnSync(binaries().PROMTOOL_BIN, ["check", "metrics"], { input: text, encoding: "utf8" });
+  const r = spawnSync(promtoolBin(), ["check", "metrics"], { input: text, encoding: "utf8" });
   return { code: r.status, said: `${r.stdout}${r.stderr}` };
 }
 
