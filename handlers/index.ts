@@ -13,6 +13,7 @@ export { leaseStep, releasedLease } from "./operator/lease.ts";
 
 import { labelCluster } from "./operator/names.ts";
 import type { NatsCluster } from "./operator/natscluster.ts";
+import { defaultSize } from "./operator/phases/observe.ts";
 import { clustersToReconcile } from "./operator/triggers.ts";
 import { monitorOfConfigFiles } from "./reloader/monitor.ts";
 import { includedFiles } from "./reloader/nats-conf.ts";
@@ -137,6 +138,8 @@ export const operatorRoutes = {
   configApiOf,
   reconcile,
   failed: reconcileFailed,
+  /** The servers a cluster asks for (spec.size, else the default). */
+  desiredServers: (c: NatsCluster) => c.spec?.size ?? defaultSize,
 };
 
 // ── Reloader: a config object or config files changed ──────────────────────────────────────

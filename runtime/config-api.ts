@@ -22,7 +22,7 @@ import type { KubeClient } from "./kube/client.ts";
 import { isConflict, isNotFound, KubeError } from "./kube/errors.ts";
 import type { Reflector } from "./kube/reflector.ts";
 import type { Logger } from "./log.ts";
-import { counter } from "./metrics.ts";
+import { counter, histogram } from "./metrics.ts";
 import { followReloadReports, type ReloadReports } from "./reload-reports.ts";
 
 export interface ConfigApiDeps {
@@ -48,6 +48,10 @@ export interface ConfigApiDeps {
 
 const maxConflictRetries = 20;
 const served = counter("satellite_nats_requests_total", "Config API requests over NATS, by endpoint and reply code.");
+const servedSeconds = histogram(
+  "satellite_config_api_request_duration_seconds",
+  "How long config API requests over NATS took to answer (a put's wait for reloads included), by endpoint and reply code.",
+);
 
 /** Registers the routing table's endpoints as a NATS service (visible to `nats micro ls`). */
 export async function startConfigApi(d: ConfigApiDeps): Promise<Service> {
@@ -65,7 +69,7 @@ export async function startConfigApi(d: ConfigApiDeps): Promise<Service> {
     },
   });
   const withLock = keyedLock();
-  const reports = followReloadReports(d.nc, d.target.cluster, d.log);
+  const reports = followReloadReports(d.nc, { namespace: d.target.namespace, name: d.target.cluster }, d.log);
   for (const route of natsRoutes) {
     svc.addEndpoint(route.name, {
       subject: route.subject(d.target),
@@ -109,7 +113,9 @@ async function serveRequest(
     ms: Math.round((performance.now() - started) * 100) / 100,
     attempts,
   };
-  served.inc({ endpoint: route.name, code: reply.error ? String(reply.error.code) : "200" });
+  const outcome = { endpoint: route.name, code: reply.error ? String(reply.error.code) : "200" };
+  served.inc(outcome);
+  servedSeconds.observe(outcome, (performance.now() - started) / 1000);
   if (reply.error) {
     msg.respondError(reply.error.code, reply.error.message, JSON.stringify(reply));
     d.log.warn("request failed", { ...fields, code: reply.error.code, error: reply.error.message });

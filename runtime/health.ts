@@ -26,7 +26,15 @@ export function serveHealth(addr: string, checks: HealthChecks, log: Logger): Pr
       const r = checks.ready();
       res.writeHead(r.ok ? 200 : 503, { "content-type": "text/plain" }).end(r.ok ? "ok\n" : `not ready: ${r.reason}\n`);
     } else if (path === "/metrics") {
-      res.writeHead(200, { "content-type": "text/plain; version=0.0.4" }).end(renderMetrics());
+      let text: string;
+      try {
+        text = renderMetrics();
+      } catch (e) {
+        log.error("cannot render /metrics", { error: (e as Error).message });
+        res.writeHead(500, { "content-type": "text/plain" }).end(`cannot render the metrics: ${(e as Error).message}\n`);
+        return;
+      }
+      res.writeHead(200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" }).end(text);
     } else {
       res.writeHead(404, { "content-type": "text/plain" }).end("try /healthz, /readyz or /metrics\n");
     }

@@ -1,7 +1,14 @@
 import type { Logger } from "./log.ts";
-import { counter } from "./metrics.ts";
+import { counter, gaugeFrom } from "./metrics.ts";
 
 const compactions = counter("satellite_heap_compactions_total", "Full garbage collections run to give back heap a burst of work grew.");
+const memoryGauges: [string, string, keyof NodeJS.MemoryUsage][] = [
+  ["process_resident_memory_bytes", "Resident memory size in bytes.", "rss"],
+  ["satellite_heap_used_bytes", "JavaScript heap in use, in bytes.", "heapUsed"],
+  ["satellite_heap_total_bytes", "JavaScript heap reserved, in bytes.", "heapTotal"],
+  ["satellite_external_memory_bytes", "Memory of objects outside the JavaScript heap (buffers), in bytes.", "external"],
+];
+for (const [name, help, field] of memoryGauges) gaugeFrom(name, help, () => [[{}, process.memoryUsage()[field]]]);
 
 type Gc = (options: { type: "major"; execution: "sync"; flavor: "last-resort" }) => void;
 

@@ -15,11 +15,9 @@ import { applyChanges } from "./effects.ts";
 import type { KubeClient } from "./kube/client.ts";
 import { type Reflector, startReflector } from "./kube/reflector.ts";
 import type { Logger } from "./log.ts";
-import { counter } from "./metrics.ts";
+import { recordReconcile, startOperatorGauges } from "./operator-metrics.ts";
 import { createServers } from "./servers.ts";
 import { createWorkQueue } from "./workqueue.ts";
-
-const reconciles = counter("satellite_reconciles_total", "NatsCluster reconciles, by result.");
 
 export interface OperatorDeps {
   kube: KubeClient;
@@ -75,7 +73,6 @@ export function startOperator(d: OperatorDeps): Operator {
     baseDelayMs: 50,
     maxDelayMs: 120_000,
     onError: (key, e, ms) => {
-      reconciles.inc({ result: "error" });
       log.warn("reconcile failed; retrying", { cluster: key, error: (e as Error).message, retryInMs: Math.round(ms) });
       void reportFailure(key, (e as Error).message);
     },
@@ -88,27 +85,39 @@ export function startOperator(d: OperatorDeps): Operator {
   const synced = Promise.all(all.map((r) => r.synced)).then(() => undefined);
   void synced.then(() => {
     log.info("operator caches synced", { namespace: namespace ?? "(all)", clusters: caches.NatsCluster.list().length });
-    queue.run(d.workers ?? 2, (key) => reconcile(key));
+    queue.run(d.workers ?? 2, (key) => timed(key));
   });
+  const stopGauges = startOperatorGauges(caches.NatsCluster, queue);
 
   const clusterOf = (key: string) => {
     const [ns, name] = key.split("/") as [string, string];
     return caches.NatsCluster.get(name, ns);
   };
 
-  async function reconcile(key: string): Promise<{ requeueAfterMs?: number } | undefined> {
+  async function timed(key: string): Promise<{ requeueAfterMs?: number } | undefined> {
+    const started = performance.now();
+    try {
+      const r = await reconcile(key, started);
+      if (r) recordReconcile(r.changed ? "changed" : "unchanged", performance.now() - started);
+      return r?.next;
+    } catch (e) {
+      recordReconcile("error", performance.now() - started);
+      throw e;
+    }
+  }
+
+  /** Undefined when the cluster is gone. */
+  async function reconcile(key: string, started: number) {
     const cluster = clusterOf(key);
     if (!cluster) return;
-    const started = performance.now();
     const targets = operatorRoutes.serversToObserve(cluster, store);
     const seen = targets.length ? await servers.observe(cluster.metadata.namespace!, targets) : undefined;
     const { changes, requeueAfterMs } = operatorRoutes.reconcile(cluster, store, env(), seen);
     await apply(changes);
     reported.delete(key);
     const made = changes.filter((c) => c.kind !== "Event" && c.op !== "status");
-    reconciles.inc({ result: made.length ? "changed" : "unchanged" });
     if (made.length) log.info("reconciled", { cluster: key, changes: made.map(describe), ms: Math.round(performance.now() - started) });
-    return requeueAfterMs !== undefined ? { requeueAfterMs } : undefined;
+    return { changed: made.length > 0, next: requeueAfterMs !== undefined ? { requeueAfterMs } : undefined };
   }
 
   /** The last failure recorded per cluster: a retry that fails alike before its status is back records nothing. */
@@ -134,6 +143,7 @@ export function startOperator(d: OperatorDeps): Operator {
     synced,
     async stop() {
       await queue.shutdown();
+      stopGauges();
       for (const r of all) r.stop();
       await servers.close();
       await apis?.stop();

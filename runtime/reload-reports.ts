@@ -1,6 +1,7 @@
 import type { NatsConnection } from "@nats-io/nats-core";
-import { configApi, type ServerReport } from "../handlers/index.ts";
+import { configApi, type ReloadReport, type ServerReport } from "../handlers/index.ts";
 import type { Logger } from "./log.ts";
+import { recordReload } from "./reload-metrics.ts";
 
 export interface ReloadReports {
   /** Every reloader's latest report, by pod name. */
@@ -11,24 +12,38 @@ export interface ReloadReports {
   next(ms: number): Promise<void>;
 }
 
-/** Follows `_SAT.<cluster>.reload.<pod>`; a controller that just started asks for the current reports. */
-export function followReloadReports(nc: NatsConnection, cluster: string, log: Logger): ReloadReports {
+const reloadOutcomes = new Set<string>(["reloaded", "failed", "refused", "restart-needed"] satisfies ReloadReport["action"][]);
+
+/**
+ * Follows `_SAT.<cluster>.reload.<pod>`; a controller that just started asks for the current reports.
+ * Each reload a report tells of is counted once: a report sent again (a heartbeat, an answer to an
+ * ask) carries the time it was made, and the first report of each pod is what happened before.
+ */
+export function followReloadReports(nc: NatsConnection, cluster: { namespace: string; name: string }, log: Logger): ReloadReports {
   const reports = new Map<string, ServerReport>();
+  const madeAt = new Map<string, string>();
   const waiting = new Set<() => void>();
-  nc.subscribe(configApi.reloadReports(cluster), {
+  const count = (r: ReloadReport) => {
+    const before = madeAt.get(r.pod);
+    madeAt.set(r.pod, r.at);
+    if (before === undefined || before === r.at || !reloadOutcomes.has(r.action)) return;
+    recordReload(cluster, "sidecar", r.action, typeof r.reloadMs === "number" && r.reloadMs >= 0 ? r.reloadMs : undefined);
+  };
+  nc.subscribe(configApi.reloadReports(cluster.name), {
     callback: (err, m) => {
       if (err) return;
       try {
-        const r = JSON.parse(m.string()) as ServerReport;
+        const r = JSON.parse(m.string()) as ReloadReport;
         if (typeof r.pod !== "string" || typeof r.configRevision !== "string") return;
         reports.set(r.pod, r);
+        count(r);
         for (const wake of waiting) wake();
       } catch {
         log.debug("ignoring a reload report that is not JSON", { subject: m.subject });
       }
     },
   });
-  const ask = () => nc.publish(configApi.askForReports(cluster));
+  const ask = () => nc.publish(configApi.askForReports(cluster.name));
   ask();
   return {
     latest: () => Object.fromEntries(reports),

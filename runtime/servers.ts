@@ -4,6 +4,7 @@ import type { NatsConnection } from "@nats-io/nats-core";
 import type { MetaView, PeerRemove, ServerObservation, ServerReload } from "../handlers/index.ts";
 import type { Logger } from "./log.ts";
 import { connectNats } from "./nats/connect.ts";
+import { recordReload } from "./reload-metrics.ts";
 import { monitorGet, type Varz } from "./reloader/server.ts";
 
 const monitorPort = 8222;
@@ -126,10 +127,14 @@ export function createServers(log: Logger): Servers {
     },
     async reload(r) {
       const at = () => new Date().toISOString();
-      const record = (outcome: "reloaded" | "refused" | "failed", error?: string) =>
+      let asked: number | undefined;
+      const record = (outcome: "reloaded" | "refused" | "failed", error?: string) => {
         lastReload.set(`${r.namespace}/${r.pod}`, { digest: r.digest, outcome, ...(error ? { error } : {}), at: at() });
+        recordReload({ namespace: r.namespace, name: r.cluster }, "operator", outcome, asked && performance.now() - asked);
+      };
       try {
         const nc = await withTimeout(connection(r), reloadTimeoutMs, "no connection to the cluster's NATS");
+        asked = performance.now();
         const m = await nc.request(`$SYS.REQ.SERVER.${r.serverId}.RELOAD`, "", { timeout: reloadTimeoutMs });
         const reply = JSON.parse(m.string()) as { error?: { description?: string } };
         if (reply.error) {

@@ -11,7 +11,10 @@ export interface WorkQueue {
   run(workers: number, process: (key: string) => Promise<void | { requeueAfterMs?: number }>): void;
   /** Stop taking keys; resolves when the keys in progress are done. */
   shutdown(): Promise<void>;
+  /** Keys waiting to be processed (not those waiting out a delay). */
   readonly length: number;
+  /** How long the oldest waiting key has waited, and the longest a key in progress has run so far (0 when none). */
+  ages(): { oldestWaitingMs: number; longestRunningMs: number };
 }
 
 export interface WorkQueueOptions {
@@ -27,8 +30,10 @@ export interface WorkQueueOptions {
  */
 export function createWorkQueue(o: WorkQueueOptions = {}): WorkQueue {
   const queue: string[] = [];
-  const queued = new Set<string>();
-  const active = new Set<string>();
+  /** Waiting keys, by when they were queued. */
+  const queued = new Map<string, number>();
+  /** Keys in progress, by when they started. */
+  const active = new Map<string, number>();
   const dirty = new Set<string>();
   const failures = new Map<string, number>();
   const timers = new Map<string, { at: number; timer: ReturnType<typeof setTimeout> }>();
@@ -51,7 +56,7 @@ export function createWorkQueue(o: WorkQueueOptions = {}): WorkQueue {
       return;
     }
     if (queued.has(key)) return;
-    queued.add(key);
+    queued.set(key, Date.now());
     queue.push(key);
     wake();
   };
@@ -87,12 +92,18 @@ export function createWorkQueue(o: WorkQueueOptions = {}): WorkQueue {
     get length() {
       return queue.length;
     },
+    ages() {
+      const now = Date.now();
+      const oldest = queue.length ? queued.get(queue[0]!)! : now;
+      const longest = Math.min(now, ...active.values());
+      return { oldestWaitingMs: now - oldest, longestRunningMs: now - longest };
+    },
     run(workers, process) {
       for (let i = 0; i < workers; i++) {
         running.push(
           (async () => {
             for (let key = await next(); key !== undefined; key = await next()) {
-              active.add(key);
+              active.set(key, Date.now());
               try {
                 const r = await process(key);
                 failures.delete(key);

@@ -14,6 +14,8 @@ export interface ReloadReport {
   reasons?: string[];
   configLoadTime?: string;
   configDigest?: string;
+  /** How long nats-server took to reload and confirm it (reloaded or failed), as the reloader measured it. */
+  reloadMs?: number;
   at: string;
 }
 

@@ -13,6 +13,7 @@ import { startReflector } from "../kube/reflector.ts";
 import { type LeaderElection, startLeaderElection } from "../leader.ts";
 import { createLogger, type Logger } from "../log.ts";
 import { startMemoryReducer } from "../memory.ts";
+import { gaugeFrom } from "../metrics.ts";
 import type { NatsAuthOptions } from "../nats/connect.ts";
 import { connectNats } from "../nats/connect.ts";
 import { natsFlags, natsOptionsFrom } from "../nats/flags.ts";
@@ -253,6 +254,11 @@ function startOperatorPart(
     lost = resolve;
   });
   const stopping = new AbortController();
+  const stopGauge = gaugeFrom(
+    "satellite_operator_leader",
+    "1 while this replica runs the operator's reconciles (it holds the Lease, or runs without -leader-elect), else 0.",
+    () => [[{}, op ? 1 : 0]],
+  );
   const run = () => {
     op = start();
     void op.synced.then(() => {
@@ -293,6 +299,7 @@ function startOperatorPart(
       stopping.abort();
       await op?.stop();
       await leader?.stop();
+      stopGauge();
     },
     done,
   };

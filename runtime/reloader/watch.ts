@@ -52,7 +52,7 @@ export function startWatchReloader(d: WatchReloaderDeps) {
   };
 
   /** The step's report is published and its Event recorded. */
-  async function record(o: ConfigObject, step: ReloadStep, server: ServerFacts): Promise<void> {
+  async function record(o: ConfigObject, step: ReloadStep, server: ServerFacts, reloadMs?: number): Promise<void> {
     const { report, changes } = reloaderRoutes.report(step, {
       cluster: d.cluster ?? "",
       pod: d.pod,
@@ -61,7 +61,7 @@ export function startWatchReloader(d: WatchReloaderDeps) {
       now: new Date().toISOString(),
     });
     await applyChanges(d.kube, changes, d.log);
-    publish(report);
+    publish(reloadMs === undefined ? report : { ...report, reloadMs: Math.round(reloadMs * 100) / 100 });
   }
 
   async function sync(o: ConfigObject): Promise<void> {
@@ -82,7 +82,9 @@ export function startWatchReloader(d: WatchReloaderDeps) {
       d.log.warn("restart needed", { object: d.name, revision, reasons: plan.reasons });
       return record(o, { action: "restart-needed", reasons: plan.reasons }, varz);
     }
+    const asked = performance.now();
     const outcome = await d.server.reload();
+    const reloadMs = performance.now() - asked;
     if (outcome.ok) {
       lastGood = { ...lastGood, ...plan.write };
       d.log.info("nats-server reloaded", {
@@ -91,14 +93,14 @@ export function startWatchReloader(d: WatchReloaderDeps) {
         files: Object.keys(plan.write),
         configLoadTime: outcome.varz?.config_load_time,
       });
-      return record(o, { action: "reloaded" }, { ...varz, ...outcome.varz });
+      return record(o, { action: "reloaded" }, { ...varz, ...outcome.varz }, reloadMs);
     }
     // Put the last good files back, so a restart does not pick up what nats-server refused.
     const restore: Record<string, string> = {};
     for (const k of Object.keys(plan.write)) if (lastGood[k] !== undefined) restore[k] = lastGood[k]!;
     writeFilesAtomically(d.dir, restore);
     d.log.error("nats-server refused the new config; kept the last good one", { object: d.name, revision, error: outcome.error });
-    return record(o, { action: "failed", error: outcome.error ?? "reload failed" }, varz);
+    return record(o, { action: "failed", error: outcome.error ?? "reload failed" }, varz, reloadMs);
   }
 
   async function drive() {

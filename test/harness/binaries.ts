@@ -26,6 +26,8 @@ export interface Binaries {
   NATS_OPERATOR_EXAMPLES: string;
   /** helm v4.3.2, to lint, render and install charts/satellite. */
   HELM_BIN: string;
+  /** promtool (Debian's prometheus package): checks /metrics and the alert rules. */
+  PROMTOOL_BIN: string;
 }
 
 const script = fileURLToPath(new URL("./provision.sh", import.meta.url));
@@ -46,6 +48,7 @@ export function binaries(): Binaries {
     "REALNODE_UNAVAILABLE",
     "NATS_OPERATOR_EXAMPLES",
     "HELM_BIN",
+    "PROMTOOL_BIN",
   ] as const;
   // Set by a parent that already provisioned (vitest's global setup, npm run dev).
   if (keys.every((k) => process.env[k] !== undefined)) {
@@ -67,4 +70,11 @@ export function binaries(): Binaries {
   cached = found as unknown as Binaries;
   Object.assign(process.env, found);
   return cached;
+}
+
+/** promtool, or an error saying how to get it (provision.sh installs it where it can). */
+export function promtoolBin(): string {
+  const bin = binaries().PROMTOOL_BIN;
+  if (!bin) throw new Error("promtool is missing: install Debian's prometheus package (apt-get install prometheus), or set PROMTOOL_BIN");
+  return bin;
 }

@@ -10,6 +10,7 @@
 #   KUBEBUILDER_ASSETS   use etcd and kube-apiserver from this directory
 #   SATELLITE_CACHE      cache directory (default ${XDG_CACHE_HOME:-~/.cache}/satellite)
 #   SATELLITE_REALNODE   off: skip the real node (Debian packages, kubelet and friends, CoreDNS)
+#   PROMTOOL_BIN         use this promtool (checks /metrics and the alert rules) instead of Debian's
 set -euo pipefail
 
 NATS_VERSION=v2.14.9
@@ -214,6 +215,14 @@ nats_server_v() { # a second real release for upgrade tests, laid out as the off
     github.com/nats-io/nats-server/v2 "$1" github.com/nats-io/nats-server/v2
 }
 
+# promtool, from Debian's prometheus package: the exposition and alert-rule tests check with it.
+promtool_bin() {
+  if [ -n "${PROMTOOL_BIN:-}" ]; then supplied "$PROMTOOL_BIN" "PROMTOOL_BIN=$PROMTOOL_BIN"; return; fi
+  # Without it only the metrics tests fail (saying so); the rest of the test bed stays usable.
+  command -v promtool >/dev/null 2>&1 || apt_install prometheus || { say "cannot install Debian's prometheus package (promtool)"; echo ""; return; }
+  command -v promtool
+}
+
 coredns_bin() {
   go_binary "$CACHE/coredns-$COREDNS_VERSION" "CoreDNS $COREDNS_VERSION" "cluster DNS of the real node" \
     github.com/coredns/coredns "$COREDNS_VERSION" github.com/coredns/coredns
@@ -260,6 +269,7 @@ node=$(node_lts)
 nack=$(nack_reloader)
 examples=$(nats_operator_examples)
 helm=$(helm_bin)
+promtool=$(promtool_bin)
 node_env=$(realnode)
 echo "CACHE_DIR=$CACHE"
 echo "NATS_SERVER_BIN=$nats"
@@ -272,4 +282,5 @@ echo "NODE_LTS_BIN=$node"
 echo "NACK_RELOADER_BIN=$nack"
 echo "NATS_OPERATOR_EXAMPLES=$examples"
 echo "HELM_BIN=$helm"
+echo "PROMTOOL_BIN=$promtool"
 echo "$node_env"

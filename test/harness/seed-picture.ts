@@ -10,7 +10,7 @@ import { binaries } from "./binaries.ts";
 import { manifest, type TestKube } from "./kube.ts";
 import { setPodStatus } from "./kubelet.ts";
 import { type NatsServer, startNatsServer } from "./nats.ts";
-import { waitFor } from "./ports.ts";
+import { freePorts, waitFor } from "./ports.ts";
 import { type Proc, startProcess } from "./process.ts";
 import { startSatellite, waitForLog } from "./satellite.ts";
 
@@ -53,6 +53,8 @@ export interface SeedPicture {
   startReloader(i: number, extra?: string[]): Proc;
   startController(): Proc;
   monitor(i: number, endpoint: string): Promise<any>;
+  /** The last started controller's /metrics. */
+  metrics(): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -101,11 +103,15 @@ export async function startSeedPicture(kube: TestKube, o: { firstReloaderViaSyst
       },
     );
   };
-  const startController = () =>
-    startSatellite(["run", "-s", `nats://${servers[0]!.ip}:4222`, "-name", "nats", "-log-format", "json"], {
-      env: { KUBECONFIG: controllerKubeconfig },
-      name: "controller",
-    });
+  // Each start on a port of its own: a killed controller's may not be free yet.
+  const healthPorts = await freePorts(3);
+  let starts = 0;
+  const healthPort = () => healthPorts[(starts - 1) % healthPorts.length]!;
+  const startController = () => {
+    starts++;
+    const args = ["run", "-s", `nats://${servers[0]!.ip}:4222`, "-name", "nats", "-health", `127.0.0.1:${healthPort()}`];
+    return startSatellite([...args, "-log-format", "json"], { env: { KUBECONFIG: controllerKubeconfig }, name: "controller" });
+  };
 
   const nats: Proc[] = [];
   for (const [i, s] of servers.entries()) {
@@ -150,6 +156,7 @@ export async function startSeedPicture(kube: TestKube, o: { firstReloaderViaSyst
     startReloader,
     startController,
     monitor,
+    metrics: async () => (await fetch(`http://127.0.0.1:${healthPort()}/metrics`)).text(),
     async stop() {
       await Promise.all([picture.controller, ...picture.reloaders].map((p) => p.stop()));
       await Promise.all(nats.map((p) => p.stop()));

@@ -25,6 +25,12 @@ async function put(body: object, timeout = 20_000) {
   return JSON.parse(m.string());
 }
 const varz = (i: number) => seed.monitor(i, "varz");
+/** The controller's count of the reloads its servers' reloaders reported, with `outcome`. */
+async function reloadsCounted(outcome: string): Promise<number> {
+  const series = `satellite_reloads_total{mode="sidecar",namespace="${ns}",natscluster="nats",outcome="${outcome}"} `;
+  const line = (await seed.metrics()).split("\n").find((l) => l.startsWith(series));
+  return line ? Number(line.slice(series.length)) : 0;
+}
 
 beforeAll(async () => {
   seed = await startSeedPicture(kube, { firstReloaderViaSystem: true });
@@ -61,6 +67,9 @@ describe("a config change from the ground reaches every server", () => {
       expect(JSON.parse(readFileSync(join(s.dir, "routes.json"), "utf8"))).toEqual({ name: "CLUSTER_A", routes: next });
     }
     for (const i of [0, 1, 2]) expect((await seed.monitor(i, "routez")).num_routes).toBeGreaterThanOrEqual(2);
+    // The controller's /metrics counted each server's reload, and timed it.
+    await waitFor("3 reloads counted", async () => (await reloadsCounted("reloaded")) >= 3);
+    expect(await seed.metrics()).toMatch(/^satellite_reload_duration_seconds_count\{mode="sidecar"\} ([3-9]|\d{2,})$/m);
     const status = JSON.parse((await gc.request("_SAT.nats.status", "", { timeout: 5_000 })).string());
     expect(status.servers.map((s: any) => [s.name, s.config?.revision, s.config?.state])).toEqual(
       servers.map((s) => [s.pod, reply.revision, "reloaded"]),
@@ -91,6 +100,7 @@ describe("a config change from the ground reaches every server", () => {
     }
     const evs = (await kube.admin.list(kinds.Event, ns, { fieldSelector: "involvedObject.name=nats-config,reason=ReloadFailed" })).items;
     expect(evs.length).toBeGreaterThanOrEqual(3);
+    expect(await reloadsCounted("failed")).toBeGreaterThanOrEqual(3);
     // Fixing the typo heals it.
     const bad = await kube.admin.get(kinds.ConfigMap, { namespace: ns, name: "nats-config" });
     await kube.admin.replace(kinds.ConfigMap, { ...bad, data: { ...bad.data, "nats.conf": natsConf } });

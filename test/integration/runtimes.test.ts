@@ -9,7 +9,7 @@ import { fileURLToPath } from "node:url";
 import { connect } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { kinds } from "../../handlers/index.ts";
-import { binaries } from "../harness/binaries.ts";
+import { binaries, promtoolBin } from "../harness/binaries.ts";
 import { freePort, type NatsServer, type Proc, startNatsServer, useKube, waitFor } from "../harness/index.ts";
 import { manifest } from "../harness/kube.ts";
 import { type Runtime, seaBin, shippedFlags, startSatellite, waitForLog } from "../harness/satellite.ts";
@@ -101,6 +101,16 @@ describe.each<Runtime>(["node", "node-lts", "deno", "sea"])("the bundle on %s", 
       spec: { size: 3 },
     });
     await waitFor("3 pods", async () => (await kube.admin.list(kinds.Pod, ns, { labelSelector: "nats_cluster=rt" })).items.length === 3);
+    // /metrics from this runtime: well formed, with the operator's and the config API's series.
+    const metrics = await waitFor("rt in /metrics", async () => {
+      const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      return text.includes(`satellite_cluster_servers_desired{namespace="${ns}",natscluster="rt"} 3\n`) && text;
+    });
+    const check = spawnSync(promtoolBin(), ["check", "metrics"], { input: metrics, encoding: "utf8" });
+    expect(`${check.stdout}${check.stderr}`).toBe("");
+    expect(check.status).toBe(0);
+    expect(metrics).toMatch(/^satellite_config_api_request_duration_seconds_count\{code="200",endpoint="config-put"\} 1$/m);
+    expect(metrics).toMatch(/^satellite_operator_leader 1$/m);
     await p.stop();
     expect(await p.exited).toBe(0);
   });

@@ -123,6 +123,25 @@ describe("work queue", () => {
     await q.shutdown();
   });
 
+  it("tells how long the oldest key has waited and the longest reconcile has run", async () => {
+    const q = createWorkQueue();
+    expect(q.ages()).toEqual({ oldestWaitingMs: 0, longestRunningMs: 0 });
+    q.add("a");
+    await advance(300);
+    q.add("b");
+    await advance(200);
+    expect([q.length, q.ages()]).toEqual([2, { oldestWaitingMs: 500, longestRunningMs: 0 }]);
+    q.run(1, async () => void (await sleep(1_000)));
+    await advance(400);
+    // "a" runs since 400 ms; "b" still waits, since 600 ms.
+    expect([q.length, q.ages()]).toEqual([1, { oldestWaitingMs: 600, longestRunningMs: 400 }]);
+    await advance(600);
+    expect([q.length, q.ages()]).toEqual([0, { oldestWaitingMs: 0, longestRunningMs: 0 }]);
+    await advance(1_000);
+    expect(q.ages()).toEqual({ oldestWaitingMs: 0, longestRunningMs: 0 });
+    await q.shutdown();
+  });
+
   it("shutdown waits for the work in progress", async () => {
     const q = createWorkQueue();
     let done = false;
