@@ -3,7 +3,7 @@ import { decodeBase64 } from "../../handlers/operator/base64.ts";
 import { reconcileCluster } from "../../handlers/operator/reconcile.ts";
 import { clientsAuthKey } from "../../handlers/operator/server-config.ts";
 import type { Pod, Secret, Service } from "../../handlers/types.ts";
-import { condition, natsCluster, now, runningPod, secret, summary, view } from "./operator-fixtures.ts";
+import { condition, image, natsCluster, now, runningPod, secret, summary, view } from "./operator-fixtures.ts";
 
 /** The objects a first reconcile creates, as the API server would return them. */
 function converged(c: ReturnType<typeof natsCluster>, size: number) {
@@ -260,6 +260,31 @@ describe("pod.failed", () => {
     const stranger = runningPod(c, 7, { phase: "Failed" });
     stranger.metadata!.ownerReferences = [];
     expect(reconcileCluster({ ...v, pods: [...v.pods, stranger] }).changes).toEqual([]);
+  });
+});
+
+describe("an operator upgrade (satellite's image changes)", () => {
+  it("sets the new image on the reloader sidecars in place: no pod replaced, nothing else changed", () => {
+    const c = natsCluster({ size: 2, pod: { enableConfigReload: true } });
+    const v = converged(c, 2);
+    const podChanges = (r: ReturnType<typeof reconcileCluster>) => r.changes.filter((x) => x.kind === "Pod");
+    expect(podChanges(reconcileCluster(v))).toEqual([]);
+    const upgraded = { ...v, controllerImage: "ghcr.io/satellite-nats/satellite:0.2.0" };
+    const r = reconcileCluster(upgraded);
+    expect(summary(r).filter((x) => x.includes(" Pod "))).toEqual(["replace Pod demo-1", "replace Pod demo-2"]);
+    for (const x of podChanges(r)) {
+      const pod = (x as { object: Pod }).object;
+      expect(pod.spec!.containers.map((k) => k.image)).toEqual(["nats:2.14.9", "ghcr.io/satellite-nats/satellite:0.2.0"]);
+      expect(pod.spec!.initContainers!.map((k) => k.image)).toEqual([image]);
+      const { containers: _, ...rest } = pod.spec!;
+      const before = v.pods.find((p) => p.metadata!.name === pod.metadata!.name)!;
+      const { containers: __, ...restBefore } = before.spec!;
+      expect(rest).toEqual(restBefore);
+      expect(pod.metadata).toEqual(before.metadata);
+    }
+    // Once they run it, nothing more.
+    const done = reconcileCluster({ ...upgraded, pods: podChanges(r).map((x) => (x as { object: Pod }).object) });
+    expect(podChanges(done)).toEqual([]);
   });
 });
 
