@@ -23,7 +23,7 @@ declare module "vitest" {
 /** The bed's nodes: three, each with its own kubelet and containerd, in zones of their own. */
 const bedNodes = 3;
 
-/** One real node for all real-node suites, one after another; always torn down, and checked clean. */
+/** One bed of real nodes for all real-node suites, one after another; always torn down, and checked clean. */
 export default async function setup(project: TestProject) {
   const b = binaries();
   const unavailable = realNodeUnavailable();

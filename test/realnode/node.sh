@@ -16,7 +16,8 @@ N=$(cat "$RUN/nodes")
 [ "$N" -gt 1 ] || die "node.sh needs a bed of several nodes (NODES=2 or 3): the single node's pods share the host's cgroup root"
 action=${1:-} name=${2:-}
 case $action in stop | start) ;; *) die "usage: node.sh stop|start NAME" ;; esac
-node_vars "$(node_index "$name" "$N")" "$N"
+i=$(node_index "$name" "$N")   # on its own: a refusal inside an argument would not stop the script
+node_vars "$i" "$N"
 freezer=$CGROUPS/freezer$CGROOT/freezer.state
 # Dropped in mangle, after Service addresses are translated and before conntrack lets an
 # established connection through the filter table.
