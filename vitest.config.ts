@@ -32,7 +32,7 @@ export default defineConfig({
           globalSetup: ["test/harness/realnode-setup.ts"],
           testTimeout: 180_000,
           hookTimeout: 180_000,
-          // One node per machine: its suites run one after another.
+          // One bed (three real nodes, docs/testbed-multinode.md) per machine: its suites run one after another.
           fileParallelism: false,
         },
       },

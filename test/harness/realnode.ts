@@ -1,7 +1,8 @@
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFile, execFileSync, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 import { parse } from "yaml";
 import { binaries } from "./binaries.ts";
 
@@ -68,18 +69,31 @@ export function buildImages(): NodeImages {
 
 export interface RealNode {
   kubeconfig: string;
+  /** The nodes' names: realnode, then realnode-b and realnode-c when there are several. */
+  nodes: string[];
   dir: string;
   kubectlBin: string;
   /** Tears the node down; what it left on the host, if anything (empty when clean). */
   stop(): string;
 }
 
-/** Brings up the real node (test/realnode/up.sh) with the given image archives imported. */
-export function startRealNode(opts: { archives: string[]; syncFrequency?: string; maxPods?: number }): RealNode {
+/** The names test/realnode/lib.sh gives a bed's nodes, in zones zone-a, zone-b, zone-c. */
+export function nodeNames(nodes: number): string[] {
+  return ["realnode", "realnode-b", "realnode-c"].slice(0, nodes);
+}
+
+/**
+ * Brings up the real node (test/realnode/up.sh) with the given image archives imported; with
+ * `nodes` 2 or 3, a bed of that many nodes, each with its own kubelet and containerd.
+ */
+export function startRealNode(opts: { archives: string[]; syncFrequency?: string; maxPods?: number; nodes?: number }): RealNode {
   const b = binaries();
+  const nodes = opts.nodes ?? 1;
+  if (!Number.isInteger(nodes) || nodes < 1 || nodes > 3) throw new Error(`a bed has 1 to 3 nodes, not ${nodes}`);
   const env = {
     ...process.env,
     ...b,
+    NODES: String(nodes),
     REALNODE_DIR: realnodeDir,
     IMAGES: opts.archives.join(" "),
     SYNC_FREQ: opts.syncFrequency ?? "1m",
@@ -93,6 +107,7 @@ export function startRealNode(opts: { archives: string[]; syncFrequency?: string
   }
   return {
     kubeconfig: up.stdout.trim().split("\n").pop()!,
+    nodes: nodeNames(nodes),
     dir: realnodeDir,
     kubectlBin: join(b.K8S_BIN_DIR, "kubectl"),
     stop() {
@@ -100,6 +115,29 @@ export function startRealNode(opts: { archives: string[]; syncFrequency?: string
       return leftovers();
     },
   };
+}
+
+/**
+ * Node `name` of a bed of several goes down like a machine losing power (test/realnode/node.sh):
+ * kubelet and containerd killed, its pods frozen, their addresses silent (connections time out).
+ */
+export async function stopNode(name: string): Promise<void> {
+  await nodeScript("stop", name);
+}
+
+/** Node `name`, stopped by stopNode, boots again: its pods run on, its kubelet reports; resolves once it is Ready. */
+export async function startNode(name: string): Promise<void> {
+  await nodeScript("start", name);
+}
+
+async function nodeScript(action: "stop" | "start", name: string): Promise<void> {
+  const env = { ...process.env, ...binaries(), REALNODE_DIR: realnodeDir };
+  try {
+    await promisify(execFile)("bash", [join(scripts, "node.sh"), action, name], { env, timeout: 180_000 });
+  } catch (e) {
+    const err = e as { stderr?: string; message: string };
+    throw new Error(`node.sh ${action} ${name}: ${err.stderr || err.message}`);
+  }
 }
 
 /** Anything of a real node still on this host: processes, mounts, netns, links, iptables chains, cgroups. */

@@ -1,33 +1,31 @@
 #!/usr/bin/env bash
-# down.sh: stops the real node of up.sh and removes everything it put on this host: pods and their
-# processes, daemons, mounts, network namespaces, iptables chains, the bridge, the lo address,
-# the kubelet's cgroups and sysctls. Safe to run twice, or after a crashed run.
-#   --purge   also delete the node's state (etcd, containerd images, certificates)
+# down.sh: stops the bed of up.sh (every node) and removes everything it put on this host: pods and
+# their processes, daemons, mounts, network namespaces, iptables chains, the bridges, the lo
+# addresses, the kubelets' cgroups, local volumes and sysctls. Safe to run twice, after a crashed
+# run, with nodes stopped by node.sh, and whatever NODES the bed had.
+#   --purge   also delete the bed's state (etcd, containerd images, certificates)
 set -uo pipefail
-R=${REALNODE_DIR:-/var/tmp/satellite-realnode}
-RUN=$R/run HOSTIP=10.89.0.1
-alive() { [ -r "/proc/$1/stat" ] && [ "$(cut -d' ' -f3 "/proc/$1/stat" 2>/dev/null)" != Z ]; }
-stop() { # stop NAME [SECONDS]: SIGTERM, then SIGKILL
-  local f=$RUN/$1.pid pid i
-  [ -f "$f" ] || return 0
-  pid=$(cat "$f")
-  if alive "$pid"; then
-    kill "$pid" 2>/dev/null
-    for ((i = 0; i < ${2:-10} * 20; i++)); do alive "$pid" || break; sleep 0.05; done
-    alive "$pid" && kill -9 "$pid" 2>/dev/null
-  fi
-  rm -f "$f"
-}
-kubepods() { ls -d /sys/fs/cgroup/*/kubepods /sys/fs/cgroup/kubepods 2>/dev/null; }
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
+kubepods() { ls -d $CGROUPS/*/kubepods $CGROUPS/kubepods $CGROUPS/*/realnode*/kubepods 2>/dev/null; }
 
-stop kubelet
-# Every process of every pod, found by the kubelet's cgroups (no pod outlives the node).
+# A node stopped by node.sh: thaw its pods and wake its shims, or nothing of it can end.
+for d in $CGROUPS/freezer/realnode*; do [ -f "$d/freezer.state" ] && echo THAWED >"$d/freezer.state"; done
+for sfx in "" "${ZONES[@]/#/-}"; do for p in $(shims "$sfx"); do kill -CONT "$p" 2>/dev/null; done; done
+rm -f "$RUN"/stopped-*
+
+for sfx in "" "${ZONES[@]/#/-}"; do kill_pid_file "kubelet$sfx"; done
+# The reclaim loop of local volumes and its kubectl watch: its whole session.
+[ -f "$RUN/local-volumes.pid" ] && kill -- -"$(cat "$RUN/local-volumes.pid")" 2>/dev/null
+rm -f "$RUN/local-volumes.pid"
+# Every process of every pod, found by the kubelets' cgroups (no pod outlives the bed).
 for _ in 1 2 3; do
   pids=$(for d in $(kubepods); do find "$d" -name cgroup.procs -exec cat {} + 2>/dev/null; done | sort -u)
   [ -z "$pids" ] && break
   kill -9 $pids 2>/dev/null; sleep 0.2
 done
-for n in coredns kube-proxy kube-scheduler kube-controller-manager kube-apiserver etcd containerd; do stop $n; done
+for n in coredns kube-proxy kube-scheduler kube-controller-manager kube-apiserver etcd; do kill_pid_file $n; done
+for sfx in "" "${ZONES[@]/#/-}"; do kill_pid_file "containerd$sfx"; done
 for p in $(pgrep -f "containerd-shim.*$R/containerd" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
 grep -E " $R/" /proc/self/mounts | cut -d' ' -f2 | sort -r | while read -r m; do umount -l "$m" 2>/dev/null; done
 for ns in $(ls /var/run/netns 2>/dev/null | grep '^cni-'); do umount "/var/run/netns/$ns" 2>/dev/null; rm -f "/var/run/netns/$ns"; done
@@ -42,11 +40,15 @@ for ipt in iptables ip6tables; do
     for c in $chains; do $ipt -t $t -X "$c" 2>/dev/null; done
   done
 done
-ip link del rn0 2>/dev/null
-ip addr del $HOSTIP/32 dev lo 2>/dev/null
+for ((i = 0; i < MAX_NODES; i++)); do
+  node_vars $i $MAX_NODES
+  ip link del "$BRIDGE" 2>/dev/null
+  ip addr del "$NODEIP/32" dev lo 2>/dev/null
+done
 for d in $(kubepods); do find "$d" -depth -type d -exec rmdir {} \; 2>/dev/null; done
-rm -rf "$R/cni-ipam" /tmp/hostpath_pv
+for d in $(cgroup_roots); do rmdir "$d" 2>/dev/null; done
+rm -rf "$R"/cni-ipam "$R"/cni-ipam-? "$R/volumes" /tmp/hostpath_pv
 [ -f "$RUN/sysctl.saved" ] && { sysctl -q -p "$RUN/sysctl.saved" >/dev/null; rm -f "$RUN/sysctl.saved"; }
-rm -f "$RUN/owner"
+rm -f "$RUN/owner" "$RUN/nodes"
 [ "${1:-}" = --purge ] && rm -rf "$R"
 exit 0
