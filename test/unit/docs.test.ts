@@ -23,7 +23,7 @@ const read = (path: string) => readFileSync(join(root, path), "utf8");
  * Pages other branches are writing while this one is merged: the README links them already. The
  * lead drops this list once they are merged; after that a missing page fails like any other.
  */
-const expectedLater = ["docs/testbed-multinode.md"];
+const expectedLater: string[] = [];
 
 const pages = readdirSync(join(root, "docs"))
   .filter((f) => f.endsWith(".md"))
