@@ -36,7 +36,7 @@ cluster {
 `;
 
 /** nats' Helm chart, reduced to what matters here: its StatefulSet, probes and preStop. */
-function statefulSet(ns: string, version: string) {
+export function statefulSet(ns: string, version: string) {
   const probe = (path: string) => ({ httpGet: { path, port: 8222 } });
   return {
     apiVersion: "v1",

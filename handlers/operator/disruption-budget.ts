@@ -16,14 +16,19 @@ export function defaultMaxUnavailable(c: NatsCluster): number {
   return Math.max(0, Math.min(1, size - quorum));
 }
 
+/**
+ * Said as minAvailable (size less maxUnavailable): Kubernetes computes a maxUnavailable only for
+ * pods of a workload it can scale, and a NatsCluster's pods are the operator's own.
+ */
 export function desiredDisruptionBudget(c: NatsCluster): PodDisruptionBudget {
   const name = c.metadata.name!;
+  const maxUnavailable = c.spec?.podDisruptionBudget?.maxUnavailable ?? defaultMaxUnavailable(c);
   return {
     apiVersion: "policy/v1",
     kind: "PodDisruptionBudget",
     metadata: { name, namespace: c.metadata.namespace, labels: selectorLabels(name), ownerReferences: [ownerReference(c)] },
     spec: {
-      maxUnavailable: c.spec?.podDisruptionBudget?.maxUnavailable ?? defaultMaxUnavailable(c),
+      minAvailable: Math.max(0, (c.spec?.size ?? 0) - maxUnavailable),
       selector: { matchLabels: selectorLabels(name) },
     },
   };
@@ -32,8 +37,8 @@ export function desiredDisruptionBudget(c: NatsCluster): PodDisruptionBudget {
 /** `want`'s spec carried onto `live`, or undefined when live already has it. */
 export function updatedDisruptionBudget(live: PodDisruptionBudget, want: PodDisruptionBudget): PodDisruptionBudget | undefined {
   const same =
-    live.spec?.maxUnavailable === want.spec?.maxUnavailable &&
-    live.spec?.minAvailable === undefined &&
+    live.spec?.minAvailable === want.spec?.minAvailable &&
+    live.spec?.maxUnavailable === undefined &&
     JSON.stringify(live.spec?.selector) === JSON.stringify(want.spec?.selector);
-  return same ? undefined : { ...live, spec: { ...live.spec, ...want.spec, minAvailable: undefined } };
+  return same ? undefined : { ...live, spec: { ...live.spec, ...want.spec, maxUnavailable: undefined } };
 }

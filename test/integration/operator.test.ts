@@ -71,7 +71,7 @@ describe("NatsCluster operator on a real API server", () => {
     const uid = (await cluster("alpha")).metadata!.uid;
     await waitFor("the PodDisruptionBudget", async () => Boolean(await budgetOf("alpha")));
     const budget = (await budgetOf("alpha"))!;
-    expect(budget.spec).toEqual({ maxUnavailable: 1, selector: { matchLabels: { app: "nats", nats_cluster: "alpha" } } });
+    expect(budget.spec).toEqual({ minAvailable: 2, selector: { matchLabels: { app: "nats", nats_cluster: "alpha" } } });
     for (const o of [...(await podsOf("alpha")), ...svc, await kube.admin.get(kinds.Secret, { namespace: ns, name: "alpha" }), budget]) {
       expect(o.metadata!.ownerReferences).toEqual([expect.objectContaining({ kind: "NatsCluster", name: "alpha", uid, controller: true })]);
     }
@@ -128,7 +128,9 @@ describe("NatsCluster operator on a real API server", () => {
     expect(names(await podsOf("scale"))).toEqual(["scale-1"]);
     expect(((await configOf("scale")).match(/scale-mgmt/g) ?? []).length).toBe(1);
     await patchSpec("scale", { podDisruptionBudget: { maxUnavailable: 0 } });
-    await waitFor("the budget follows the spec", async () => (await budgetOf("scale"))?.spec?.maxUnavailable === 0);
+    await waitFor("the budget follows the size", async () => (await budgetOf("scale"))?.spec?.minAvailable === 0);
+    await patchSpec("scale", { podDisruptionBudget: { maxUnavailable: 0 } });
+    await waitFor("the budget follows the spec", async () => (await budgetOf("scale"))?.spec?.minAvailable === 1);
   });
 
   it("rolls a version upgrade one pod at a time, waiting for each to be Ready", async () => {

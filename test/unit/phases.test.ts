@@ -299,7 +299,7 @@ describe("PodDisruptionBudget", () => {
   const budget = (c: ReturnType<typeof natsCluster>) =>
     supportingObjects(observe(view(c, { disruptionBudget: null }))).find((x) => x.kind === "PodDisruptionBudget");
   const maxUnavailable = (c: ReturnType<typeof natsCluster>) =>
-    (budget(c) as { object: { spec: { maxUnavailable: number } } }).object.spec.maxUnavailable;
+    (c.spec?.size ?? 0) - (budget(c) as { object: { spec: { minAvailable: number } } }).object.spec.minAvailable;
   const js = { enabled: true, fileStorage: { size: "1Gi" } };
 
   it("makes one per cluster, owned by it, selecting its servers only", () => {
@@ -308,7 +308,7 @@ describe("PodDisruptionBudget", () => {
       op: "create",
       object: {
         metadata: { name: "demo", namespace: "ns1", ownerReferences: [{ kind: "NatsCluster", name: "demo", controller: true }] },
-        spec: { maxUnavailable: 1, selector: { matchLabels: { app: "nats", nats_cluster: "demo" } } },
+        spec: { minAvailable: 2, selector: { matchLabels: { app: "nats", nats_cluster: "demo" } } },
       },
     });
   });
@@ -322,9 +322,9 @@ describe("PodDisruptionBudget", () => {
   it("puts a changed budget right, keeps a converged one, and will not take over another's", () => {
     const c = natsCluster({ size: 3, jetstream: js });
     const live = desiredDisruptionBudget(natsCluster({ size: 3 }));
-    const edited = { ...live, spec: { ...live.spec, maxUnavailable: undefined, minAvailable: 1 } };
+    const edited = { ...live, spec: { ...live.spec, minAvailable: undefined, maxUnavailable: 1 } };
     const changes = supportingObjects(observe(view(c, { disruptionBudget: edited }))).filter((x) => x.kind === "PodDisruptionBudget");
-    expect(changes).toMatchObject([{ op: "replace", object: { spec: { maxUnavailable: 1, minAvailable: undefined } } }]);
+    expect(changes).toMatchObject([{ op: "replace", object: { spec: { minAvailable: 2, maxUnavailable: undefined } } }]);
     const grown = natsCluster({ size: 1, jetstream: js });
     expect(supportingObjects(observe(view(grown, { disruptionBudget: live }))).map(describeChange)).toContain(
       "replace PodDisruptionBudget demo",
