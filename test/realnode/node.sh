@@ -54,7 +54,6 @@ else
   rm -f "$R/containerd$SFX/containerd.sock" "$R/containerd$SFX/containerd.sock.ttrpc"
   restart "containerd$SFX"
   until_ok "containerd$SFX" 20 "containerd$SFX" command ctr --connect-timeout 2s -a "$R/containerd$SFX/containerd.sock" version
-  restart "kubelet$SFX"
   rm -f "$RUN/stopped-$NODE"
   # Ready as reported by the kubelet started now, not a status left from before the stop.
   since=$(date -u +%Y-%m-%dT%H:%M:%SZ)
@@ -64,6 +63,13 @@ else
       -o jsonpath='{.status.conditions[?(@.type=="Ready")].status} {.status.conditions[?(@.type=="Ready")].lastHeartbeatTime}')
     [ "${s% *}" = True ] && [[ ! "${s#* }" < "$since" ]]
   }
-  until_ok "node $NODE Ready" 120 "kubelet$SFX" ready
+  # As systemd's Restart=always does: a kubelet that finds containerd's CRI not initialized yet
+  # (it restores every pod's sandbox first) exits, and is started again.
+  end=$(($(date +%s) + 120))
+  until ready >/dev/null 2>&1; do
+    [ -f "$RUN/kubelet$SFX.pid" ] && alive "$(cat "$RUN/kubelet$SFX.pid")" || { sleep 1; restart "kubelet$SFX"; }
+    [ "$(date +%s)" -lt "$end" ] || die "timed out after 120s waiting for node $NODE Ready (log: $LOG/kubelet$SFX.log)"
+    sleep 0.2
+  done
   say "$NODE started and Ready"
 fi

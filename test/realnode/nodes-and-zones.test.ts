@@ -41,7 +41,7 @@ describe.runIf(!node.info.unavailable && node.info.nodes.length === 3).sequentia
   afterAll(async () => {
     await nc?.close();
     if (node.info.unavailable) return;
-    if (stopped) await startNode(stopped);
+    if (stopped) await startNode(stopped).catch((e) => console.log(`starting ${stopped} again after a failed step: ${e}`));
     for (const [i, n] of node.info.nodes.entries()) {
       await node.kubectl("uncordon", n);
       await node.kubectl("label", "node", n, "--overwrite", `${zoneLabel}=zone-${"abc"[i]}`);
@@ -190,8 +190,8 @@ describe.runIf(!node.info.unavailable && node.info.nodes.length === 3).sequentia
       console.log(`node ${dead} stopped: the cluster without JetStream back to 3 in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
       const events = await node.kubectlJson("get", "events", "-n", ns, "--field-selector", "reason=NodeLost");
       expect(events.items.some((e: { involvedObject: { name: string } }) => e.involvedObject.name === "plain")).toBe(true);
-      await startNode(dead);
       stopped = undefined;
+      await startNode(dead);
       await waitFor("the server back on its node, caught up", settled, 300_000, 1_000);
       expect(nodeOf((await node.pods(ns, "nats_cluster=js")).find((p) => p.name === victim.name)!)).toBe(dead);
     });
