@@ -15,6 +15,7 @@ import { listenAddress } from "../health.ts";
 import { createLogger, type Logger } from "../log.ts";
 import { memoryMetricNames, startMemoryReducer } from "../memory.ts";
 import { renderFamilies, renderMetrics } from "../metrics.ts";
+import { monitorGet } from "../reloader/server.ts";
 import { runtimeName, version } from "../version.ts";
 
 export const exporterFlags: FlagSpec[] = [
@@ -90,15 +91,11 @@ function options(f: Record<string, unknown>): ExporterOptions {
 
 /** One endpoint's JSON. /healthz answers 503 with a JSON body saying why: that is an answer too. */
 async function ask(o: ExporterOptions, e: MonitorEndpoint): Promise<MonitorAnswer> {
-  const url = new URL(monitorPath(e, o.jsz), o.monitor.href.endsWith("/") ? o.monitor : `${o.monitor.href}/`);
   try {
-    const res = await fetch(url, { signal: AbortSignal.timeout(o.timeoutMs) });
-    const text = await res.text();
-    if (!res.ok && e !== "healthz") return { error: `${url.pathname}: HTTP ${res.status}` };
-    return { json: JSON.parse(text) };
+    return { json: await monitorGet(o.monitor.href, monitorPath(e, o.jsz), { timeoutMs: o.timeoutMs, jsonOnError: e === "healthz" }) };
   } catch (err) {
-    const cause = (err as Error & { cause?: Error }).cause;
-    return { error: `${url.pathname}: ${(err as Error).message}${cause ? ` (${cause.message})` : ""}` };
+    const m = (err as Error).message;
+    return { error: m.startsWith("GET ") ? m : `GET /${monitorPath(e, o.jsz)}: ${m}` };
   }
 }
 
@@ -111,7 +108,7 @@ function scraper(o: ExporterOptions, log: Logger): () => Promise<string> {
     const answers = Object.fromEntries(await Promise.all(asked.map(async (e) => [e, await ask(o, e)] as const)));
     const errors = Object.values(answers).flatMap((a) => ("error" in a ? [a.error] : []));
     // Logged when an endpoint starts or stops failing, not at every scrape.
-    const now = new Set(errors.map((m) => m.split(":")[0]!));
+    const now = new Set(Object.keys(answers).filter((e) => "error" in answers[e]!));
     if (errors.length && [...now].some((e) => !failing.has(e))) log.warn("nats-server did not answer", { monitor: o.monitor.href, errors });
     if (!errors.length && failing.size) log.info("nats-server answers again", { monitor: o.monitor.href });
     failing = now;
