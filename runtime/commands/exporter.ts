@@ -38,7 +38,12 @@ export const exporterFlags: FlagSpec[] = [
     help: "how much of JetStream: server (its totals), accounts, streams, or consumers (each includes the ones before)",
     default: "server",
   },
-  { names: ["timeout"], arg: "DURATION", help: "how long each endpoint may take to answer a scrape", default: "3s" },
+  {
+    names: ["timeout"],
+    arg: "DURATION",
+    help: "how long each endpoint may stay silent at a scrape before it counts as not answering",
+    default: "3s",
+  },
   { names: ["log-format"], arg: "json|text", help: "log format (default: text on a terminal, json otherwise)" },
   { names: ["D", "debug"], boolean: true, help: "debug logging" },
   { names: ["help", "h"], boolean: true, help: "show this help" },
