@@ -1,10 +1,13 @@
-// `satellite exporter` from the built bundle, on Node and Deno, in front of a real nats-server with
-// JetStream, a stream and a connected client: the scrape passes promtool, its values are the
-// server's own, and when the server stops the exporter keeps answering with nats_up 0.
+// `satellite exporter` from the built bundle, on Node (20 and the LTS) and Deno with the image's
+// flags, in front of a real nats-server with JetStream, a stream and a connected client: the
+// scrape passes promtool, its values are the server's own, and when the server stops the
+// exporter keeps answering with nats_up 0.
 
+import { spawnSync } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import type { NatsConnection } from "@nats-io/nats-core";
 import { connect } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -19,7 +22,7 @@ function seriesValue(text: string, series: string): number | undefined {
   return line === undefined ? undefined : Number(line.slice(series.length + 1));
 }
 
-describe.each<Runtime>(["node", "deno"])("satellite exporter on %s", (runtime) => {
+describe.each<Runtime>(["node", "node-lts", "deno"])("satellite exporter on %s", (runtime) => {
   let nats: NatsServer;
   let nc: NatsConnection;
   let exporter: Proc;
@@ -115,5 +118,33 @@ describe.each<Runtime>(["node", "deno"])("satellite exporter on %s", (runtime) =
   it("stops cleanly on SIGTERM", async () => {
     await exporter.stop();
     expect(await exporter.exited).toBe(0);
+  });
+});
+
+describe("satellite exporter's command line", () => {
+  const bundle = fileURLToPath(new URL("../../dist/satellite.mjs", import.meta.url));
+  const run = (...args: string[]) => spawnSync(process.execPath, [bundle, ...args], { encoding: "utf8" });
+
+  it("has its help", () => {
+    const help = run("help", "exporter");
+    expect(help.status).toBe(0);
+    expect(help.stdout).toMatch(/^Usage: satellite exporter /);
+    for (const flag of ["-monitor URL", "-listen ADDR", "-endpoints LIST", "-jsz DETAIL", "-timeout DURATION"])
+      expect(help.stdout).toContain(flag);
+    expect(run("help").stdout).toContain("satellite exporter");
+  });
+
+  it.each([
+    [["-monitor", "ftp://x"], "-monitor ftp://x/: use an http:// or https:// URL"],
+    [["-monitor", "not a url"], '-monitor "not a url" is not a URL'],
+    [["-endpoints", "varz,leafz"], '-endpoints: "leafz" is not one of varz, connz, routez, subz, healthz, jsz'],
+    [["-jsz", "all"], '-jsz "all": use one of server, accounts, streams, consumers'],
+    [["-timeout", "5"], "-timeout 5: use a duration from 1ms to 1m"],
+    [["-listen", "7777"], '-listen "7777" is not an address'],
+    [["extra"], 'unexpected argument "extra"'],
+  ])("refuses %j with a usage error saying what to do", (args, message) => {
+    const r = run("exporter", ...args);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain(message);
   });
 });
