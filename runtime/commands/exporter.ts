@@ -16,6 +16,7 @@ import { createLogger, type Logger } from "../log.ts";
 import { memoryMetricNames, startMemoryReducer } from "../memory.ts";
 import { renderFamilies, renderMetrics } from "../metrics.ts";
 import { monitorGet } from "../reloader/server.ts";
+import { stopSignal } from "../stop-signal.ts";
 import { runtimeName, version } from "../version.ts";
 
 export const exporterFlags: FlagSpec[] = [
@@ -174,10 +175,7 @@ export async function exporter(argv: string[], env: NodeJS.ProcessEnv): Promise<
   });
   const memory = startMemoryReducer({ log });
   memory.poke(5_000);
-  const sigName = await new Promise<string>((resolve) => {
-    process.once("SIGTERM", () => resolve("SIGTERM"));
-    process.once("SIGINT", () => resolve("SIGINT"));
-  });
+  const sigName = await stopSignal();
   log.info("stopping", { signal: sigName });
   memory.stop();
   server.closeAllConnections?.();
