@@ -93,7 +93,7 @@ function ownPodTemplate(c: NatsCluster, controllerImage: string, restartKey?: st
     initContainers.push(reloader.init);
     containers.push(reloader.sidecar);
   }
-  if (pod.enableMetrics) containers.push(metricsContainer(c, controllerImage, js));
+  if (pod.enableMetrics) containers.push(metricsContainer(c, controllerImage, { js, healthz: serverVersion(version).healthz }));
   const labels = { ...pod.labels, ...selectorLabels(name), [labelVersion]: version };
   const annotations = {
     ...(pod.enableMetrics ? scrapeAnnotations : {}),
@@ -230,11 +230,11 @@ const scrapeAnnotations = { "prometheus.io/scrape": "true", "prometheus.io/port"
  * The metrics sidecar: satellite's own image (`satellite exporter`, the exporter's metric names),
  * or, when the spec names an image or tag of it, prometheus-nats-exporter as nats-operator ran it.
  */
-function metricsContainer(c: NatsCluster, controllerImage: string, js: boolean): V1Container {
+function metricsContainer(c: NatsCluster, controllerImage: string, has: { js: boolean; healthz: boolean }): V1Container {
   const pod = c.spec?.pod ?? {};
   const official = Boolean(pod.metricsImage || pod.metricsImageTag);
   const monitor = `http://127.0.0.1:${ports.monitor}`;
-  const endpoints = ["varz", "connz", "routez", "subz", "healthz", ...(js ? ["jsz"] : [])].join(",");
+  const endpoints = ["varz", "connz", "routez", "subz", ...(has.healthz ? ["healthz"] : []), ...(has.js ? ["jsz"] : [])].join(",");
   return {
     name: metricsContainerName,
     image: official ? `${pod.metricsImage || defaultMetricsImage}:${pod.metricsImageTag || defaultMetricsTag}` : controllerImage,

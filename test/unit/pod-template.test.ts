@@ -147,9 +147,10 @@ describe("the metrics sidecar (pod.enableMetrics)", () => {
     expect(container.securityContext).toMatchObject({ allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } });
   });
 
-  it("reads JetStream's /jsz when the cluster has JetStream", () => {
+  it("reads JetStream's /jsz when the cluster has JetStream, and /healthz only of servers that have it (2.7.1 on)", () => {
     const { container } = metrics({ pod: { enableMetrics: true }, jetstream: { enabled: true, fileStorage: { size: "1Gi" } } });
     expect(container.args!.at(-1)).toBe("varz,connz,routez,subz,healthz,jsz");
+    expect(metrics({ version: "2.1.9", pod: { enableMetrics: true } }).container.args!.at(-1)).toBe("varz,connz,routez,subz");
   });
 
   it("gives the pod Prometheus' scrape annotations, the spec's own annotations winning", () => {
