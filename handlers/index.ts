@@ -27,6 +27,17 @@ export type { Failure } from "./config/failure.ts";
 export { parseDuration } from "./config/put-request.ts";
 export type { ServerReport } from "./config/reload-wait.ts";
 export { type Kind, kinds, type ObjectOf, type ResourceType } from "./kinds.ts";
+export type { MetricFamily } from "./metrics/metric-family.ts";
+export {
+  type JszDetail,
+  jszDetails,
+  type MonitorAnswer,
+  type MonitorEndpoint,
+  monitorEndpoints,
+  monitorPath,
+  natsServerMetrics,
+  serverIdOf,
+} from "./metrics/nats-server-metrics.ts";
 export type { OperatorEnv, Store } from "./operator/controller.ts";
 export type { NatsCluster } from "./operator/natscluster.ts";
 export type { MetaView, ServerObservation } from "./operator/reload-rollout.ts";

@@ -9,13 +9,24 @@ export interface HealthChecks {
   ready(): { ok: boolean; reason?: string };
 }
 
-/** `/healthz` and `/readyz` for the kubelet's probes, `/metrics` for Prometheus. */
-export function serveHealth(addr: string, checks: HealthChecks, log: Logger): Promise<Server> {
+/** `host:port` or `:port` (every interface), as the flag `-<flag>` gives it. */
+export function listenAddress(flag: string, addr: string, example: string): { host: string; port: number } {
   const i = addr.lastIndexOf(":");
   const host = addr.slice(0, i).replace(/^\[|\]$/g, "") || "0.0.0.0";
   const port = Number(addr.slice(i + 1));
-  if (i < 0 || !Number.isInteger(port) || port < 0 || port > 65535) {
-    return Promise.reject(new Error(`-health ${JSON.stringify(addr)} is not an address: use host:port or :port, e.g. :8081`));
+  if (i < 0 || !Number.isInteger(port) || port < 0 || port > 65535)
+    throw new Error(`-${flag} ${JSON.stringify(addr)} is not an address: use host:port or :port, e.g. ${example}`);
+  return { host, port };
+}
+
+/** `/healthz` and `/readyz` for the kubelet's probes, `/metrics` for Prometheus. */
+export function serveHealth(addr: string, checks: HealthChecks, log: Logger): Promise<Server> {
+  let host: string;
+  let port: number;
+  try {
+    ({ host, port } = listenAddress("health", addr, ":8081"));
+  } catch (e) {
+    return Promise.reject(e);
   }
   const server = createServer((req, res) => {
     const path = (req.url ?? "").split("?")[0];

@@ -1,3 +1,4 @@
+import { exporter, exporterUsage } from "./commands/exporter.ts";
 import { reloader, reloaderUsage } from "./commands/reloader.ts";
 import { run, runUsage } from "./commands/run.ts";
 import { UsageError } from "./flags.ts";
@@ -8,6 +9,7 @@ const usage = `satellite ${version}: run and remote-control NATS clusters on Kub
 Usage:
   satellite run -name CLUSTER [flags]   serve the config API of a NATS cluster over NATS
   satellite reloader -configmap NAME … sidecar: get config changes onto disk and reloaded in a second
+  satellite exporter [-monitor URL] …   sidecar: nats-server's metrics for Prometheus, read at each scrape
   satellite version                      print the version
   satellite help [COMMAND]               show help
 
@@ -18,7 +20,8 @@ Run "satellite run --help" for its flags.
 async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   if (cmd === undefined || cmd === "help" || cmd === "--help" || cmd === "-h") {
-    process.stdout.write(cmd === "help" && rest[0] === "run" ? runUsage : cmd === "help" && rest[0] === "reloader" ? reloaderUsage : usage);
+    const topics: Record<string, string> = { run: runUsage, reloader: reloaderUsage, exporter: exporterUsage };
+    process.stdout.write((cmd === "help" && topics[rest[0] ?? ""]) || usage);
     return 0;
   }
   if (cmd === "version" || cmd === "-v" || cmd === "--version" || cmd === "-version") {
@@ -27,8 +30,9 @@ async function main(argv: string[]): Promise<number> {
   }
   if (cmd === "run") return run(rest, process.env);
   if (cmd === "reloader") return reloader(rest, process.env);
+  if (cmd === "exporter") return exporter(rest, process.env);
   if (cmd.startsWith("-")) return run(argv, process.env);
-  throw new UsageError(`unknown command ${JSON.stringify(cmd)}: use run, reloader or version (see satellite help)`);
+  throw new UsageError(`unknown command ${JSON.stringify(cmd)}: use run, reloader, exporter or version (see satellite help)`);
 }
 
 main(process.argv.slice(2)).then(

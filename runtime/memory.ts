@@ -8,6 +8,8 @@ const memoryGauges: [string, string, keyof NodeJS.MemoryUsage][] = [
   ["satellite_heap_total_bytes", "JavaScript heap reserved, in bytes.", "heapTotal"],
   ["satellite_external_memory_bytes", "Memory of objects outside the JavaScript heap (buffers), in bytes.", "external"],
 ];
+/** The process's memory families (the exporter's /metrics has these of its own). */
+export const memoryMetricNames = ["satellite_heap_compactions_total", ...memoryGauges.map(([name]) => name)];
 for (const [name, help, field] of memoryGauges) gaugeFrom(name, help, () => [[{}, process.memoryUsage()[field]]]);
 
 type Gc = (options: { type: "major"; execution: "sync"; flavor: "last-resort" }) => void;

@@ -2,6 +2,8 @@
 // endpoints. Counters and histograms are kept here; gauges are read when scraped, from the state
 // they describe, so a gauge has no series for something that is gone.
 
+import type { MetricFamily } from "../handlers/index.ts";
+
 export type Labels = Record<string, string>;
 
 export interface Counter {
@@ -116,9 +118,27 @@ function sample(name: string, labels: Labels, value: number, extra?: [string, st
   return `${name}${pairs.length ? `{${pairs.join(",")}}` : ""} ${number(value)}`;
 }
 
-export function renderMetrics(): string {
+/** Families computed at a scrape (the exporter's), in the same format; a series given twice is written once. */
+export function renderFamilies(list: MetricFamily[]): string {
+  const out: string[] = [];
+  for (const f of list) {
+    if (!metricName.test(f.name)) throw new Error(`metric name ${JSON.stringify(f.name)} is not a Prometheus metric name`);
+    const seen = new Set<string>();
+    const lines = f.samples.filter((s) => !seen.has(keyOf(f.name, s.labels)) && seen.add(keyOf(f.name, s.labels)));
+    out.push(
+      `# HELP ${f.name} ${escapeHelp(f.help)}`,
+      `# TYPE ${f.name} ${f.type}`,
+      ...lines.map((s) => sample(f.name, s.labels, s.value)),
+    );
+  }
+  return `${out.join("\n")}\n`;
+}
+
+/** Every family, or those `only` keeps. */
+export function renderMetrics(only?: (name: string) => boolean): string {
   const out: string[] = [];
   for (const [name, f] of families) {
+    if (only && !only(name)) continue;
     const lines: string[] = [];
     if (f.type === "counter") {
       for (const s of f.series.values()) lines.push(sample(name, s.labels, s.value));

@@ -29,6 +29,9 @@ export { defaultServerVersion };
 export const annotationRestartKey = "nats.io/config-restart-key";
 const reloaderContainer = "reloader";
 const configInitContainer = "config";
+const metricsContainerName = "metrics";
+/** Containers that run satellite's own image, which an operator upgrade sets in place. */
+const inPlaceContainers = [reloaderContainer, metricsContainerName];
 export const defaultMetricsImage = "natsio/prometheus-nats-exporter";
 export const defaultMetricsTag = "0.17.3";
 
@@ -90,9 +93,13 @@ function ownPodTemplate(c: NatsCluster, controllerImage: string, restartKey?: st
     initContainers.push(reloader.init);
     containers.push(reloader.sidecar);
   }
-  if (pod.enableMetrics) containers.push(metricsContainer(c));
+  if (pod.enableMetrics) containers.push(metricsContainer(c, controllerImage, { js, healthz: serverVersion(version).healthz }));
   const labels = { ...pod.labels, ...selectorLabels(name), [labelVersion]: version };
-  const annotations = { ...pod.annotations, ...(restartKey ? { [annotationRestartKey]: restartKey } : {}) };
+  const annotations = {
+    ...(pod.enableMetrics ? scrapeAnnotations : {}),
+    ...pod.annotations,
+    ...(restartKey ? { [annotationRestartKey]: restartKey } : {}),
+  };
   return { labels, annotations, spec: podSpec(c, containers, volumes, initContainers) };
 }
 
@@ -216,13 +223,25 @@ function reportLink(c: NatsCluster, mounts: V1VolumeMount[]): { args: string[]; 
   };
 }
 
-function metricsContainer(c: NatsCluster): V1Container {
+/** For Prometheus' usual pod discovery (the `kubernetes-pods` job); the pod's own annotations win. */
+const scrapeAnnotations = { "prometheus.io/scrape": "true", "prometheus.io/port": String(ports.metrics), "prometheus.io/path": "/metrics" };
+
+/**
+ * The metrics sidecar: satellite's own image (`satellite exporter`, the exporter's metric names),
+ * or, when the spec names an image or tag of it, prometheus-nats-exporter as nats-operator ran it.
+ */
+function metricsContainer(c: NatsCluster, controllerImage: string, has: { js: boolean; healthz: boolean }): V1Container {
   const pod = c.spec?.pod ?? {};
+  const official = Boolean(pod.metricsImage || pod.metricsImageTag);
+  const monitor = `http://127.0.0.1:${ports.monitor}`;
+  const endpoints = ["varz", "connz", "routez", "subz", ...(has.healthz ? ["healthz"] : []), ...(has.js ? ["jsz"] : [])].join(",");
   return {
-    name: "metrics",
-    image: `${pod.metricsImage || defaultMetricsImage}:${pod.metricsImageTag || defaultMetricsTag}`,
+    name: metricsContainerName,
+    image: official ? `${pod.metricsImage || defaultMetricsImage}:${pod.metricsImageTag || defaultMetricsTag}` : controllerImage,
     imagePullPolicy: pod.metricsImagePullPolicy,
-    args: ["-connz", "-routez", "-subz", "-varz", "-prefix=nats", "-use_internal_server_id", `http://localhost:${ports.monitor}/`],
+    args: official
+      ? ["-connz", "-routez", "-subz", "-varz", "-prefix=nats", "-use_internal_server_id", `http://localhost:${ports.monitor}/`]
+      : ["exporter", "-monitor", monitor, "-listen", `:${ports.metrics}`, "-endpoints", endpoints],
     ports: [{ name: "metrics", containerPort: ports.metrics }],
     securityContext: containerSecurityContext(c),
   };
@@ -295,8 +314,9 @@ function tolerations(c: NatsCluster): Pick<PodTemplate["spec"], "tolerations"> {
 }
 
 /**
- * The reloader's images (satellite's own by default) are left out of the hash: a new one is set on
- * the running pods in place (sidecarImageUpdates), so an operator upgrade restarts no server.
+ * The sidecars' images (the reloader's and the metrics', satellite's own by default) are left out
+ * of the hash: a new one is set on the running pods in place (sidecarImageUpdates), so an
+ * operator upgrade restarts no server.
  */
 const inPlace = (list: V1Container[] | undefined, names: string[]) => list?.map((x) => (names.includes(x.name) ? { ...x, image: "" } : x));
 
@@ -305,25 +325,25 @@ export const templateHash = (t: PodTemplate) =>
     ...t,
     spec: {
       ...t.spec,
-      containers: inPlace(t.spec.containers, [reloaderContainer]),
+      containers: inPlace(t.spec.containers, inPlaceContainers),
       ...(t.spec.initContainers ? { initContainers: inPlace(t.spec.initContainers, [configInitContainer]) } : {}),
     },
   });
 
 /**
- * Current pods whose reloader sidecar runs another image than the template's: that image, set in
- * place (the kubelet restarts that container alone; nats-server keeps running). The init
- * container, already run, keeps its image until the pod is replaced.
+ * Current pods whose reloader or metrics sidecar runs another image than the template's: that
+ * image, set in place (the kubelet restarts that container alone; nats-server keeps running). The
+ * init container, already run, keeps its image until the pod is replaced.
  */
 export function sidecarImageUpdates(pods: Pod[], t: PodTemplate, hash: string): Change[] {
-  const want = t.spec.containers.find((x) => x.name === reloaderContainer)?.image;
-  if (!want) return [];
+  const want = new Map(t.spec.containers.filter((x) => inPlaceContainers.includes(x.name) && x.image).map((x) => [x.name, x.image!]));
+  if (!want.size) return [];
   return pods.flatMap((p): Change[] => {
-    const sidecar = p.spec?.containers.find((x) => x.name === reloaderContainer);
-    if (p.metadata?.deletionTimestamp || p.metadata?.annotations?.[annotationTemplateHash] !== hash || !sidecar || sidecar.image === want)
-      return [];
-    const containers = p.spec!.containers.map((x) => (x.name === reloaderContainer ? { ...x, image: want } : x));
-    return [{ op: "replace", kind: "Pod", object: { ...p, spec: { ...p.spec!, containers } } }];
+    if (p.metadata?.deletionTimestamp || p.metadata?.annotations?.[annotationTemplateHash] !== hash) return [];
+    const outdated = (x: V1Container) => want.has(x.name) && x.image !== want.get(x.name);
+    if (!p.spec?.containers.some(outdated)) return [];
+    const containers = p.spec.containers.map((x) => (outdated(x) ? { ...x, image: want.get(x.name) } : x));
+    return [{ op: "replace", kind: "Pod", object: { ...p, spec: { ...p.spec, containers } } }];
   });
 }
 

@@ -14,6 +14,7 @@ import { writeFilesAtomically } from "../reloader/files.ts";
 import { type ReportLink, startReportLink } from "../reloader/report-link.ts";
 import { serverControl } from "../reloader/server.ts";
 import { startWatchReloader } from "../reloader/watch.ts";
+import { stopSignal } from "../stop-signal.ts";
 import { runtimeName, version } from "../version.ts";
 
 export const reloaderFlags: FlagSpec[] = [
@@ -198,10 +199,7 @@ export async function reloader(argv: string[], env: NodeJS.ProcessEnv): Promise<
   const memory = startMemoryReducer({ log });
   memory.poke(5_000);
   closers.push(() => memory.stop());
-  const sigName = await new Promise<string>((resolve) => {
-    process.once("SIGTERM", () => resolve("SIGTERM"));
-    process.once("SIGINT", () => resolve("SIGINT"));
-  });
+  const sigName = await stopSignal();
   log.info("stopping", { signal: sigName });
   for (const c of closers) await c();
   return 0;

@@ -18,6 +18,7 @@ import type { NatsAuthOptions } from "../nats/connect.ts";
 import { connectNats } from "../nats/connect.ts";
 import { natsFlags, natsOptionsFrom } from "../nats/flags.ts";
 import { type Operator, startOperator } from "../operator.ts";
+import { stopSignal } from "../stop-signal.ts";
 import { runtimeName, version } from "../version.ts";
 
 export const runFlags: FlagSpec[] = [
@@ -214,10 +215,7 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<numbe
     starting.delete("config API");
   }
 
-  const signalled = new Promise<string>((resolve) => {
-    process.once("SIGTERM", () => resolve("SIGTERM"));
-    process.once("SIGINT", () => resolve("SIGINT"));
-  });
+  const signalled = stopSignal();
   const first = await Promise.race([
     signalled.then((sig) => ({ sig, code: 0 })),
     ...parts.map((p) => p.done.then((code) => ({ sig: undefined, code }))),

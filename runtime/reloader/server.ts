@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { get } from "node:http";
+import { get as getTls } from "node:https";
 import type { NatsConnection } from "@nats-io/nats-core";
 
 export interface Varz {
@@ -33,16 +34,20 @@ const leafnodeReturnMs = 4_000;
 
 export const fetchVarz = (monitorUrl: string) => monitorGet<Varz>(monitorUrl, "varz");
 
-/** GET a monitoring endpoint with node:http (Node's fetch would cost the sidecar ~40 MB). */
-export function monitorGet<T>(monitorUrl: string, endpoint: string): Promise<T> {
+/**
+ * GET a monitoring endpoint with node:http(s) (Node's fetch would cost the sidecar ~40 MB, and
+ * needs WebAssembly). `jsonOnError`: a JSON body of another status than 200 is the answer too.
+ */
+export function monitorGet<T>(monitorUrl: string, endpoint: string, o: { timeoutMs?: number; jsonOnError?: boolean } = {}): Promise<T> {
   const url = `${monitorUrl.replace(/\/$/, "")}/${endpoint}`;
+  const timeoutMs = o.timeoutMs ?? 2_000;
   return new Promise((resolve, reject) => {
-    const req = get(url, { timeout: 2_000 }, (res) => {
+    const req = (url.startsWith("https:") ? getTls : get)(url, { timeout: timeoutMs }, (res) => {
       let body = "";
       res.setEncoding("utf8");
       res.on("data", (c) => (body += c));
       res.on("end", () => {
-        if (res.statusCode !== 200) {
+        if (res.statusCode !== 200 && !(o.jsonOnError && body.trimStart().startsWith("{"))) {
           // /healthz says why in its body: {"status":"unavailable","error":"JetStream stream … is not current"}
           const why = /"error"\s*:\s*"((?:[^"\\]|\\.)*)"/.exec(body)?.[1];
           return reject(new Error(`GET ${url}: HTTP ${res.statusCode}${why ? `: ${why}` : ""}`));
@@ -54,7 +59,7 @@ export function monitorGet<T>(monitorUrl: string, endpoint: string): Promise<T> 
         }
       });
     });
-    req.on("timeout", () => req.destroy(new Error(`GET ${url}: no answer within 2 s`)));
+    req.on("timeout", () => req.destroy(new Error(`GET ${url}: no answer within ${timeoutMs / 1000} s`)));
     req.on("error", reject);
   });
 }

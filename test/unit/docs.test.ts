@@ -10,6 +10,7 @@ import { describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
 import type { NatsCluster } from "../../handlers/operator/natscluster.ts";
 import { reconcileCluster } from "../../handlers/operator/reconcile.ts";
+import { exporterFlags } from "../../runtime/commands/exporter.ts";
 import { reloaderFlags } from "../../runtime/commands/reloader.ts";
 import { runFlags } from "../../runtime/commands/run.ts";
 import type { FlagSpec } from "../../runtime/flags.ts";
@@ -120,7 +121,7 @@ function commandLines(): { doc: string; line: string }[] {
       for (const line of b.body.replace(/\\\n\s*/g, "").split("\n")) out.push({ doc, line: line.replace(/\s+#.*$/, "") });
     for (const m of prose(text).matchAll(/`([^`\n]+)`/g)) out.push({ doc, line: m[1]! });
   }
-  return out.filter(({ line }) => /(^|\s)(satellite|\.\/dist\/satellite|dist\/satellite\.mjs)\s+(run|reloader|-)/.test(line));
+  return out.filter(({ line }) => /(^|\s)(satellite|\.\/dist\/satellite|dist\/satellite\.mjs)\s+(run|reloader|exporter|-)/.test(line));
 }
 
 /** The flags of `satellite <command> …` in `line` that `specs` does not define. */
@@ -128,8 +129,8 @@ function unknownFlags(line: string): string[] {
   const words = line.trim().split(/\s+/);
   const at = words.findIndex((w) => /^(satellite|\.\/dist\/satellite|dist\/satellite\.mjs)$/.test(w));
   let args = words.slice(at + 1);
-  const specs: FlagSpec[] = args[0] === "reloader" ? reloaderFlags : runFlags;
-  if (args[0] === "run" || args[0] === "reloader") args = args.slice(1);
+  const specs: FlagSpec[] = args[0] === "reloader" ? reloaderFlags : args[0] === "exporter" ? exporterFlags : runFlags;
+  if (args[0] === "run" || args[0] === "reloader" || args[0] === "exporter") args = args.slice(1);
   const byName = new Map(specs.flatMap((s) => s.names.map((n) => [n, s] as const)));
   const unknown: string[] = [];
   for (let i = 0; i < args.length; i++) {
@@ -160,6 +161,7 @@ describe("the command lines of the docs", () => {
   it("would catch a flag that does not exist", () => {
     expect(unknownFlags("satellite run -operator -config-apis -site x")).toEqual(["-config-apis"]);
     expect(unknownFlags("satellite reloader -configmap c -operator")).toEqual(["-operator"]);
+    expect(unknownFlags("satellite exporter -monitor http://x:8222 -configmap c")).toEqual(["-configmap"]);
     expect(unknownFlags("deno run --allow-net dist/satellite.mjs run -s nats://a:4222 -name x --once")).toEqual(["--once"]);
   });
 });
@@ -187,6 +189,10 @@ describe("docs/command-line.md lists every flag", () => {
   it("of satellite reloader (the NATS connection flags are run's), and no other", () => {
     const own = reloaderFlags.filter((s) => !natsFlags.includes(s));
     expect([...tableFlags("`satellite reloader`")].sort()).toEqual([...names(own), "help", "h"].sort());
+  });
+
+  it("of satellite exporter, and no other", () => {
+    expect([...tableFlags("`satellite exporter`")].sort()).toEqual([...names(exporterFlags), "help", "h"].sort());
   });
 });
 

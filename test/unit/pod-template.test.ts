@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { checkedPodTemplate, podTemplate } from "../../handlers/operator/desired-pod.ts";
+import { checkedPodTemplate, podTemplate, templateHash } from "../../handlers/operator/desired-pod.ts";
 import { reconcileCluster } from "../../handlers/operator/reconcile.ts";
 import { condition, image, natsCluster, view } from "./operator-fixtures.ts";
 
@@ -121,5 +121,65 @@ describe("where the servers run: zones and nodes", () => {
       checkedPodTemplate(natsCluster({ size: 3, template: { spec: { topologySpreadConstraints } } }), image);
     expect(withTemplate(mine)).toMatchObject({ template: { spec: { topologySpreadConstraints: mine } }, problems: [] });
     expect(withTemplate([])).toMatchObject({ template: { spec: { topologySpreadConstraints: [] } }, problems: [] });
+  });
+});
+
+describe("the metrics sidecar (pod.enableMetrics)", () => {
+  const metrics = (spec: Parameters<typeof natsCluster>[0]) => {
+    const t = podTemplate(natsCluster({ size: 1, ...spec }), image);
+    return { t, container: t.spec.containers.find((c) => c.name === "metrics")! };
+  };
+
+  it("runs satellite's own image as `satellite exporter`, restricted as the other containers, on port metrics 7777", () => {
+    const { t, container } = metrics({ pod: { enableMetrics: true } });
+    expect(container.image).toBe(image);
+    expect(container.args).toEqual([
+      "exporter",
+      "-monitor",
+      "http://127.0.0.1:8222",
+      "-listen",
+      ":7777",
+      "-endpoints",
+      "varz,connz,routez,subz,healthz",
+    ]);
+    expect(container.ports).toEqual([{ name: "metrics", containerPort: 7777 }]);
+    expect(container.securityContext).toEqual(t.spec.containers[0]!.securityContext);
+    expect(container.securityContext).toMatchObject({ allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } });
+  });
+
+  it("reads JetStream's /jsz when the cluster has JetStream, and /healthz only of servers that have it (2.7.1 on)", () => {
+    const { container } = metrics({ pod: { enableMetrics: true }, jetstream: { enabled: true, fileStorage: { size: "1Gi" } } });
+    expect(container.args!.at(-1)).toBe("varz,connz,routez,subz,healthz,jsz");
+    expect(metrics({ version: "2.1.9", pod: { enableMetrics: true } }).container.args!.at(-1)).toBe("varz,connz,routez,subz");
+  });
+
+  it("gives the pod Prometheus' scrape annotations, the spec's own annotations winning", () => {
+    expect(metrics({ pod: { enableMetrics: true } }).t.annotations).toEqual({
+      "prometheus.io/scrape": "true",
+      "prometheus.io/port": "7777",
+      "prometheus.io/path": "/metrics",
+    });
+    const own = metrics({ pod: { enableMetrics: true, annotations: { "prometheus.io/scrape": "false", team: "x" } } }).t.annotations;
+    expect(own).toEqual({ "prometheus.io/scrape": "false", "prometheus.io/port": "7777", "prometheus.io/path": "/metrics", team: "x" });
+    expect(podTemplate(natsCluster({ size: 1 }), image).annotations).toEqual({});
+  });
+
+  it("runs prometheus-nats-exporter as nats-operator did when the spec names its image or tag", () => {
+    const official = ["-connz", "-routez", "-subz", "-varz", "-prefix=nats", "-use_internal_server_id", "http://localhost:8222/"];
+    const named = metrics({
+      pod: { enableMetrics: true, metricsImage: "registry.local/exporter", metricsImagePullPolicy: "Always" },
+    }).container;
+    expect(named).toMatchObject({ image: "registry.local/exporter:0.17.3", args: official, imagePullPolicy: "Always" });
+    expect(metrics({ pod: { enableMetrics: true, metricsImageTag: "0.16.0" } }).container).toMatchObject({
+      image: "natsio/prometheus-nats-exporter:0.16.0",
+      args: official,
+    });
+  });
+
+  it("an operator upgrade (a new satellite image) keeps the pod-template hash; switching to the official exporter changes it", () => {
+    const c = natsCluster({ size: 1, pod: { enableMetrics: true } });
+    const hash = (img: string, cluster = c) => templateHash(podTemplate(cluster, img));
+    expect(hash("ghcr.io/satellite-nats/satellite:0.2.0")).toBe(hash(image));
+    expect(hash(image, natsCluster({ size: 1, pod: { enableMetrics: true, metricsImageTag: "0.17.3" } }))).not.toBe(hash(image));
   });
 });

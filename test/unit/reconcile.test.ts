@@ -99,7 +99,7 @@ describe("cluster.create", () => {
     expect(pod.spec?.containers.map((c) => [c.name, c.image])).toEqual([
       ["nats", "nats:2.14.9"],
       ["reloader", "ghcr.io/satellite-nats/satellite:0.1.0"],
-      ["metrics", "natsio/prometheus-nats-exporter:0.17.3"],
+      ["metrics", "ghcr.io/satellite-nats/satellite:0.1.0"],
     ]);
   });
 
@@ -264,8 +264,8 @@ describe("pod.failed", () => {
 });
 
 describe("an operator upgrade (satellite's image changes)", () => {
-  it("sets the new image on the reloader sidecars in place: no pod replaced, nothing else changed", () => {
-    const c = natsCluster({ size: 2, pod: { enableConfigReload: true } });
+  it("sets the new image on the reloader and metrics sidecars in place: no pod replaced, nothing else changed", () => {
+    const c = natsCluster({ size: 2, pod: { enableConfigReload: true, enableMetrics: true } });
     const v = converged(c, 2);
     const podChanges = (r: ReturnType<typeof reconcileCluster>) => r.changes.filter((x) => x.kind === "Pod");
     expect(podChanges(reconcileCluster(v))).toEqual([]);
@@ -274,7 +274,11 @@ describe("an operator upgrade (satellite's image changes)", () => {
     expect(summary(r).filter((x) => x.includes(" Pod "))).toEqual(["replace Pod demo-1", "replace Pod demo-2"]);
     for (const x of podChanges(r)) {
       const pod = (x as { object: Pod }).object;
-      expect(pod.spec!.containers.map((k) => k.image)).toEqual(["nats:2.14.9", "ghcr.io/satellite-nats/satellite:0.2.0"]);
+      expect(pod.spec!.containers.map((k) => k.image)).toEqual([
+        "nats:2.14.9",
+        "ghcr.io/satellite-nats/satellite:0.2.0",
+        "ghcr.io/satellite-nats/satellite:0.2.0",
+      ]);
       expect(pod.spec!.initContainers!.map((k) => k.image)).toEqual([image]);
       const { containers: _, ...rest } = pod.spec!;
       const before = v.pods.find((p) => p.metadata!.name === pod.metadata!.name)!;
