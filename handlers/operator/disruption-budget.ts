@@ -4,13 +4,14 @@ import type { PodDisruptionBudget } from "../types.ts";
 import { jetstreamEnabled } from "./jetstream.ts";
 import { ownerReference, selectorLabels } from "./names.ts";
 import type { NatsCluster } from "./natscluster.ts";
+import { defaultSize } from "./phases/observe.ts";
 
 /**
  * One server at a time; with JetStream, never so many that the meta group loses its quorum
  * (a majority of the servers): none of 1 or 2 servers, one of 3 or more.
  */
 export function defaultMaxUnavailable(c: NatsCluster): number {
-  const size = c.spec?.size ?? 0;
+  const size = c.spec?.size ?? defaultSize;
   if (!jetstreamEnabled(c)) return 1;
   const quorum = Math.floor(size / 2) + 1;
   return Math.max(0, Math.min(1, size - quorum));
@@ -28,7 +29,7 @@ export function desiredDisruptionBudget(c: NatsCluster): PodDisruptionBudget {
     kind: "PodDisruptionBudget",
     metadata: { name, namespace: c.metadata.namespace, labels: selectorLabels(name), ownerReferences: [ownerReference(c)] },
     spec: {
-      minAvailable: Math.max(0, (c.spec?.size ?? 0) - maxUnavailable),
+      minAvailable: Math.max(0, (c.spec?.size ?? defaultSize) - maxUnavailable),
       selector: { matchLabels: selectorLabels(name) },
     },
   };

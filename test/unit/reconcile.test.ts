@@ -212,21 +212,22 @@ describe("scale", () => {
     const c = natsCluster({ size: 5 });
     const v = converged(natsCluster({ size: 3 }), 3);
     const r = reconcileCluster({ ...v, cluster: c });
-    expect(summary(r).filter((s) => s.includes("Pod"))).toEqual(["create Pod demo-4", "create Pod demo-5"]);
+    expect(summary(r).filter((s) => s.includes(" Pod "))).toEqual(["create Pod demo-4", "create Pod demo-5"]);
     expect(summary(r)).toContain("replace Secret demo");
+    expect(summary(r)).toContain("replace PodDisruptionBudget demo");
   });
 
   it("scale down removes the highest index first, one at a time", () => {
     const big = natsCluster({ size: 5 });
     const v = { ...converged(big, 5), cluster: natsCluster({ size: 1 }) };
     const r1 = reconcileCluster(v);
-    expect(summary(r1).filter((s) => s.includes("Pod"))).toEqual(["delete Pod demo-5"]);
+    expect(summary(r1).filter((s) => s.includes(" Pod "))).toEqual(["delete Pod demo-5"]);
     const pods2 = v.pods.map((p) =>
       p.metadata?.name === "demo-5" ? { ...p, metadata: { ...p.metadata, deletionTimestamp: new Date() as any } } : p,
     );
-    expect(summary(reconcileCluster({ ...v, pods: pods2 })).filter((s) => s.includes("Pod"))).toEqual([]);
+    expect(summary(reconcileCluster({ ...v, pods: pods2 })).filter((s) => s.includes(" Pod "))).toEqual([]);
     const r3 = reconcileCluster({ ...v, pods: v.pods.filter((p) => p.metadata?.name !== "demo-5") });
-    expect(summary(r3).filter((s) => s.includes("Pod"))).toEqual(["delete Pod demo-4"]);
+    expect(summary(r3).filter((s) => s.includes(" Pod "))).toEqual(["delete Pod demo-4"]);
     expect(condition(r3, "Progressing")).toMatchObject({ reason: "ScalingDown" });
   });
 

@@ -82,6 +82,8 @@ const samples: Record<string, unknown> = {
   "pod.tolerations[0].operator": "Exists",
   "pod.tolerations[0].effect": "NoSchedule",
   "pod.natsEnv[0].name": "GODEBUG",
+  // One server by default: one may be down (minAvailable 0); 0 makes it minAvailable 1.
+  "podDisruptionBudget.maxUnavailable": 0,
   "tls.serverSecret": "srv",
   "tls.routesSecret": "rt",
   "tls.gatewaySecret": "gw",
