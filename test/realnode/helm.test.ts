@@ -28,10 +28,13 @@ const upgradedTag = `${tag}-helm-upgrade`;
 
 const helmOnNode = (...args: string[]) => helmOk(args, { kubeconfig: node.info.kubeconfig });
 
-/** Tags an image in the node's containerd (where the kubelet finds it; pullPolicy Never). */
+/** Tags an image in every node's containerd (where the kubelets find it; pullPolicy Never). */
 async function tagInContainerd(from: string, to: string) {
-  const socket = join(node.info.dir, "containerd", "containerd.sock");
-  await promisify(execFile)("ctr", ["--connect-timeout", "2s", "-a", socket, "-n", "k8s.io", "images", "tag", "--force", from, to]);
+  // Each node's own containerd: containerd, containerd-b, containerd-c (test/realnode/lib.sh).
+  for (const name of node.info.nodes) {
+    const socket = join(node.info.dir, `containerd${name.replace(/^realnode/, "")}`, "containerd.sock");
+    await promisify(execFile)("ctr", ["--connect-timeout", "2s", "-a", socket, "-n", "k8s.io", "images", "tag", "--force", from, to]);
+  }
 }
 
 /** The operator pods, Ready, and the one leading (by its log). */
