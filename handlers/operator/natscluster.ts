@@ -259,6 +259,8 @@ export interface NatsClusterStatus {
   /** Operator reload mode: which config each server runs. */
   config?: ConfigStatus;
   jetstream?: JetStreamStatus;
+  /** spec.auth.enableServiceAccounts: the roles served as NATS users, and those waiting for their ServiceAccount. */
+  serviceAccounts?: { users: string[]; waiting: string[] };
 }
 
 /** What the servers say of JetStream (their /jsz and /healthz). */

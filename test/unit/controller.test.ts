@@ -11,6 +11,12 @@ function storeOf(objects: Partial<Record<string, { metadata?: any }[]>>): Store 
     get: (kind, ns, name) => of(kind).find((o) => o.metadata?.namespace === ns && o.metadata?.name === name),
     list: (kind, ns, labels) =>
       of(kind).filter((o) => o.metadata?.namespace === ns && Object.entries(labels).every(([k, v]) => o.metadata?.labels?.[k] === v)),
+    everywhere: (kind, m) =>
+      of(kind).filter(
+        (o) =>
+          (m.name === undefined || o.metadata?.name === m.name) &&
+          Object.entries(m.labels ?? {}).every(([k, v]) => o.metadata?.labels?.[k] === v),
+      ),
   };
 }
 
