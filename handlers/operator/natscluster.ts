@@ -260,7 +260,7 @@ export interface NatsClusterStatus {
   config?: ConfigStatus;
   jetstream?: JetStreamStatus;
   /** spec.auth.enableServiceAccounts: the roles served as NATS users, and those waiting for their ServiceAccount. */
-  serviceAccounts?: { users: string[]; waiting: string[] };
+  serviceAccounts?: { users: string[]; waiting: string[]; ambiguous: string[] };
 }
 
 /** What the servers say of JetStream (their /jsz and /healthz). */

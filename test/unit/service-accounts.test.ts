@@ -78,7 +78,7 @@ describe("enableServiceAccounts: users from NatsServiceRoles", () => {
     const conf = confOf(r.changes)!;
     expect(conf).toContain(`{ user: "app", password: "${token}", permissions: { publish: ["orders.>"], subscribe: ["replies.*"] } }`);
     expect(conf).toContain('user: "satellite-config-api"');
-    expect(r.status.serviceAccounts).toEqual({ users: ["app"], waiting: [] });
+    expect(r.status.serviceAccounts).toEqual({ users: ["app"], waiting: [], ambiguous: [] });
     expect(r.changes.some((c) => c.op === "token")).toBe(false);
   });
 
@@ -111,10 +111,28 @@ describe("enableServiceAccounts: users from NatsServiceRoles", () => {
     expect(degraded(r)?.message).toContain(`NatsServiceRole "satellite-config-api" is named as one of the operator's own NATS users`);
   });
 
-  it("ServiceAccounts of the role's name in two namespaces (cluster-wide) are refused: two users of one name", () => {
-    const r = run(cluster(), [role("app")], [account("app"), account("app", "other")], [tokenSecret(token)]);
-    expect(degraded(r)?.message).toContain(`ServiceAccounts "app" in namespaces "ns1", "other" would be two NATS users of one name`);
-    expect(r.changes).toEqual([]);
+  it("ServiceAccounts of the role's name in two namespaces (cluster-wide): the one already holding the token stays; else the cluster's namespace's; else none, reported once", () => {
+    const elsewhere = tokenSecret(token, { ns: "apps" });
+    const bound = run(cluster(), [role("app")], [account("app"), account("app", "apps")], [elsewhere]);
+    expect(degraded(bound)?.status).toBe("False");
+    expect(confOf(bound.changes)).toContain(`{ user: "app", password: "${token}"`);
+    expect(bound.changes.some((c) => c.op === "token")).toBe(false);
+
+    const fresh = run(cluster(), [role("app")], [account("app", "other"), account("app")], []);
+    const t = fresh.changes.find((c) => c.op === "token");
+    expect(t?.op === "token" && t.secret.metadata?.namespace).toBe("ns1");
+
+    const two = run(cluster(), [role("app")], [account("app", "a"), account("app", "b")], []);
+    expect(degraded(two)?.status).toBe("False");
+    expect(two.changes.some((c) => c.op === "token")).toBe(false);
+    expect(confOf(two.changes)).not.toContain('user: "app"');
+    expect(two.status.serviceAccounts).toEqual({ users: [], waiting: [], ambiguous: ["app"] });
+    const said = two.events.filter((e) => e.reason === "ServiceAccountAmbiguous");
+    expect(said.map((e) => e.message)).toEqual([
+      expect.stringContaining(`ServiceAccounts "app" in namespaces "a", "b" would be two NATS users of one name`),
+    ]);
+    const again = run({ ...cluster(), status: two.status }, [role("app")], [account("app", "a"), account("app", "b")], []);
+    expect(again.events.filter((e) => e.reason === "ServiceAccountAmbiguous")).toEqual([]);
   });
 
   it("a role's subject nats-server would not take is refused", () => {
@@ -125,7 +143,7 @@ describe("enableServiceAccounts: users from NatsServiceRoles", () => {
   it("no ServiceAccount yet: no user, the role waits in the status, and a Warning Event says so once", () => {
     const r = run(cluster(), [role("app")], [], []);
     expect(confOf(r.changes)).not.toContain('user: "app"');
-    expect(r.status.serviceAccounts).toEqual({ users: [], waiting: ["app"] });
+    expect(r.status.serviceAccounts).toEqual({ users: [], waiting: ["app"], ambiguous: [] });
     expect(r.events.filter((e) => e.reason === "ServiceAccountMissing")).toHaveLength(1);
     const again = run({ ...cluster(), status: r.status }, [role("app")], [], []);
     expect(again.events.filter((e) => e.reason === "ServiceAccountMissing")).toEqual([]);

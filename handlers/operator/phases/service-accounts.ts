@@ -5,7 +5,7 @@
 // of their life, and taken over as they are from nats-operator. The users are merged with
 // spec.auth.clientsAuthSecret's by the reconcile; the operator's own are added after.
 import type { EventNote } from "../../events.ts";
-import type { Change, Secret } from "../../types.ts";
+import type { Change, Secret, ServiceAccount } from "../../types.ts";
 import { configApiUser, reloaderUser } from "../config-api-user.ts";
 import { labelApp, labelCluster } from "../names.ts";
 import type { NatsServiceRole } from "../natsservicerole.ts";
@@ -26,6 +26,8 @@ export interface ServiceAccountsStatus {
   users: string[];
   /** Roles that have no ServiceAccount of their name yet: no user. */
   waiting: string[];
+  /** Roles with ServiceAccounts of their name in several namespaces and none chosen yet (accountOf): no user. */
+  ambiguous: string[];
 }
 
 export interface ServiceAccountUsers {
@@ -54,6 +56,7 @@ interface RoleOutcome {
   events: EventNote[];
   problem?: string;
   waiting?: true;
+  ambiguous?: true;
   refreshInMs?: number;
 }
 
@@ -68,9 +71,33 @@ export function serviceAccountUsers(seen: Observed): ServiceAccountUsers {
     changes: [...each.flatMap((o) => o.changes), ...staleTokenSecrets(seen, roles)],
     events: each.flatMap((o) => o.events),
     problems: each.flatMap((o) => (o.problem ? [o.problem] : [])),
-    status: { users: users.map((u) => u.username), waiting: each.filter((o) => o.waiting).map((o) => o.role) },
+    status: {
+      users: users.map((u) => u.username),
+      waiting: each.filter((o) => o.waiting).map((o) => o.role),
+      ambiguous: each.filter((o) => o.ambiguous).map((o) => o.role),
+    },
     ...(refresh.length ? { requeueAfterMs: Math.min(...refresh) } : {}),
   };
+}
+
+/**
+ * Which ServiceAccount of the role's name its user is (two would be two users of one name, which
+ * nats-server cannot have): the one whose namespace already holds the role's token Secret (a role
+ * stays with the account it has, whatever appears elsewhere); else the one in the cluster's
+ * namespace; else the only one; else none (ambiguous).
+ */
+function accountOf(seen: Observed, role: string, accounts: ServiceAccount[]): ServiceAccount | undefined {
+  const secretName = tokenSecretName(role, seen.name);
+  const holds = (a: ServiceAccount) =>
+    (seen.serviceRoles?.tokenSecrets ?? []).some(
+      (t) =>
+        t.secret.metadata?.namespace === a.metadata?.namespace &&
+        t.secret.metadata?.name === secretName &&
+        [undefined, seen.namespace].includes(t.secret.metadata?.labels?.[labelClusterNamespace]),
+    );
+  const bound = accounts.filter(holds);
+  if (bound.length === 1) return bound[0];
+  return accounts.find((a) => a.metadata?.namespace === seen.namespace) ?? (accounts.length === 1 ? accounts[0] : undefined);
 }
 
 const noRoles: NonNullable<Observed["serviceRoles"]> = { roles: [], accounts: [], tokenSecrets: [] };
@@ -86,13 +113,13 @@ function roleOutcome(seen: Observed, role: NatsServiceRole): RoleOutcome {
   const parsed = parseClientsAuth(JSON.stringify({ users: [{ username: roleName, permissions: role.spec?.permissions ?? {} }] }));
   if ("error" in parsed) return problem(`${where}: ${parsed.error.message.replace(/^users\[0\]\.?/, "")}`);
   const accounts = sr.accounts.filter((a) => a.metadata?.name === roleName);
-  if (accounts.length > 1) {
+  const sa = accountOf(seen, roleName, accounts);
+  if (!sa && accounts.length > 1) {
     const spaces = accounts.map((a) => JSON.stringify(a.metadata!.namespace)).sort();
-    return problem(
-      `${where}: ServiceAccounts "${roleName}" in namespaces ${spaces.join(", ")} would be two NATS users of one name: keep one, or make a role of another name for the other`,
-    );
+    const told = seen.cluster.status?.serviceAccounts?.ambiguous?.includes(roleName);
+    const message = `${where}: ServiceAccounts "${roleName}" in namespaces ${spaces.join(", ")} would be two NATS users of one name, so neither is: delete all but one, or create the one in namespace "${seen.namespace}", which wins`;
+    return { changes: [], events: told ? [] : [{ type: "Warning", reason: "ServiceAccountAmbiguous", message }], ambiguous: true };
   }
-  const sa = accounts[0];
   if (!sa) {
     const told = seen.cluster.status?.serviceAccounts?.waiting?.includes(roleName);
     const message = `${where} has no ServiceAccount "${roleName}" in a namespace the operator watches: no NATS user until one is created`;
