@@ -7,16 +7,13 @@
 //
 // Not yet run: written while another engineer held the real node (test/realnode/up.sh).
 
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { afterAll, describe, expect, it } from "vitest";
-import { binaries } from "../harness/binaries.ts";
+import { startNatsOperator } from "../harness/nats-operator.ts";
 import { onNode, type PodView, skipAfterAFailedStep } from "../harness/on-node.ts";
 import { waitFor } from "../harness/ports.ts";
-import { type Proc, startProcess } from "../harness/process.ts";
+import type { Proc } from "../harness/process.ts";
 
 const node = onNode();
 const ns = "sat-adopt-sa";
@@ -89,13 +86,7 @@ describe.runIf(!node.info.unavailable).sequential("adopting nats-operator 0.8.3'
 
   it("nats-operator runs 3 servers whose users are two NatsServiceRoles with their ServiceAccounts' tokens", async () => {
     await node.kubectl("create", "namespace", ns);
-    natsOperator = startProcess(
-      "nats-operator",
-      binaries().NATS_OPERATOR_BIN,
-      ["--debug-kube-config-path", node.info.kubeconfig],
-      join(mkdtempSync(join(tmpdir(), "nats-operator-")), "nats-operator.log"),
-      { ...process.env, MY_POD_NAMESPACE: ns },
-    );
+    natsOperator = startNatsOperator(node.info.kubeconfig, ns);
     await waitFor(
       "nats-operator's CRDs established",
       async () => {
