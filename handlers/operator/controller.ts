@@ -7,7 +7,7 @@ import { configApiUser, keyConfigApiPassword } from "./config-api-user.ts";
 import { reloaderAccountName } from "./desired-objects.ts";
 import { jetstreamEnabled } from "./jetstream.ts";
 import { configSecretName, isOwnedBy, labelApp, labelCluster, routesConfigMapName, stableJson } from "./names.ts";
-import { type NatsCluster, tlsFiles } from "./natscluster.ts";
+import { clientsMustAuthenticate, type NatsCluster, tlsFiles } from "./natscluster.ts";
 import { type ClusterView, reconcileCluster } from "./reconcile.ts";
 import type { ServerObservation } from "./reload-rollout.ts";
 import { serverConnect } from "./server-connect.ts";
@@ -154,8 +154,9 @@ export function configApiOf(
   const ns = cluster.metadata.namespace!;
   const name = cluster.metadata.name!;
   const spec = cluster.spec ?? {};
-  const password = spec.auth?.clientsAuthSecret ? store.get("Secret", ns, configSecretName(name))?.data?.[keyConfigApiPassword] : undefined;
-  if (spec.auth?.clientsAuthSecret && !password)
+  const auth = clientsMustAuthenticate(cluster);
+  const password = auth ? store.get("Secret", ns, configSecretName(name))?.data?.[keyConfigApiPassword] : undefined;
+  if (auth && !password)
     return { skip: "its clients must authenticate and the operator's user is not in its config yet" };
   if (spec.auth?.tlsVerifyAndMap)
     return { skip: "its clients are named by their certificates (auth.tlsVerifyAndMap), which the operator's would not be" };

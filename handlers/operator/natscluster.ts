@@ -309,6 +309,14 @@ export interface Condition {
   observedGeneration?: number;
 }
 
+/**
+ * Whether the cluster's clients must authenticate: users from spec.auth.clientsAuthSecret or from
+ * NatsServiceRoles (enableServiceAccounts). Then the operator's own users (config API, reloaders)
+ * are in the config too, with passwords.
+ */
+export const clientsMustAuthenticate = (c: NatsCluster) =>
+  Boolean(c.spec?.auth?.clientsAuthSecret || c.spec?.auth?.enableServiceAccounts);
+
 /** The `default:`s of manifests/crd.yaml, for objects that did not come through the API server. */
 export const specDefaults = {
   serverImage: "nats",

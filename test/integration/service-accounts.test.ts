@@ -109,6 +109,7 @@ describe("auth.enableServiceAccounts on a real API server", () => {
       return c.includes(`password: "${token}"`) && c;
     });
     expect(conf).toContain('user: "orders"');
+    await waitFor("orders served, in the status", async () => (await cluster("sa")).status?.serviceAccounts?.users.includes("orders"));
     expect((await cluster("sa")).status?.serviceAccounts).toEqual({ users: ["orders"], waiting: [], ambiguous: [] });
 
     const server = await serverWith(conf);
@@ -143,6 +144,8 @@ describe("auth.enableServiceAccounts on a real API server", () => {
       const c = await configOf("sa");
       return c.includes(`password: "${token}"`) && c;
     });
+    // The status is written after the config Secret, in the same reconcile.
+    await waitFor("late served, in the status", async () => (await cluster("sa")).status?.serviceAccounts?.users.includes("late"));
     expect((await cluster("sa")).status?.serviceAccounts).toEqual({ users: ["late", "orders"], waiting: [], ambiguous: [] });
     const after = await kube.admin.list(kinds.Pod, ns, { labelSelector: "nats_cluster=sa" });
     expect(after.items.map((p) => p.metadata!.uid).sort()).toEqual(uids);
@@ -202,6 +205,34 @@ describe("auth.enableServiceAccounts on a real API server", () => {
     expect(secret.metadata!.labels).toMatchObject({ "nats.io/cluster-namespace": ns });
     const events = (await kube.admin.list(kinds.Event, ns, { fieldSelector: "involvedObject.name=sa" })).items;
     expect(events.map((e) => e.reason)).toContain("TokenAdopted");
+  });
+
+  it("rotation: a token past 80% of its life (here a taken-over one, marked a day ago) is replaced by a new 24 h token, in the Secret and in nats.conf", async () => {
+    const before = await kube.admin.get(kinds.Secret, { namespace: ns, name: "legacy-sa-bound-token" });
+    const old = decodeBase64(before.data!.token!);
+    const dayAgo = new Date(Date.now() - 24 * 3600_000).toISOString();
+    await kube.admin.patch(
+      kinds.Secret,
+      { namespace: ns, name: "legacy-sa-bound-token" },
+      { metadata: { annotations: { "nats.io/token-adopted-at": dayAgo } } },
+    );
+    const { secret, token } = await waitFor("a new token", async () => {
+      const t = await tokenIn("legacy-sa-bound-token");
+      return t && t.token !== old && t;
+    });
+    expect(secret.metadata!.annotations?.["nats.io/token-adopted-at"]).toBeUndefined();
+    expect(secret.metadata!.uid).toBe(before.metadata!.uid);
+    const claims = claimsOf(token);
+    expect(claims.exp - claims.iat).toBe(86400);
+    expect(claims["kubernetes.io"].secret).toEqual({ name: "legacy-sa-bound-token", uid: before.metadata!.uid });
+    const conf = await waitFor("the new token in nats.conf", async () => {
+      const c = await configOf("sa");
+      return c.includes(`{ user: "legacy", password: "${token}"`) && c;
+    });
+    expect(conf).not.toContain(old);
+    const server = await serverWith(conf);
+    await (await connect({ servers: server.url, user: "legacy", pass: token })).close();
+    await expect(refused(server, { user: "legacy", pass: old })).rejects.toThrow(/Authorization Violation/);
   });
 
   it("a role named as a clientsAuthSecret user is refused with a condition naming both; nothing is changed", async () => {

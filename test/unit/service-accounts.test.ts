@@ -82,6 +82,19 @@ describe("enableServiceAccounts: users from NatsServiceRoles", () => {
     expect(r.changes.some((c) => c.op === "token")).toBe(false);
   });
 
+  it("the operator's own clients authenticate too: the reloader sidecar as satellite-reloader (its password from the config Secret)", () => {
+    const c = natsCluster({ size: 1, pod: { enableConfigReload: true }, auth: { enableServiceAccounts: true } });
+    const r = run(c, [], [], []);
+    expect(confOf(r.changes)).toContain('user: "satellite-reloader"');
+    const pod = r.changes.find((x) => x.op === "create" && x.kind === "Pod");
+    const reloader = pod?.op === "create" && pod.kind === "Pod" ? pod.object.spec!.containers.find((x) => x.name !== "nats") : undefined;
+    expect(reloader?.args).toEqual(expect.arrayContaining(["-user", "satellite-reloader"]));
+    expect(reloader?.env).toContainEqual({
+      name: "NATS_PASSWORD",
+      valueFrom: { secretKeyRef: { name: "demo", key: "reloader-password" } },
+    });
+  });
+
   it("with clientsAuthSecret: both sets of users in one authorization block", () => {
     const auth = secret("clients", { "clients-auth.json": JSON.stringify({ users: [{ username: "alice", password: "pw" }] }) });
     const c = cluster({ auth: { enableServiceAccounts: true, clientsAuthSecret: "clients" } });
