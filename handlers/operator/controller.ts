@@ -156,8 +156,7 @@ export function configApiOf(
   const spec = cluster.spec ?? {};
   const auth = clientsMustAuthenticate(cluster);
   const password = auth ? store.get("Secret", ns, configSecretName(name))?.data?.[keyConfigApiPassword] : undefined;
-  if (auth && !password)
-    return { skip: "its clients must authenticate and the operator's user is not in its config yet" };
+  if (auth && !password) return { skip: "its clients must authenticate and the operator's user is not in its config yet" };
   if (spec.auth?.tlsVerifyAndMap)
     return { skip: "its clients are named by their certificates (auth.tlsVerifyAndMap), which the operator's would not be" };
   const running = store

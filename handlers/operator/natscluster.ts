@@ -314,8 +314,7 @@ export interface Condition {
  * NatsServiceRoles (enableServiceAccounts). Then the operator's own users (config API, reloaders)
  * are in the config too, with passwords.
  */
-export const clientsMustAuthenticate = (c: NatsCluster) =>
-  Boolean(c.spec?.auth?.clientsAuthSecret || c.spec?.auth?.enableServiceAccounts);
+export const clientsMustAuthenticate = (c: NatsCluster) => Boolean(c.spec?.auth?.clientsAuthSecret || c.spec?.auth?.enableServiceAccounts);
 
 /** The `default:`s of manifests/crd.yaml, for objects that did not come through the API server. */
 export const specDefaults = {
