@@ -46,3 +46,29 @@ it("an old or foreign NatsCluster CRD: one clear sentence, not ready, no write l
     await op.stop();
   }
 });
+
+it("no NatsServiceRole CRD (satellite's NatsCluster CRD alone, from before enableServiceAccounts was served): one sentence naming manifests/crd.yaml, not ready; it starts once applied", async () => {
+  await kube.installCrd();
+  await kube.admin.remove(customResourceDefinitions, { name: "natsserviceroles.nats.io" });
+  await waitFor("discovery without natsserviceroles", async () => {
+    const d = await kube.admin.discover("nats.io/v1alpha2");
+    return !d.resources.some((r) => r.name === "natsserviceroles");
+  });
+  const ns = await kube.createNamespace("no-role-crd");
+  const port = await freePort();
+  const op = startSatellite(["run", "-operator", "-health", `127.0.0.1:${port}`, "-log-format", "json"], {
+    env: { KUBECONFIG: kube.info.kubeconfig, POD_NAMESPACE: ns },
+  });
+  try {
+    await waitForLog(
+      op,
+      "has no natsserviceroles: install satellite's CustomResourceDefinitions (kubectl apply -f manifests/crd.yaml has both)",
+    );
+    expect((await fetch(`http://127.0.0.1:${port}/readyz`)).status).toBe(503);
+    await kube.installCrd();
+    await waitForLog(op, "starting the operator", 20_000);
+    await waitFor("ready", async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200, 20_000);
+  } finally {
+    await op.stop();
+  }
+});
