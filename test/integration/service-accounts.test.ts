@@ -4,6 +4,7 @@
 // real nats-server run with that authorization block lets the role's client in, within its
 // permissions only, and keeps everyone else out.
 
+import { readFileSync, writeFileSync } from "node:fs";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { kinds } from "../../handlers/index.ts";
@@ -207,9 +208,13 @@ describe("auth.enableServiceAccounts on a real API server", () => {
     expect(events.map((e) => e.reason)).toContain("TokenAdopted");
   });
 
-  it("rotation: a token past 80% of its life (here a taken-over one, marked a day ago) is replaced by a new 24 h token, in the Secret and in nats.conf", async () => {
+  it("rotation: a token past 80% of its life (here a taken-over one, marked a day ago) is replaced by a new 24 h token, in the Secret and in nats.conf; the reload disconnects that role's clients only", async () => {
     const before = await kube.admin.get(kinds.Secret, { namespace: ns, name: "legacy-sa-bound-token" });
     const old = decodeBase64(before.data!.token!);
+    // A server running the config from before, with a client of the role and one of another role connected.
+    const running = await serverWith(await configOf("sa"));
+    const legacyClient = await connect({ servers: running.url, user: "legacy", pass: old, maxReconnectAttempts: 0 });
+    const ordersClient = await connect({ servers: running.url, user: "orders", pass: (await tokenIn("orders-sa-bound-token"))!.token });
     const dayAgo = new Date(Date.now() - 24 * 3600_000).toISOString();
     await kube.admin.patch(
       kinds.Secret,
@@ -233,6 +238,15 @@ describe("auth.enableServiceAccounts on a real API server", () => {
     const server = await serverWith(conf);
     await (await connect({ servers: server.url, user: "legacy", pass: token })).close();
     await expect(refused(server, { user: "legacy", pass: old })).rejects.toThrow(/Authorization Violation/);
+    // What docs/operator.md says of the window: the reload of the new config disconnects the
+    // role's clients (their password is the old token); other users' clients stay.
+    writeFileSync(running.configPath, readFileSync(running.configPath, "utf8").replace(old, token));
+    process.kill(running.pid, "SIGHUP");
+    await legacyClient.closed();
+    expect(legacyClient.isClosed()).toBe(true);
+    await ordersClient.flush();
+    expect(ordersClient.isClosed()).toBe(false);
+    await ordersClient.close();
   });
 
   it("a role named as a clientsAuthSecret user is refused with a condition naming both; nothing is changed", async () => {
