@@ -5,8 +5,9 @@ import { build } from "esbuild";
 import { bundleOptions } from "./build-options.mjs";
 
 // A guard against an unnoticed heavy dependency, not a goal: start time and memory are (bench/RESULTS.md).
-// 300,000 until the metrics, PodDisruptionBudgets and zones (303,844); raised with them.
-const budgetBytes = 320_000;
+// 300,000 until the metrics, budgets and zones, the exporter and service-account users (325,970);
+// raised with them (start and memory before and after: bench/RESULTS.md, docs/findings.md).
+const budgetBytes = 340_000;
 const outfile = "dist/satellite.mjs";
 
 const result = await build({

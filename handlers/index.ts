@@ -46,7 +46,7 @@ export type { ConfigObject, ReloadStep, ServerFacts } from "./reloader/outcome.t
 export type { ReloadPlan } from "./reloader/plan.ts";
 export type { ReloadReport } from "./reloader/report.ts";
 export type { Instance } from "./status.ts";
-export type { Change, ConfigMap, Learned, PeerRemove, Pod, Reply, Request, Result, ServerReload, Target } from "./types.ts";
+export type { Change, ConfigMap, Learned, PeerRemove, Pod, Reply, Request, Result, ServerReload, Target, TokenWrite } from "./types.ts";
 
 // ── Config API over NATS ────────────────────────────────────────────────────────────────────
 

@@ -13,6 +13,7 @@ import type {
   V1ServiceAccount,
 } from "@kubernetes/client-node";
 import type { NatsCluster } from "./operator/natscluster.ts";
+import type { NatsServiceRole } from "./operator/natsservicerole.ts";
 
 /** Where objects of one kind live in the API (core group when `group` is empty); `T` is their type. */
 export interface ResourceType<T = unknown> {
@@ -48,6 +49,7 @@ export const kinds = {
   Lease: kind<V1Lease>("Lease", "coordination.k8s.io", "v1", "leases"),
   PodDisruptionBudget: kind<V1PodDisruptionBudget>("PodDisruptionBudget", "policy", "v1", "poddisruptionbudgets"),
   NatsCluster: kind<NatsCluster>("NatsCluster", "nats.io", "v1alpha2", "natsclusters"),
+  NatsServiceRole: kind<NatsServiceRole>("NatsServiceRole", "nats.io", "v1alpha2", "natsserviceroles"),
 };
 
 export type Kind = keyof typeof kinds;

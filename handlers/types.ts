@@ -21,7 +21,8 @@ export type Change =
   | StatusChange
   | Delete
   | ServerReload
-  | PeerRemove;
+  | PeerRemove
+  | TokenWrite;
 export type StatusChange = { op: "status"; kind: "NatsCluster"; object: NatsCluster };
 /**
  * Reload one nats-server over NATS ($SYS.REQ.SERVER.<id>.RELOAD) as a system-account user; the
@@ -63,6 +64,20 @@ export type PeerRemove = {
   cluster: string;
   server: string;
   connect: ServerReload["connect"];
+};
+/**
+ * Ask the API server for a ServiceAccount token (a TokenRequest: POST
+ * serviceaccounts/<serviceAccount>/token in the Secret's namespace) bound to `secret`, and write it
+ * into that Secret under key `token`. The runtime creates `secret` first when it has no uid, else
+ * replaces it at the resourceVersion the handler saw; the rest of the Secret is written as given.
+ */
+export type TokenWrite = {
+  op: "token";
+  kind?: never;
+  secret: Secret;
+  serviceAccount: string;
+  audience: string;
+  expirationSeconds: number;
 };
 /** `uid` makes the delete conditional on the object still being the one that was seen. */
 export type Delete = { op: "delete"; kind: Kind; namespace: string; name: string; uid?: string; gracePeriodSeconds?: number };

@@ -8,7 +8,7 @@ import { KubeError } from "./kube/errors.ts";
  * or foreign CRD (nats-operator's has no status subresource) would make every status write fail
  * with a misleading "not found", forever.
  */
-export async function natsClusterApiProblem(kube: KubeClient): Promise<string | undefined> {
+export async function natsClusterApiProblem(kube: KubeClient, o: { serviceRoles?: boolean } = {}): Promise<string | undefined> {
   const { group, version, resource } = kinds.NatsCluster;
   let served: { resources: { name: string }[] };
   try {
@@ -22,6 +22,9 @@ export async function natsClusterApiProblem(kube: KubeClient): Promise<string | 
   const names = served.resources.map((r) => r.name);
   if (!names.includes(resource))
     return `the API server's ${group}/${version} has no ${resource}: install satellite's CustomResourceDefinition (kubectl apply -f manifests/crd.yaml)`;
+  // spec.auth.enableServiceAccounts' roles: the operator watches them (`serviceRoles`), so it needs their CRD (the second in manifests/crd.yaml).
+  if (o.serviceRoles && !names.includes(kinds.NatsServiceRole.resource))
+    return `the API server's ${group}/${version} has no ${kinds.NatsServiceRole.resource}: install satellite's CustomResourceDefinitions (kubectl apply -f manifests/crd.yaml has both)`;
   if (!names.includes(`${resource}/status`)) {
     return `the ${resource}.${group} CustomResourceDefinition installed here has no status subresource (nats-operator's own, or an old one): replace it with satellite's (kubectl apply -f manifests/crd.yaml); the operator waits until then`;
   }

@@ -1,4 +1,4 @@
-import { type Change, kinds, type PeerRemove, type ServerReload } from "../handlers/index.ts";
+import { type Change, kinds, type PeerRemove, type ServerReload, type TokenWrite } from "../handlers/index.ts";
 import type { KubeClient } from "./kube/client.ts";
 import { isNotFound } from "./kube/errors.ts";
 import type { Logger } from "./log.ts";
@@ -26,6 +26,10 @@ export async function applyChanges(
       await (c.op === "reload" ? servers.reload(c) : servers.removePeer(c));
       continue;
     }
+    if (c.op === "token") {
+      written.push(await writeToken(kube, c));
+      continue;
+    }
     const type = kinds[c.kind];
     if (c.op === "delete") {
       const grace = c.gracePeriodSeconds !== undefined ? { gracePeriodSeconds: c.gracePeriodSeconds } : {};
@@ -48,4 +52,30 @@ export async function applyChanges(
     }
   }
   return written;
+}
+
+/**
+ * A `token` change: the Secret (created first when new, so the token can be bound to its uid), a
+ * TokenRequest for the ServiceAccount bound to it, then the Secret again with the token, replaced
+ * at the resourceVersion just read or written. A failure between the steps leaves a Secret without
+ * a token, which the next reconcile asks a token for again; no user is rendered from it meanwhile.
+ */
+async function writeToken(kube: KubeClient, c: TokenWrite): Promise<Written> {
+  const ns = c.secret.metadata!.namespace!;
+  const secret = c.secret.metadata?.uid ? c.secret : await kube.create(kinds.Secret, c.secret);
+  const request = {
+    apiVersion: "authentication.k8s.io/v1",
+    kind: "TokenRequest",
+    spec: {
+      audiences: [c.audience],
+      expirationSeconds: c.expirationSeconds,
+      boundObjectRef: { kind: "Secret", apiVersion: "v1", name: secret.metadata!.name!, uid: secret.metadata!.uid! },
+    },
+  };
+  const issued = (await kube.create(kinds.ServiceAccount, request as never, {
+    ref: { namespace: ns, name: c.serviceAccount, subresource: "token" },
+  })) as unknown as { status?: { token?: string } };
+  const token = issued.status?.token;
+  if (!token) throw new Error(`the API server gave no token for ServiceAccount ${ns}/${c.serviceAccount}`);
+  return kube.replace(kinds.Secret, { ...secret, data: { ...secret.data, token: Buffer.from(token).toString("base64") } });
 }

@@ -37,7 +37,7 @@ export interface Operator {
   stop(): Promise<void>;
 }
 
-type Meta = { metadata?: { namespace?: string; labels?: Record<string, string> } };
+type Meta = { metadata?: { name?: string; namespace?: string; labels?: Record<string, string> } };
 type Caches = { [K in WatchedKind]: Reflector<ObjectOf<K>> };
 
 /** Watches what the routing table names, and runs the reconcile for each cluster a change concerns. */
@@ -50,13 +50,18 @@ export function startOperator(d: OperatorDeps): Operator {
     ]),
   ) as unknown as Caches;
   const all: Reflector<unknown>[] = Object.values(caches);
+  const labelled = (m: Meta["metadata"], labels: Record<string, string>) => Object.entries(labels).every(([k, v]) => m?.labels?.[k] === v);
   const store: Store = {
     get: (kind, ns, name) => caches[kind].get(name, ns),
     list: (kind, ns, labels) =>
-      caches[kind].list().filter((o) => {
-        const m = (o as Meta).metadata;
-        return m?.namespace === ns && Object.entries(labels).every(([k, v]) => m.labels?.[k] === v);
-      }),
+      caches[kind].list().filter((o) => (o as Meta).metadata?.namespace === ns && labelled((o as Meta).metadata, labels)),
+    everywhere: (kind, match) =>
+      caches[kind]
+        .list()
+        .filter(
+          (o) =>
+            (match.name === undefined || (o as Meta).metadata?.name === match.name) && labelled((o as Meta).metadata, match.labels ?? {}),
+        ),
   };
   const env = (): OperatorEnv => ({
     component: "satellite",
@@ -135,7 +140,8 @@ export function startOperator(d: OperatorDeps): Operator {
   async function apply(changes: Change[]): Promise<void> {
     for (const change of changes) {
       const [written] = await applyChanges(kube, [change], log, servers);
-      if (written) (caches[change.kind as WatchedKind] as Reflector<unknown> | undefined)?.observe(written);
+      const kind = change.op === "token" ? "Secret" : (change.kind as WatchedKind);
+      if (written) (caches[kind] as Reflector<unknown> | undefined)?.observe(written);
     }
   }
 
@@ -158,5 +164,7 @@ function describe(c: Change): string {
       ? `reload ${c.pod}`
       : c.op === "remove-peer"
         ? `remove JetStream peer ${c.server}`
-        : `${c.op} ${c.kind} ${c.object.metadata?.name}`;
+        : c.op === "token"
+          ? `token of ServiceAccount ${c.secret.metadata?.namespace}/${c.serviceAccount} into Secret ${c.secret.metadata?.name}`
+          : `${c.op} ${c.kind} ${c.object.metadata?.name}`;
 }

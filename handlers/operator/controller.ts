@@ -7,10 +7,11 @@ import { configApiUser, keyConfigApiPassword } from "./config-api-user.ts";
 import { reloaderAccountName } from "./desired-objects.ts";
 import { jetstreamEnabled } from "./jetstream.ts";
 import { configSecretName, isOwnedBy, labelApp, labelCluster, routesConfigMapName, stableJson } from "./names.ts";
-import { type NatsCluster, tlsFiles } from "./natscluster.ts";
+import { clientsMustAuthenticate, type NatsCluster, tlsFiles } from "./natscluster.ts";
 import { type ClusterView, reconcileCluster } from "./reconcile.ts";
 import type { ServerObservation } from "./reload-rollout.ts";
 import { serverConnect } from "./server-connect.ts";
+import { labelClusterNamespace, tokenSecretName } from "./service-account-token.ts";
 import type { WatchedKind } from "./triggers.ts";
 import { referencedSecrets } from "./validate.ts";
 
@@ -19,6 +20,8 @@ export interface Store {
   get<K extends WatchedKind>(kind: K, namespace: string, name: string): ObjectOf<K> | undefined;
   /** Objects of the namespace whose labels include `labels`. */
   list<K extends WatchedKind>(kind: K, namespace: string, labels: Record<string, string>): ObjectOf<K>[];
+  /** Objects of every namespace the operator watches (its own only, for a namespaced operator), by name and/or labels. */
+  everywhere<K extends WatchedKind>(kind: K, match: { name?: string; labels?: Record<string, string> }): ObjectOf<K>[];
 }
 
 /** What the operator runs with, besides the caches. */
@@ -49,11 +52,13 @@ export const watches: { kind: WatchedKind & Kind; labelSelector?: string }[] = [
   { kind: "Service", labelSelector: `${labelApp}=nats,${labelCluster}` },
   { kind: "Secret" },
   { kind: "ConfigMap" },
-  { kind: "ServiceAccount", labelSelector: `${labelApp}=nats,${labelCluster}` },
+  // Every ServiceAccount: the reloaders' (labelled), and those NatsServiceRoles are named after.
+  { kind: "ServiceAccount" },
   { kind: "Role", labelSelector: `${labelApp}=nats,${labelCluster}` },
   { kind: "RoleBinding", labelSelector: `${labelApp}=nats,${labelCluster}` },
   { kind: "PersistentVolumeClaim", labelSelector: `${labelApp}=nats,${labelCluster}` },
   { kind: "PodDisruptionBudget", labelSelector: `${labelApp}=nats,${labelCluster}` },
+  { kind: "NatsServiceRole", labelSelector: labelCluster },
 ];
 
 /** The cluster's view, gathered from the caches by the names and labels the operator gives its objects. */
@@ -86,7 +91,21 @@ export function viewOf(
     entropy: env.entropy,
     ...(env.site ? { site: env.site } : {}),
     ...(servers ? { servers } : {}),
+    ...(cluster.spec?.auth?.enableServiceAccounts ? { serviceRoles: serviceRolesOf(cluster, store) } : {}),
   };
+}
+
+/** enableServiceAccounts: the cluster's roles, the ServiceAccounts of their names, their token Secrets. */
+function serviceRolesOf(cluster: NatsCluster, store: Store): NonNullable<ClusterView["serviceRoles"]> {
+  const ns = cluster.metadata.namespace!;
+  const name = cluster.metadata.name!;
+  const roles = store.list("NatsServiceRole", ns, { [labelCluster]: name });
+  const accounts = roles.flatMap((r) => store.everywhere("ServiceAccount", { name: r.metadata.name! }));
+  const beside = accounts.flatMap((a) => store.get("Secret", a.metadata!.namespace!, tokenSecretName(a.metadata!.name!, name)) ?? []);
+  const labelled = store.everywhere("Secret", { labels: { [labelCluster]: name, [labelClusterNamespace]: ns } });
+  const key = (s: { metadata?: { namespace?: string; name?: string } }) => `${s.metadata?.namespace}/${s.metadata?.name}`;
+  const tokenSecrets = [...new Map([...beside, ...labelled].map((s) => [key(s), s])).values()];
+  return { roles, accounts, tokenSecrets };
 }
 
 /**
@@ -135,9 +154,9 @@ export function configApiOf(
   const ns = cluster.metadata.namespace!;
   const name = cluster.metadata.name!;
   const spec = cluster.spec ?? {};
-  const password = spec.auth?.clientsAuthSecret ? store.get("Secret", ns, configSecretName(name))?.data?.[keyConfigApiPassword] : undefined;
-  if (spec.auth?.clientsAuthSecret && !password)
-    return { skip: "its clients must authenticate and the operator's user is not in its config yet" };
+  const auth = clientsMustAuthenticate(cluster);
+  const password = auth ? store.get("Secret", ns, configSecretName(name))?.data?.[keyConfigApiPassword] : undefined;
+  if (auth && !password) return { skip: "its clients must authenticate and the operator's user is not in its config yet" };
   if (spec.auth?.tlsVerifyAndMap)
     return { skip: "its clients are named by their certificates (auth.tlsVerifyAndMap), which the operator's would not be" };
   const running = store

@@ -16,7 +16,7 @@ import {
   podName,
   selectorLabels,
 } from "./names.ts";
-import { type NatsCluster, tlsFiles } from "./natscluster.ts";
+import { clientsMustAuthenticate, type NatsCluster, tlsFiles } from "./natscluster.ts";
 import { containerSecurityContext, podSecurityContext } from "./pod-security.ts";
 import { laidOverTemplate } from "./pod-template-merge.ts";
 import { podVolumes } from "./pod-volumes.ts";
@@ -214,7 +214,7 @@ function reportLink(c: NatsCluster, mounts: V1VolumeMount[]): { args: string[]; 
     if (c.spec?.tls?.verify)
       args.push("-tlscert", `${serverPaths.serverTlsDir}/${server.cert}`, "-tlskey", `${serverPaths.serverTlsDir}/${server.key}`);
   }
-  const auth = Boolean(c.spec?.auth?.clientsAuthSecret);
+  const auth = clientsMustAuthenticate(c);
   if (auth) args.push("-user", reloaderUser);
   return {
     args,

@@ -259,6 +259,8 @@ export interface NatsClusterStatus {
   /** Operator reload mode: which config each server runs. */
   config?: ConfigStatus;
   jetstream?: JetStreamStatus;
+  /** spec.auth.enableServiceAccounts: the roles served as NATS users, and those waiting for their ServiceAccount. */
+  serviceAccounts?: { users: string[]; waiting: string[]; ambiguous: string[] };
 }
 
 /** What the servers say of JetStream (their /jsz and /healthz). */
@@ -306,6 +308,13 @@ export interface Condition {
   lastTransitionTime?: string;
   observedGeneration?: number;
 }
+
+/**
+ * Whether the cluster's clients must authenticate: users from spec.auth.clientsAuthSecret or from
+ * NatsServiceRoles (enableServiceAccounts). Then the operator's own users (config API, reloaders)
+ * are in the config too, with passwords.
+ */
+export const clientsMustAuthenticate = (c: NatsCluster) => Boolean(c.spec?.auth?.clientsAuthSecret || c.spec?.auth?.enableServiceAccounts);
 
 /** The `default:`s of manifests/crd.yaml, for objects that did not come through the API server. */
 export const specDefaults = {

@@ -11,6 +11,7 @@ import { foreignObjects, takeoverProblems, templateProblems } from "./phases/own
 import { renderConfig } from "./phases/render.ts";
 import { serveConfig } from "./phases/serve-config.ts";
 import { serverPods } from "./phases/server-pods.ts";
+import { type ServiceAccountUsers, serviceAccountUsers, withServiceAccountUsers } from "./phases/service-accounts.ts";
 import { supportingObjects } from "./phases/supporting-objects.ts";
 import { validateCluster } from "./validate.ts";
 
@@ -31,17 +32,21 @@ export function reconcileCluster(v: ClusterView): ReconcileResult {
   const seen = observe(v);
   const valid = validateCluster(seen.cluster, seen.secrets);
   if (seen.spec.paused) return { changes: [], ...pausedStatus(seen, valid.problems) };
-  const creds = credentials(seen, valid.clientsAuth);
-  const config = renderConfig(seen, creds, valid.problems.length > 0);
+  const accounts = serviceAccountUsers(seen);
+  const users = withServiceAccountUsers(valid.clientsAuth, accounts);
+  const creds = credentials(seen, users.auth);
+  const config = renderConfig(seen, creds, valid.problems.length + accounts.problems.length + users.problems.length > 0);
   const problems = [
     ...valid.problems,
+    ...accounts.problems,
+    ...users.problems,
     ...creds.problems,
     ...config.problems,
     ...foreignObjects(seen),
     ...takeoverProblems(seen),
     ...templateProblems(seen),
   ];
-  if (problems.length || config.conf === undefined) return { changes: [], ...invalidStatus(seen, problems) };
+  if (problems.length || config.conf === undefined) return withAccounts({ changes: [], ...invalidStatus(seen, problems) }, accounts, false);
 
   const served = serveConfig(seen, { ...config, conf: config.conf }, creds);
   const objects = supportingObjects(seen);
@@ -49,9 +54,28 @@ export function reconcileCluster(v: ClusterView): ReconcileResult {
   // Reloads wait while pods are created, replaced or removed: those start with the Secret's config.
   const reloads = served.rollout && !pods.plan.changes.length ? served.rollout : undefined;
   const status = servingStatus(seen, pods, served.rollout);
-  return {
+  const result = {
     ...status,
     changes: [...served.changes, ...objects, ...pods.changes, ...(reloads?.changes ?? [])],
     events: [...served.events, ...pods.events, ...(reloads?.events ?? []), ...status.events],
+  };
+  return withAccounts(result, accounts, true);
+}
+
+/**
+ * The service accounts' part (enableServiceAccounts): their status always; their token changes,
+ * Events and next token time only where the cluster is served (a refused spec changes nothing).
+ * Tokens are written first: the next reconcile renders them.
+ */
+function withAccounts(r: ReconcileResult, accounts: ServiceAccountUsers, served: boolean): ReconcileResult {
+  if (!accounts.status) return r;
+  const status = { ...r.status, serviceAccounts: accounts.status };
+  if (!served) return { ...r, status };
+  const requeue = [r.requeueAfterMs, accounts.requeueAfterMs].filter((x): x is number => x !== undefined);
+  return {
+    changes: [...accounts.changes, ...r.changes],
+    events: [...accounts.events, ...r.events],
+    status,
+    ...(requeue.length ? { requeueAfterMs: Math.min(...requeue) } : {}),
   };
 }

@@ -20,7 +20,8 @@ export type WatchedKind =
   | "Role"
   | "RoleBinding"
   | "PersistentVolumeClaim"
-  | "PodDisruptionBudget";
+  | "PodDisruptionBudget"
+  | "NatsServiceRole";
 
 const key = (ns: string | undefined, name: string) => `${ns ?? ""}/${name}`;
 
@@ -41,6 +42,15 @@ export function clustersToReconcile(kind: WatchedKind, obj: Meta, clusters: Nats
     if (c.metadata.namespace !== ns) continue;
     if (kind === "ConfigMap" && routesConfigMapName(c.metadata.name!) === name) out.add(key(ns, c.metadata.name!));
     if (kind === "Secret" && referencedSecrets(c).includes(name)) out.add(key(ns, c.metadata.name!));
+  }
+  // enableServiceAccounts: a ServiceAccount (any namespace) may be a role's; a token Secret sits
+  // beside its ServiceAccount, maybe in another namespace than the cluster's.
+  for (const c of clusters) {
+    if (!c.spec?.auth?.enableServiceAccounts) continue;
+    const tokenOf = kind === "Secret" && name.endsWith(`-${c.metadata.name}-bound-token`);
+    // A role relabelled from one cluster to another concerns both.
+    const roleOf = kind === "NatsServiceRole" && c.metadata.namespace === ns;
+    if (kind === "ServiceAccount" || tokenOf || roleOf) out.add(key(c.metadata.namespace, c.metadata.name!));
   }
   return [...out];
 }

@@ -187,10 +187,6 @@ function unservedFieldProblems(c: NatsCluster): string[] {
   const s = c.spec ?? {};
   const keep = "nothing of this cluster is changed until it is cleared";
   const problems: string[] = [];
-  if (s.auth?.enableServiceAccounts)
-    problems.push(
-      `spec.auth.enableServiceAccounts (users from NatsServiceRoles with ServiceAccount tokens) is not served by satellite yet: ${keep}; give the users in spec.auth.clientsAuthSecret instead`,
-    );
   if (s.auth?.clientsAuthFile !== undefined)
     problems.push(
       `spec.auth.clientsAuthFile is not served by satellite: ${keep}; put the same JSON in a Secret and name it in spec.auth.clientsAuthSecret`,

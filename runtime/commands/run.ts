@@ -267,7 +267,7 @@ function startOperatorPart(
   void (async () => {
     let said: string | undefined;
     while (!stopping.signal.aborted) {
-      const problem = await natsClusterApiProblem(kube).catch(
+      const problem = await natsClusterApiProblem(kube, { serviceRoles: true }).catch(
         (e) => `cannot read the API server's discovery of nats.io (${(e as Error).message})`,
       );
       if (!problem) break;

@@ -29,7 +29,7 @@ export interface TestKube {
   apply(docs: string | object[], opts?: { namespace?: string; dryRun?: boolean }): Promise<any[]>;
   /** Where objects of `kind` in `apiVersion` live, from API discovery (waits for a new CRD to be served). */
   resourceFor(apiVersion: string, kind: string): Promise<ResourceType<any>>;
-  /** Applies manifests/crd.yaml and waits until the API server serves NatsClusters. */
+  /** Applies manifests/crd.yaml and waits until the API server serves NatsClusters and NatsServiceRoles. */
   installCrd(): Promise<void>;
   /** A TokenRequest token for a ServiceAccount, created if missing. */
   tokenFor(namespace: string, serviceAccount: string, seconds?: number): Promise<string>;
@@ -66,10 +66,11 @@ export function testKube(info: ControlPlaneInfo): TestKube {
     resourceFor,
     async installCrd() {
       await this.apply(manifest("crd.yaml"));
-      await waitFor("the NatsCluster CRD to be established", async () => {
-        const crd = await admin.get(customResourceDefinitions, { name: "natsclusters.nats.io" });
-        return crd.status?.conditions?.some((c) => c.type === "Established" && c.status === "True");
-      });
+      for (const name of ["natsclusters.nats.io", "natsserviceroles.nats.io"])
+        await waitFor(`the CRD ${name} to be established`, async () => {
+          const crd = await admin.get(customResourceDefinitions, { name });
+          return crd.status?.conditions?.some((c) => c.type === "Established" && c.status === "True");
+        });
     },
     async createNamespace(prefix) {
       const name = `${prefix}-${process.pid}-${Date.now().toString(36)}-${counter++}`.slice(0, 63).replace(/-$/, "");

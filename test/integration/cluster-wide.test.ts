@@ -51,6 +51,68 @@ describe("one operator for every namespace", () => {
     expect((await kube.admin.list(kinds.Pod, home, { labelSelector: "app=nats" })).items).toEqual([]);
   });
 
+  it("enableServiceAccounts: a role's ServiceAccount in another namespace gets its token Secret there (no owner across namespaces); a role stays with its ServiceAccount; a name in two other namespaces is no user, said in the status", async () => {
+    const [clusterNs, appNs] = sites as [string, string];
+    const secretOf = async (ns: string, name: string) => kube.admin.get(kinds.Secret, { namespace: ns, name }).catch(() => undefined);
+    await kube.apply(
+      [
+        {
+          apiVersion: "nats.io/v1alpha2",
+          kind: "NatsCluster",
+          metadata: { name: "svc" },
+          spec: { size: 1, auth: { enableServiceAccounts: true } },
+        },
+        {
+          apiVersion: "nats.io/v1alpha2",
+          kind: "NatsServiceRole",
+          metadata: { name: "app", labels: { nats_cluster: "svc" } },
+          spec: { permissions: { publish: ["app.>"] } },
+        },
+      ],
+      { namespace: clusterNs },
+    );
+    await kube.apply([{ apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "app" } }], { namespace: appNs });
+    const secret = await waitFor("the token Secret beside the ServiceAccount", async () => {
+      const s = await secretOf(appNs, "app-svc-bound-token");
+      return s?.data?.token ? s : undefined;
+    });
+    expect(secret.metadata!.ownerReferences ?? []).toEqual([]);
+    const token = Buffer.from(secret.data!.token!, "base64").toString();
+    const claims = JSON.parse(Buffer.from(token.split(".")[1]!, "base64url").toString());
+    expect(claims.aud).toEqual([`nats://svc.${clusterNs}.svc`]);
+    expect(claims["kubernetes.io"]).toMatchObject({
+      namespace: appNs,
+      serviceaccount: { name: "app" },
+      secret: { name: "app-svc-bound-token" },
+    });
+    await waitFor("the user in nats.conf", async () => {
+      const conf = Buffer.from((await secretOf(clusterNs, "svc"))?.data?.["nats.conf"] ?? "", "base64").toString();
+      return conf.includes(`{ user: "app", password: "${token}"`);
+    });
+
+    // Another ServiceAccount "app", in the cluster's namespace: the role stays with the one it has.
+    await kube.apply([{ apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "app" } }], { namespace: clusterNs });
+    // Two ServiceAccounts "twice", neither in the cluster's namespace: no user, said in the status.
+    await kube.apply([{ apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "twice" } }], { namespace: appNs });
+    await kube.apply([{ apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "twice" } }], { namespace: home });
+    await kube.apply(
+      [{ apiVersion: "nats.io/v1alpha2", kind: "NatsServiceRole", metadata: { name: "twice", labels: { nats_cluster: "svc" } }, spec: {} }],
+      { namespace: clusterNs },
+    );
+    const status = await waitFor("twice ambiguous", async () => {
+      const s = (await kube.admin.get(kinds.NatsCluster, { namespace: clusterNs, name: "svc" })).status;
+      return s?.serviceAccounts?.ambiguous?.includes("twice") && s;
+    });
+    expect(status.serviceAccounts).toEqual({ users: ["app"], waiting: [], ambiguous: ["twice"] });
+    expect(status.conditions?.find((c) => c.type === "Degraded")?.status).toBe("False");
+    expect((await secretOf(appNs, "app-svc-bound-token"))?.data?.token).toBe(secret.data!.token);
+    expect(await secretOf(clusterNs, "app-svc-bound-token")).toBeUndefined();
+    const events = (await kube.admin.list(kinds.Event, clusterNs, { fieldSelector: "involvedObject.name=svc" })).items;
+    expect(events.filter((e) => e.reason === "ServiceAccountAmbiguous").map((e) => e.message)).toEqual([
+      expect.stringContaining('ServiceAccounts "twice" in namespaces'),
+    ]);
+  });
+
   it("-all-namespaces and -leader-elect go with -operator", async () => {
     const p = startSatellite(["run", "-name", "nats", "-all-namespaces"]);
     expect(await p.exited).toBe(2);

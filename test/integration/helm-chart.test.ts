@@ -112,9 +112,10 @@ describe("no drift from manifests/", () => {
     }
   });
 
-  it("the CRD is kept by helm uninstall (helm.sh/resource-policy: keep)", async () => {
-    const crd = one(await helmTemplate(), "CustomResourceDefinition");
-    expect(crd.metadata.annotations).toEqual({ "helm.sh/resource-policy": "keep" });
+  it("the CRDs are kept by helm uninstall (helm.sh/resource-policy: keep)", async () => {
+    const crds = byKind(await helmTemplate(), "CustomResourceDefinition");
+    expect(crds.map((c) => c.metadata.name)).toEqual(["natsclusters.nats.io", "natsserviceroles.nats.io"]);
+    for (const crd of crds) expect(crd.metadata.annotations).toEqual({ "helm.sh/resource-policy": "keep" });
   });
 
   it("the packaged chart (helm package stores files/crd.yaml's content, not the link) renders the same", async () => {
@@ -280,7 +281,7 @@ describe("each value", () => {
       "-f",
       valuesFile({
         podLabels: { team: "edge" },
-        podAnnotations: { "example.com/owner": "edge" },
+        podAnnotations: { "example.com/owner": "edge", "prometheus.io/path": "/other" },
         nodeSelector: { "kubernetes.io/os": "linux" },
         tolerations,
         affinity,
@@ -291,7 +292,12 @@ describe("each value", () => {
       "app.kubernetes.io/name": "satellite-operator",
       team: "edge",
     });
-    expect(template.metadata.annotations).toEqual({ "example.com/owner": "edge" });
+    expect(template.metadata.annotations).toEqual({
+      "example.com/owner": "edge",
+      "prometheus.io/scrape": "true",
+      "prometheus.io/port": "8081",
+      "prometheus.io/path": "/other",
+    });
     expect(template.spec).toMatchObject({ nodeSelector: { "kubernetes.io/os": "linux" }, tolerations, affinity });
   });
 

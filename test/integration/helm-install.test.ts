@@ -16,6 +16,8 @@ import { startSatellite, waitForLog } from "../harness/satellite.ts";
 const kube = useKube();
 const kubeconfig = kube.info.kubeconfig;
 const crdName = "natsclusters.nats.io";
+/** Both CRDs of manifests/crd.yaml: NatsCluster and NatsServiceRole. */
+const crdNames = [crdName, "natsserviceroles.nats.io"];
 // Kinds the operator never touches, so not in handlers/kinds.ts.
 const Deployment: ResourceType<any> = { kind: "Deployment", group: "apps", version: "v1", resource: "deployments", namespaced: true };
 const clusterRbac = (kind: string): ResourceType<any> => ({
@@ -70,12 +72,13 @@ describe.sequential("helm install, upgrade, uninstall against a real API server"
 
   beforeAll(async () => {
     ns = await kube.createNamespace("helm");
-    // The CRD is cluster-wide and other test files install it with kubectl's apply: gone first, so
-    // that this install is the one creating it.
-    if (!(await missing(kube.admin.get(customResourceDefinitions, { name: crdName })))) {
-      await kube.admin.remove(customResourceDefinitions, { name: crdName });
-      await waitFor("the NatsCluster CRD to be gone", () => missing(kube.admin.get(customResourceDefinitions, { name: crdName })), 30_000);
-    }
+    // The CRDs are cluster-wide and other test files install them with kubectl's apply: gone first,
+    // so that this install is the one creating them.
+    for (const name of crdNames)
+      if (!(await missing(kube.admin.get(customResourceDefinitions, { name })))) {
+        await kube.admin.remove(customResourceDefinitions, { name });
+        await waitFor(`the CRD ${name} to be gone`, () => missing(kube.admin.get(customResourceDefinitions, { name })), 30_000);
+      }
   });
   afterAll(async () => {
     await operator?.stop();
@@ -85,15 +88,17 @@ describe.sequential("helm install, upgrade, uninstall against a real API server"
   it("helm install: the CRD (kept on uninstall), ServiceAccount, Role, RoleBinding and Deployment of the release", async () => {
     const out = await helmOk(["install", "sat", chartDir, "-n", ns], { kubeconfig });
     expect(out).toContain("STATUS: deployed");
-    const crd = await waitFor("the CRD established", async () => {
-      const c = await kube.admin.get(customResourceDefinitions, { name: crdName });
-      return c.status?.conditions?.some((x) => x.type === "Established" && x.status === "True") && c;
-    });
-    expect(crd.metadata!.annotations).toMatchObject({
-      "helm.sh/resource-policy": "keep",
-      "meta.helm.sh/release-name": "sat",
-      "meta.helm.sh/release-namespace": ns,
-    });
+    for (const name of crdNames) {
+      const crd = await waitFor(`the CRD ${name} established`, async () => {
+        const c = await kube.admin.get(customResourceDefinitions, { name });
+        return c.status?.conditions?.some((x) => x.type === "Established" && x.status === "True") && c;
+      });
+      expect(crd.metadata!.annotations).toMatchObject({
+        "helm.sh/resource-policy": "keep",
+        "meta.helm.sh/release-name": "sat",
+        "meta.helm.sh/release-namespace": ns,
+      });
+    }
     for (const type of [kinds.ServiceAccount, Role, RoleBinding, Deployment]) {
       const o = await kube.admin.get(type as ResourceType<any>, { namespace: ns, name: "satellite-operator" });
       expect(o.metadata.labels, type.kind).toMatchObject({ "app.kubernetes.io/instance": "sat", "app.kubernetes.io/managed-by": "Helm" });
@@ -158,11 +163,13 @@ describe.sequential("helm install, upgrade, uninstall against a real API server"
 
   it("helm uninstall: the operator's objects are gone; the CRD and the NatsClusters stay", async () => {
     const out = await helmOk(["uninstall", "sat", "-n", ns], { kubeconfig });
-    expect(out).toContain(`These resources were kept due to the resource policy:\n[CustomResourceDefinition] ${crdName}`);
+    expect(out).toContain("These resources were kept due to the resource policy:");
+    for (const name of crdNames) expect(out).toContain(`[CustomResourceDefinition] ${name}`);
     for (const type of [kinds.ServiceAccount, Role, RoleBinding, Deployment]) {
       expect(await missing(kube.admin.get(type as ResourceType<any>, { namespace: ns, name: "satellite-operator" })), type.kind).toBe(true);
     }
-    expect((await kube.admin.get(customResourceDefinitions, { name: crdName })).metadata!.deletionTimestamp).toBeUndefined();
+    for (const name of crdNames)
+      expect((await kube.admin.get(customResourceDefinitions, { name })).metadata!.deletionTimestamp).toBeUndefined();
     const nc = await kube.admin.get(kinds.NatsCluster, { namespace: ns, name: "edge" });
     expect(nc.metadata!.deletionTimestamp).toBeUndefined();
   });

@@ -4,15 +4,12 @@
 // satellite takes the cluster over without restarting a server and fixes its status; then it runs
 // the cluster: a scale up, and an upgrade that replaces nats-operator's pods with its own.
 
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
-import { binaries } from "../harness/binaries.ts";
+import { startNatsOperator } from "../harness/nats-operator.ts";
 import { monitor, onNode, type PodView, skipAfterAFailedStep } from "../harness/on-node.ts";
 import { waitFor } from "../harness/ports.ts";
-import { type Proc, startProcess } from "../harness/process.ts";
+import type { Proc } from "../harness/process.ts";
 
 const node = onNode();
 const ns = "sat-adopt";
@@ -43,13 +40,7 @@ describe.runIf(!node.info.unavailable).sequential("adopting a cluster nats-opera
 
   it("nats-operator (its own CRD) runs a NatsCluster of 3 servers", async () => {
     await node.kubectl("create", "namespace", ns);
-    natsOperator = startProcess(
-      "nats-operator",
-      binaries().NATS_OPERATOR_BIN,
-      ["--debug-kube-config-path", node.info.kubeconfig],
-      join(mkdtempSync(join(tmpdir(), "nats-operator-")), "nats-operator.log"),
-      { ...process.env, MY_POD_NAMESPACE: ns },
-    );
+    natsOperator = startNatsOperator(node.info.kubeconfig, ns);
     // It registers (or overwrites) the CRD with its own: one version, no schema, no status subresource.
     await waitFor(
       "nats-operator's CRD",

@@ -11,6 +11,12 @@ function storeOf(objects: Partial<Record<string, { metadata?: any }[]>>): Store 
     get: (kind, ns, name) => of(kind).find((o) => o.metadata?.namespace === ns && o.metadata?.name === name),
     list: (kind, ns, labels) =>
       of(kind).filter((o) => o.metadata?.namespace === ns && Object.entries(labels).every(([k, v]) => o.metadata?.labels?.[k] === v)),
+    everywhere: (kind, m) =>
+      of(kind).filter(
+        (o) =>
+          (m.name === undefined || o.metadata?.name === m.name) &&
+          Object.entries(m.labels ?? {}).every(([k, v]) => o.metadata?.labels?.[k] === v),
+      ),
   };
 }
 
@@ -111,11 +117,17 @@ describe("operator routes: each cluster's config API (-config-api)", () => {
     });
   });
 
-  it("where clients must authenticate, connects as the operator's own user from the config Secret", () => {
-    const c = natsCluster({ size: 1, auth: { clientsAuthSecret: "auth" } });
+  it.each([
+    ["clientsAuthSecret", { clientsAuthSecret: "auth" }],
+    ["enableServiceAccounts", { enableServiceAccounts: true }],
+  ])("where clients must authenticate (%s), connects as the operator's own user from the config Secret", (_, auth) => {
+    const c = natsCluster({ size: 1, auth });
     const configSecret = { ...secret("demo", { "config-api-password": "pw-123" }), metadata: { name: "demo", namespace: "ns1" } };
     const api = operatorRoutes.configApiOf(c, storeOf({ Pod: [running(c, 1, "10.88.0.5")], Secret: [configSecret] }), undefined);
     expect(api).toMatchObject({ connect: { urls: ["nats://10.88.0.5:4222"], user: "satellite-config-api", password: "pw-123" } });
+    expect(operatorRoutes.configApiOf(c, storeOf({ Pod: [running(c, 1, "10.88.0.5")] }), undefined)).toMatchObject({
+      skip: expect.stringContaining("operator's user"),
+    });
   });
 
   it("where clients present certificates (tls.verify), presents the server's own; verify_and_map clusters are skipped", () => {

@@ -56,6 +56,8 @@ export function describe(c: Change): string {
       ? `reload ${c.pod}`
       : c.op === "remove-peer"
         ? `remove-peer ${c.server}`
-        : `${c.op} ${c.kind} ${c.object.metadata?.name}`;
+        : c.op === "token"
+          ? `token ${c.secret.metadata?.namespace}/${c.secret.metadata?.name}`
+          : `${c.op} ${c.kind} ${c.object.metadata?.name}`;
 }
 export const condition = (r: ReconcileResult, type: string) => r.status.conditions?.find((c) => c.type === type);

@@ -265,7 +265,6 @@ describe("no silent no-op: every field of the NatsCluster schema does something 
 
   it("the refused ones say which field and what to do", () => {
     for (const [path, value] of [
-      ["auth.enableServiceAccounts", true],
       ["auth.clientsAuthFile", "auth.json"],
       ["pod.advertiseExternalIP", true],
       ["pod.bootconfigImage", "connecteverything/nats-boot-config"],

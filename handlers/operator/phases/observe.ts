@@ -18,8 +18,10 @@ import { jetstreamEnabled } from "../jetstream.ts";
 import { streamsSeen } from "../jetstream-gate.ts";
 import { fleetServerName, isOwnedBy, routesConfigMapName } from "../names.ts";
 import type { NatsCluster, NatsClusterSpec } from "../natscluster.ts";
+import type { NatsServiceRole } from "../natsservicerole.ts";
 import type { MetaView, ServerObservation } from "../reload-rollout.ts";
 import { defaultServerVersion, type ServerVersion, serverVersion } from "../server-version.ts";
+import { keyToken } from "../service-account-token.ts";
 
 /** Everything a reconcile looks at: the cluster and what it owns or names, read from the caches. */
 export interface ClusterView {
@@ -46,6 +48,12 @@ export interface ClusterView {
   entropy?: string;
   /** The operator's -site: server names "<site>-<namespace>-<pod>", unique in a fleet. */
   site?: string;
+  /**
+   * spec.auth.enableServiceAccounts: the NatsServiceRoles labelled with the cluster's name in its
+   * namespace, the ServiceAccounts of their names in every namespace the operator watches, and
+   * the token Secrets `<role>-<cluster>-bound-token` beside them or labelled as this cluster's.
+   */
+  serviceRoles?: { roles: NatsServiceRole[]; accounts: ServiceAccount[]; tokenSecrets: Secret[] };
 }
 
 /** A Secret's data as text, by key. */
@@ -83,6 +91,8 @@ export interface Observed {
   servers: Record<string, ServerObservation | undefined>;
   /** The name nats-server knows a pod's server by (with -site: "<site>-<namespace>-<pod>"). */
   serverName: (pod: string) => string;
+  /** The view's serviceRoles, each token Secret's token decoded. */
+  serviceRoles?: { roles: NatsServiceRole[]; accounts: ServiceAccount[]; tokenSecrets: { secret: Secret; token?: string }[] };
 }
 
 export const defaultSize = 1;
@@ -120,6 +130,17 @@ export function observe(v: ClusterView): Observed {
     streams: jetstream ? streamsSeen(servers) : [],
     servers,
     serverName: (pod) => (v.site ? fleetServerName(v.site, namespace, pod) : pod),
+    ...(v.serviceRoles
+      ? {
+          serviceRoles: {
+            ...v.serviceRoles,
+            tokenSecrets: v.serviceRoles.tokenSecrets.map((secret) => {
+              const token = decodeData(secret)[keyToken];
+              return { secret, ...(token ? { token } : {}) };
+            }),
+          },
+        }
+      : {}),
   };
 }
 
