@@ -170,6 +170,18 @@ function rollOrWait(
   const outdated = gate ? gate.order(byIndex) : byIndex;
   const notReady = live.filter((p) => !isReady(p));
   const waiting = notReady.map((p) => p.metadata!.name).join(", ");
+  // A pod of an older spec that never started (Pending: unschedulable, its image missing …) runs no
+  // server: replacing it takes nothing away, and is how a spec that kept it from starting is fixed.
+  const neverStarted = outdated.find((p) => !isReady(p) && p.status?.phase === "Pending");
+  if (neverStarted) {
+    changes.push(del(neverStarted));
+    events.push({
+      type: "Normal",
+      reason: "RollingUpdate",
+      message: `replacing ${neverStarted.metadata!.name}, which never started under the spec before`,
+    });
+    return { changes, events, reason: "RollingUpdate", message: `updating ${outdated.length} servers, one at a time` };
+  }
   // JetStream clusters wait for JetStream first, so a server that stays behind (one frozen, or
   // not catching up) is reported as such, and becomes JetStreamNotCurrent after a minute.
   if (outdated.length && gate?.wait) return { changes, events, ...waitingForJetStream(gate.wait) };

@@ -28,6 +28,8 @@ export interface Binaries {
   HELM_BIN: string;
   /** promtool (Debian's prometheus package): checks /metrics and the alert rules. */
   PROMTOOL_BIN: string;
+  /** Prometheus 3 (with Kubernetes service discovery), built from the Go module proxy. */
+  PROMETHEUS_BIN: string;
 }
 
 const script = fileURLToPath(new URL("./provision.sh", import.meta.url));
@@ -49,6 +51,7 @@ export function binaries(): Binaries {
     "NATS_OPERATOR_EXAMPLES",
     "HELM_BIN",
     "PROMTOOL_BIN",
+    "PROMETHEUS_BIN",
   ] as const;
   // Set by a parent that already provisioned (vitest's global setup, npm run dev).
   if (keys.every((k) => process.env[k] !== undefined)) {

@@ -11,6 +11,7 @@
 #   SATELLITE_CACHE      cache directory (default ${XDG_CACHE_HOME:-~/.cache}/satellite)
 #   SATELLITE_REALNODE   off: skip the real node (Debian packages, kubelet and friends, CoreDNS)
 #   PROMTOOL_BIN         use this promtool (checks /metrics and the alert rules) instead of Debian's
+#   PROMETHEUS_BIN       use this Prometheus (with Kubernetes service discovery) for the real-node suite
 set -euo pipefail
 
 NATS_VERSION=v2.14.9
@@ -25,6 +26,9 @@ NACK_VERSION=v0.22.4
 NATS_OPERATOR_VERSION=v0.8.3
 COREDNS_VERSION=v1.15.0
 HELM_VERSION=v4.3.2
+# Prometheus 3.16 (module versions v0.3XY.Z are releases 3.XY.Z): Debian's 2.42 is built without
+# Kubernetes service discovery, which the real-node Prometheus suite uses as users do.
+PROMETHEUS_MODULE_VERSION=v0.316.0
 HERE=$(cd "$(dirname "$0")" && pwd)
 
 CACHE="${SATELLITE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/satellite}"
@@ -223,6 +227,14 @@ promtool_bin() {
   command -v promtool
 }
 
+prometheus_bin() {
+  if [ -n "${PROMETHEUS_BIN:-}" ]; then supplied "$PROMETHEUS_BIN" "PROMETHEUS_BIN=$PROMETHEUS_BIN"; return; fi
+  local v=github.com/prometheus/common/version
+  GO_X_FLAGS="-X $v.Version=3.${PROMETHEUS_MODULE_VERSION#v0.3}" \
+    go_binary "$CACHE/prometheus-$PROMETHEUS_MODULE_VERSION" "Prometheus $PROMETHEUS_MODULE_VERSION" "set PROMETHEUS_BIN" \
+    github.com/prometheus/prometheus "$PROMETHEUS_MODULE_VERSION" github.com/prometheus/prometheus/cmd/prometheus
+}
+
 coredns_bin() {
   go_binary "$CACHE/coredns-$COREDNS_VERSION" "CoreDNS $COREDNS_VERSION" "cluster DNS of the real node" \
     github.com/coredns/coredns "$COREDNS_VERSION" github.com/coredns/coredns
@@ -270,6 +282,7 @@ nack=$(nack_reloader)
 examples=$(nats_operator_examples)
 helm=$(helm_bin)
 promtool=$(promtool_bin)
+prometheus=$(prometheus_bin)
 node_env=$(realnode)
 echo "CACHE_DIR=$CACHE"
 echo "NATS_SERVER_BIN=$nats"
@@ -283,4 +296,5 @@ echo "NACK_RELOADER_BIN=$nack"
 echo "NATS_OPERATOR_EXAMPLES=$examples"
 echo "HELM_BIN=$helm"
 echo "PROMTOOL_BIN=$promtool"
+echo "PROMETHEUS_BIN=$prometheus"
 echo "$node_env"

@@ -1,4 +1,4 @@
-// A real Prometheus (Debian's, on the host) watching the three-node bed as docs/metrics.md says to:
+// A real Prometheus (3.16, built by the test bed; on the host) watching the three-node bed as docs/metrics.md says to:
 // pods found through Kubernetes service discovery by their prometheus.io annotations, the shipped
 // alert rules loaded. It scrapes the operator and every NATS server of a cluster with
 // pod.enableMetrics (satellite's own exporter sidecar); a server kept from starting (a node
@@ -8,7 +8,7 @@
 
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { binaries } from "../harness/binaries.ts";
@@ -86,7 +86,7 @@ describe.runIf(!node.info.unavailable).sequential("Prometheus watching a real cl
     url = `http://127.0.0.1:${port}`;
     prometheus = startProcess(
       "prometheus",
-      join(dirname(binaries().PROMTOOL_BIN), "prometheus"),
+      binaries().PROMETHEUS_BIN,
       [
         `--config.file=${join(dir, "prometheus.yml")}`,
         `--storage.tsdb.path=${join(dir, "data")}`,

@@ -265,6 +265,25 @@ describe("pod.failed", () => {
   });
 });
 
+describe("a spec that kept a server from starting, fixed", () => {
+  it("its pod, Pending under the old spec, is replaced at once, though it is not Ready", () => {
+    const bad = natsCluster({ size: 3, pod: { nodeSelector: { disk: "none" } } });
+    const fixed = natsCluster({ size: 3 }, { generation: 3 });
+    const v = converged(bad, 3);
+    v.pods[2] = runningPod(bad, 3, { phase: "Pending", ready: false });
+    const r = reconcileCluster({ ...v, cluster: fixed });
+    expect(summary(r).filter((x) => x.includes(" Pod "))).toEqual(["delete Pod demo-3"]);
+    expect(r.events).toContainEqual({
+      type: "Normal",
+      reason: "RollingUpdate",
+      message: "replacing demo-3, which never started under the spec before",
+    });
+    // A pod of the old spec that runs but is not Ready is still waited for.
+    v.pods[2] = runningPod(bad, 3, { ready: false });
+    expect(summary(reconcileCluster({ ...v, cluster: fixed })).filter((x) => x.includes(" Pod "))).toEqual([]);
+  });
+});
+
 describe("an operator upgrade (satellite's image changes)", () => {
   it("sets the new image on the reloader and metrics sidecars in place: no pod replaced, nothing else changed", () => {
     const c = natsCluster({ size: 2, pod: { enableConfigReload: true, enableMetrics: true } });
