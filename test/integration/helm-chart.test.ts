@@ -223,7 +223,7 @@ describe("each value", () => {
     expect(container(objects).readinessProbe.httpGet).toEqual({ path: "/readyz", port: "health" });
   });
 
-  it("podMonitor: a PodMonitor scraping /metrics on the health port, where the cluster has the kind", async () => {
+  it("podMonitor: PodMonitors for the operator's /metrics and the NATS servers' sidecars, where the cluster has the kind", async () => {
     expect(byKind(await helmTemplate(["--api-versions", "monitoring.coreos.com/v1/PodMonitor"]), "PodMonitor")).toEqual([]);
     const objects = await helmTemplate([
       "--api-versions",
@@ -233,13 +233,25 @@ describe("each value", () => {
       "--set",
       "podMonitor.enabled=true,podMonitor.interval=15s,podMonitor.labels.release=prom",
     ]);
-    const pm = one(objects, "PodMonitor");
-    expect(pm.apiVersion).toBe("monitoring.coreos.com/v1");
-    expect(pm.metadata).toMatchObject({ name: "satellite-operator", namespace: "ops", labels: { release: "prom" } });
-    expect(pm.spec).toEqual({
+    const [pm, servers] = byKind(objects, "PodMonitor");
+    expect(pm!.apiVersion).toBe("monitoring.coreos.com/v1");
+    expect(pm!.metadata).toMatchObject({ name: "satellite-operator", namespace: "ops", labels: { release: "prom" } });
+    expect(pm!.spec).toEqual({
       selector: { matchLabels: { "app.kubernetes.io/name": "satellite-operator" } },
-      podMetricsEndpoints: [{ port: "health", path: "/metrics", interval: "15s" }],
+      podMetricsEndpoints: [{ port: "health", path: "/metrics", interval: "15s", honorLabels: true }],
     });
+    expect(servers!.metadata).toMatchObject({ name: "satellite-operator-nats-servers", namespace: "ops", labels: { release: "prom" } });
+    expect(servers!.spec).toEqual({
+      selector: { matchLabels: { app: "nats" } },
+      podMetricsEndpoints: [{ port: "metrics", path: "/metrics", interval: "15s" }],
+    });
+    const wide = await helmTemplate([
+      "--api-versions",
+      "monitoring.coreos.com/v1/PodMonitor",
+      "--set",
+      "podMonitor.enabled=true,allNamespaces=true",
+    ]);
+    expect(byKind(wide, "PodMonitor")[1]!.spec.namespaceSelector).toEqual({ any: true });
   });
 
   it("resources, podSecurityContext and securityContext replace the defaults (here: user ids left to the platform)", async () => {
