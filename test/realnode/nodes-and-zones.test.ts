@@ -165,6 +165,20 @@ describe.runIf(!node.info.unavailable && node.info.nodes.length === 3).sequentia
     const leader = (await status("js")).jetstream.metaLeader as string;
     const victim = pods.find((p) => p.name !== leader)!;
     const dead = nodeOf(victim);
+    // The drain may have left the cluster without JetStream with no server on that node: one of a
+    // node holding two is deleted, and the spread brings it back on the node without one.
+    await waitFor(
+      "a server of the cluster without JetStream on the node to stop",
+      async () => {
+        const plain = (await node.pods(ns, "nats_cluster=plain")).filter((p) => !p.deleting);
+        if (plain.length === 3 && plain.every((p) => p.ready) && plain.some((p) => nodeOf(p) === dead)) return true;
+        const crowded = plain.find((p) => plain.some((q) => q !== p && nodeOf(q) === nodeOf(p)));
+        if (plain.length === 3 && plain.every((p) => p.ready) && crowded) await node.kubectl("delete", "pod", crowded.name, "-n", ns);
+        return false;
+      },
+      120_000,
+      2_000,
+    );
     await whilePublishing(`${dead} stopped (server ${victim.name})`, async () => {
       const t0 = performance.now();
       stopped = dead;
