@@ -13,7 +13,7 @@ import { waitFor } from "../test/harness/ports.ts";
 import type { Proc } from "../test/harness/process.ts";
 import { buildImages, realNodeUnavailable, startRealNode } from "../test/harness/realnode.ts";
 import { startSatellite, waitForLog } from "../test/harness/satellite.ts";
-import { statefulSet } from "./jetstream-upgrade.ts";
+import { natsCluster, statefulSet } from "./jetstream-upgrade.ts";
 
 export interface DrainResult {
   way: string;
@@ -29,18 +29,6 @@ const budget = (ns: string) => ({
   kind: "PodDisruptionBudget",
   metadata: { name: "sts", namespace: ns },
   spec: { maxUnavailable: 1, selector: { matchLabels: { app: "sts" } } },
-});
-
-const natsCluster = (ns: string, version: string) => ({
-  apiVersion: "nats.io/v1alpha2",
-  kind: "NatsCluster",
-  metadata: { name: "js", namespace: ns },
-  spec: {
-    size: 3,
-    version,
-    lameDuckDurationSeconds: 30,
-    jetstream: { enabled: true, memoryStorage: { size: "128Mi" }, fileStorage: { size: "256Mi" } },
-  },
 });
 
 export async function benchDrain(): Promise<DrainResult[] | string> {

@@ -110,7 +110,7 @@ export function statefulSet(ns: string, version: string) {
   };
 }
 
-const natsCluster = (ns: string, version: string) => ({
+export const natsCluster = (ns: string, version: string) => ({
   apiVersion: "nats.io/v1alpha2",
   kind: "NatsCluster",
   metadata: { name: "js", namespace: ns },

@@ -103,6 +103,20 @@ function accountOf(seen: Observed, role: string, accounts: ServiceAccount[]): Se
 const noRoles: NonNullable<Observed["serviceRoles"]> = { roles: [], accounts: [], tokenSecrets: [] };
 const problem = (p: string): RoleOutcome => ({ changes: [], events: [], problem: p });
 
+/** A role with no ServiceAccount, or several of its name: no user, said once. */
+function withoutAccount(seen: Observed, roleName: string, where: string, accounts: ServiceAccount[]): RoleOutcome {
+  const status = seen.cluster.status?.serviceAccounts;
+  if (accounts.length > 1) {
+    const spaces = accounts.map((a) => JSON.stringify(a.metadata!.namespace)).sort();
+    const message = `${where}: ServiceAccounts "${roleName}" in namespaces ${spaces.join(", ")} would be two NATS users of one name, so neither is: delete all but one, or create the one in namespace "${seen.namespace}", which wins`;
+    const told = status?.ambiguous?.includes(roleName);
+    return { changes: [], events: told ? [] : [{ type: "Warning", reason: "ServiceAccountAmbiguous", message }], ambiguous: true };
+  }
+  const message = `${where} has no ServiceAccount "${roleName}" in a namespace the operator watches: no NATS user until one is created`;
+  const told = status?.waiting?.includes(roleName);
+  return { changes: [], events: told ? [] : [{ type: "Warning", reason: "ServiceAccountMissing", message }], waiting: true };
+}
+
 function roleOutcome(seen: Observed, role: NatsServiceRole): RoleOutcome {
   const { name: cluster, namespace: ns } = seen;
   const sr = seen.serviceRoles ?? noRoles;
@@ -114,17 +128,7 @@ function roleOutcome(seen: Observed, role: NatsServiceRole): RoleOutcome {
   if ("error" in parsed) return problem(`${where}: ${parsed.error.message.replace(/^users\[0\]\.?/, "")}`);
   const accounts = sr.accounts.filter((a) => a.metadata?.name === roleName);
   const sa = accountOf(seen, roleName, accounts);
-  if (!sa && accounts.length > 1) {
-    const spaces = accounts.map((a) => JSON.stringify(a.metadata!.namespace)).sort();
-    const told = seen.cluster.status?.serviceAccounts?.ambiguous?.includes(roleName);
-    const message = `${where}: ServiceAccounts "${roleName}" in namespaces ${spaces.join(", ")} would be two NATS users of one name, so neither is: delete all but one, or create the one in namespace "${seen.namespace}", which wins`;
-    return { changes: [], events: told ? [] : [{ type: "Warning", reason: "ServiceAccountAmbiguous", message }], ambiguous: true };
-  }
-  if (!sa) {
-    const told = seen.cluster.status?.serviceAccounts?.waiting?.includes(roleName);
-    const message = `${where} has no ServiceAccount "${roleName}" in a namespace the operator watches: no NATS user until one is created`;
-    return { changes: [], events: told ? [] : [{ type: "Warning", reason: "ServiceAccountMissing", message }], waiting: true };
-  }
+  if (!sa) return withoutAccount(seen, roleName, where, accounts);
   const saNs = sa.metadata!.namespace!;
   const secretName = tokenSecretName(roleName, cluster);
   const found = sr.tokenSecrets.find((t) => t.secret.metadata?.namespace === saNs && t.secret.metadata?.name === secretName);
