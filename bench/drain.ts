@@ -6,7 +6,6 @@
 // duration, the longest time without an ack, acked and lost; then the node is uncordoned and the
 // evicted server, whose data is on that node, comes back there.
 
-import { execFileSync } from "node:child_process";
 import { connect } from "@nats-io/transport-node";
 import { createStream, type LoadResult, startLoad } from "../test/harness/jetstream-load.ts";
 import { waitFor } from "../test/harness/ports.ts";
@@ -14,6 +13,7 @@ import type { Proc } from "../test/harness/process.ts";
 import { buildImages, realNodeUnavailable, startRealNode } from "../test/harness/realnode.ts";
 import { startSatellite, waitForLog } from "../test/harness/satellite.ts";
 import { natsCluster, statefulSet } from "./jetstream-upgrade.ts";
+import { kubectlAsync } from "./kubectl.ts";
 
 export interface DrainResult {
   way: string;
@@ -42,20 +42,19 @@ export async function benchDrain(): Promise<DrainResult[] | string> {
   };
   process.once("SIGINT", interrupted);
   process.once("SIGTERM", interrupted);
-  const kubectl = (args: string[], input?: string) =>
-    execFileSync(node.kubectlBin, ["--kubeconfig", node.kubeconfig, ...args], { encoding: "utf8", input, maxBuffer: 64 << 20 });
+  const kubectl = kubectlAsync(node.kubectlBin, node.kubeconfig);
   const apply = (doc: unknown) => kubectl(["apply", "--server-side", "-f", "-"], JSON.stringify(doc));
-  const pods = (ns: string, selector: string) =>
-    JSON.parse(kubectl(["get", "pods", "-n", ns, "-l", selector, "-o", "json"])).items as any[];
+  const pods = async (ns: string, selector: string) =>
+    JSON.parse(await kubectl(["get", "pods", "-n", ns, "-l", selector, "-o", "json"])).items as any[];
   const ready = (p: any) =>
     !p.metadata.deletionTimestamp && p.status.conditions?.some((c: any) => c.type === "Ready" && c.status === "True");
   const allReady = (ns: string, selector: string) => async () => {
-    const list = pods(ns, selector);
+    const list = await pods(ns, selector);
     return list.length === 3 && list.every(ready);
   };
   /** The meta leader by its own servers' word (/jsz), and the node its pod runs on. */
   const leaderNode = async (ns: string, selector: string) => {
-    const list = pods(ns, selector);
+    const list = await pods(ns, selector);
     const leader = await waitFor(
       "the meta leader",
       async () => {
@@ -80,14 +79,14 @@ export async function benchDrain(): Promise<DrainResult[] | string> {
       let watching = true;
       const watcher = (async () => {
         while (watching) {
-          fewestReady = Math.min(fewestReady, pods(ns, selector).filter(ready).length);
+          fewestReady = Math.min(fewestReady, (await pods(ns, selector)).filter(ready).length);
           await new Promise((r) => setTimeout(r, 250));
         }
       })();
       const t0 = performance.now();
-      kubectl(["drain", target, "--ignore-daemonsets", "--delete-emptydir-data", "--timeout=600s"]);
+      await kubectl(["drain", target, "--ignore-daemonsets", "--delete-emptydir-data", "--timeout=600s"]);
       const drainSeconds = (performance.now() - t0) / 1000;
-      kubectl(["uncordon", target]);
+      await kubectl(["uncordon", target]);
       await waitFor(`${way}: every server back`, settled, 600_000, 1_000);
       const backSeconds = (performance.now() - t0) / 1000;
       watching = false;
@@ -100,27 +99,27 @@ export async function benchDrain(): Promise<DrainResult[] | string> {
     }
   };
   try {
-    kubectl(["create", "namespace", "bench-sts"]);
-    apply(statefulSet("bench-sts", images.natsVersion));
-    apply(budget("bench-sts"));
+    await kubectl(["create", "namespace", "bench-sts"]);
+    await apply(statefulSet("bench-sts", images.natsVersion));
+    await apply(budget("bench-sts"));
     await waitFor("the StatefulSet's 3 servers", allReady("bench-sts", "app=sts"), 240_000, 1_000);
-    const stsIp = JSON.parse(kubectl(["get", "service", "sts", "-n", "bench-sts", "-o", "json"])).spec.clusterIP;
+    const stsIp = JSON.parse(await kubectl(["get", "service", "sts", "-n", "bench-sts", "-o", "json"])).spec.clusterIP;
     await measure("StatefulSet + PodDisruptionBudget (Helm chart)", "bench-sts", "app=sts", stsIp, allReady("bench-sts", "app=sts"));
-    kubectl(["delete", "namespace", "bench-sts"]);
+    await kubectl(["delete", "namespace", "bench-sts"]);
 
-    kubectl(["apply", "--server-side", "-f", new URL("../manifests/crd.yaml", import.meta.url).pathname]);
-    kubectl(["create", "namespace", "bench-js"]);
+    await kubectl(["apply", "--server-side", "-f", new URL("../manifests/crd.yaml", import.meta.url).pathname]);
+    await kubectl(["create", "namespace", "bench-js"]);
     operator = startSatellite(["run", "-operator", "-n", "bench-js", "-log-format", "json"], {
       env: { KUBECONFIG: node.kubeconfig },
       name: "operator",
     });
     await waitForLog(operator, "operator caches synced", 60_000);
-    apply(natsCluster("bench-js", images.natsVersion));
+    await apply(natsCluster("bench-js", images.natsVersion));
     await waitFor("the NatsCluster's 3 servers", allReady("bench-js", "nats_cluster=js"), 240_000, 1_000);
-    const jsIp = JSON.parse(kubectl(["get", "service", "js", "-n", "bench-js", "-o", "json"])).spec.clusterIP;
+    const jsIp = JSON.parse(await kubectl(["get", "service", "js", "-n", "bench-js", "-o", "json"])).spec.clusterIP;
     const complete = async () =>
       (await allReady("bench-js", "nats_cluster=js")()) &&
-      JSON.parse(kubectl(["get", "natscluster", "js", "-n", "bench-js", "-o", "json"])).status?.conditions?.some(
+      JSON.parse(await kubectl(["get", "natscluster", "js", "-n", "bench-js", "-o", "json"])).status?.conditions?.some(
         (c: any) => c.type === "Progressing" && c.reason === "Complete",
       );
     await measure("NatsCluster (the operator's PodDisruptionBudget)", "bench-js", "nats_cluster=js", jsIp, complete);

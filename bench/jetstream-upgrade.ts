@@ -6,13 +6,13 @@
 // and retries under the same Nats-Msg-Id the whole time. Acked messages lost, duplicates, and the
 // longest time without an ack.
 
-import { execFileSync } from "node:child_process";
 import { connect } from "@nats-io/transport-node";
 import { createStream, type LoadResult, startLoad } from "../test/harness/jetstream-load.ts";
 import { waitFor } from "../test/harness/ports.ts";
 import type { Proc } from "../test/harness/process.ts";
 import { buildImages, realNodeUnavailable, startRealNode } from "../test/harness/realnode.ts";
 import { startSatellite, waitForLog } from "../test/harness/satellite.ts";
+import { kubectlAsync } from "./kubectl.ts";
 
 export interface UpgradeResult {
   way: string;
@@ -133,13 +133,12 @@ export async function benchJetStreamUpgrade(): Promise<UpgradeResult[] | string>
   };
   process.once("SIGINT", interrupted);
   process.once("SIGTERM", interrupted);
-  const kubectl = (args: string[], input?: string) =>
-    execFileSync(node.kubectlBin, ["--kubeconfig", node.kubeconfig, ...args], { encoding: "utf8", input, maxBuffer: 64 << 20 });
+  const kubectl = kubectlAsync(node.kubectlBin, node.kubeconfig);
   const apply = (doc: unknown) => kubectl(["apply", "--server-side", "-f", "-"], JSON.stringify(doc));
-  const pods = (ns: string, selector: string) =>
-    JSON.parse(kubectl(["get", "pods", "-n", ns, "-l", selector, "-o", "json"])).items as any[];
+  const pods = async (ns: string, selector: string) =>
+    JSON.parse(await kubectl(["get", "pods", "-n", ns, "-l", selector, "-o", "json"])).items as any[];
   const allAt = (ns: string, selector: string, version: string) => async () => {
-    const list = pods(ns, selector);
+    const list = await pods(ns, selector);
     return (
       list.length === 3 &&
       list.every(
@@ -155,14 +154,14 @@ export async function benchJetStreamUpgrade(): Promise<UpgradeResult[] | string>
   const results: UpgradeResult[] = [];
   let operator: Proc | undefined;
   /** Publishes through `upgrade` until `done`, then once more for a while, and checks the stream. */
-  const measure = async (way: string, clientUrl: string, upgrade: () => void, done: () => Promise<boolean>) => {
+  const measure = async (way: string, clientUrl: string, upgrade: () => Promise<unknown>, done: () => Promise<boolean>) => {
     const nc = await connect({ servers: clientUrl, maxReconnectAttempts: -1, reconnectTimeWait: 250 });
     try {
       await waitFor(`${way}: the stream`, () => createStream(nc).then(() => true), 90_000, 1_000);
       const load = await startLoad(nc, way.replace(/\W+/g, "-"));
       await waitFor(`${way}: first acks`, async () => load.acked() >= 100, 30_000);
       const t0 = performance.now();
-      upgrade();
+      await upgrade();
       await waitFor(`${way}: the upgrade done`, done, 600_000, 1_000);
       const seconds = (performance.now() - t0) / 1000;
       const more = load.acked() + 100;
@@ -173,32 +172,32 @@ export async function benchJetStreamUpgrade(): Promise<UpgradeResult[] | string>
     }
   };
   try {
-    kubectl(["create", "namespace", "bench-sts"]);
-    apply(statefulSet("bench-sts", from));
+    await kubectl(["create", "namespace", "bench-sts"]);
+    await apply(statefulSet("bench-sts", from));
     await waitFor("the StatefulSet's 3 servers", allAt("bench-sts", "app=sts", from), 180_000, 1_000);
-    const stsIp = JSON.parse(kubectl(["get", "service", "sts", "-n", "bench-sts", "-o", "json"])).spec.clusterIP;
+    const stsIp = JSON.parse(await kubectl(["get", "service", "sts", "-n", "bench-sts", "-o", "json"])).spec.clusterIP;
     await measure(
       "StatefulSet, RollingUpdate (Helm chart)",
       `nats://${stsIp}:4222`,
       () => kubectl(["set", "image", "-n", "bench-sts", "statefulset/sts", `nats=nats:${to}`]),
       async () =>
         (await allAt("bench-sts", "app=sts", to)()) &&
-        kubectl(["rollout", "status", "-n", "bench-sts", "statefulset/sts", "--timeout=1s"]).includes("complete"),
+        (await kubectl(["rollout", "status", "-n", "bench-sts", "statefulset/sts", "--timeout=1s"])).includes("complete"),
     );
-    kubectl(["delete", "namespace", "bench-sts", "--wait=false"]);
+    await kubectl(["delete", "namespace", "bench-sts", "--wait=false"]);
 
-    kubectl(["apply", "--server-side", "-f", new URL("../manifests/crd.yaml", import.meta.url).pathname]);
-    kubectl(["create", "namespace", "bench-js"]);
+    await kubectl(["apply", "--server-side", "-f", new URL("../manifests/crd.yaml", import.meta.url).pathname]);
+    await kubectl(["create", "namespace", "bench-js"]);
     operator = startSatellite(["run", "-operator", "-n", "bench-js", "-log-format", "json"], {
       env: { KUBECONFIG: node.kubeconfig },
       name: "operator",
     });
     await waitForLog(operator, "operator caches synced", 60_000);
-    apply(natsCluster("bench-js", from));
+    await apply(natsCluster("bench-js", from));
     await waitFor("the NatsCluster's 3 servers", allAt("bench-js", "nats_cluster=js", from), 180_000, 1_000);
-    const jsIp = JSON.parse(kubectl(["get", "service", "js", "-n", "bench-js", "-o", "json"])).spec.clusterIP;
+    const jsIp = JSON.parse(await kubectl(["get", "service", "js", "-n", "bench-js", "-o", "json"])).spec.clusterIP;
     const complete = async () =>
-      JSON.parse(kubectl(["get", "natscluster", "js", "-n", "bench-js", "-o", "json"])).status?.conditions?.some(
+      JSON.parse(await kubectl(["get", "natscluster", "js", "-n", "bench-js", "-o", "json"])).status?.conditions?.some(
         (c: any) => c.type === "Progressing" && c.reason === "Complete",
       );
     await measure(
@@ -217,11 +216,11 @@ export async function benchJetStreamUpgrade(): Promise<UpgradeResult[] | string>
   }
 }
 
-export function jetstreamUpgradeMarkdown(r: UpgradeResult[] | string): string {
+export function jetstreamUpgradeMarkdown(r: UpgradeResult[] | string, when: string): string {
   if (typeof r === "string") return `## JetStream upgrade: StatefulSet against the operator\n\nNot measured: ${r}\n`;
   return `## JetStream upgrade: StatefulSet against the operator (real node)
 
-3 servers, an R3 file stream, one publisher sending one message at a time with an ack the whole
+${when}. 3 servers, an R3 file stream, one publisher sending one message at a time with an ack the whole
 time (a publish without an ack within 500 ms is sent again under the same Nats-Msg-Id), through the
 cluster's Service. The upgrade is nats-server ${r[0]?.from} → ${r[0]?.to}. After it, every acknowledged
 id is looked up in the stream.

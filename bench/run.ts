@@ -38,6 +38,10 @@ const alone: Record<string, { heading: string; run: (when: string) => Promise<st
     run: async (when) =>
       operatorReloadMarkdown(await benchOperatorReload({ puts: Number(process.env.BENCH_REALNODE_PUTS ?? 30), refreshes: 50 }), when),
   },
+  "jetstream-upgrade": {
+    heading: "## JetStream upgrade: StatefulSet against the operator",
+    run: async (when) => jetstreamUpgradeMarkdown(await benchJetStreamUpgrade(), when),
+  },
   drain: { heading: "## Drain of the meta leader's node", run: async (when) => drainMarkdown(await benchDrain(), when) },
 };
 if (process.env.BENCH_ONLY) {
@@ -251,7 +255,7 @@ quiet moment instead, so a burst is one reload of its last version, at the price
 ${realNodeMarkdown(realNode)}
 ${kubeletRefreshMarkdown(kubeletRefresh)}
 ${fleetMarkdown(fleet)}
-${jetstreamUpgradeMarkdown(jetstreamUpgrade)}
+${jetstreamUpgradeMarkdown(jetstreamUpgrade, `Part of the full run on ${machine()}`)}
 ${operatorReloadMarkdown(operatorReload, `Part of the full run on ${machine()}`)}
 ${drainMarkdown(drain, `Part of the full run on ${machine()}`)}`;
 writeFileSync(resultsFile, report);
