@@ -47,6 +47,8 @@ export interface ServerConnect {
   urls: string[];
   user?: string;
   password?: string;
+  /** A creds file's text (a user JWT and its seed): JWT accounts. */
+  creds?: string;
   ca?: string;
   tlsNames?: string[];
   /** A client certificate and key (PEM), where servers verify clients' certificates (tls.verify). */

@@ -89,6 +89,7 @@ export function createServers(log: Logger): Servers {
         name: `satellite operator ${id}`,
         user: r.connect.user,
         password: r.connect.password,
+        ...(r.connect.creds ? { credsText: r.connect.creds } : {}),
         retryAuthErrors: true,
         ...(r.connect.ca ? { tlsCaPem: r.connect.ca, tlsNames: r.connect.tlsNames } : {}),
         ...(r.connect.cert && r.connect.key ? { tlsCertPem: r.connect.cert, tlsKeyPem: r.connect.key } : {}),

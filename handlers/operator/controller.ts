@@ -157,6 +157,8 @@ export function configApiOf(
   const auth = clientsMustAuthenticate(cluster);
   const password = auth ? store.get("Secret", ns, configSecretName(name))?.data?.[keyConfigApiPassword] : undefined;
   if (auth && !password) return { skip: "its clients must authenticate and the operator's user is not in its config yet" };
+  if (spec.operatorConfig)
+    return { skip: "its clients authenticate with JWTs (operatorConfig), and the operator has no user in its accounts" };
   if (spec.auth?.tlsVerifyAndMap)
     return { skip: "its clients are named by their certificates (auth.tlsVerifyAndMap), which the operator's would not be" };
   const running = store

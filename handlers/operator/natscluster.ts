@@ -3,6 +3,16 @@
 // nats-operator, including its JSON spellings `write_deadline` and `leafnodeConfig.hostPort`.
 import type { V1ObjectMeta } from "@kubernetes/client-node";
 
+export interface OperatorConfig {
+  /** A Secret with the operator JWT under `op.jwt`; keys named by account public keys preload those accounts. */
+  secret?: string;
+  systemAccount?: string;
+  /** `URL(<account server>)`, `MEMORY` or `full` (the NATS-based resolver). */
+  resolver?: string;
+  /** satellite's: a Secret with a system-account user's credentials under `sys.creds`, for what the operator does as that user. */
+  systemCredentialsSecret?: string;
+}
+
 export interface NatsCluster {
   apiVersion: "nats.io/v1alpha2" | "nats.io/v1beta1";
   kind: "NatsCluster";
@@ -38,8 +48,8 @@ export interface NatsClusterSpec {
   managementServicePolicy?: ServicePolicy;
   /** nats-operator's switch for server names; satellite always names servers (by pod), so either value runs the same. */
   useServerName?: boolean;
-  /** JWT accounts (nats-operator's): refused until served. */
-  operatorConfig?: { secret?: string; systemAccount?: string; resolver?: string };
+  /** JWT accounts (nats-operator's, operator-jwt.ts): the operator JWT, the system account, the resolver. */
+  operatorConfig?: OperatorConfig;
   /** A pod template satellite lays its pod over (pod-template-merge.ts). */
   template?: Record<string, unknown>;
   configReload?: ConfigReload;

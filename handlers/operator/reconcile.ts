@@ -50,7 +50,7 @@ export function reconcileCluster(v: ClusterView): ReconcileResult {
 
   const served = serveConfig(seen, { ...config, conf: config.conf }, creds);
   const objects = supportingObjects(seen);
-  const pods = serverPods(seen, served.target, creds.systemPassword);
+  const pods = serverPods(seen, served.target, creds.systemLogin);
   // Reloads wait while pods are created, replaced or removed: those start with the Secret's config.
   const reloads = served.rollout && !pods.plan.changes.length ? served.rollout : undefined;
   const status = servingStatus(seen, pods, served.rollout);

@@ -7,6 +7,7 @@
 
 import { type JetStreamSettings, jetstreamStoreDir, zoneTagEnv } from "./jetstream.ts";
 import { type NatsCluster, type TLSPort, tlsFiles } from "./natscluster.ts";
+import { type JwtAccounts, jwtAccountLines } from "./operator-jwt.ts";
 import { authorizationConf, type ClientsAuth, num, quote, RenderError } from "./server-config-auth.ts";
 import { listenerBlocks } from "./server-config-listeners.ts";
 import { indent, mountedTlsFiles, tlsBlock, tlsDirs } from "./server-config-tls.ts";
@@ -66,6 +67,8 @@ export interface ServerConfigInput {
   tlsPaths?: Partial<Record<TLSPort, TlsPaths>>;
   /** spec.jetstream's limits, when it is enabled. */
   jetstream?: JetStreamSettings;
+  /** spec.operatorConfig with its Secrets read (operator-jwt.ts). */
+  jwtAccounts?: JwtAccounts;
   /** Every server's pod has the zone tag's env var (zoneTagEnv), so the config may name it. */
   zoneTags?: boolean;
 }
@@ -106,6 +109,7 @@ function serverConfigText(input: ServerConfigInput): string {
     ...clusterBlock(input, tlsAt, port, files, version),
     ...(input.jetstream ? ["", ...serverTagLines(input.jetstream, input.zoneTags), ...jetstreamBlock(input.jetstream)] : []),
     ...accountLines(input),
+    ...(input.jwtAccounts ? ["", ...jwtAccountLines(input.jwtAccounts, jwtDir(input, paths))] : []),
     ...listenerBlocks({ spec, files, clusterName: input.clusterName, leafCredsDir: paths.leafCredsDir, tlsAt, version }),
   ];
   return `${out.join("\n")}\n`;
@@ -218,6 +222,10 @@ function jetstreamBlock(js: JetStreamSettings): string[] {
   if (js.uniqueTag) j.push(`unique_tag: ${quote(js.uniqueTag, "spec.jetstream.uniqueTag")}`);
   return ["jetstream {", ...indent(j), "}"];
 }
+
+/** Where the NATS-based resolver keeps accounts: by the JetStream store (on its claim), else in the pid file's emptyDir. */
+const jwtDir = (input: ServerConfigInput, paths: ServerPaths) =>
+  `${(input.jetstream ? jetstreamStoreDir : paths.pidFile).replace(/\/[^/]+$/, "")}/jwt`;
 
 /** The clients' authorization, and the system account's user; each block after a blank line. */
 function accountLines(input: ServerConfigInput): string[] {

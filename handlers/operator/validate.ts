@@ -1,6 +1,7 @@
 import { defaultServerVersion } from "./desired-pod.ts";
 import { jetstreamEnabled, jetstreamSettings } from "./jetstream.ts";
 import { type NatsCluster, type TLSConfig, tlsFiles } from "./natscluster.ts";
+import { jwtAccountsOf, operatorConfigSecrets } from "./operator-jwt.ts";
 import type { SecretTexts } from "./phases/observe.ts";
 import { type ClientsAuth, chooseClientsAuthKey, parseClientsAuth } from "./server-config.ts";
 import { cipherSuiteNames, curveNames } from "./server-config-tls.ts";
@@ -13,6 +14,7 @@ export function referencedSecrets(c: NatsCluster): string[] {
     ...Object.values(tlsFiles(s.tls)).map((f) => f.secret),
     s.auth?.clientsAuthSecret,
     ...(s.leafnodeConfig?.remotes ?? []).map((r) => r.credentialsSecret?.name),
+    ...operatorConfigSecrets(c),
   ];
   return [...new Set(names.filter((n): n is string => Boolean(n)))];
 }
@@ -33,7 +35,7 @@ export function validateCluster(c: NatsCluster, secrets: SecretTexts): { problem
   problems.push(...secretKeyProblems(c, secrets));
   const auth = clientsAuthOf(c, secrets);
   if (auth.problem) problems.push(auth.problem);
-  problems.push(...unservedFieldProblems(c));
+  problems.push(...unservedFieldProblems(c), ...jwtAccountsOf(c, secrets).problems);
   problems.push(...listenerProblems(c));
   problems.push(
     ...versionProblems(s.version || defaultServerVersion, { jetstream: jetstreamEnabled(c), websocket: Boolean(s.websocketConfig) }),
@@ -190,10 +192,6 @@ function unservedFieldProblems(c: NatsCluster): string[] {
   if (s.auth?.clientsAuthFile !== undefined)
     problems.push(
       `spec.auth.clientsAuthFile is not served by satellite: ${keep}; put the same JSON in a Secret and name it in spec.auth.clientsAuthSecret`,
-    );
-  if (s.operatorConfig)
-    problems.push(
-      `spec.operatorConfig (JWT accounts with a resolver) is not served by satellite yet: ${keep}; leave it out, or keep this cluster with nats-operator for now`,
     );
   // nats-operator's config reloader takes other arguments than satellite's: its pods would crash-loop.
   if (s.pod?.enableConfigReload && /nats-server-config-reloader/.test(s.pod.reloaderImage ?? ""))

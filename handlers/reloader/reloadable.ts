@@ -37,7 +37,10 @@ const never: [string, string][] = [
 ];
 
 /** Restart-only too, and counted in restartKey only where set: configs without them keep their key. */
-const neverOnceSet: [string, string][] = [["jetstream.unique_tag", "the JetStream unique tag"]];
+const neverOnceSet: [string, string][] = [
+  ["jetstream.unique_tag", "the JetStream unique tag"],
+  ["resolver_preload", "the preloaded accounts"],
+];
 
 /**
  * Blocks nats-server reloads only the TLS of (server/reload.go: "config reload not supported"

@@ -16,6 +16,8 @@ export interface NatsAuthOptions {
   tlsKey?: string;
   tlsCa?: string;
   /** A CA certificate as PEM text (instead of a file). */
+  /** A creds file's text (where `creds` is its path). */
+  credsText?: string;
   tlsCaPem?: string;
   /**
    * Names the server's certificate may be for, when the URL's host (a pod IP, 127.0.0.1) is not
@@ -42,6 +44,7 @@ export function connectionOptions(o: NatsAuthOptions): ConnectionOptions {
   };
   const authenticators = [];
   if (o.creds) authenticators.push(credsAuthenticator(readOrExplain(o.creds, "-creds")));
+  if (o.credsText) authenticators.push(credsAuthenticator(new TextEncoder().encode(o.credsText)));
   if (o.nkey) {
     const seed = new TextDecoder().decode(readOrExplain(o.nkey, "-nkey")).trim();
     authenticators.push(nkeyAuthenticator(new TextEncoder().encode(seed)));

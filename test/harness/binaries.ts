@@ -9,6 +9,8 @@ export interface Binaries {
   ETCD_BIN: string;
   KUBE_APISERVER_BIN: string;
   NATS_CLI_BIN: string;
+  /** nsc: operators, accounts and users as JWTs. */
+  NSC_BIN: string;
   NODE_LTS_BIN: string;
   CACHE_DIR: string;
   /** Why the real node cannot run here, in one sentence; empty when it can. */
@@ -45,6 +47,7 @@ export function binaries(): Binaries {
     "ETCD_BIN",
     "KUBE_APISERVER_BIN",
     "NATS_CLI_BIN",
+    "NSC_BIN",
     "NODE_LTS_BIN",
     "CACHE_DIR",
     "REALNODE_UNAVAILABLE",

@@ -5,6 +5,7 @@
 #
 #   NATS_SERVER_BIN      use this nats-server instead of building one
 #   NATS_CLI_BIN         use this nats CLI (natscli) instead of building one
+#   NSC_BIN              use this nsc (operator, account and user JWTs) instead of building one
 #   HELM_BIN             use this helm (v4) instead of building one
 #   NODE_LTS_BIN         use this Node (a current LTS) instead of installing one from npm
 #   KUBEBUILDER_ASSETS   use etcd and kube-apiserver from this directory
@@ -18,6 +19,8 @@ NATS_VERSION=v2.14.9
 KUBE_VERSION=v1.36.3
 ETCD_VERSION=v3.6.8
 NATSCLI_VERSION=v0.3.0
+# nsc: operators, accounts and users as JWTs, as NATS users make them (operatorConfig tests).
+NSC_VERSION=v2.11.1
 NODE_LTS_VERSION=24
 NATS_OLD_VERSION=v2.12.0
 # Releases nats-operator users still run (its default was 2.1.9), and the oldest satellite supports.
@@ -161,6 +164,11 @@ nats_cli() {
     github.com/nats-io/natscli "$NATSCLI_VERSION" github.com/nats-io/natscli/nats
 }
 
+nsc_bin() {
+  if [ -n "${NSC_BIN:-}" ]; then supplied "$NSC_BIN" "NSC_BIN=$NSC_BIN"; return; fi
+  go_binary "$CACHE/nsc-$NSC_VERSION" "nsc $NSC_VERSION" "set NSC_BIN" github.com/nats-io/nsc/v2 "$NSC_VERSION" github.com/nats-io/nsc/v2
+}
+
 # Helm, to lint, render and install charts/satellite. Version-stamped as helm's own Makefile does
 # for a release tag, so `helm version` says v4.3.2 (unstamped it says "v4.3").
 helm_bin() {
@@ -277,6 +285,7 @@ nats_legacy=$(nats_server_legacy)
 etcd=$(etcd_bin)
 apiserver=$(kube_apiserver)
 cli=$(nats_cli)
+nsc=$(nsc_bin)
 node=$(node_lts)
 nack=$(nack_reloader)
 examples=$(nats_operator_examples)
@@ -291,6 +300,7 @@ echo "NATS_SERVER_LEGACY_BINS=$nats_legacy"
 echo "ETCD_BIN=$etcd"
 echo "KUBE_APISERVER_BIN=$apiserver"
 echo "NATS_CLI_BIN=$cli"
+echo "NSC_BIN=$nsc"
 echo "NODE_LTS_BIN=$node"
 echo "NACK_RELOADER_BIN=$nack"
 echo "NATS_OPERATOR_EXAMPLES=$examples"

@@ -44,6 +44,15 @@ export function runningPod(c: NatsCluster, index: number, state: { ready?: boole
 
 export const hashFor = (c: NatsCluster) => templateHash(podTemplate(c, image));
 
+/** A JWT of the shape nats-server takes, with subject `sub` (not signed: handlers only read its claims). */
+export function fakeJwt(sub: string): string {
+  const part = (o: object) => btoa(JSON.stringify(o)).replace(/=+$/, "").replace(/\+/g, "-").replace(/\//g, "_");
+  return `${part({ typ: "JWT", alg: "ed25519-nkey" })}.${part({ sub, nats: {} })}.c2ln`;
+}
+export const operatorKey = `O${"A".repeat(55)}`;
+export const accountKey = `A${"B".repeat(55)}`;
+export const sysCreds = "-----BEGIN NATS USER JWT-----\nx\n------END NATS USER JWT------\n-----BEGIN USER NKEY SEED-----\nSU\n------END USER NKEY SEED------\n";
+
 export function secret(name: string, data: Record<string, string>): Secret {
   return { metadata: { name, namespace: "ns1" }, data: Object.fromEntries(Object.entries(data).map(([k, v]) => [k, btoa(v)])) };
 }

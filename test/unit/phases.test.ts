@@ -128,6 +128,7 @@ describe("credentials", () => {
     expect(fresh).toEqual({
       problems: [],
       systemPassword: "fixture-entropy",
+      systemLogin: { password: "fixture-entropy" },
       secretData: { "system-password": encodeBase64("fixture-entropy") },
     });
     const kept = credentials(observe(view(c, { configSecret: secret("demo", { "system-password": "old" }) })), undefined);
@@ -153,7 +154,7 @@ describe("credentials", () => {
     const pod = runningPod(c, 1);
     pod.status!.podIP = "10.0.0.5";
     const seen = observe(view(c, { pods: [pod], secrets: { tls: secret("tls", { "ca.pem": "PEM" }) } }));
-    expect(systemConnect(seen, "pw")).toEqual({
+    expect(systemConnect(seen, { password: "pw" })).toEqual({
       urls: ["tls://10.0.0.5:4222"],
       user: "satellite",
       password: "pw",
@@ -178,7 +179,7 @@ describe("systemConnect with tls.verify", () => {
     const seen = observe(
       view(c, { pods: [pod], secrets: { tls: secret("tls", { "ca.pem": "CA", "server.pem": "CERT", "server-key.pem": "KEY" }) } }),
     );
-    expect(systemConnect(seen, "pw")).toMatchObject({ urls: ["tls://10.0.0.5:4222"], ca: "CA", cert: "CERT", key: "KEY" });
+    expect(systemConnect(seen, { password: "pw" })).toMatchObject({ urls: ["tls://10.0.0.5:4222"], ca: "CA", cert: "CERT", key: "KEY" });
   });
 });
 
@@ -266,6 +267,7 @@ describe("serve the config", () => {
     const r = serveConfig(observe(view(c, { routesConfigMap: { metadata: { name: "demo-config" } } })), rendered("a: 1\n"), {
       ...creds,
       systemPassword: "pw",
+      systemLogin: { password: "pw" },
     });
     const data = (r.changes[0] as { object: Secret }).object.data!;
     expect(Object.fromEntries(Object.entries(data).map(([k, v]) => [k, decodeBase64(v)]))).toEqual({
@@ -348,7 +350,7 @@ describe("server pods", () => {
 
   it("JetStream: a claim before each pod, and the gate's findings for the status", () => {
     const c = natsCluster({ size: 1, jetstream: { enabled: true, fileStorage: { size: "1Gi" } } });
-    const r = serverPods(observe(view(c)), "conf", "pw");
+    const r = serverPods(observe(view(c)), "conf", { password: "pw" });
     expect(r.changes.map(describeChange)).toEqual(["create PersistentVolumeClaim jetstream-demo-1", "create Pod demo-1"]);
     expect(r.jetstream).toEqual({ status: {}, wait: "the JetStream meta group has no leader", stalePeers: [], removed: [] });
   });

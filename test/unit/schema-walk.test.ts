@@ -12,7 +12,7 @@ import { reconcileCluster } from "../../handlers/operator/reconcile.ts";
 import { rolloutStep } from "../../handlers/operator/reload-rollout.ts";
 import { configDigest } from "../../handlers/reloader/digest.ts";
 import type { Secret } from "../../handlers/types.ts";
-import { natsCluster, now, runningPod, secret, view } from "./operator-fixtures.ts";
+import { accountKey, fakeJwt, natsCluster, now, operatorKey, runningPod, secret, sysCreds, view } from "./operator-fixtures.ts";
 
 type Schema = {
   type?: string;
@@ -45,6 +45,9 @@ const secrets: Record<string, Secret> = {
   ws: secret("ws", Object.fromEntries(tlsKeys.map((k) => [k, "x"]))),
   auth: secret("auth", { "clients-auth.json": '{"users":[{"username":"a","password":"b"}]}' }),
   creds: secret("creds", { "user.creds": "x", "other.creds": "y" }),
+  op: secret("op", { "op.jwt": fakeJwt(operatorKey) }),
+  op0: secret("op0", { "op.jwt": fakeJwt(`O${"C".repeat(55)}`) }),
+  sys: secret("sys", { "sys.creds": sysCreds }),
 };
 
 /** What a field needs around it to matter. */
@@ -69,6 +72,8 @@ const contexts: [RegExp, NatsClusterSpec][] = [
   [/^pod\.reloader/, { pod: { enableConfigReload: true } }],
   [/^pod\.metrics/, { pod: { enableMetrics: true } }],
   [/^configReload\.(strategy|canaryTimeoutSeconds)$/, { configReload: { mode: "operator" } }],
+  [/^operatorConfig\.(?!secret$)/, { operatorConfig: { secret: "op", resolver: "full" } }],
+  [/^operatorConfig\.secret$/, { operatorConfig: { secret: "op0", resolver: "full" } }],
 ];
 
 /** Sample values where the type's generic one would not show anything. */
@@ -105,6 +110,10 @@ const samples: Record<string, unknown> = {
   "jetstream.persistentVolumeClaimRetentionPolicy.whenDeleted": "Delete",
   "jetstream.persistentVolumeClaimRetentionPolicy.whenScaled": "Delete",
   "configReload.mode": "operator",
+  "operatorConfig.secret": "op",
+  "operatorConfig.systemAccount": accountKey,
+  "operatorConfig.resolver": "MEMORY",
+  "operatorConfig.systemCredentialsSecret": "sys",
   "configReload.strategy": "canary",
   "configReload.canaryTimeoutSeconds": 600,
   lameDuckDurationSeconds: 45,
@@ -268,7 +277,6 @@ describe("no silent no-op: every field of the NatsCluster schema does something 
       ["auth.clientsAuthFile", "auth.json"],
       ["pod.advertiseExternalIP", true],
       ["pod.bootconfigImage", "connecteverything/nats-boot-config"],
-      ["operatorConfig", { secret: "operator-jwt", systemAccount: "AASYS", resolver: "URL(https://example.com/jwt/v1/accounts/)" }],
       ["auth.gatewayAuthSecret", "gateway-auth"],
       ["auth.clusterAuthSecret", "cluster-auth"],
     ] as const) {

@@ -16,14 +16,20 @@ import {
 import { tlsFiles } from "../natscluster.ts";
 import { keySystemPassword, systemUser } from "../reload-rollout.ts";
 import type { ClientsAuth } from "../server-config.ts";
+import { systemCredsOf } from "../operator-jwt.ts";
 import { serverConnect } from "../server-connect.ts";
 import type { Observed } from "./observe.ts";
+
+export type SystemLogin = { password: string } | { creds: string };
 
 export interface Credentials {
   problems: string[];
   /** spec.auth's users with the config API's user added. */
   clientsAuth?: ClientsAuth;
+  /** The password of the system user in the servers' config; none with JWT accounts. */
   systemPassword?: string;
+  /** How the operator acts as a system-account user: that password, or (JWT accounts) the user's creds. */
+  systemLogin?: SystemLogin;
   /** The passwords as the config Secret keeps them (base64), besides what each mode writes itself. */
   secretData: Record<string, string>;
 }
@@ -33,8 +39,11 @@ export function credentials(seen: Observed, usersAuth: ClientsAuth | undefined):
   const entropy = seen.view.entropy;
   const problems: string[] = [];
   const needsSystemUser = seen.operatorMode || seen.jetstream;
-  const systemPassword = needsSystemUser ? (seen.configText[keySystemPassword] ?? entropy) : undefined;
-  if (needsSystemUser && !systemPassword) problems.push("no password for the system user yet (the operator supplies one)");
+  // JWT accounts: validation made sure the user gave a system user's creds where they are needed.
+  const jwtCreds = seen.spec.operatorConfig ? systemCredsOf(seen.cluster, seen.secrets) : undefined;
+  const systemPassword = needsSystemUser && !seen.spec.operatorConfig ? (seen.configText[keySystemPassword] ?? entropy) : undefined;
+  if (needsSystemUser && !systemPassword && !jwtCreds) problems.push("no password for the system user yet (the operator supplies one)");
+  const systemLogin = jwtCreds ? { creds: jwtCreds } : systemPassword ? { password: systemPassword } : undefined;
   const kept = (key: string, make: (entropy: string) => string) => seen.configText[key] ?? (entropy ? make(entropy) : undefined);
   const apiPassword = usersAuth ? kept(keyConfigApiPassword, configApiPassword) : undefined;
   // The reloader sidecars report as a user of their own (sidecar mode only).
@@ -56,12 +65,19 @@ export function credentials(seen: Observed, usersAuth: ClientsAuth | undefined):
     // Operator mode writes the whole Secret itself, this password with it.
     ...(systemPassword && !seen.operatorMode ? { [keySystemPassword]: encodeBase64(systemPassword) } : {}),
   };
-  return { problems, ...(clientsAuth ? { clientsAuth } : {}), ...(systemPassword ? { systemPassword } : {}), secretData };
+  return {
+    problems,
+    ...(clientsAuth ? { clientsAuth } : {}),
+    ...(systemPassword ? { systemPassword } : {}),
+    ...(needsSystemUser && systemLogin ? { systemLogin } : {}),
+    secretData,
+  };
 }
 
 /** How the operator reaches the cluster's servers as its system-account user. */
-export function systemConnect(seen: Observed, password: string): ServerReload["connect"] {
+export function systemConnect(seen: Observed, login: SystemLogin): ServerReload["connect"] {
   const files = tlsFiles(seen.spec.tls).server;
   const running = seen.live.filter((p) => p.status?.podIP);
-  return { ...serverConnect(seen.cluster, running, files && seen.secrets[files.secret]), user: systemUser, password };
+  const as = "creds" in login ? { creds: login.creds } : { user: systemUser, password: login.password };
+  return { ...serverConnect(seen.cluster, running, files && seen.secrets[files.secret]), ...as };
 }

@@ -2,6 +2,7 @@
 // API writes, and the operator's own users.
 import { lacksEnv, lacksOurEnv } from "../adopt.ts";
 import { identityChange, jetstreamSettings, zoneTagEnv } from "../jetstream.ts";
+import { jwtAccountsOf } from "../operator-jwt.ts";
 import { keyLastGood, systemUser } from "../reload-rollout.ts";
 import { ports, renderServerConfig, serverPaths } from "../server-config.ts";
 import { droppedRoutesCa, tlsMaterial } from "../tls-material.ts";
@@ -57,6 +58,7 @@ export function renderConfig(seen: Observed, creds: Credentials, skip: boolean):
     seen.operatorMode || spec.pod?.enableConfigReload ? tlsMaterial(spec.tls, seen.secrets, serverPaths.configDir) : undefined;
   const caDropped = material ? droppedRoutesCa(seen.configText, keyLastGood, material, spec.tls?.routesSecret) : [];
   if (caDropped.length) return { routes, clusterName, tlsFiles: {}, problems: caDropped };
+  const jwt = jwtAccountsOf(seen.cluster, seen.secrets);
   const rendered = renderServerConfig({
     ...(material ? { tlsPaths: material.paths } : {}),
     cluster: seen.cluster,
@@ -69,6 +71,7 @@ export function renderConfig(seen: Observed, creds: Credentials, skip: boolean):
     // Pods made before servers had zone tags get them when replaced; until then none has one.
     zoneTags: !seen.live.some(lacksEnv(zoneTagEnv)),
     jetstream: jetstreamSettings(seen.cluster).settings,
+    ...(jwt.accounts ? { jwtAccounts: jwt.accounts } : {}),
   });
   if ("error" in rendered)
     return { routes, clusterName, tlsFiles: {}, problems: [`the server config cannot be rendered: ${rendered.error.message}`] };

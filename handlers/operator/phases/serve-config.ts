@@ -17,7 +17,7 @@ import {
   strategyOfPut,
 } from "../reload-rollout.ts";
 import { isTlsFileKey, tlsKeysNamedIn } from "../tls-material.ts";
-import { type Credentials, systemConnect } from "./credentials.ts";
+import { type Credentials, type SystemLogin, systemConnect } from "./credentials.ts";
 import type { Observed } from "./observe.ts";
 import type { RenderedConfig } from "./render.ts";
 
@@ -95,7 +95,7 @@ function configSecret(seen: Observed, config: RenderedConfig & { conf: string },
 function operatorModeSecret(seen: Observed, config: RenderedConfig & { conf: string }, creds: Credentials): ServedConfig {
   const { conf } = config;
   const have = seen.configSecret;
-  const password = creds.systemPassword!;
+  const login = creds.systemLogin!;
   // The TLS files of both configs it keeps: the one to run, and the last good one to go back to.
   const tlsFilesOf = (target: string, lastGood: string) =>
     Object.fromEntries(
@@ -107,7 +107,7 @@ function operatorModeSecret(seen: Observed, config: RenderedConfig & { conf: str
   const data = (target: string, lastGood: string) => ({
     "nats.conf": encodeBase64(target),
     [keyLastGood]: encodeBase64(lastGood),
-    [keySystemPassword]: encodeBase64(password),
+    ...("password" in login ? { [keySystemPassword]: encodeBase64(login.password) } : {}),
     ...creds.secretData,
     ...tlsFilesOf(target, lastGood),
   });
@@ -121,7 +121,7 @@ function operatorModeSecret(seen: Observed, config: RenderedConfig & { conf: str
     const object = { ...s, metadata: { ...s.metadata, annotations: annotations(revision, revision) }, data: data(conf, conf) };
     return { changes: [{ op: "create", kind: "Secret", object }], events: [], target: conf };
   }
-  const rollout = nextRolloutStep(seen, conf, password);
+  const rollout = nextRolloutStep(seen, conf, login);
   const wantData = data(rollout.target, rollout.lastGood);
   const wantAnnotations = { ...have.metadata?.annotations, ...annotations(rollout.targetRevision, rollout.lastGoodRevision) };
   const same =
@@ -138,7 +138,7 @@ function operatorModeSecret(seen: Observed, config: RenderedConfig & { conf: str
   };
 }
 
-function nextRolloutStep(seen: Observed, conf: string, password: string): RolloutStep {
+function nextRolloutStep(seen: Observed, conf: string, login: SystemLogin): RolloutStep {
   const cm = seen.view.routesConfigMap;
   const text = seen.configText;
   return rolloutStep({
@@ -157,7 +157,7 @@ function nextRolloutStep(seen: Observed, conf: string, password: string): Rollou
     servers: seen.servers,
     ...(seen.view.site ? { site: seen.view.site } : {}),
     version: seen.spec.version || defaultServerVersion,
-    connect: systemConnect(seen, password),
+    connect: systemConnect(seen, login),
     now: seen.view.now,
   });
 }

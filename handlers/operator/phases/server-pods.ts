@@ -13,7 +13,7 @@ import { claimName, planClaims } from "../jetstream-volumes.ts";
 import { podIndex } from "../names.ts";
 import type { JetStreamStatus } from "../natscluster.ts";
 import { type PodGate, type PodPlan, planPods } from "../pods.ts";
-import { systemConnect } from "./credentials.ts";
+import { type SystemLogin, systemConnect } from "./credentials.ts";
 import type { Observed } from "./observe.ts";
 
 export interface ServerPods {
@@ -29,7 +29,7 @@ export interface ServerPods {
 }
 
 /** `target`: the config the servers are moved to (its restart key rolls the pods in operator mode). */
-export function serverPods(seen: Observed, target: string, systemPassword: string | undefined): ServerPods {
+export function serverPods(seen: Observed, target: string, systemLogin: SystemLogin | undefined): ServerPods {
   const restartOnly = seen.operatorMode ? restartKey(target, seen.spec.version || defaultServerVersion) : undefined;
   const template = podTemplate(seen.cluster, seen.view.controllerImage, restartOnly, seen.view.site);
   const hash = templateHash(template);
@@ -53,14 +53,14 @@ export function serverPods(seen: Observed, target: string, systemPassword: strin
   ];
   const live = pods.filter((p) => !p.metadata?.deletionTimestamp);
   const peers = js && stalePeers(live, js.meta, seen.serverName, removed);
-  if (peers && systemPassword && live.length === pods.length)
+  if (peers && systemLogin && live.length === pods.length)
     for (const server of peers.remove)
       changes.push({
         op: "remove-peer",
         namespace: seen.namespace,
         cluster: seen.name,
         server,
-        connect: systemConnect(seen, systemPassword),
+        connect: systemConnect(seen, systemLogin),
       });
   return {
     changes,
