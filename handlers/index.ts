@@ -7,7 +7,7 @@ import type { ServerReport } from "./config/reload-wait.ts";
 import { configGet } from "./config.get.ts";
 import { configPut, configRollback } from "./config.put.ts";
 import { discover } from "./discover.ts";
-import { configApiOf, reconcile, reconcileFailed, serversToObserve, watches } from "./operator/controller.ts";
+import { certificatesToCheck, configApiOf, reconcile, reconcileFailed, serversToObserve, watches } from "./operator/controller.ts";
 
 export { leaseStep, releasedLease } from "./operator/lease.ts";
 
@@ -38,6 +38,7 @@ export {
   natsServerMetrics,
   serverIdOf,
 } from "./metrics/nats-server-metrics.ts";
+export type { CertificateFacts, CertificateFiles } from "./operator/certificate-checks.ts";
 export type { OperatorEnv, Store } from "./operator/controller.ts";
 export type { NatsCluster } from "./operator/natscluster.ts";
 export type { MetaView, ServerObservation } from "./operator/reload-rollout.ts";
@@ -145,6 +146,8 @@ export const operatorRoutes = {
   triggers: clustersToReconcile,
   /** configReload.mode operator: which servers to ask before reconciling a cluster. */
   serversToObserve,
+  /** The TLS files whose certificates the runtime reads before reconciling a cluster. */
+  certificatesToCheck,
   /** -config-api: each cluster's config API, served on the cluster's own NATS. */
   configApiOf,
   reconcile,

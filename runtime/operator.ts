@@ -10,6 +10,7 @@ import {
   type Store,
   type WatchedKind,
 } from "../handlers/index.ts";
+import { certificateReader } from "./certificate-facts.ts";
 import { startClusterApis } from "./cluster-apis.ts";
 import { applyChanges } from "./effects.ts";
 import type { KubeClient } from "./kube/client.ts";
@@ -72,6 +73,7 @@ export function startOperator(d: OperatorDeps): Operator {
     ...(d.configApi?.site ? { site: d.configApi.site } : {}),
   });
   const servers = createServers(log);
+  const readCertificates = certificateReader(log);
   const apis = d.configApi ? startClusterApis({ kube, log, ...d.configApi, caches, store }) : undefined;
 
   const queue = createWorkQueue({
@@ -117,7 +119,8 @@ export function startOperator(d: OperatorDeps): Operator {
     if (!cluster) return;
     const targets = operatorRoutes.serversToObserve(cluster, store);
     const seen = targets.length ? await servers.observe(cluster.metadata.namespace!, targets) : undefined;
-    const { changes, requeueAfterMs } = operatorRoutes.reconcile(cluster, store, env(), seen);
+    const certificates = readCertificates(operatorRoutes.certificatesToCheck(cluster, store));
+    const { changes, requeueAfterMs } = operatorRoutes.reconcile(cluster, store, env(), seen, certificates);
     await apply(changes);
     reported.delete(key);
     const made = changes.filter((c) => c.kind !== "Event" && c.op !== "status");

@@ -2,16 +2,19 @@ import { eventChange, type Reporter } from "../events.ts";
 import type { Kind, ObjectOf } from "../kinds.ts";
 import type { Change, ServerConnect, Target } from "../types.ts";
 import { decodeBase64 } from "./base64.ts";
+import { type CertificateFiles, certificateFilesIn } from "./certificate-checks.ts";
 import { withConditions } from "./conditions.ts";
 import { configApiUser, keyConfigApiPassword } from "./config-api-user.ts";
 import { reloaderAccountName } from "./desired-objects.ts";
 import { jetstreamEnabled } from "./jetstream.ts";
 import { configSecretName, isOwnedBy, labelApp, labelCluster, routesConfigMapName, stableJson } from "./names.ts";
 import { clientsMustAuthenticate, type NatsCluster, tlsFiles } from "./natscluster.ts";
+import { decodeData } from "./phases/observe.ts";
 import { type ClusterView, reconcileCluster } from "./reconcile.ts";
 import type { ServerObservation } from "./reload-rollout.ts";
 import { serverConnect } from "./server-connect.ts";
 import { labelClusterNamespace, tokenSecretName } from "./service-account-token.ts";
+import { isTlsFileKey, tlsMaterial } from "./tls-material.ts";
 import type { WatchedKind } from "./triggers.ts";
 import { referencedSecrets } from "./validate.ts";
 
@@ -45,6 +48,18 @@ export function serversToObserve(cluster: NatsCluster, store: Store): { pod: str
     .map((p) => ({ pod: p.metadata!.name!, ip: p.status!.podIP!, ...(jetstream ? { jetstream: true as const } : {}) }));
 }
 
+/** The TLS files whose certificates the runtime reads before a reconcile: each TLS Secret's, and those the config Secret carries. */
+export function certificatesToCheck(cluster: NatsCluster, store: Store): CertificateFiles[] {
+  const ns = cluster.metadata.namespace!;
+  const read = (name: string) => {
+    const s = store.get("Secret", ns, name);
+    return s ? decodeData(s) : undefined;
+  };
+  const secrets = Object.fromEntries(Object.values(tlsFiles(cluster.spec?.tls)).map((f) => [f.secret, read(f.secret)]));
+  const running = Object.entries(read(configSecretName(cluster.metadata.name!)) ?? {}).filter(([k]) => isTlsFileKey(k));
+  return certificateFilesIn({ ...Object.fromEntries(running), ...tlsMaterial(cluster.spec?.tls, secrets, "").files });
+}
+
 /** Every kind the operator watches, and which of its objects (a label selector). */
 export const watches: { kind: WatchedKind & Kind; labelSelector?: string }[] = [
   { kind: "NatsCluster" },
@@ -67,6 +82,7 @@ export function viewOf(
   store: Store,
   env: OperatorEnv,
   servers?: Record<string, ServerObservation | undefined>,
+  certificates?: ClusterView["certificates"],
 ): ClusterView {
   const ns = cluster.metadata.namespace!;
   const name = cluster.metadata.name!;
@@ -91,6 +107,7 @@ export function viewOf(
     entropy: env.entropy,
     ...(env.site ? { site: env.site } : {}),
     ...(servers ? { servers } : {}),
+    ...(certificates ? { certificates } : {}),
     ...(cluster.spec?.auth?.enableServiceAccounts ? { serviceRoles: serviceRolesOf(cluster, store) } : {}),
   };
 }
@@ -117,8 +134,9 @@ export function reconcile(
   store: Store,
   env: OperatorEnv,
   servers?: Record<string, ServerObservation | undefined>,
+  certificates?: ClusterView["certificates"],
 ): { changes: Change[]; requeueAfterMs?: number } {
-  const r = reconcileCluster(viewOf(cluster, store, env, servers));
+  const r = reconcileCluster(viewOf(cluster, store, env, servers, certificates));
   const changes: Change[] = [...r.changes, ...r.events.map((e) => eventChange(cluster, e, env, env.now))];
   if (stableJson(cluster.status ?? {}) !== stableJson(r.status))
     changes.push({ op: "status", kind: "NatsCluster", object: { ...cluster, status: r.status } });

@@ -46,7 +46,10 @@ export function reconcileCluster(v: ClusterView): ReconcileResult {
     ...takeoverProblems(seen),
     ...templateProblems(seen),
   ];
-  if (problems.length || config.conf === undefined) return withAccounts({ changes: [], ...invalidStatus(seen, problems) }, accounts, false);
+  if (problems.length || config.conf === undefined) {
+    const again = config.retryAfterMs !== undefined ? { requeueAfterMs: config.retryAfterMs } : {};
+    return withAccounts({ changes: [], ...invalidStatus(seen, problems), ...again }, accounts, false);
+  }
 
   const served = serveConfig(seen, { ...config, conf: config.conf }, creds);
   const objects = supportingObjects(seen);

@@ -14,6 +14,7 @@ import type {
   ServiceAccount,
 } from "../../types.ts";
 import { decodeBase64 } from "../base64.ts";
+import type { CertificateFacts } from "../certificate-checks.ts";
 import { jetstreamEnabled } from "../jetstream.ts";
 import { streamsSeen } from "../jetstream-gate.ts";
 import { fleetServerName, isOwnedBy, routesConfigMapName } from "../names.ts";
@@ -54,6 +55,8 @@ export interface ClusterView {
    * the token Secrets `<role>-<cluster>-bound-token` beside them or labelled as this cluster's.
    */
   serviceRoles?: { roles: NatsServiceRole[]; accounts: ServiceAccount[]; tokenSecrets: Secret[] };
+  /** What the runtime read in the TLS files (certificatesToCheck), by stem; none where it could not read them. */
+  certificates?: Record<string, CertificateFacts | undefined>;
 }
 
 /** A Secret's data as text, by key. */
@@ -145,7 +148,7 @@ export function observe(v: ClusterView): Observed {
 }
 
 /** A Secret's values as text; a value that is not base64 (the API server lets none through) is left out. */
-function decodeData(s: Secret): SecretText {
+export function decodeData(s: Secret): SecretText {
   const out: SecretText = {};
   for (const [k, b64] of Object.entries(s.data ?? {})) {
     try {

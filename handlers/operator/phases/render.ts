@@ -1,11 +1,12 @@
 // Phase 4, render: nats.conf for the cluster's servers, from the spec, the routes file the config
 // API writes, and the operator's own users.
 import { lacksEnv, lacksOurEnv } from "../adopt.ts";
+import { type CertificateRefusal, refusedCertificates } from "../certificate-checks.ts";
 import { identityChange, jetstreamSettings, zoneTagEnv } from "../jetstream.ts";
 import { jwtAccountsOf } from "../operator-jwt.ts";
 import { keyLastGood, systemUser } from "../reload-rollout.ts";
 import { ports, renderServerConfig, serverPaths } from "../server-config.ts";
-import { droppedRoutesCa, tlsMaterial } from "../tls-material.ts";
+import { droppedRoutesCa, type TlsMaterial, tlsMaterial } from "../tls-material.ts";
 import type { Credentials } from "./credentials.ts";
 import type { Observed } from "./observe.ts";
 
@@ -17,6 +18,8 @@ export interface RenderedConfig {
   routes: string[];
   clusterName: string;
   problems: string[];
+  /** Refused TLS files that become valid later: look again then. */
+  retryAfterMs?: number;
 }
 
 /** `skip`: earlier phases found problems, so nothing is rendered. */
@@ -56,8 +59,8 @@ export function renderConfig(seen: Observed, creds: Credentials, skip: boolean):
   // Where the servers reload their config, their TLS files come with it (tls-material.ts).
   const material =
     seen.operatorMode || spec.pod?.enableConfigReload ? tlsMaterial(spec.tls, seen.secrets, serverPaths.configDir) : undefined;
-  const caDropped = material ? droppedRoutesCa(seen.configText, keyLastGood, material, spec.tls?.routesSecret) : [];
-  if (caDropped.length) return { routes, clusterName, tlsFiles: {}, problems: caDropped };
+  const refused = material ? refusedMaterial(seen, material) : { problems: [] };
+  if (refused.problems.length) return { routes, clusterName, tlsFiles: {}, ...refused };
   const jwt = jwtAccountsOf(seen.cluster, seen.secrets);
   const rendered = renderServerConfig({
     ...(material ? { tlsPaths: material.paths } : {}),
@@ -78,4 +81,10 @@ export function renderConfig(seen: Observed, creds: Credentials, skip: boolean):
   const renamed = identityChange(seen.configText["nats.conf"], rendered.text, seen.streams.length);
   if (renamed) return { routes, clusterName, tlsFiles: {}, problems: [renamed] };
   return { conf: rendered.text, routes, clusterName, tlsFiles: material?.files ?? {}, problems: [] };
+}
+
+/** TLS files the servers must not move to: a routes CA swapped in one step, certificates their peers would refuse. */
+function refusedMaterial(seen: Observed, material: TlsMaterial): CertificateRefusal {
+  const caDropped = droppedRoutesCa(seen.configText, keyLastGood, material, seen.spec.tls?.routesSecret);
+  return caDropped.length ? { problems: caDropped } : refusedCertificates(seen, material);
 }
