@@ -51,8 +51,10 @@ export interface CertificateRefusal {
 /**
  * Problems with the TLS files the servers would move to. Only files the running config does not
  * name yet are weighed (a running cluster is never stopped by what it already runs), and only
- * where the runtime could read them. A port other than routes whose CA file never issued its
- * certificate (a public server certificate, ca.pem for client certificates only) stays so.
+ * where the runtime could read them. On routes the CA must issue the certificate (the servers are
+ * each other's peers); on another port its CA file checks the other side, and may never have
+ * issued the servers' certificate (a public server certificate, ca.pem for client certificates
+ * only): there, only a certificate the CA issued replaced by one it did not is refused.
  */
 export function refusedCertificates(seen: Observed, material: TlsMaterial): CertificateRefusal {
   const facts = seen.view.certificates ?? {};
@@ -65,10 +67,10 @@ export function refusedCertificates(seen: Observed, material: TlsMaterial): Cert
       .replace(/-cert\.pem$/, "");
     const f = facts[stem];
     if (!f || running.includes(`${stem}-cert.pem`)) continue;
-    const ranUnchained = running
+    const ranChained = running
       .filter((k) => k.startsWith(`tls-${port}-`) && k.endsWith("-cert.pem"))
-      .some((k) => facts[k.replace(/-cert\.pem$/, "")]?.chains === false);
-    const found = problemsOf(f, seen.view.now, port !== "routes" && ranUnchained);
+      .some((k) => facts[k.replace(/-cert\.pem$/, "")]?.chains === true);
+    const found = problemsOf(f, seen.view.now, port !== "routes" && !ranChained);
     const files = tlsFiles(seen.spec.tls)[port]!;
     out.problems.push(...found.map((p) => `spec.tls.${port}Secret "${files.secret}": ${p(files)}`));
     const wait = f.notBefore ? Date.parse(f.notBefore) - Date.parse(seen.view.now) : 0;
@@ -79,14 +81,14 @@ export function refusedCertificates(seen: Observed, material: TlsMaterial): Cert
 
 type Problem = (files: TLSFiles) => string;
 
-function problemsOf(f: CertificateFacts, now: string, unchainedBefore: boolean): Problem[] {
+function problemsOf(f: CertificateFacts, now: string, unchainedOk: boolean): Problem[] {
   const keep = "the servers keep the files they run";
   if (f.unreadable?.length)
     return f.unreadable.map(
       (what) => (x: TLSFiles) => `${x[what]} holds no ${what === "key" ? "private key" : "certificate"} that reads (PEM): ${keep}`,
     );
   const out: Problem[] = [];
-  if (f.chains === false && !unchainedBefore)
+  if (f.chains === false && !unchainedOk)
     out.push(
       (x) =>
         `${x.cert} is not signed by any CA in ${x.ca}, so the servers' peers would refuse it: ${keep}; put a certificate that CA issued (a new CA goes into ${x.ca} first, next to the old one)`,

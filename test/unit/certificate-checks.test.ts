@@ -99,6 +99,19 @@ describe("renewed certificates the servers must not reload", () => {
     expect(served(reconcileCluster(renewal({ server: notOurs }, { server: notOurs })))).toEqual(["replace Secret demo"]);
   });
 
+  it("a new cluster: a public server certificate under a CA for client certificates is served; routes from another CA are refused", () => {
+    const c = natsCluster(spec);
+    const secrets = { tls: secret("tls", files("1")) };
+    const first = stems("1");
+    const notOurs = { ...good, chains: false };
+    const clientOnly = reconcileCluster(view(c, { secrets, certificates: { [first.server]: notOurs, [first.routes]: good } }));
+    expect(degraded(clientOnly)?.status).not.toBe("True");
+    expect(served(clientOnly)).toContain("create Secret demo");
+    const routes = reconcileCluster(view(c, { secrets, certificates: { [first.server]: good, [first.routes]: notOurs } }));
+    expect(degraded(routes)?.message).toContain('spec.tls.routesSecret "tls": route.pem is not signed by any CA in ca.pem');
+    expect(served(routes)).toEqual([]);
+  });
+
   it("routes have no such exception: their CA verifies the servers' own certificates", () => {
     const notOurs = { ...good, chains: false };
     expect(reconcileCluster(renewal({ routes: notOurs }, { routes: notOurs })).changes).toEqual([]);
