@@ -4,8 +4,7 @@
 // A user's creds connect, a client without any is refused, and an account pushed afterwards with
 // `nsc push` (the NATS-based resolver) takes users at once, on every server, without a restart.
 
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { connect, credsAuthenticator } from "@nats-io/transport-node";
@@ -16,13 +15,13 @@ import type { SecretTexts } from "../../handlers/operator/phases/observe.ts";
 import { renderServerConfig } from "../../handlers/operator/server-config.ts";
 import { binaries } from "../harness/binaries.ts";
 import { freePorts, type Proc, startProcess, waitFor } from "../harness/index.ts";
+import { nscWorkspace } from "../harness/nsc.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "satellite-jwt-"));
-const env = { ...process.env, NKEYS_PATH: join(dir, "nkeys"), NSC_HOME: join(dir, "nsc-home"), NSC_NO_GIT_IGNORE: "1" };
-const nsc = (...args: string[]) => execFileSync(binaries().NSC_BIN, args, { env, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
-const creds = (account: string, user: string) => nsc("generate", "creds", "-a", account, "-n", user);
-const accountId = (account: string) => JSON.parse(nsc("describe", "account", account, "--json")).sub as string;
 
+let nsc: ReturnType<typeof nscWorkspace>["nsc"];
+let creds: ReturnType<typeof nscWorkspace>["creds"];
+let accountId: ReturnType<typeof nscWorkspace>["accountId"];
 const running: Proc[] = [];
 let clients: number[] = [];
 afterAll(async () => {
@@ -37,7 +36,7 @@ const cluster = (systemAccount: string): NatsCluster => ({
 });
 
 beforeAll(async () => {
-  nsc("env", "-s", join(dir, "store"));
+  ({ nsc, creds, accountId } = nscWorkspace());
   nsc("add", "operator", "--generate-signing-key", "--sys", "--name", "OP");
   nsc("add", "account", "APP");
   nsc("add", "user", "-a", "APP", "app");
@@ -63,7 +62,7 @@ beforeAll(async () => {
     });
     if ("error" in rendered) throw new Error(rendered.error.message);
     const file = join(dir, `s${i}.conf`);
-    execFileSync("mkdir", ["-p", join(dir, `s${i}`, "jwt")]);
+    mkdirSync(join(dir, `s${i}`, "jwt"), { recursive: true });
     writeFileSync(file, rendered.text);
     running.push(
       startProcess(`jwt-${i}`, binaries().NATS_SERVER_BIN, ["-c", file], join(dir, `s${i}.log`), { ...process.env, POD_NAME: `jwt-${i}` }),

@@ -51,7 +51,8 @@ export function fakeJwt(sub: string): string {
 }
 export const operatorKey = `O${"A".repeat(55)}`;
 export const accountKey = `A${"B".repeat(55)}`;
-export const sysCreds = "-----BEGIN NATS USER JWT-----\nx\n------END NATS USER JWT------\n-----BEGIN USER NKEY SEED-----\nSU\n------END USER NKEY SEED------\n";
+export const sysCreds =
+  "-----BEGIN NATS USER JWT-----\nx\n------END NATS USER JWT------\n-----BEGIN USER NKEY SEED-----\nSU\n------END USER NKEY SEED------\n";
 
 export function secret(name: string, data: Record<string, string>): Secret {
   return { metadata: { name, namespace: "ns1" }, data: Object.fromEntries(Object.entries(data).map(([k, v]) => [k, btoa(v)])) };
