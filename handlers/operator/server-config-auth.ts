@@ -52,12 +52,16 @@ export function chooseAuthKey(keys: string[], preferred: string): Result<string>
 export const chooseClientsAuthKey = (keys: string[]) => chooseAuthKey(keys, clientsAuthKey);
 
 /**
- * JSON.parse's refusal without the text around the mistake, which V8 quotes and which may be a
- * password: where the mistake is, when the engine says.
+ * The JSON in an auth Secret, or JSON.parse's refusal without the text around the mistake, which
+ * V8 quotes and which may be a password: where the mistake is, when the engine says.
  */
-export function jsonProblem(e: unknown): string {
-  const at = /position (\d+)/.exec((e as Error).message)?.[1];
-  return at === undefined ? "not valid JSON" : `not valid JSON (at position ${at})`;
+export function parseJson(source: string): Result<unknown> {
+  try {
+    return { value: JSON.parse(source) as unknown };
+  } catch (e) {
+    const at = /position (\d+)/.exec((e as Error).message)?.[1];
+    return invalid(at === undefined ? "not valid JSON" : `not valid JSON (at position ${at})`);
+  }
 }
 
 class AuthError extends Error {}
@@ -137,12 +141,9 @@ function user(v: unknown, where: string, seen: Map<string, string>): ClientsAuth
 
 /** Parses the auth Secret's JSON, accepting only what it can render; errors are sentences. */
 export function parseClientsAuth(source: string): Result<ClientsAuth> {
-  let doc: unknown;
-  try {
-    doc = JSON.parse(source);
-  } catch (e) {
-    return invalid(jsonProblem(e));
-  }
+  const json = parseJson(source);
+  if ("error" in json) return json;
+  const doc = json.value;
   try {
     if (!isObject(doc)) fail(`must be a JSON object with "users" and/or "default_permissions", not ${kind(doc)}`);
     const o = doc as Record<string, unknown>;

@@ -45,6 +45,8 @@ const secrets: Record<string, Secret> = {
   ws: secret("ws", Object.fromEntries(tlsKeys.map((k) => [k, "x"]))),
   auth: secret("auth", { "clients-auth.json": '{"users":[{"username":"a","password":"b"}]}' }),
   creds: secret("creds", { "user.creds": "x", "other.creds": "y" }),
+  routeauth: secret("routeauth", { "cluster-auth.json": '{"username":"r","password":"p"}' }),
+  gwauth: secret("gwauth", { "gateway-auth.json": '{"username":"g","password":"p"}' }),
 };
 
 /** What a field needs around it to matter. */
@@ -59,6 +61,9 @@ const contexts: [RegExp, NatsClusterSpec][] = [
   [/^auth\.tlsVerifyAndMap$/, { tls: { serverSecret: "srv" } }],
   [/^gatewayConfig\.gateways\[0\]\./, { gatewayConfig: { gateways: [{ name: "other", url: "nats://other:7222" }] } }],
   [/^auth\.clientsAuthTimeout$/, { auth: { clientsAuthSecret: "auth" } }],
+  [/^auth\.clusterAuthTimeout$/, { auth: { clusterAuthSecret: "routeauth" } }],
+  [/^auth\.gatewayAuth/, { gatewayConfig: {} }],
+  [/^auth\.gatewayAuthTimeout$/, { auth: { gatewayAuthSecret: "gwauth" } }],
   [/^leafnodeConfig\.remotes\[0\]\.(?!url$)/, { leafnodeConfig: { remotes: [{ url: "nats://hub:7422" }] } }],
   [
     /^leafnodeConfig\.remotes\[0\]\.credentialsSecret\.key$/,
@@ -94,6 +99,8 @@ const samples: Record<string, unknown> = {
   "gatewayConfig.gateways[0].url": "nats://another:7222",
   "websocketConfig.handshakeTimeout": "5s",
   "auth.clientsAuthSecret": "auth",
+  "auth.clusterAuthSecret": "routeauth",
+  "auth.gatewayAuthSecret": "gwauth",
   "leafnodeConfig.remotes[0].url": "nats://hub:7422",
   "leafnodeConfig.remotes[0].urls": ["nats://hub-b:7422"],
   "leafnodeConfig.remotes[0].credentialsSecret.name": "creds",
@@ -269,8 +276,6 @@ describe("no silent no-op: every field of the NatsCluster schema does something 
       ["pod.advertiseExternalIP", true],
       ["pod.bootconfigImage", "connecteverything/nats-boot-config"],
       ["operatorConfig", { secret: "operator-jwt", systemAccount: "AASYS", resolver: "URL(https://example.com/jwt/v1/accounts/)" }],
-      ["auth.gatewayAuthSecret", "gateway-auth"],
-      ["auth.clusterAuthSecret", "cluster-auth"],
     ] as const) {
       const { degraded } = outcome(withValue({ size: 1 }, path.split("."), value));
       expect(degraded).toMatchObject({ status: "True", reason: "InvalidSpec" });

@@ -4,6 +4,7 @@ import { lacksEnv, lacksOurEnv } from "../adopt.ts";
 import { identityChange, jetstreamSettings, zoneTagEnv } from "../jetstream.ts";
 import { keyLastGood, systemUser } from "../reload-rollout.ts";
 import { ports, renderServerConfig, serverPaths } from "../server-config.ts";
+import type { PeerAuth } from "../server-config-peer-auth.ts";
 import { droppedRoutesCa, tlsMaterial } from "../tls-material.ts";
 import type { Credentials } from "./credentials.ts";
 import type { Observed } from "./observe.ts";
@@ -18,8 +19,13 @@ export interface RenderedConfig {
   problems: string[];
 }
 
-/** `skip`: earlier phases found problems, so nothing is rendered. */
-export function renderConfig(seen: Observed, creds: Credentials, skip: boolean): RenderedConfig {
+/** `skip`: earlier phases found problems, so nothing is rendered. `peers`: the routes' and gateways' users, as validation read them. */
+export function renderConfig(
+  seen: Observed,
+  creds: Credentials,
+  skip: boolean,
+  peers: { clusterAuth?: PeerAuth; gatewayAuth?: PeerAuth } = {},
+): RenderedConfig {
   const { name, namespace: ns, spec } = seen;
   const fromApi = seen.routesFile;
   // nats-server requires a gateway's name to be its cluster's.
@@ -63,6 +69,7 @@ export function renderConfig(seen: Observed, creds: Credentials, skip: boolean):
     clusterName,
     routes,
     clientsAuth: creds.clientsAuth,
+    ...peers,
     ...(creds.systemPassword ? { systemUser: { user: systemUser, password: creds.systemPassword } } : {}),
     fleetServerNames: Boolean(seen.view.site),
     adoptedPods: seen.live.some(lacksOurEnv),
