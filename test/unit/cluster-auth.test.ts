@@ -6,11 +6,14 @@ import { describe, expect, it } from "vitest";
 import { decodeBase64, encodeBase64 } from "../../handlers/operator/base64.ts";
 import type { NatsClusterSpec } from "../../handlers/operator/natscluster.ts";
 import { reconcileCluster } from "../../handlers/operator/reconcile.ts";
+import { type RolloutInput, rolloutStep } from "../../handlers/operator/reload-rollout.ts";
 import { renderServerConfig, type ServerConfigInput } from "../../handlers/operator/server-config.ts";
 import { type PeerAuth, parsePeerAuth, withCredentials } from "../../handlers/operator/server-config-peer-auth.ts";
 import { referencedSecrets } from "../../handlers/operator/validate.ts";
+import { configDigest } from "../../handlers/reloader/digest.ts";
+import { routeCredentialsChanged } from "../../handlers/reloader/reloadable.ts";
 import type { Secret } from "../../handlers/types.ts";
-import { condition, natsCluster, summary, view } from "./operator-fixtures.ts";
+import { condition, natsCluster, now, runningPod, summary, view } from "./operator-fixtures.ts";
 
 const password = "p@ss:w/rd %?#é";
 const routeAuth: PeerAuth = { username: "route user", password };
@@ -215,5 +218,46 @@ describe("the reconcile", () => {
     expect(condition(without.r, "Degraded")?.message).toContain(
       "spec.auth.gatewayAuthSecret authorizes gateways, which this cluster does not open: set spec.gatewayConfig, or leave it out",
     );
+  });
+});
+
+describe("a change of the routes' credentials (configReload.mode operator)", () => {
+  const conf = (user: string, pass: string, timeout = 2) =>
+    `server_name: $POD_NAME\nport: 4222\ncluster {\n  name: "demo"\n  port: 6222\n  routes: ["nats://${user}:${pass}@demo-1.demo-mgmt.ns1.svc:6222"]\n  authorization {\n    user: "${user}"\n    password: "${pass}"\n    timeout: ${timeout}\n  }\n}\n`;
+
+  it("is seen in the user or password, not in the timeout or elsewhere", () => {
+    expect(routeCredentialsChanged(conf("a", "b"), conf("a", "c"))).toBe(true);
+    expect(routeCredentialsChanged(conf("a", "b"), conf("x", "b"))).toBe(true);
+    expect(routeCredentialsChanged("port: 4222\n", conf("a", "b"))).toBe(true);
+    expect(routeCredentialsChanged(conf("a", "b"), conf("a", "b", 5))).toBe(false);
+    expect(routeCredentialsChanged("port: 4222\n", "port: 4223\n")).toBe(false);
+  });
+
+  it("goes to every server at once even under the canary strategy: a lone canary with new credentials has no routes by design", () => {
+    const c = natsCluster({ size: 3, configReload: { mode: "operator", strategy: "canary" } });
+    const digest = (text: string, pod: string) =>
+      (configDigest({ "nats.conf": text }, "nats.conf", { POD_NAME: pod }) as { digest: string }).digest;
+    const input = (rendered: string): RolloutInput => ({
+      cluster: c,
+      pods: [1, 2, 3].map((i) => runningPod(c, i)),
+      size: 3,
+      rendered,
+      lastGood: conf("a", "b"),
+      servers: Object.fromEntries(
+        [1, 2, 3].map((i) => [
+          `demo-${i}`,
+          { serverId: `id-${i}`, healthy: true, routes: 2, leafnodes: 0, digest: digest(conf("a", "b"), `demo-${i}`) },
+        ]),
+      ),
+      version: "2.14.9",
+      connect: { urls: [], user: "satellite", password: "pw" },
+      now,
+    });
+    const nudged = (rendered: string) =>
+      rolloutStep(input(rendered))
+        .changes.filter((x) => x.op === "replace")
+        .map((x) => (x as { object: { metadata?: { name?: string } } }).object.metadata?.name);
+    expect(nudged(conf("a", "new"))).toEqual(["demo-1", "demo-2", "demo-3"]);
+    expect(nudged(conf("a", "b", 5))).toEqual(["demo-1"]);
   });
 });
