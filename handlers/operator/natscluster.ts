@@ -214,10 +214,13 @@ export interface AuthConfig {
   clientsAuthTimeout?: number;
   /** Client certificates name the users (tls.verify_and_map): spec.tls.verify with users named by subject. */
   tlsVerifyAndMap?: boolean;
-  /** nats-operator's route and gateway authorization Secrets: refused until served. */
+  /** Routes' user and password: a Secret with nats-operator's JSON (server-config-peer-auth.ts). */
   clusterAuthSecret?: string;
+  /** Seconds. */
   clusterAuthTimeout?: number;
+  /** Gateways' user and password, the same way; with spec.gatewayConfig only. */
   gatewayAuthSecret?: string;
+  /** Seconds. */
   gatewayAuthTimeout?: number;
 }
 

@@ -35,7 +35,8 @@ export function reconcileCluster(v: ClusterView): ReconcileResult {
   const accounts = serviceAccountUsers(seen);
   const users = withServiceAccountUsers(valid.clientsAuth, accounts);
   const creds = credentials(seen, users.auth);
-  const config = renderConfig(seen, creds, valid.problems.length + accounts.problems.length + users.problems.length > 0);
+  const skip = valid.problems.length + accounts.problems.length + users.problems.length > 0;
+  const config = renderConfig(seen, creds, skip, { clusterAuth: valid.clusterAuth, gatewayAuth: valid.gatewayAuth });
   const problems = [
     ...valid.problems,
     ...accounts.problems,

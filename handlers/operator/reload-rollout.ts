@@ -8,7 +8,7 @@
 // last good config, which every server that left it reloads again.
 import type { EventNote } from "../events.ts";
 import { configDigest } from "../reloader/digest.ts";
-import { restartKey } from "../reloader/reloadable.ts";
+import { restartKey, routeCredentialsChanged } from "../reloader/reloadable.ts";
 import { sha256Hex } from "../reloader/sha256.ts";
 import type { Change, Pod, ServerReload } from "../types.ts";
 import { zoneLabel, zoneTagEnv } from "./jetstream.ts";
@@ -232,7 +232,7 @@ function serverRefusal(r: Rollout): RolloutStep | undefined {
 function canaryWork(r: Rollout): Pod[] | RolloutStep {
   const { i, pending, reachable, pods, nowMs } = r;
   const strategy = i.renderedStrategy ?? i.cluster.spec?.configReload?.strategy ?? "all";
-  if (strategy !== "canary" || !r.forward) return pending;
+  if (strategy !== "canary" || !r.forward || routeCredentialsChanged(i.lastGood, r.target)) return pending;
   const canary = reachable[0];
   if (!canary) return pending;
   if (pending.includes(canary)) return [canary];

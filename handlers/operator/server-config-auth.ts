@@ -34,19 +34,34 @@ export interface ClientsAuth {
   timeout?: number;
 }
 
-type Result<T> = { value: T } | { error: { code: 400; message: string } };
-const invalid = (message: string) => ({ error: { code: 400 as const, message } });
+export type Result<T> = { value: T } | { error: { code: 400; message: string } };
+export const invalid = (message: string) => ({ error: { code: 400 as const, message } });
 
-/** Which key of the auth Secret holds the JSON: `clients-auth.json`, else the Secret's only key. */
-export function chooseClientsAuthKey(keys: string[]): Result<string> {
-  if (keys.includes(clientsAuthKey)) return { value: clientsAuthKey };
+/** Which key of an auth Secret holds the JSON: `preferred`, else the Secret's only key. */
+export function chooseAuthKey(keys: string[], preferred: string): Result<string> {
+  if (keys.includes(preferred)) return { value: preferred };
   if (keys.length === 1) return { value: keys[0]! };
-  if (keys.length === 0) return invalid(`has no keys: put the authorization JSON under "${clientsAuthKey}"`);
+  if (keys.length === 0) return invalid(`has no keys: put the authorization JSON under "${preferred}"`);
   const listed = [...keys]
     .sort()
     .map((k) => JSON.stringify(k))
     .join(", ");
-  return invalid(`has keys ${listed} and none is "${clientsAuthKey}": put the authorization JSON under that key`);
+  return invalid(`has keys ${listed} and none is "${preferred}": put the authorization JSON under that key`);
+}
+
+export const chooseClientsAuthKey = (keys: string[]) => chooseAuthKey(keys, clientsAuthKey);
+
+/**
+ * The JSON in an auth Secret, or JSON.parse's refusal without the text around the mistake, which
+ * V8 quotes and which may be a password: where the mistake is, when the engine says.
+ */
+export function parseJson(source: string): Result<unknown> {
+  try {
+    return { value: JSON.parse(source) as unknown };
+  } catch (e) {
+    const at = /position (\d+)/.exec((e as Error).message)?.[1];
+    return invalid(at === undefined ? "not valid JSON" : `not valid JSON (at position ${at})`);
+  }
 }
 
 class AuthError extends Error {}
@@ -55,8 +70,9 @@ export class RenderError extends Error {}
 const fail = (msg: string): never => {
   throw new AuthError(msg);
 };
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
-const kind = (v: unknown) => (v === null ? "null" : Array.isArray(v) ? "a list" : typeof v === "object" ? "an object" : `a ${typeof v}`);
+export const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+export const kind = (v: unknown) =>
+  v === null ? "null" : Array.isArray(v) ? "a list" : typeof v === "object" ? "an object" : `a ${typeof v}`;
 
 function onlyFields(o: Record<string, unknown>, where: string, known: string[]) {
   for (const k of Object.keys(o).sort()) {
@@ -125,12 +141,9 @@ function user(v: unknown, where: string, seen: Map<string, string>): ClientsAuth
 
 /** Parses the auth Secret's JSON, accepting only what it can render; errors are sentences. */
 export function parseClientsAuth(source: string): Result<ClientsAuth> {
-  let doc: unknown;
-  try {
-    doc = JSON.parse(source);
-  } catch (e) {
-    return invalid(`not valid JSON (${(e as Error).message})`);
-  }
+  const json = parseJson(source);
+  if ("error" in json) return json;
+  const doc = json.value;
   try {
     if (!isObject(doc)) fail(`must be a JSON object with "users" and/or "default_permissions", not ${kind(doc)}`);
     const o = doc as Record<string, unknown>;
@@ -160,7 +173,7 @@ export function parseClientsAuth(source: string): Result<ClientsAuth> {
 const unsafe = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 /** Describes the first character nats.conf cannot hold safely, or undefined. */
-function unsafeCharAt(s: string): string | undefined {
+export function unsafeCharAt(s: string): string | undefined {
   const m = unsafe.exec(s);
   if (!m) return undefined;
   const code = m[0].charCodeAt(0);

@@ -2,6 +2,7 @@
 // connect to, besides the client and route ports.
 import type { LeafnodeRemote, NatsClusterSpec, TLSFiles, TLSPort } from "./natscluster.ts";
 import { num, quote, RenderError } from "./server-config-auth.ts";
+import { type PeerAuth, peerAuthorizationConf, withCredentials } from "./server-config-peer-auth.ts";
 import { fileIn, indent, tlsBlock } from "./server-config-tls.ts";
 import type { ServerVersion } from "./server-version.ts";
 import type { TlsPaths } from "./tls-material.ts";
@@ -21,6 +22,8 @@ export interface ListenerInput {
   /** Where each port's TLS files are. */
   tlsAt: (port: TLSPort) => TlsPaths;
   version: ServerVersion;
+  /** spec.auth.gatewayAuthSecret's user. */
+  gatewayAuth?: PeerAuth;
 }
 
 const listen = (p: number, what: string) => quote(`0.0.0.0:${num(p, what, true)}`, what);
@@ -67,7 +70,7 @@ function remoteConf(r: LeafnodeRemote, i: number, leafCredsDir: (secretName: str
 }
 
 /** The gateway to other clusters of a supercluster; its name is the cluster's (nats-server requires that). */
-function gatewayBlock({ spec, files, clusterName, tlsAt }: ListenerInput): string[] {
+function gatewayBlock({ spec, files, clusterName, tlsAt, version, gatewayAuth }: ListenerInput): string[] {
   const gw = spec.gatewayConfig;
   if (!gw) return [];
   const lines = [
@@ -75,14 +78,18 @@ function gatewayBlock({ spec, files, clusterName, tlsAt }: ListenerInput): strin
     `listen: ${listen(gatewayPort({ spec }), "spec.gatewayConfig.hostPort")}`,
   ];
   if (gw.rejectUnknown) lines.push("reject_unknown: true");
+  if (gatewayAuth) lines.push(...peerAuthorizationConf(gatewayAuth, spec.auth?.gatewayAuthTimeout, "gateways'"));
   const remotes = gw.gateways ?? [];
+  // The URLs as the spec gives them (nats-operator's way), unless the server would dial one
+  // without a user with none: then with the gateways' own, as later servers do.
+  const dialed = (url: string) => (version.gatewayOwnCredentials ? url : withCredentials(url, gatewayAuth));
   if (remotes.length)
     lines.push(
       "gateways: [",
       ...remotes.map((g, i) => {
         const what = `spec.gatewayConfig.gateways[${i}]`;
         if (!g.url) throw new RenderError(`cannot write ${what} into nats.conf: it has no url`);
-        return `  { name: ${quote(g.name, `${what}.name`)}, url: ${quote(g.url, `${what}.url`)} }`;
+        return `  { name: ${quote(g.name, `${what}.name`)}, url: ${quote(dialed(g.url), `${what}.url`)} }`;
       }),
       "]",
     );

@@ -10,6 +10,7 @@ import { type NatsCluster, type TLSPort, tlsFiles } from "./natscluster.ts";
 import { type JwtAccounts, jwtAccountLines } from "./operator-jwt.ts";
 import { authorizationConf, type ClientsAuth, num, quote, RenderError } from "./server-config-auth.ts";
 import { listenerBlocks } from "./server-config-listeners.ts";
+import { type PeerAuth, peerAuthorizationConf, withCredentials } from "./server-config-peer-auth.ts";
 import { indent, mountedTlsFiles, tlsBlock, tlsDirs } from "./server-config-tls.ts";
 import { defaultServerVersion, type ServerVersion, serverVersion } from "./server-version.ts";
 import type { TlsPaths } from "./tls-material.ts";
@@ -50,6 +51,10 @@ export interface ServerConfigInput {
   routes: string[];
   /** Present when spec.auth.clientsAuthSecret is set and valid. */
   clientsAuth?: ClientsAuth;
+  /** spec.auth.clusterAuthSecret's user: the routes' authorization, and the credentials in every route URL. */
+  clusterAuth?: PeerAuth;
+  /** spec.auth.gatewayAuthSecret's user (with spec.gatewayConfig). */
+  gatewayAuth?: PeerAuth;
   /** Mount paths (default serverPaths); tests point them at a temp dir. */
   paths?: Partial<ServerPaths>;
   /** Listen ports (default `ports`); tests use free ones. */
@@ -110,7 +115,15 @@ function serverConfigText(input: ServerConfigInput): string {
     ...(input.jetstream ? ["", ...serverTagLines(input.jetstream, input.zoneTags), ...jetstreamBlock(input.jetstream)] : []),
     ...accountLines(input),
     ...(input.jwtAccounts ? ["", ...jwtAccountLines(input.jwtAccounts, jwtDir(input, paths))] : []),
-    ...listenerBlocks({ spec, files, clusterName: input.clusterName, leafCredsDir: paths.leafCredsDir, tlsAt, version }),
+    ...listenerBlocks({
+      spec,
+      files,
+      clusterName: input.clusterName,
+      leafCredsDir: paths.leafCredsDir,
+      tlsAt,
+      version,
+      gatewayAuth: input.gatewayAuth,
+    }),
   ];
   return `${out.join("\n")}\n`;
 }
@@ -190,7 +203,10 @@ function clusterBlock(
   version: ServerVersion,
 ): string[] {
   const spec = input.cluster.spec ?? {};
-  const { routes } = input;
+  const { clusterAuth } = input;
+  // A route URL naming a user of its own keeps it; the others carry the cluster's user, as the
+  // servers joined through them dial each other with it (nats-server's implicit routes do).
+  const routes = input.routes.map((r) => withCredentials(r, clusterAuth));
   const cl = [
     // Servers before 2.2.0 have no cluster name (render.ts refuses a routes file that sets one).
     ...(version.clusterName ? [`name: ${quote(input.clusterName, "the cluster name")}`] : []),
@@ -198,6 +214,7 @@ function clusterBlock(
   ];
   if (routes.length > 0) cl.push("routes: [", ...routes.map((r, i) => `  ${quote(r, `route ${i}`)}`), "]");
   if (spec.noAdvertise === true) cl.push("no_advertise: true");
+  if (clusterAuth) cl.push(...peerAuthorizationConf(clusterAuth, spec.auth?.clusterAuthTimeout, "routes'"));
   // No `verify` for routes: nats-server always requires and verifies route certificates (mutual TLS).
   if (files.routes) cl.push(...tlsBlock(tlsAt("routes"), "spec.tls.routesSecret", { timeout: spec.tls?.routesTLSTimeout }));
   return ["cluster {", ...indent(cl), "}"];

@@ -6,7 +6,8 @@
 // - leafnode remotes with several `urls`: 2.0.2; server_name: 2.1.2; allow_responses: 2.1.0; cluster { name }: 2.2.0; /healthz: 2.7.1;
 //   /healthz?js-enabled (the JetStream probes and the operator's JetStream gate): 2.9.0;
 //   ?js-enabled-only and ?js-server-only: 2.10.0; the config digest in /varz: 2.11.0; websocket: 2.2.0;
-//   cipher suite names: TLS 1.3's from 2.1.6, Go's own from 2.12.0 (server/ciphersuites.go).
+//   cipher suite names: TLS 1.3's from 2.1.6, Go's own from 2.12.0 (server/ciphersuites.go);
+//   a gateway dials a URL without a user with its own gateway credentials: 2.2.0 (server/gateway.go).
 import { atLeast } from "../reloader/reloadable.ts";
 
 export const defaultServerVersion = "2.14.9";
@@ -34,6 +35,8 @@ export interface ServerVersion {
   tls13CipherNames: boolean;
   /** Go's cipher suite names, insecure ones refused, and the X25519MLKEM768 curve (2.12.0). */
   goCipherNames: boolean;
+  /** Gateways dial URLs without a user with their own gateway credentials (before: with none). */
+  gatewayOwnCredentials: boolean;
 }
 
 /** A tag that is not a version number (`latest`, `alpine`, a build's own name) is read as the newest. */
@@ -55,6 +58,7 @@ export function serverVersion(tag: string): ServerVersion {
     configDigest: since("2.11.0"),
     tls13CipherNames: since("2.1.6"),
     goCipherNames: since("2.12.0"),
+    gatewayOwnCredentials: since("2.2.0"),
   };
 }
 

@@ -3,7 +3,9 @@ import { jetstreamEnabled, jetstreamSettings } from "./jetstream.ts";
 import { type NatsCluster, type TLSConfig, tlsFiles } from "./natscluster.ts";
 import { jwtAccountsOf, operatorConfigSecrets } from "./operator-jwt.ts";
 import type { SecretTexts } from "./phases/observe.ts";
-import { type ClientsAuth, chooseClientsAuthKey, parseClientsAuth } from "./server-config.ts";
+import { type ClientsAuth, clientsAuthKey, parseClientsAuth } from "./server-config.ts";
+import { chooseAuthKey, type Result } from "./server-config-auth.ts";
+import { type PeerAuth, parsePeerAuth, peerAuthKeys } from "./server-config-peer-auth.ts";
 import { cipherSuiteNames, curveNames } from "./server-config-tls.ts";
 import { serverVersion, versionProblems } from "./server-version.ts";
 
@@ -13,6 +15,8 @@ export function referencedSecrets(c: NatsCluster): string[] {
   const names = [
     ...Object.values(tlsFiles(s.tls)).map((f) => f.secret),
     s.auth?.clientsAuthSecret,
+    s.auth?.clusterAuthSecret,
+    s.auth?.gatewayAuthSecret,
     ...(s.leafnodeConfig?.remotes ?? []).map((r) => r.credentialsSecret?.name),
     ...operatorConfigSecrets(c),
   ];
@@ -25,7 +29,7 @@ const imageTag = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
  * Phase 2, validate: everything wrong with a spec and the Secrets it names (decoded), as
  * sentences; empty when it can be rendered.
  */
-export function validateCluster(c: NatsCluster, secrets: SecretTexts): { problems: string[]; clientsAuth?: ClientsAuth } {
+export function validateCluster(c: NatsCluster, secrets: SecretTexts): Validated {
   const s = c.spec ?? {};
   const problems: string[] = [];
   if (s.size !== undefined && (!Number.isInteger(s.size) || s.size < 0))
@@ -33,15 +37,34 @@ export function validateCluster(c: NatsCluster, secrets: SecretTexts): { problem
   if (s.version !== undefined && s.version !== "" && !imageTag.test(s.version))
     problems.push(`spec.version ${JSON.stringify(s.version)} is not an image tag`);
   problems.push(...secretKeyProblems(c, secrets));
-  const auth = clientsAuthOf(c, secrets);
-  if (auth.problem) problems.push(auth.problem);
+  const read = <T>(field: AuthSecretField, key: string, parse: (source: string) => Result<T>) => {
+    const r = authSecretOf(c, secrets, field, key, parse);
+    if (r.problem) problems.push(r.problem);
+    return r.value;
+  };
+  const clientsAuth = read("clientsAuthSecret", clientsAuthKey, parseClientsAuth);
+  const clusterAuth = read("clusterAuthSecret", peerAuthKeys.cluster, parsePeerAuth);
+  const gatewayAuth = read("gatewayAuthSecret", peerAuthKeys.gateway, parsePeerAuth);
   problems.push(...unservedFieldProblems(c), ...jwtAccountsOf(c, secrets).problems);
   problems.push(...listenerProblems(c));
   problems.push(
     ...versionProblems(s.version || defaultServerVersion, { jetstream: jetstreamEnabled(c), websocket: Boolean(s.websocketConfig) }),
   );
   problems.push(...reloadModeProblems(c), ...jetstreamSettings(c).problems, ...serverSettingProblems(c));
-  return { problems, clientsAuth: auth.clientsAuth };
+  return {
+    problems,
+    ...(clientsAuth ? { clientsAuth } : {}),
+    ...(clusterAuth ? { clusterAuth } : {}),
+    ...(gatewayAuth && s.gatewayConfig ? { gatewayAuth } : {}),
+  };
+}
+
+export interface Validated {
+  problems: string[];
+  /** The Secrets' authorization configs, read where the spec names them and they read. */
+  clientsAuth?: ClientsAuth;
+  clusterAuth?: PeerAuth;
+  gatewayAuth?: PeerAuth;
 }
 
 /** The Secrets the spec names for TLS and leafnode credentials: each there, with the keys it needs. */
@@ -75,18 +98,26 @@ function secretKeyProblems(c: NatsCluster, secrets: SecretTexts): string[] {
   return problems;
 }
 
-/** spec.auth.clientsAuthSecret's users, or why they cannot be read. */
-function clientsAuthOf(c: NatsCluster, secrets: SecretTexts): { clientsAuth?: ClientsAuth; problem?: string } {
-  const authName = c.spec?.auth?.clientsAuthSecret;
+type AuthSecretField = "clientsAuthSecret" | "clusterAuthSecret" | "gatewayAuthSecret";
+
+/** The authorization JSON of the Secret spec.auth.`field` names (key `key`, else its only key), or why it cannot be read. */
+function authSecretOf<T>(
+  c: NatsCluster,
+  secrets: SecretTexts,
+  field: AuthSecretField,
+  key: string,
+  parse: (source: string) => Result<T>,
+): { value?: T; problem?: string } {
+  const authName = c.spec?.auth?.[field];
   if (!authName) return {};
   const secret = secrets[authName];
-  const where = `spec.auth.clientsAuthSecret: secret "${authName}"`;
+  const where = `spec.auth.${field}: secret "${authName}"`;
   if (!secret) return { problem: `${where} not found in namespace "${c.metadata.namespace}"` };
-  const key = chooseClientsAuthKey(Object.keys(secret));
-  if ("error" in key) return { problem: `${where} ${key.error.message}` };
-  const parsed = parseClientsAuth(secret[key.value]!);
-  if ("error" in parsed) return { problem: `${where} key "${key.value}": ${parsed.error.message}` };
-  return { clientsAuth: parsed.value };
+  const chosen = chooseAuthKey(Object.keys(secret), key);
+  if ("error" in chosen) return { problem: `${where} ${chosen.error.message}` };
+  const parsed = parse(secret[chosen.value]!);
+  if ("error" in parsed) return { problem: `${where} key "${chosen.value}": ${parsed.error.message}` };
+  return { value: parsed.value };
 }
 
 function reloadModeProblems(c: NatsCluster): string[] {
@@ -121,6 +152,10 @@ function listenerProblems(c: NatsCluster): string[] {
   ];
   for (const [field, open, needs] of opens)
     if (tls[field] && !open) problems.push(`spec.tls.${field} secures a port this cluster does not open: set ${needs}, or leave it out`);
+  if (s.auth?.gatewayAuthSecret && !s.gatewayConfig)
+    problems.push(
+      "spec.auth.gatewayAuthSecret authorizes gateways, which this cluster does not open: set spec.gatewayConfig, or leave it out",
+    );
   for (const [field, set] of [
     ["tls.cipherSuites", tls.cipherSuites?.length],
     ["tls.curvePreferences", tls.curvePreferences?.length],
@@ -198,9 +233,6 @@ function unservedFieldProblems(c: NatsCluster): string[] {
     problems.push(
       `spec.pod.reloaderImage ${JSON.stringify(s.pod.reloaderImage)} is nats-operator's config reloader, which does not run satellite's reloader: ${keep}; leave reloaderImage and reloaderImageTag out (satellite's own image is the reloader)`,
     );
-  for (const field of ["clusterAuthSecret", "clusterAuthTimeout", "gatewayAuthSecret", "gatewayAuthTimeout"] as const)
-    if (s.auth?.[field] !== undefined)
-      problems.push(`spec.auth.${field} (authorization of routes or gateways) is not served by satellite yet: ${keep}; leave it out`);
   for (const field of ["advertiseExternalIP", "bootconfigImage", "bootconfigImageTag"] as const)
     if (s.pod?.[field] !== undefined && s.pod[field] !== false)
       problems.push(`spec.pod.${field} (advertising the node's external IP) is not served by satellite yet: ${keep}; leave it out`);

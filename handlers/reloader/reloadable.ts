@@ -74,6 +74,19 @@ export function restartKey(text: string, version: string): string {
   return sha256Hex(JSON.stringify([...paths.map((p) => at(parsed.conf, p) ?? null), ...blocks, ...set])).slice(0, 12);
 }
 
+/**
+ * Whether the routes' user or password differs between two configs. A server reloaded with the
+ * new one and the servers still on the old one refuse each other's routes, so no one server can
+ * try the change first: every server takes it at once.
+ */
+export function routeCredentialsChanged(a: string, b: string): boolean {
+  const [was, now] = [parseNatsConf({ "nats.conf": a }, "nats.conf"), parseNatsConf({ "nats.conf": b }, "nats.conf")];
+  if ("error" in was || "error" in now) return false;
+  const user = (c: ConfMap) =>
+    JSON.stringify(["user", "username", "password", "pass"].map((k) => at(c, `cluster.authorization.${k}`) ?? null));
+  return user(was.conf) !== user(now.conf);
+}
+
 /** Whether version `v` ("2.14.9") is at least `min` ("2.14.0"). */
 export function atLeast(v: string, min: string): boolean {
   const a = v.replace(/^v/, "").split(/[.-]/).map(Number);

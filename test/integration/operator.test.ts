@@ -305,6 +305,41 @@ spec:
     expect((await podsOf("eps")).map((p: any) => p.metadata.uid).sort()).toEqual(uids);
   });
 
+  it("clusterAuthSecret: missing, Degraded naming it and no pod; once there, routes with its credentials; a new password rewrites the config without restarting pods", async () => {
+    const password = "first p@ss/word";
+    await create("mu", { size: 2, auth: { clusterAuthSecret: "mu-routes" } });
+    const degraded = async () => (await cluster("mu")).status?.conditions?.find((c: any) => c.type === "Degraded");
+    await waitFor("Degraded naming the Secret", async () => (await degraded())?.status === "True");
+    expect((await degraded())!.message).toContain(`spec.auth.clusterAuthSecret: secret "mu-routes" not found in namespace "${ns}"`);
+    expect(await podsOf("mu")).toEqual([]);
+
+    // nats-operator's Secret, as its users made it: the JSON under a key of their choosing.
+    await kube.admin.create(kinds.Secret, {
+      metadata: { name: "mu-routes", namespace: ns },
+      stringData: { "routes.json": JSON.stringify({ username: "mu", password }) },
+    });
+    await waitFor("mu ready", async () => (await cluster("mu")).status?.readyReplicas === 2, 30_000);
+    const conf = await configOf("mu");
+    expect(conf).toContain(`nats://mu:first%20p%40ss%2Fword@mu-1.mu-mgmt.${ns}.svc:6222`);
+    expect(conf).toMatch(/authorization \{\n\s+user: "mu"\n\s+password: "first p@ss\/word"\n\s+\}/);
+    const uids = (await podsOf("mu")).map((p: any) => p.metadata.uid).sort();
+
+    await kube.admin.patch(
+      kinds.Secret,
+      { namespace: ns, name: "mu-routes" },
+      { stringData: { "routes.json": JSON.stringify({ username: "mu", password: "second" }) } },
+    );
+    await waitFor("the new password in the config", async () =>
+      (await configOf("mu")).includes(`nats://mu:second@mu-1.mu-mgmt.${ns}.svc:6222`),
+    );
+    expect((await podsOf("mu")).map((p: any) => p.metadata.uid).sort()).toEqual(uids);
+    const events = JSON.stringify((await kube.admin.list(kinds.Event, ns, { fieldSelector: "involvedObject.name=mu" })).items);
+    for (const text of [events, JSON.stringify((await cluster("mu")).status), operator.log()]) {
+      expect(text).not.toContain("p@ss");
+      expect(text).not.toContain("p%40ss");
+    }
+  });
+
   it("a config.put over NATS for an operator-managed cluster changes what the operator renders", async () => {
     // A cluster whose routes file someone already edited: the put's reply reports the change from it.
     await readyCluster("theta", { size: 2 });

@@ -2,13 +2,12 @@
 // current release and on Debian's older 2.9, then two routed servers started from rendered
 // configs, one of them a leaf of a hub, with TLS and a user whose password needs escaping.
 
-import { spawnSync } from "node:child_process";
 import { copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { connect } from "@nats-io/transport-node";
 import { afterAll, describe, expect, it } from "vitest";
-import type { NatsCluster, NatsClusterSpec } from "../../handlers/operator/natscluster.ts";
+import type { NatsClusterSpec } from "../../handlers/operator/natscluster.ts";
 import {
   type ClientsAuth,
   parseClientsAuth,
@@ -23,6 +22,7 @@ import { configDigest } from "../../handlers/reloader/digest.ts";
 import { binaries } from "../harness/binaries.ts";
 import { makeCerts } from "../harness/certs.ts";
 import { freePorts, type NatsServer, type Proc, startNatsServer, startProcess, waitFor } from "../harness/index.ts";
+import { check, natsCluster, render, serverBinaries } from "./rendered-config.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "satellite-server-config-"));
 const certs = makeCerts(dir);
@@ -49,22 +49,10 @@ afterAll(async () => {
   await Promise.all(running.map((r) => r.stop()));
 });
 
-const natsCluster = (spec: NatsClusterSpec): NatsCluster => ({
-  apiVersion: "nats.io/v1alpha2",
-  kind: "NatsCluster",
-  metadata: { name: "nats", namespace: "edge-1" },
-  spec: { serverImage: "nats", ...spec },
-});
 const parsed = (json: unknown): ClientsAuth => {
   const r = parseClientsAuth(JSON.stringify(json));
   if ("error" in r) throw new Error(r.error.message);
   return r.value;
-};
-/** The config text; a value it cannot write safely fails the test with the reason. */
-const render = (input: ServerConfigInput): string => {
-  const r = renderServerConfig(input);
-  if ("error" in r) throw new Error(r.error.message);
-  return r.text;
 };
 const hostile = `p"a\\ss $x #y {z} // 'q' ü`;
 const clientsAuth = parsed({
@@ -179,11 +167,6 @@ const matrix: [string, NatsClusterSpec, Partial<ServerConfigInput>][] = [
     },
   ],
 ];
-
-function check(bin: string, file: string, env: NodeJS.ProcessEnv) {
-  const r = spawnSync(bin, ["-t", "-c", file], { env, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
-  return { ok: r.status === 0, out: `${r.stdout}${r.stderr}` };
-}
 
 const servers = () =>
   [
@@ -303,14 +286,7 @@ describe("nats-server -t of releases nats-operator users run accepts the config 
 
 describe("cipher suites and curves: what validation lets through for a version, that version's nats-server takes", () => {
   const env = { ...process.env, POD_NAME: "nats-0" };
-  const all = () => [
-    ["2.14.9", binaries().NATS_SERVER_BIN],
-    ["2.9.10", binaries().NATS_SERVER_OLD_BIN],
-    ...binaries()
-      .NATS_SERVER_LEGACY_BINS.split(":")
-      .filter(Boolean)
-      .map((bin) => [/nats-server-v([0-9.]+)$/.exec(bin)![1]!, bin]),
-  ];
+  const all = serverBinaries;
   it.each(["2.14.9", "2.9.10", "2.0.0", "2.1.9", "2.6.1"])("%s: every name satellite allows for it", (version) => {
     const bin = all().find(([v]) => v === version)![1]!;
     const v = serverVersion(version);

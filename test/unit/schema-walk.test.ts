@@ -48,6 +48,8 @@ const secrets: Record<string, Secret> = {
   op: secret("op", { "op.jwt": fakeJwt(operatorKey) }),
   op0: secret("op0", { "op.jwt": fakeJwt(`O${"C".repeat(55)}`) }),
   sys: secret("sys", { "sys.creds": sysCreds }),
+  routeauth: secret("routeauth", { "cluster-auth.json": '{"username":"r","password":"p"}' }),
+  gwauth: secret("gwauth", { "gateway-auth.json": '{"username":"g","password":"p"}' }),
 };
 
 /** What a field needs around it to matter. */
@@ -62,6 +64,9 @@ const contexts: [RegExp, NatsClusterSpec][] = [
   [/^auth\.tlsVerifyAndMap$/, { tls: { serverSecret: "srv" } }],
   [/^gatewayConfig\.gateways\[0\]\./, { gatewayConfig: { gateways: [{ name: "other", url: "nats://other:7222" }] } }],
   [/^auth\.clientsAuthTimeout$/, { auth: { clientsAuthSecret: "auth" } }],
+  [/^auth\.clusterAuthTimeout$/, { auth: { clusterAuthSecret: "routeauth" } }],
+  [/^auth\.gatewayAuth/, { gatewayConfig: {} }],
+  [/^auth\.gatewayAuthTimeout$/, { auth: { gatewayAuthSecret: "gwauth" } }],
   [/^leafnodeConfig\.remotes\[0\]\.(?!url$)/, { leafnodeConfig: { remotes: [{ url: "nats://hub:7422" }] } }],
   [
     /^leafnodeConfig\.remotes\[0\]\.credentialsSecret\.key$/,
@@ -99,6 +104,8 @@ const samples: Record<string, unknown> = {
   "gatewayConfig.gateways[0].url": "nats://another:7222",
   "websocketConfig.handshakeTimeout": "5s",
   "auth.clientsAuthSecret": "auth",
+  "auth.clusterAuthSecret": "routeauth",
+  "auth.gatewayAuthSecret": "gwauth",
   "leafnodeConfig.remotes[0].url": "nats://hub:7422",
   "leafnodeConfig.remotes[0].urls": ["nats://hub-b:7422"],
   "leafnodeConfig.remotes[0].credentialsSecret.name": "creds",
@@ -277,8 +284,6 @@ describe("no silent no-op: every field of the NatsCluster schema does something 
       ["auth.clientsAuthFile", "auth.json"],
       ["pod.advertiseExternalIP", true],
       ["pod.bootconfigImage", "connecteverything/nats-boot-config"],
-      ["auth.gatewayAuthSecret", "gateway-auth"],
-      ["auth.clusterAuthSecret", "cluster-auth"],
     ] as const) {
       const { degraded } = outcome(withValue({ size: 1 }, path.split("."), value));
       expect(degraded).toMatchObject({ status: "True", reason: "InvalidSpec" });

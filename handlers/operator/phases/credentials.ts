@@ -14,9 +14,9 @@ import {
   withOperatorUsers,
 } from "../config-api-user.ts";
 import { tlsFiles } from "../natscluster.ts";
+import { systemCredsOf } from "../operator-jwt.ts";
 import { keySystemPassword, systemUser } from "../reload-rollout.ts";
 import type { ClientsAuth } from "../server-config.ts";
-import { systemCredsOf } from "../operator-jwt.ts";
 import { serverConnect } from "../server-connect.ts";
 import type { Observed } from "./observe.ts";
 

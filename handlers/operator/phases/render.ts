@@ -6,6 +6,7 @@ import { identityChange, jetstreamSettings, zoneTagEnv } from "../jetstream.ts";
 import { jwtAccountsOf } from "../operator-jwt.ts";
 import { keyLastGood, systemUser } from "../reload-rollout.ts";
 import { ports, renderServerConfig, serverPaths } from "../server-config.ts";
+import type { PeerAuth } from "../server-config-peer-auth.ts";
 import { droppedRoutesCa, type TlsMaterial, tlsMaterial } from "../tls-material.ts";
 import type { Credentials } from "./credentials.ts";
 import type { Observed } from "./observe.ts";
@@ -22,8 +23,13 @@ export interface RenderedConfig {
   retryAfterMs?: number;
 }
 
-/** `skip`: earlier phases found problems, so nothing is rendered. */
-export function renderConfig(seen: Observed, creds: Credentials, skip: boolean): RenderedConfig {
+/** `skip`: earlier phases found problems, so nothing is rendered. `peers`: the routes' and gateways' users, as validation read them. */
+export function renderConfig(
+  seen: Observed,
+  creds: Credentials,
+  skip: boolean,
+  peers: { clusterAuth?: PeerAuth; gatewayAuth?: PeerAuth } = {},
+): RenderedConfig {
   const { name, namespace: ns, spec } = seen;
   const fromApi = seen.routesFile;
   // nats-server requires a gateway's name to be its cluster's.
@@ -68,6 +74,7 @@ export function renderConfig(seen: Observed, creds: Credentials, skip: boolean):
     clusterName,
     routes,
     clientsAuth: creds.clientsAuth,
+    ...peers,
     ...(creds.systemPassword ? { systemUser: { user: systemUser, password: creds.systemPassword } } : {}),
     fleetServerNames: Boolean(seen.view.site),
     adoptedPods: seen.live.some(lacksOurEnv),
