@@ -6,8 +6,9 @@ import { bundleOptions } from "./build-options.mjs";
 
 // A guard against an unnoticed heavy dependency, not a goal: start time and memory are (bench/RESULTS.md).
 // 300,000 until the metrics, budgets and zones, the exporter and service-account users (325,970);
-// raised with them (start and memory before and after: bench/RESULTS.md, docs/findings.md).
-const budgetBytes = 340_000;
+// 340,000 until JWT accounts, route and gateway auth, certificate checks and bootconfig (342,245);
+// raised with them (start and memory before and after: docs/findings.md).
+const budgetBytes = 360_000;
 const outfile = "dist/satellite.mjs";
 
 const result = await build({

@@ -9,6 +9,7 @@ import { configPut, configRollback } from "./config.put.ts";
 import { discover } from "./discover.ts";
 import { certificatesToCheck, configApiOf, reconcile, reconcileFailed, serversToObserve, watches } from "./operator/controller.ts";
 
+export { advertiseFileTexts, nodeAdvertiseAddress } from "./operator/advertise.ts";
 export { leaseStep, releasedLease } from "./operator/lease.ts";
 
 import { labelCluster } from "./operator/names.ts";

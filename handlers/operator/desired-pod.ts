@@ -1,5 +1,6 @@
 import type { V1Container, V1ContainerPort, V1EnvVar, V1Volume, V1VolumeMount } from "@kubernetes/client-node";
 import type { Change, Pod } from "../types.ts";
+import { advertiseDir, bootconfigContainer } from "./advertise.ts";
 import { keyReloaderPassword, reloaderUser } from "./config-api-user.ts";
 import { reloaderAccountName } from "./desired-objects.ts";
 import { goMemLimit, jetstreamEnabled, zoneLabel, zoneTagEnv } from "./jetstream.ts";
@@ -86,8 +87,13 @@ function ownPodTemplate(c: NatsCluster, controllerImage: string, restartKey?: st
   const js = jetstreamEnabled(c);
   const { volumes, mounts } = podVolumes(c, js);
   const env = natsEnv(c, site);
-  const containers: V1Container[] = [natsContainer(c, version, js, env, mounts)];
   const initContainers: V1Container[] = [];
+  if (pod.advertiseExternalIP) {
+    initContainers.push(bootconfigContainer(c, controllerImage, containerSecurityContext(c)));
+    volumes.push({ name: "advertise", emptyDir: {} });
+    mounts.push({ name: "advertise", mountPath: advertiseDir, readOnly: true });
+  }
+  const containers: V1Container[] = [natsContainer(c, version, js, env, mounts)];
   if (pod.enableConfigReload) {
     const reloader = reloaderContainers(c, controllerImage, env, mounts);
     initContainers.push(reloader.init);
@@ -124,12 +130,16 @@ function natsEnv(c: NatsCluster, site: string | undefined): V1EnvVar[] {
 
 function natsPorts(c: NatsCluster): V1ContainerPort[] {
   const spec = c.spec ?? {};
+  // Advertised at the node's address, so bound on the node (as nats-operator did).
+  const onNode = (port: number) => (spec.pod?.advertiseExternalIP ? { hostPort: port } : {});
   return [
     { name: "client", containerPort: ports.client, ...(spec.pod?.enableClientsHostPort ? { hostPort: ports.client } : {}) },
     { name: "cluster", containerPort: ports.cluster },
     { name: "monitor", containerPort: ports.monitor },
-    ...(spec.leafnodeConfig?.hostPort ? [{ name: "leafnodes", containerPort: spec.leafnodeConfig.hostPort }] : []),
-    ...(spec.gatewayConfig ? [{ name: "gateways", containerPort: gatewayPort(c) }] : []),
+    ...(spec.leafnodeConfig?.hostPort
+      ? [{ name: "leafnodes", containerPort: spec.leafnodeConfig.hostPort, ...onNode(spec.leafnodeConfig.hostPort) }]
+      : []),
+    ...(spec.gatewayConfig ? [{ name: "gateways", containerPort: gatewayPort(c), ...onNode(gatewayPort(c)) }] : []),
     ...(spec.websocketConfig ? [{ name: "websocket", containerPort: websocketPort(c) }] : []),
   ];
 }
@@ -259,13 +269,8 @@ function podSpec(c: NatsCluster, containers: V1Container[], volumes: V1Volume[],
     terminationGracePeriodSeconds: (spec.lameDuckDurationSeconds ?? 30) + 30,
     securityContext: podSecurityContext(c),
     // The reloader signals nats-server: one process namespace, one user, so no capability is needed.
-    ...(pod.enableConfigReload
-      ? {
-          shareProcessNamespace: true,
-          serviceAccountName: reloaderAccountName(name),
-          initContainers,
-        }
-      : {}),
+    ...(pod.enableConfigReload ? { shareProcessNamespace: true, serviceAccountName: reloaderAccountName(name) } : {}),
+    ...(initContainers.length ? { initContainers } : {}),
     ...podScheduling(c),
   };
 }

@@ -1,7 +1,9 @@
 // spec.jetstream as settings: the store limits nats.conf gets (always explicit, never nats-server's
 // dynamic default, which follows the disk and memory as they fill), GOMEMLIMIT, and what is wrong
 // with a spec.
+
 import { parseNatsConf } from "../reloader/nats-conf.ts";
+import { advertiseStubs } from "./advertise.ts";
 import type { NatsCluster } from "./natscluster.ts";
 import { bytesOf } from "./quantity.ts";
 
@@ -71,7 +73,7 @@ export function goMemLimit(c: NatsCluster): string | undefined {
  * name (the variable it comes from; $HOSTNAME and $POD_NAME name a server alike).
  */
 export function jetstreamIdentity(conf: string): { cluster?: string; serverName?: string } {
-  const parsed = parseNatsConf({ "nats.conf": conf }, "nats.conf");
+  const parsed = parseNatsConf({ ...advertiseStubs, "nats.conf": conf }, "nats.conf");
   if ("error" in parsed) return {};
   const cluster = parsed.conf.cluster;
   const serverName = parsed.conf.server_name;

@@ -1,5 +1,6 @@
 // The leafnodes, gateway and websocket blocks of nats.conf: the ports other servers and browsers
 // connect to, besides the client and route ports.
+import { advertiseFiles, advertiseInclude } from "./advertise.ts";
 import type { LeafnodeRemote, NatsClusterSpec, TLSFiles, TLSPort } from "./natscluster.ts";
 import { num, quote, RenderError } from "./server-config-auth.ts";
 import { type PeerAuth, peerAuthorizationConf, withCredentials } from "./server-config-peer-auth.ts";
@@ -40,6 +41,7 @@ function leafnodesBlock({ spec, files, leafCredsDir, tlsAt, version }: ListenerI
   if (leafPort === undefined && remotes.length === 0) return [];
   const ln: string[] = [];
   if (leafPort !== undefined) ln.push(`port: ${num(leafPort, "spec.leafnodeConfig.hostPort", true)}`);
+  if (leafPort !== undefined && spec.pod?.advertiseExternalIP) ln.push(advertiseInclude(advertiseFiles.gateway));
   if (remotes.length > 0) ln.push("remotes: [", ...remotes.map((r, i) => `  ${remoteConf(r, i, leafCredsDir, version)}`), "]");
   if (files.leafnode && leafPort !== undefined)
     ln.push(...tlsBlock(tlsAt("leafnode"), "spec.tls.leafnodeSecret", { timeout: spec.tls?.leafnodesTLSTimeout }));
@@ -78,6 +80,7 @@ function gatewayBlock({ spec, files, clusterName, tlsAt, version, gatewayAuth }:
     `listen: ${listen(gatewayPort({ spec }), "spec.gatewayConfig.hostPort")}`,
   ];
   if (gw.rejectUnknown) lines.push("reject_unknown: true");
+  if (spec.pod?.advertiseExternalIP) lines.push(advertiseInclude(advertiseFiles.gateway));
   if (gatewayAuth) lines.push(...peerAuthorizationConf(gatewayAuth, spec.auth?.gatewayAuthTimeout, "gateways'"));
   const remotes = gw.gateways ?? [];
   // The URLs as the spec gives them (nats-operator's way), unless the server would dial one

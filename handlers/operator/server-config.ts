@@ -5,6 +5,7 @@
 // hold safely; numbers through num(). The caller validates the spec first, so an error here
 // means a validation gap, never a config that says more than the spec did.
 
+import { advertiseFiles, advertiseInclude } from "./advertise.ts";
 import { type JetStreamSettings, jetstreamStoreDir, zoneTagEnv } from "./jetstream.ts";
 import { type NatsCluster, type TLSPort, tlsFiles } from "./natscluster.ts";
 import { type JwtAccounts, jwtAccountLines } from "./operator-jwt.ts";
@@ -146,6 +147,7 @@ function headerLines(input: ServerConfigInput, paths: ServerPaths, port: ServerP
     `listen: ${listen(port.client, "the client port")}`,
     `http: ${listen(port.monitor, "the monitoring port")}`,
     `pid_file: ${quote(paths.pidFile, "the pid file")}`,
+    ...(cluster.spec?.pod?.advertiseExternalIP ? [advertiseInclude(advertiseFiles.client)] : []),
   ];
 }
 

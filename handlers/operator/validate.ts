@@ -1,3 +1,4 @@
+import { advertiseProblems } from "./advertise.ts";
 import { defaultServerVersion } from "./desired-pod.ts";
 import { jetstreamEnabled, jetstreamSettings } from "./jetstream.ts";
 import { type NatsCluster, type TLSConfig, tlsFiles } from "./natscluster.ts";
@@ -45,7 +46,7 @@ export function validateCluster(c: NatsCluster, secrets: SecretTexts): Validated
   const clientsAuth = read("clientsAuthSecret", clientsAuthKey, parseClientsAuth);
   const clusterAuth = read("clusterAuthSecret", peerAuthKeys.cluster, parsePeerAuth);
   const gatewayAuth = read("gatewayAuthSecret", peerAuthKeys.gateway, parsePeerAuth);
-  problems.push(...unservedFieldProblems(c), ...jwtAccountsOf(c, secrets).problems);
+  problems.push(...unservedFieldProblems(c), ...jwtAccountsOf(c, secrets).problems, ...advertiseProblems(c));
   problems.push(...listenerProblems(c));
   problems.push(
     ...versionProblems(s.version || defaultServerVersion, { jetstream: jetstreamEnabled(c), websocket: Boolean(s.websocketConfig) }),
@@ -233,8 +234,5 @@ function unservedFieldProblems(c: NatsCluster): string[] {
     problems.push(
       `spec.pod.reloaderImage ${JSON.stringify(s.pod.reloaderImage)} is nats-operator's config reloader, which does not run satellite's reloader: ${keep}; leave reloaderImage and reloaderImageTag out (satellite's own image is the reloader)`,
     );
-  for (const field of ["advertiseExternalIP", "bootconfigImage", "bootconfigImageTag"] as const)
-    if (s.pod?.[field] !== undefined && s.pod[field] !== false)
-      problems.push(`spec.pod.${field} (advertising the node's external IP) is not served by satellite yet: ${keep}; leave it out`);
   return problems;
 }

@@ -10,6 +10,7 @@ import { describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
 import type { NatsCluster } from "../../handlers/operator/natscluster.ts";
 import { reconcileCluster } from "../../handlers/operator/reconcile.ts";
+import { bootconfigFlags } from "../../runtime/commands/bootconfig.ts";
 import { exporterFlags } from "../../runtime/commands/exporter.ts";
 import { reloaderFlags } from "../../runtime/commands/reloader.ts";
 import { runFlags } from "../../runtime/commands/run.ts";
@@ -193,6 +194,10 @@ describe("docs/command-line.md lists every flag", () => {
 
   it("of satellite exporter, and no other", () => {
     expect([...tableFlags("`satellite exporter`")].sort()).toEqual([...names(exporterFlags), "help", "h"].sort());
+  });
+
+  it("of satellite bootconfig, and no other", () => {
+    expect([...tableFlags("`satellite bootconfig`")].sort()).toEqual([...names(bootconfigFlags), "help", "h"].sort());
   });
 });
 

@@ -76,6 +76,8 @@ const contexts: [RegExp, NatsClusterSpec][] = [
   [/^jetstream\.enabled$/, { jetstream: { fileStorage: { size: "1Gi" } } }],
   [/^pod\.reloader/, { pod: { enableConfigReload: true } }],
   [/^pod\.metrics/, { pod: { enableMetrics: true } }],
+  [/^pod\.advertiseExternalIP$/, { pod: { enableClientsHostPort: true } }],
+  [/^pod\.bootconfig/, { pod: { advertiseExternalIP: true, enableClientsHostPort: true } }],
   [/^configReload\.(strategy|canaryTimeoutSeconds)$/, { configReload: { mode: "operator" } }],
   [/^operatorConfig\.(?!secret$)/, { operatorConfig: { secret: "op", resolver: "full" } }],
   [/^operatorConfig\.secret$/, { operatorConfig: { secret: "op0", resolver: "full" } }],
@@ -282,8 +284,6 @@ describe("no silent no-op: every field of the NatsCluster schema does something 
   it("the refused ones say which field and what to do", () => {
     for (const [path, value] of [
       ["auth.clientsAuthFile", "auth.json"],
-      ["pod.advertiseExternalIP", true],
-      ["pod.bootconfigImage", "connecteverything/nats-boot-config"],
     ] as const) {
       const { degraded } = outcome(withValue({ size: 1 }, path.split("."), value));
       expect(degraded).toMatchObject({ status: "True", reason: "InvalidSpec" });
