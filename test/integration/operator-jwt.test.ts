@@ -4,7 +4,7 @@
 // A user's creds connect, a client without any is refused, and an account pushed afterwards with
 // `nsc push` (the NATS-based resolver) takes users at once, on every server, without a restart.
 
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { connect, credsAuthenticator } from "@nats-io/transport-node";
@@ -62,7 +62,6 @@ beforeAll(async () => {
     });
     if ("error" in rendered) throw new Error(rendered.error.message);
     const file = join(dir, `s${i}.conf`);
-    mkdirSync(join(dir, `s${i}`, "jwt"), { recursive: true });
     writeFileSync(file, rendered.text);
     running.push(
       startProcess(`jwt-${i}`, binaries().NATS_SERVER_BIN, ["-c", file], join(dir, `s${i}.log`), { ...process.env, POD_NAME: `jwt-${i}` }),
