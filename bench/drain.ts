@@ -21,6 +21,8 @@ export interface DrainResult {
   drainSeconds: number;
   backSeconds: number;
   fewestReady: number;
+  /** The longest time without an ack over the same load's quiet minute before the drain: the floor. */
+  quietGapMs: number;
   load: LoadResult;
 }
 
@@ -30,6 +32,8 @@ const budget = (ns: string) => ({
   metadata: { name: "sts", namespace: ns },
   spec: { maxUnavailable: 1, selector: { matchLabels: { app: "sts" } } },
 });
+
+const quietMs = 60_000;
 
 export async function benchDrain(): Promise<DrainResult[] | string> {
   const why = realNodeUnavailable();
@@ -74,6 +78,9 @@ export async function benchDrain(): Promise<DrainResult[] | string> {
       await waitFor(`${way}: the stream`, () => createStream(nc).then(() => true), 90_000, 1_000);
       const load = await startLoad(nc, way.replace(/\W+/g, "-"));
       await waitFor(`${way}: first acks`, async () => load.acked() >= 100, 30_000);
+      load.forgetGaps();
+      await new Promise((r) => setTimeout(r, quietMs));
+      const quietGapMs = load.longestGapMs();
       const target = await leaderNode(ns, selector);
       let fewestReady = 3;
       let watching = true;
@@ -93,7 +100,7 @@ export async function benchDrain(): Promise<DrainResult[] | string> {
       await watcher;
       const more = load.acked() + 100;
       await waitFor(`${way}: acks after it`, async () => load.acked() >= more, 60_000);
-      results.push({ way, node: target, drainSeconds, backSeconds, fewestReady, load: await load.stop() });
+      results.push({ way, node: target, drainSeconds, backSeconds, fewestReady, quietGapMs, load: await load.stop() });
     } finally {
       await nc.close();
     }
@@ -142,10 +149,11 @@ node-affine local volumes. 3 servers, an R3 file stream, one publisher sending o
 time with an ack the whole time (a publish without an ack within 500 ms is sent again under the
 same Nats-Msg-Id), through the cluster's Service. \`kubectl drain\` of the node holding the meta
 leader; then \`kubectl uncordon\`, and the evicted server, whose data is on that node, starts there
-again. Every acknowledged id is then looked up in the stream.
+again. Every acknowledged id is then looked up in the stream. The floor: the longest time without
+an ack of the same load over the minute before the drain, with nothing happening.
 
-| way | drained | drain took | until every server was back | fewest servers Ready | acked | acked but lost | stored twice | longest without an ack | goal |
-|---|---|---|---|---|---|---|---|---|---|
-${r.map((x) => `| ${x.way} | ${x.node} | ${x.drainSeconds.toFixed(1)} s | ${x.backSeconds.toFixed(1)} s | ${x.fewestReady} | ${x.load.acked} | ${x.load.lost.length} | ${x.load.duplicates} | ${(x.load.longestGapMs / 1000).toFixed(2)} s | ${x.way.startsWith("NatsCluster") ? "0 lost; no longer without an ack than the StatefulSet" : ""} |`).join("\n")}
+| way | drained | drain took | until every server was back | fewest servers Ready | acked | acked but lost | stored twice | longest without an ack | floor (quiet minute) | goal |
+|---|---|---|---|---|---|---|---|---|---|---|
+${r.map((x) => `| ${x.way} | ${x.node} | ${x.drainSeconds.toFixed(1)} s | ${x.backSeconds.toFixed(1)} s | ${x.fewestReady} | ${x.load.acked} | ${x.load.lost.length} | ${x.load.duplicates} | ${(x.load.longestGapMs / 1000).toFixed(3)} s | ${(x.quietGapMs / 1000).toFixed(3)} s | ${x.way.startsWith("NatsCluster") ? "0 lost; no longer without an ack than the StatefulSet" : ""} |`).join("\n")}
 `;
 }

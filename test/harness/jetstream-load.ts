@@ -82,6 +82,12 @@ export async function startLoad(nc: NatsConnection, round: string) {
   })();
   return {
     acked: () => acked.size,
+    /** The longest time between two acks since the start or the last `forgetGaps()`, ms. */
+    longestGapMs: () => longestGapMs,
+    /** Measure the longest gap from now on (leaves the stream's start-up out of it). */
+    forgetGaps: () => {
+      longestGapMs = 0;
+    },
     async stop(): Promise<LoadResult> {
       stopped = true;
       await done;
