@@ -282,9 +282,7 @@ describe("no silent no-op: every field of the NatsCluster schema does something 
   });
 
   it("the refused ones say which field and what to do", () => {
-    for (const [path, value] of [
-      ["auth.clientsAuthFile", "auth.json"],
-    ] as const) {
+    for (const [path, value] of [["auth.clientsAuthFile", "auth.json"]] as const) {
       const { degraded } = outcome(withValue({ size: 1 }, path.split("."), value));
       expect(degraded).toMatchObject({ status: "True", reason: "InvalidSpec" });
       expect(degraded?.message).toContain(`spec.${path}`);
