@@ -9,7 +9,7 @@ import type { NatsCluster } from "./natscluster.ts";
 export const advertiseDir = "/etc/nats-advertise";
 export const advertiseFiles = { client: "client_advertise.conf", gateway: "gateway_advertise.conf" };
 /** nats-server resolves includes against the config file's directory (/etc/nats-config). */
-export const advertiseInclude = (file: string) => `include "../${advertiseDir.split("/").pop()}/${file}"`;
+export const advertiseInclude = (file: string) => `include "../nats-advertise/${file}"`;
 /** Stand-ins for the files the init container writes, where satellite reads a config it rendered. */
 export const advertiseStubs: Record<string, string> = { [advertiseFiles.client]: "", [advertiseFiles.gateway]: "" };
 

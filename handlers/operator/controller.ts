@@ -48,8 +48,10 @@ export function serversToObserve(cluster: NatsCluster, store: Store): { pod: str
     .map((p) => ({ pod: p.metadata!.name!, ip: p.status!.podIP!, ...(jetstream ? { jetstream: true as const } : {}) }));
 }
 
-/** The TLS files whose certificates the runtime reads before a reconcile: each TLS Secret's, and those the config Secret carries. */
+/** The TLS files whose certificates the runtime reads before a reconcile (reload modes): each TLS Secret's, and those the config Secret carries. */
 export function certificatesToCheck(cluster: NatsCluster, store: Store): CertificateFiles[] {
+  // Without a reload mode the servers read the Secrets' mounts themselves: nothing is checked.
+  if (cluster.spec?.configReload?.mode !== "operator" && !cluster.spec?.pod?.enableConfigReload) return [];
   const ns = cluster.metadata.namespace!;
   const read = (name: string) => {
     const s = store.get("Secret", ns, name);

@@ -36,7 +36,7 @@ export function reconcileCluster(v: ClusterView): ReconcileResult {
   const users = withServiceAccountUsers(valid.clientsAuth, accounts);
   const creds = credentials(seen, users.auth);
   const skip = valid.problems.length + accounts.problems.length + users.problems.length > 0;
-  const config = renderConfig(seen, creds, skip, { clusterAuth: valid.clusterAuth, gatewayAuth: valid.gatewayAuth });
+  const config = renderConfig(seen, creds, skip, valid);
   const problems = [
     ...valid.problems,
     ...accounts.problems,

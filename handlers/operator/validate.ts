@@ -2,7 +2,7 @@ import { advertiseProblems } from "./advertise.ts";
 import { defaultServerVersion } from "./desired-pod.ts";
 import { jetstreamEnabled, jetstreamSettings } from "./jetstream.ts";
 import { type NatsCluster, type TLSConfig, tlsFiles } from "./natscluster.ts";
-import { jwtAccountsOf, operatorConfigSecrets } from "./operator-jwt.ts";
+import { type JwtAccounts, jwtAccountsOf, operatorConfigSecrets } from "./operator-jwt.ts";
 import type { SecretTexts } from "./phases/observe.ts";
 import { type ClientsAuth, clientsAuthKey, parseClientsAuth } from "./server-config.ts";
 import { chooseAuthKey, type Result } from "./server-config-auth.ts";
@@ -46,7 +46,8 @@ export function validateCluster(c: NatsCluster, secrets: SecretTexts): Validated
   const clientsAuth = read("clientsAuthSecret", clientsAuthKey, parseClientsAuth);
   const clusterAuth = read("clusterAuthSecret", peerAuthKeys.cluster, parsePeerAuth);
   const gatewayAuth = read("gatewayAuthSecret", peerAuthKeys.gateway, parsePeerAuth);
-  problems.push(...unservedFieldProblems(c), ...jwtAccountsOf(c, secrets).problems, ...advertiseProblems(c));
+  const jwt = jwtAccountsOf(c, secrets);
+  problems.push(...unservedFieldProblems(c), ...jwt.problems, ...advertiseProblems(c));
   problems.push(...listenerProblems(c));
   problems.push(
     ...versionProblems(s.version || defaultServerVersion, { jetstream: jetstreamEnabled(c), websocket: Boolean(s.websocketConfig) }),
@@ -57,6 +58,7 @@ export function validateCluster(c: NatsCluster, secrets: SecretTexts): Validated
     ...(clientsAuth ? { clientsAuth } : {}),
     ...(clusterAuth ? { clusterAuth } : {}),
     ...(gatewayAuth && s.gatewayConfig ? { gatewayAuth } : {}),
+    ...(jwt.accounts ? { jwtAccounts: jwt.accounts } : {}),
   };
 }
 
@@ -66,6 +68,8 @@ export interface Validated {
   clientsAuth?: ClientsAuth;
   clusterAuth?: PeerAuth;
   gatewayAuth?: PeerAuth;
+  /** spec.operatorConfig with its Secrets read. */
+  jwtAccounts?: JwtAccounts;
 }
 
 /** The Secrets the spec names for TLS and leafnode credentials: each there, with the keys it needs. */

@@ -2,6 +2,7 @@ import type { V1Node } from "@kubernetes/client-node";
 import { describe, expect, it } from "vitest";
 import { advertiseFileTexts, nodeAdvertiseAddress } from "../../handlers/operator/advertise.ts";
 import { decodeBase64 } from "../../handlers/operator/base64.ts";
+import { identityChange, jetstreamIdentity } from "../../handlers/operator/jetstream.ts";
 import type { NatsClusterSpec } from "../../handlers/operator/natscluster.ts";
 import { reconcileCluster } from "../../handlers/operator/reconcile.ts";
 import type { Pod, Secret } from "../../handlers/types.ts";
@@ -106,6 +107,13 @@ describe("pod.advertiseExternalIP", () => {
     const r = made({ size: 1, ...spec });
     expect(r.degraded).toMatch(message);
     expect(r.pod).toBeUndefined();
+  });
+
+  it("a JetStream server's identity is still read from a config that includes the advertise files (a renaming is still caught)", () => {
+    const conf = (name: string) =>
+      `server_name: $POD_NAME\ninclude "../nats-advertise/client_advertise.conf"\ncluster {\n  name: ${name}\n}\n`;
+    expect(jetstreamIdentity(conf("east"))).toEqual({ cluster: "east", serverName: "$POD_NAME" });
+    expect(identityChange(conf("east"), conf("west"), 1)).toBeDefined();
   });
 
   it("leaves pods without it as they were: no init container, no advertise volume, no host ports but the client's", () => {

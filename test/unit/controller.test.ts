@@ -109,11 +109,25 @@ describe("operator routes: each cluster's config API (-config-api)", () => {
     });
   });
 
+  it("certificates to check: each TLS Secret's files where servers reload them; none where they read the mounts", () => {
+    const tls = secret("tls", { "ca.pem": "CA", "server.pem": "CERT", "server-key.pem": "KEY" });
+    const sidecar = natsCluster({ size: 1, tls: { serverSecret: "tls" }, pod: { enableConfigReload: true } });
+    const sets = operatorRoutes.certificatesToCheck(sidecar, storeOf({ Secret: [tls] }));
+    expect(sets.map((x) => [x.stem.replace(/-[0-9a-f]{12}$/, ""), x.ca, x.cert, x.key])).toEqual([["tls-server", "CA", "CERT", "KEY"]]);
+    expect(operatorRoutes.certificatesToCheck(natsCluster({ size: 1, tls: { serverSecret: "tls" } }), storeOf({ Secret: [tls] }))).toEqual(
+      [],
+    );
+  });
+
   it("says why not: no server running yet, or its config has no user for the operator yet", () => {
     expect(operatorRoutes.configApiOf(natsCluster({ size: 1 }), storeOf({}), undefined)).toEqual({ skip: "no server runs yet" });
     const c = natsCluster({ size: 1, auth: { clientsAuthSecret: "auth" } });
     expect(operatorRoutes.configApiOf(c, storeOf({ Pod: [running(c, 1, "10.88.0.5")] }), undefined)).toMatchObject({
       skip: expect.stringContaining("operator's user"),
+    });
+    const jwt = natsCluster({ size: 1, operatorConfig: { secret: "op", resolver: "full" } });
+    expect(operatorRoutes.configApiOf(jwt, storeOf({ Pod: [running(jwt, 1, "10.88.0.5")] }), undefined)).toEqual({
+      skip: "its clients authenticate with JWTs (operatorConfig), and the operator has no user in its accounts",
     });
   });
 

@@ -115,6 +115,15 @@ describe("what a reload cannot apply", () => {
     expect(restartKey("port: 4222\n", "2.14.9")).toBe("1809f6288b9c");
   });
 
+  it("preloaded accounts (resolver_preload) need a restart; configs without them keep their restart key", () => {
+    const preload = (jwt: string) => `port: 4222\nresolver: MEMORY\nresolver_preload {\n  ACC: "${jwt}"\n}\n`;
+    expect(restartKey(preload("a.b.c"), "2.14.9")).not.toBe(restartKey(preload("d.e.f"), "2.14.9"));
+    expect(changesNeedingRestart({ c: preload("a.b.c") }, { c: preload("d.e.f") }, "c", "2.14.9")).toEqual([
+      "the preloaded accounts (resolver_preload) changed: nats-server applies that only on restart",
+    ]);
+    expect(restartKey("port: 4222\n", "2.14.9")).toBe("1809f6288b9c");
+  });
+
   it("compares versions", () => {
     expect([
       atLeast("2.14.9", "2.14.0"),

@@ -3,11 +3,10 @@
 import { lacksEnv, lacksOurEnv } from "../adopt.ts";
 import { type CertificateRefusal, refusedCertificates } from "../certificate-checks.ts";
 import { identityChange, jetstreamSettings, zoneTagEnv } from "../jetstream.ts";
-import { jwtAccountsOf } from "../operator-jwt.ts";
 import { keyLastGood, systemUser } from "../reload-rollout.ts";
 import { ports, renderServerConfig, serverPaths } from "../server-config.ts";
-import type { PeerAuth } from "../server-config-peer-auth.ts";
 import { droppedRoutesCa, type TlsMaterial, tlsMaterial } from "../tls-material.ts";
+import type { Validated } from "../validate.ts";
 import type { Credentials } from "./credentials.ts";
 import type { Observed } from "./observe.ts";
 
@@ -23,12 +22,12 @@ export interface RenderedConfig {
   retryAfterMs?: number;
 }
 
-/** `skip`: earlier phases found problems, so nothing is rendered. `peers`: the routes' and gateways' users, as validation read them. */
+/** `skip`: earlier phases found problems, so nothing is rendered. `read`: what validation read from the spec's Secrets. */
 export function renderConfig(
   seen: Observed,
   creds: Credentials,
   skip: boolean,
-  peers: { clusterAuth?: PeerAuth; gatewayAuth?: PeerAuth } = {},
+  read: Pick<Validated, "clusterAuth" | "gatewayAuth" | "jwtAccounts"> = {},
 ): RenderedConfig {
   const { name, namespace: ns, spec } = seen;
   const fromApi = seen.routesFile;
@@ -67,21 +66,21 @@ export function renderConfig(
     seen.operatorMode || spec.pod?.enableConfigReload ? tlsMaterial(spec.tls, seen.secrets, serverPaths.configDir) : undefined;
   const refused = material ? refusedMaterial(seen, material) : { problems: [] };
   if (refused.problems.length) return { routes, clusterName, tlsFiles: {}, ...refused };
-  const jwt = jwtAccountsOf(seen.cluster, seen.secrets);
   const rendered = renderServerConfig({
     ...(material ? { tlsPaths: material.paths } : {}),
     cluster: seen.cluster,
     clusterName,
     routes,
     clientsAuth: creds.clientsAuth,
-    ...peers,
+    ...(read.clusterAuth ? { clusterAuth: read.clusterAuth } : {}),
+    ...(read.gatewayAuth ? { gatewayAuth: read.gatewayAuth } : {}),
     ...(creds.systemPassword ? { systemUser: { user: systemUser, password: creds.systemPassword } } : {}),
     fleetServerNames: Boolean(seen.view.site),
     adoptedPods: seen.live.some(lacksOurEnv),
     // Pods made before servers had zone tags get them when replaced; until then none has one.
     zoneTags: !seen.live.some(lacksEnv(zoneTagEnv)),
     jetstream: jetstreamSettings(seen.cluster).settings,
-    ...(jwt.accounts ? { jwtAccounts: jwt.accounts } : {}),
+    ...(read.jwtAccounts ? { jwtAccounts: read.jwtAccounts } : {}),
   });
   if ("error" in rendered)
     return { routes, clusterName, tlsFiles: {}, problems: [`the server config cannot be rendered: ${rendered.error.message}`] };
