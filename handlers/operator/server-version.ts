@@ -42,10 +42,39 @@ export interface ServerVersion {
 /** A tag that is not a version number (`latest`, `alpine`, a build's own name) is read as the newest. */
 const numbered = (tag: string) => /^v?[0-9]+(\.[0-9]+)*([-+].*)?$/.test(tag);
 
+/**
+ * synadia/nats-server's `nightly-YYYYMMDD` images (nats-operator's websocket example runs one) are
+ * built from nats-server's main branch that day, on alpine (/bin/nats-server on PATH). Such a
+ * build has a feature when its commit was on main by then (nats-server's git history); the
+ * version each feature is released in stands for it here.
+ */
+const onMainSince: Record<string, string> = {
+  "2.0.0": "20190605",
+  "2.0.2": "20190710", // leafnode remotes' `urls`
+  "2.1.0": "20190725", // allow_responses
+  "2.1.2": "20191017", // server_name
+  "2.1.6": "20200318", // TLS 1.3 cipher names
+  "2.2.0": "20200612", // cluster { name } (websocket: 20200520)
+  "2.2.0 gateway credentials": "20210216",
+  "2.7.1": "20220124", // /healthz
+  "2.9.0": "20220809", // /healthz?js-enabled
+  "2.10.0": "20221210", // /healthz?js-enabled-only
+  "2.11.0": "20241128", // the config digest in /varz
+  "2.12.0": "20250909", // Go's cipher names, X25519MLKEM768
+};
+const nightlyDay = (tag: string) => /^nightly-(\d{8})$/.exec(tag)?.[1];
+
+/** Whether the server of image tag `tag` has what version `v` brought (`feature` names one of several). */
+function has(tag: string, v: string, feature = ""): boolean {
+  const day = nightlyDay(tag);
+  if (day) return day >= onMainSince[feature ? `${v} ${feature}` : v]!;
+  return !numbered(tag) || atLeast(tag, v);
+}
+
 export function serverVersion(tag: string): ServerVersion {
+  const since = (v: string) => has(tag, v);
   const known = numbered(tag);
-  const since = (v: string) => !known || atLeast(tag, v);
-  const onPath = since("2.7.3") || /alpine/.test(tag);
+  const onPath = Boolean(nightlyDay(tag)) || since("2.7.3") || /alpine/.test(tag);
   return {
     tag,
     binary: known && !since("2.0.0") ? "/gnatsd" : onPath ? "nats-server" : "/nats-server",
@@ -58,23 +87,23 @@ export function serverVersion(tag: string): ServerVersion {
     configDigest: since("2.11.0"),
     tls13CipherNames: since("2.1.6"),
     goCipherNames: since("2.12.0"),
-    gatewayOwnCredentials: since("2.2.0"),
+    gatewayOwnCredentials: has(tag, "2.2.0", "gateway credentials"),
   };
 }
 
 /** Why the spec's version cannot run what the spec asks for, as sentences (empty: it can). */
 export function versionProblems(tag: string, asks: { jetstream: boolean; websocket?: boolean }): string[] {
-  if (!numbered(tag)) return [];
-  if (!atLeast(tag, minimumServerVersion))
+  if (!numbered(tag) && !nightlyDay(tag)) return [];
+  if (!has(tag, minimumServerVersion))
     return [
       `spec.version ${tag} is nats-server 1.x (gnatsd), which satellite does not run: the minimum is ${minimumServerVersion}; set spec.version to 2.1.9 or later (nats-operator's default was 2.1.9; the newest is best)`,
     ];
   const problems: string[] = [];
-  if (asks.jetstream && !atLeast(tag, minimumJetStreamVersion))
+  if (asks.jetstream && !has(tag, minimumJetStreamVersion))
     problems.push(
       `spec.jetstream needs nats-server ${minimumJetStreamVersion} or later (its /healthz tells when JetStream is current); spec.version is ${tag}`,
     );
-  if (asks.websocket && !atLeast(tag, minimumWebsocketVersion))
+  if (asks.websocket && !has(tag, minimumWebsocketVersion))
     problems.push(
       `spec.websocketConfig needs nats-server ${minimumWebsocketVersion} or later (the first with WebSocket); spec.version is ${tag}`,
     );

@@ -47,6 +47,27 @@ describe("what each nats-server version takes (read off its history and the offi
     expect(versionProblems("2.9.0", { jetstream: true })).toEqual([]);
     expect(versionProblems("latest", { jetstream: true })).toEqual([]);
   });
+
+  it("a nightly (synadia/nats-server:nightly-YYYYMMDD) has what nats-server's main branch had that day; alpine puts it on PATH", () => {
+    // nats-operator's websocket.yaml: main then called itself 2.2.0-beta.24, with websocket and cluster names, no /healthz.
+    expect(serverVersion("nightly-20201008")).toMatchObject({
+      binary: "nats-server",
+      serverName: true,
+      clusterName: true,
+      healthz: false,
+      gatewayOwnCredentials: false,
+      configDigest: false,
+    });
+    expect(serverVersion("nightly-20220125")).toMatchObject({ healthz: true, healthzJetStreamOnly: false, gatewayOwnCredentials: true });
+    expect(serverVersion("nightly-20200601")).toMatchObject({ clusterName: false, serverName: true });
+    expect(versionProblems("nightly-20201008", { jetstream: false, websocket: true })).toEqual([]);
+    expect(versionProblems("nightly-20200601", { jetstream: true, websocket: true })).toEqual([
+      "spec.jetstream needs nats-server 2.9.0 or later (its /healthz tells when JetStream is current); spec.version is nightly-20200601",
+      "spec.websocketConfig needs nats-server 2.2.0 or later (the first with WebSocket); spec.version is nightly-20200601",
+    ]);
+    const r = reconcileCluster(view(natsCluster({ size: 1, version: "nightly-20201008" })));
+    expect(created<Pod>(r, "Pod")!.spec!.containers[0]!.readinessProbe?.httpGet?.path).toBe("/varz");
+  });
 });
 
 describe("a cluster on an older server", () => {
