@@ -1,6 +1,7 @@
 import { advertiseProblems } from "./advertise.ts";
 import { defaultServerVersion } from "./desired-pod.ts";
 import { jetstreamEnabled, jetstreamSettings } from "./jetstream.ts";
+import { metadataProblems } from "./metadata-problems.ts";
 import { type NatsCluster, type TLSConfig, tlsFiles } from "./natscluster.ts";
 import { type JwtAccounts, jwtAccountsOf, operatorConfigSecrets } from "./operator-jwt.ts";
 import type { SecretTexts } from "./phases/observe.ts";
@@ -48,7 +49,7 @@ export function validateCluster(c: NatsCluster, secrets: SecretTexts): Validated
   const gatewayAuth = read("gatewayAuthSecret", peerAuthKeys.gateway, parsePeerAuth);
   const jwt = jwtAccountsOf(c, secrets);
   problems.push(...unservedFieldProblems(c), ...jwt.problems, ...advertiseProblems(c));
-  problems.push(...listenerProblems(c));
+  problems.push(...listenerProblems(c), ...metadataProblems(c));
   problems.push(
     ...versionProblems(s.version || defaultServerVersion, { jetstream: jetstreamEnabled(c), websocket: Boolean(s.websocketConfig) }),
   );

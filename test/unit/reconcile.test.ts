@@ -453,6 +453,18 @@ describe("paused and invalid specs", () => {
       {},
       "spec.natsConfig.maxPayload (10) is larger than maxPending (5): nats-server refuses that",
     ],
+    [
+      "a label value the API server refuses (nats-operator's example-service-annotations.yaml)",
+      { managementServicePolicy: { labels: { spin: "has great scooters" } } },
+      {},
+      `spec.managementServicePolicy.labels.spin is "has great scooters", which Kubernetes refuses as a label value: at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit (put free text in an annotation)`,
+    ],
+    [
+      "label and annotation keys the API server refuses",
+      { pod: { annotations: { "Example.com/x": "1" } }, template: { metadata: { labels: { "-x": "y" } } } },
+      {},
+      /^spec\.pod\.annotations has the key "Example\.com\/x", which Kubernetes refuses: its prefix must be a DNS subdomain .*; spec\.template\.metadata\.labels has the key "-x", which Kubernetes refuses: its name must be 1 to 63 /,
+    ],
   ])("%s: Degraded with the reason, an Event, nothing created or deleted", (_what, spec, secrets, message) => {
     const c = natsCluster({ size: 3, ...spec });
     const base = converged(natsCluster({ size: 3 }), 3);
