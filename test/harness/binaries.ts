@@ -20,6 +20,14 @@ export interface Binaries {
   PAUSE_BIN: string;
   /** An older real nats-server release (upgrade tests). */
   NATS_SERVER_PREV_BIN: string;
+  /** nats-server 2.1.7, the version two of nats-operator's examples pin (real node only). */
+  NATS_SERVER_EXAMPLE_BIN: string;
+  /** nats-server 2.2.0, standing in for the nightly build websocket.yaml runs (real node only). */
+  NATS_SERVER_NIGHTLY_STANDIN_BIN: string;
+  /** crane, whose registry stands in for Docker Hub on the real node (real node only). */
+  CRANE_BIN: string;
+  /** Debian's static busybox: the shell of the nats-box stand-in image (real node only). */
+  BUSYBOX_BIN: string;
   /** nack's nats-server-config-reloader, the file-mode reloader's peer in the bench. */
   NACK_RELOADER_BIN: string;
   /** nats-operator v0.8.3, whose clusters satellite adopts (real node only). */
@@ -58,7 +66,9 @@ export function binaries(): Binaries {
   ] as const;
   // Set by a parent that already provisioned (vitest's global setup, npm run dev).
   if (keys.every((k) => process.env[k] !== undefined)) {
-    const all = [...keys, "K8S_BIN_DIR", "COREDNS_BIN", "PAUSE_BIN", "NATS_SERVER_PREV_BIN", "NACK_RELOADER_BIN", "NATS_OPERATOR_BIN"];
+    const realNode = ["K8S_BIN_DIR", "COREDNS_BIN", "PAUSE_BIN", "NATS_SERVER_PREV_BIN", "NACK_RELOADER_BIN", "NATS_OPERATOR_BIN"];
+    const examples = ["NATS_SERVER_EXAMPLE_BIN", "NATS_SERVER_NIGHTLY_STANDIN_BIN", "CRANE_BIN", "BUSYBOX_BIN"];
+    const all = [...keys, ...realNode, ...examples];
     cached = Object.fromEntries(all.map((k) => [k, process.env[k] ?? ""])) as unknown as Binaries;
     return cached;
   }

@@ -25,6 +25,13 @@ NODE_LTS_VERSION=24
 NATS_OLD_VERSION=v2.12.0
 # Releases nats-operator users still run (its default was 2.1.9), and the oldest satellite supports.
 NATS_LEGACY_VERSIONS="v2.0.0 v2.1.9 v2.6.1"
+# nats-operator's examples: two pin 2.1.7; websocket.yaml runs synadia/nats-server:nightly-20201008,
+# a build of main that day (2.2.0-beta.24), which the module proxy does not serve: 2.2.0, the first
+# release after it, stands in for it (the real-node examples suite, docs/nats-operator.md).
+NATS_EXAMPLE_VERSION=v2.1.7
+NATS_NIGHTLY_STANDIN_VERSION=v2.2.0
+# crane's registry stands in for Docker Hub on the real node, for images pods always pull (:latest).
+CRANE_VERSION=v0.22.1
 NACK_VERSION=v0.22.4
 NATS_OPERATOR_VERSION=v0.8.3
 COREDNS_VERSION=v1.15.0
@@ -258,19 +265,29 @@ pause_bin() {
   echo "$out"
 }
 
+crane_bin() {
+  go_binary "$CACHE/crane-$CRANE_VERSION" "crane $CRANE_VERSION" "the real node's stand-in registry" \
+    github.com/google/go-containerregistry "$CRANE_VERSION" github.com/google/go-containerregistry/cmd/crane
+}
+
 # The real node: Debian's containerd, runc and CNI plugins, the Kubernetes components, CoreDNS.
 # Prints why not in one sentence when this machine cannot run one.
 realnode() {
   [ "${SATELLITE_REALNODE:-on}" = off ] && { echo "REALNODE_UNAVAILABLE=SATELLITE_REALNODE=off"; return; }
   if [ "$(id -u)" != 0 ]; then echo "REALNODE_UNAVAILABLE=the real node needs root (kubelet, containerd, pod networking)"; return; fi
   local p
-  for p in containerd runc containernetworking-plugins iptables conntrack; do
+  for p in containerd runc containernetworking-plugins iptables conntrack busybox-static; do
     apt_install "$p" || { echo "REALNODE_UNAVAILABLE=Debian package $p could not be installed"; return; }
   done
   [ -x /usr/lib/cni/bridge ] || { echo "REALNODE_UNAVAILABLE=the CNI bridge plugin is not in /usr/lib/cni"; return; }
-  local k8s dns pause old natsop
+  local k8s dns pause old natsop example nightly crane
   k8s=$(k8s_dir); dns=$(coredns_bin); pause=$(pause_bin); old=$(nats_server_v "$NATS_OLD_VERSION"); natsop=$(nats_operator)
+  example=$(nats_server_v "$NATS_EXAMPLE_VERSION"); nightly=$(nats_server_v "$NATS_NIGHTLY_STANDIN_VERSION"); crane=$(crane_bin)
   echo "REALNODE_UNAVAILABLE="
+  echo "NATS_SERVER_EXAMPLE_BIN=$example"
+  echo "NATS_SERVER_NIGHTLY_STANDIN_BIN=$nightly"
+  echo "CRANE_BIN=$crane"
+  echo "BUSYBOX_BIN=/bin/busybox"
   echo "K8S_BIN_DIR=$k8s"
   echo "COREDNS_BIN=$dns"
   echo "PAUSE_BIN=$pause"

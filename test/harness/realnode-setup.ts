@@ -44,7 +44,7 @@ export default async function setup(project: TestProject) {
   if (before) console.log(`real node: a previous run left this behind, cleaning it up first:\n${before}`);
   const started = Date.now();
   const images = buildImages();
-  const node = startRealNode({ archives: images.archives, nodes: bedNodes });
+  const node = startRealNode({ archives: images.archives, registryArchives: images.registryArchives, nodes: bedNodes });
   console.log(
     `test bed: ${node.nodes.length} real node(s) Ready in ${((Date.now() - started) / 1000).toFixed(1)} s (images ${images.satellite}, ${images.nats}, ${images.natsPrevious}; state in ${node.dir})`,
   );

@@ -1,4 +1,5 @@
 import { execFile, execFileSync, spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -25,7 +26,12 @@ export interface NodeImages {
   /** Releases nats-operator users run (2.0.0, 2.1.9, 2.6.1), laid out as their official images. */
   natsLegacyVersions: string[];
   archives: string[];
+  /** Images a registry on the host serves in Docker Hub's place: synadia/nats-box:latest, which pods always pull. */
+  registryArchives: string[];
 }
+
+/** The image nats-operator's websocket.yaml runs; 2.2.0, the first release after that day, stands in for it. */
+export const nightlyExampleImage = "synadia/nats-server:nightly-20201008";
 
 /** The image of this checkout: a tag of its own, so the cluster can only run what was just built. */
 export const satelliteTestImage = "satellite.test/satellite:dev";
@@ -46,6 +52,18 @@ export function buildImages(): NodeImages {
     if (!existsSync(out)) execFileSync("bash", [join(scripts, "image-nats.sh"), bin, v, out], { stdio: "ignore" });
     return out;
   };
+  // Cached under the script's digest: a changed script builds its image anew.
+  const built = (name: string, script: string, ...args: string[]) => {
+    const digest = createHash("sha256")
+      .update(readFileSync(join(scripts, script)))
+      .digest("hex")
+      .slice(0, 12);
+    const out = join(cache, `${name}-${digest}.tar`);
+    if (!existsSync(out)) execFileSync("bash", [join(scripts, script), ...args, out], { stdio: "ignore" });
+    return out;
+  };
+  const nightlyTag = nightlyExampleImage.split(":")[1]!;
+  const exampleVersion = version(b.NATS_SERVER_EXAMPLE_BIN);
   const satellite = join(root, "dist", "satellite-test-image.tar");
   execFileSync(process.execPath, ["--import", "tsx", join(root, "scripts", "image.ts"), "--tag", satelliteTestImage, "--out", satellite], {
     stdio: "ignore",
@@ -63,7 +81,10 @@ export function buildImages(): NodeImages {
       nats(b.NATS_SERVER_BIN, natsVersion),
       nats(b.NATS_SERVER_PREV_BIN, natsPreviousVersion),
       ...legacy.map((l) => nats(l.bin, l.v)),
+      nats(b.NATS_SERVER_EXAMPLE_BIN, exampleVersion),
+      built(`nats-server-${nightlyTag}`, "image-nats-nightly.sh", b.NATS_SERVER_NIGHTLY_STANDIN_BIN, nightlyTag),
     ],
+    registryArchives: [built("nats-box-latest", "image-nats-box.sh", b.BUSYBOX_BIN, b.NATS_CLI_BIN)],
   };
 }
 
@@ -86,7 +107,13 @@ export function nodeNames(nodes: number): string[] {
  * Brings up the real node (test/realnode/up.sh) with the given image archives imported; with
  * `nodes` 2 or 3, a bed of that many nodes, each with its own kubelet and containerd.
  */
-export function startRealNode(opts: { archives: string[]; syncFrequency?: string; maxPods?: number; nodes?: number }): RealNode {
+export function startRealNode(opts: {
+  archives: string[];
+  registryArchives?: string[];
+  syncFrequency?: string;
+  maxPods?: number;
+  nodes?: number;
+}): RealNode {
   const b = binaries();
   const nodes = opts.nodes ?? 1;
   if (!Number.isInteger(nodes) || nodes < 1 || nodes > 3) throw new Error(`a bed has 1 to 3 nodes, not ${nodes}`);
@@ -96,6 +123,7 @@ export function startRealNode(opts: { archives: string[]; syncFrequency?: string
     NODES: String(nodes),
     REALNODE_DIR: realnodeDir,
     IMAGES: opts.archives.join(" "),
+    REGISTRY_IMAGES: (opts.registryArchives ?? []).join(" "),
     SYNC_FREQ: opts.syncFrequency ?? "1m",
     MAX_PODS: String(opts.maxPods ?? 110),
     REALNODE_OWNER: String(process.pid),

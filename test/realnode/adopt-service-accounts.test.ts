@@ -4,8 +4,6 @@
 // applied over its own and satellite's operator deployed from the manifests. satellite takes the
 // token Secrets over as they are: throughout, checked every 100 ms, a client with a role's token
 // gets in and one without credentials does not, and a client connected before stays connected.
-//
-// Not yet run: written while another engineer held the real node (test/realnode/up.sh).
 
 import { fileURLToPath } from "node:url";
 import { connect, type NatsConnection } from "@nats-io/transport-node";

@@ -24,7 +24,7 @@ for _ in 1 2 3; do
   [ -z "$pids" ] && break
   kill -9 $pids 2>/dev/null; sleep 0.2
 done
-for n in coredns kube-proxy kube-scheduler kube-controller-manager kube-apiserver etcd; do kill_pid_file $n; done
+for n in registry coredns kube-proxy kube-scheduler kube-controller-manager kube-apiserver etcd; do kill_pid_file $n; done
 for sfx in "" "${ZONES[@]/#/-}"; do kill_pid_file "containerd$sfx"; done
 for p in $(pgrep -f "containerd-shim.*$R/containerd" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
 grep -E " $R/" /proc/self/mounts | cut -d' ' -f2 | sort -r | while read -r m; do umount -l "$m" 2>/dev/null; done

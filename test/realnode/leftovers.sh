@@ -4,8 +4,8 @@
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 for f in "$RUN"/*.pid; do [ -f "$f" ] && alive "$(cat "$f")" && echo "process $(basename "$f" .pid) $(cat "$f")"; done
-# Every daemon of the bed names a path under $R on its command line (the shims too).
-for p in $(pgrep -f "$R/"); do alive "$p" && echo "process $(cat "/proc/$p/comm" 2>/dev/null) $p"; done
+# Every daemon of the bed names a path under $R on its command line (the shims too), but the registry.
+for p in $(pgrep -f "$R/") $(pgrep -f "registry serve --address $REGISTRY"); do alive "$p" && echo "process $(cat "/proc/$p/comm" 2>/dev/null) $p"; done
 grep -E " $R/|/run/netns/cni-" /proc/self/mounts | cut -d' ' -f2 | sed 's/^/mount /'
 ls /var/run/netns 2>/dev/null | grep '^cni-' | sed 's/^/netns /'
 ip -br link 2>/dev/null | grep -E '^(rn[0-9]|veth)' | cut -d' ' -f1 | sed 's/^/link /'

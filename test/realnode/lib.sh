@@ -6,6 +6,8 @@ POD_CIDR=10.88.0.0/16
 ZONES=(a b c)
 MAX_NODES=${#ZONES[@]}
 CGROUPS=/sys/fs/cgroup
+# The stand-in for Docker Hub (up.sh REGISTRY_IMAGES): on loopback, so no pull leaves this machine.
+REGISTRY=127.0.0.1:5300
 
 nodes_arg() { # nodes_arg VALUE: the number of nodes asked for, or a clear refusal
   [[ "$1" =~ ^[1-9]$ ]] && [ "$1" -le $MAX_NODES ] || die "NODES must be a number from 1 to $MAX_NODES, not '$1'"

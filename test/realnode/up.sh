@@ -12,6 +12,8 @@
 #   SYNC_FREQ        kubelet syncFrequency (default 1m, the kubelet's own default)
 #   MAX_PODS         kubelet maxPods (default 110, the kubelet's own default)
 #   IMAGES           OCI archives to import, separated by spaces
+#   REGISTRY_IMAGES  OCI archives of docker.io images that a registry on 127.0.0.1 serves in Docker
+#                    Hub's place (needs CRANE_BIN): pods whose images are always pulled (:latest) get them
 # Prints the admin kubeconfig's path last.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -83,6 +85,18 @@ say "host and certificates ready"
 # Per node: containerd (CRI) with a bridge CNI of its own; pod traffic is not masqueraded.
 ctr() { command ctr --connect-timeout 2s -a "$R/containerd$SFX/containerd.sock" -n k8s.io "$@"; }
 "$here/image-pause.sh" "$PAUSE_BIN" "$R/pause.tar" >/dev/null
+# docker.io is this machine's registry, and only that: a pull of anything it lacks fails here.
+rm -rf "$ETC/registries" && mkdir -p "$ETC/registries/docker.io"
+printf 'server = "http://%s"\n[host."http://%s"]\n  capabilities = ["pull", "resolve"]\n' "$REGISTRY" "$REGISTRY" >"$ETC/registries/docker.io/hosts.toml"
+if [ -n "${REGISTRY_IMAGES:-}" ]; then
+  start registry "${CRANE_BIN:?REGISTRY_IMAGES needs CRANE_BIN}" registry serve --address "$REGISTRY"
+  until_ok "the registry" 20 registry "$CRANE_BIN" catalog --insecure "$REGISTRY"
+  for img in $REGISTRY_IMAGES; do
+    name=$(tar -xOf "$img" manifest.json | sed -n 's/.*"RepoTags":\["docker.io\/\([^"]*\)"\].*/\1/p')
+    [ -n "$name" ] || die "$img names no docker.io image"
+    "$CRANE_BIN" push --insecure "$img" "$REGISTRY/$name" >/dev/null 2>>"$LOG/registry.log" || die "could not push $img to the registry (log: $LOG/registry.log)"
+  done
+fi
 imports=()
 for ((i = 0; i < N; i++)); do
   node_vars $i "$N"
@@ -108,6 +122,8 @@ state = "$R/containerd$SFX/state"
   [plugins."io.containerd.grpc.v1.cri".cni]
     bin_dir = "/usr/lib/cni"
     conf_dir = "$ETC/cni$SFX"
+  [plugins."io.containerd.grpc.v1.cri".registry]
+    config_path = "$ETC/registries"
 TOML
   cat >"$ETC/cni$SFX/10-realnode.conflist" <<CNI
 {"cniVersion": "1.0.0", "name": "realnode$SFX", "plugins": [
