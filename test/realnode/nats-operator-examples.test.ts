@@ -6,6 +6,9 @@
 //    the example's own nats-box pods let in within their roles' permissions, and nothing else);
 //  - the refused ones: a Degraded condition that says why, and no pod at all (none crash-looping);
 //  - the one the schema rejects: kubectl apply fails, naming the field, and nothing is stored.
+// Two are also applied changed, as little as they need: leafnode-remotes-gateways.yaml as its NOTE
+// says (1.2.3.4 and the placeholder credentials replaced), and example-service-annotations.yaml,
+// refused unchanged for a label value the API server refuses, with that one value made valid.
 // example-nats-cluster-gateway.yaml runs in advertise.test.ts (it needs nodes' addresses).
 // Images: nats:2.1.7 and nats:2.14.9 laid out as the official ones; websocket.yaml's
 // synadia/nats-server:nightly-20201008 is nats-server 2.2.0 laid out like that nightly (the module
