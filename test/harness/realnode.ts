@@ -47,11 +47,6 @@ export function buildImages(): NodeImages {
   const legacy = b.NATS_SERVER_LEGACY_BINS.split(":")
     .filter(Boolean)
     .map((bin) => ({ bin, v: version(bin) }));
-  const nats = (bin: string, v: string) => {
-    const out = join(cache, `nats-${v}.tar`);
-    if (!existsSync(out)) execFileSync("bash", [join(scripts, "image-nats.sh"), bin, v, out], { stdio: "ignore" });
-    return out;
-  };
   // Cached under the script's digest: a changed script builds its image anew.
   const built = (name: string, script: string, ...args: string[]) => {
     const digest = createHash("sha256")
@@ -62,6 +57,7 @@ export function buildImages(): NodeImages {
     if (!existsSync(out)) execFileSync("bash", [join(scripts, script), ...args, out], { stdio: "ignore" });
     return out;
   };
+  const nats = (bin: string, v: string) => built(`nats-${v}`, "image-nats.sh", bin, v);
   const nightlyTag = nightlyExampleImage.split(":")[1]!;
   const exampleVersion = version(b.NATS_SERVER_EXAMPLE_BIN);
   const satellite = join(root, "dist", "satellite-test-image.tar");
