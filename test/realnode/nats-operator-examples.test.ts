@@ -95,9 +95,18 @@ describe.runIf(!node.info.unavailable).sequential("nats-operator v0.8.3's exampl
   }, 180_000);
   afterAll(async () => {
     if (node.info.unavailable) return;
-    // The cluster-wide operator must be gone before the next suite's own operator starts.
-    await node.kubectl("delete", "namespace", operatorNs, "--wait=true", "--timeout=120s").catch(() => "");
-    await node.kubectl("delete", "clusterrole,clusterrolebinding", "satellite-operator", "--ignore-not-found");
+    // The cluster-wide operator must be gone before the next suite's own operator starts, or two
+    // operators would reconcile that suite's clusters: its rights first (it can write nothing
+    // more), then its pods.
+    await node.kubectl("delete", "clusterrolebinding,clusterrole", "satellite-operator", "--ignore-not-found");
+    await node.kubectl("delete", "deployment", "satellite-operator", "-n", operatorNs);
+    await waitFor(
+      "the cluster-wide operator's pods gone",
+      async () => (await node.pods(operatorNs, "app.kubernetes.io/name=satellite-operator")).length === 0,
+      120_000,
+      500,
+    );
+    await node.kubectl("delete", "namespace", operatorNs, "--wait=false");
     await node.kubectl("delete", "natscluster", "nats-auth-file-example", "-n", "default", "--ignore-not-found");
     for (const ns of [...namespaces, ...exampleNamespaces, "sat-ex-leafnode"])
       await node.kubectl("delete", "namespace", ns, "--wait=false", "--ignore-not-found");
